@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Makes sure what the tests need from the machine is there: the Redis and PostgreSQL services this
+# machine kind provides (started if they stopped) and Debian packages the tests use.
+set -euo pipefail
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
