@@ -1,0 +1,694 @@
+import { UNABORTABLE, type CallContext, type ExecuteOptions } from './call-context.js';
+import { CallDeadlines } from './call-deadlines.js';
+import type {
+  CallFailureEvent,
+  CallIgnoredEvent,
+  CallRejectedEvent,
+  CallSuccessEvent,
+  CallTimeoutEvent,
+  StateChangeEvent,
+} from './circuit-events.js';
+import { CIRCUIT_STATES, type CircuitSnapshot, type CircuitState, type TransitionReason } from './circuit-state.js';
+import { CircuitOpenError, CircuitTimeoutError } from './errors.js';
+import { Emitter, type Event } from './event.js';
+import type { FailurePolicy } from './failure-policy.js';
+import { transitionLevel, transitionMessage } from './json-logger.js';
+import { resolveOptions, type CircuitBreakerInit, type Outcome, type ResolvedOptions } from './options.js';
+import { PendingCall, type CallOwner } from './pending-call.js';
+import { createPolicy } from './policies.js';
+import type { StoreConnection } from './state-store.js';
+import { checkInteger, describeValue } from './validate.js';
+
+/** The state inside: each state carries exactly what it needs (STYLE rule 3). */
+type Inner =
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'open'; readonly openedAt: number; readonly retryAt: number }
+  | HalfOpen
+  | { readonly kind: 'forced_open' }
+  | { readonly kind: 'disabled' };
+
+interface HalfOpen {
+  readonly kind: 'half_open';
+  readonly openedAt: number;
+  /** Start times of the trial calls in flight (at most `halfOpenMaxCalls`). */
+  readonly probes: number[];
+  successes: number;
+}
+
+const CLOSED: Inner = Object.freeze({ kind: 'closed' });
+const FORCED_OPEN: Inner = Object.freeze({ kind: 'forced_open' });
+const DISABLED: Inner = Object.freeze({ kind: 'disabled' });
+
+/** Where a breaker sits in a keyed family (see `CircuitBreakerFamily`). */
+export interface FamilyMembership {
+  readonly family: string;
+  readonly key: string;
+}
+
+/**
+ * Counters and state in the guide's shape (`state`, `failure_count`, `success_count`,
+ * `failure_threshold`) plus cumulative totals that survive transitions. After every admitted call has
+ * settled, `total_calls = total_successes + total_failures + total_rejections + total_ignored`.
+ */
+export interface CircuitBreakerStats {
+  readonly state: CircuitState;
+  /** Failures counted toward opening right now. */
+  readonly failure_count: number;
+  /** Successful trial calls in the current half-open period. */
+  readonly success_count: number;
+  readonly failure_threshold: number;
+  readonly total_calls: number;
+  readonly total_successes: number;
+  /** Includes timeouts. */
+  readonly total_failures: number;
+  readonly total_timeouts: number;
+  readonly total_rejections: number;
+  readonly total_ignored: number;
+  readonly in_flight: number;
+  readonly generation: number;
+  /** Epoch ms, or null. */
+  readonly opened_at: number | null;
+  /** Epoch ms when an open breaker admits its next probe, or null. */
+  readonly retry_at: number | null;
+}
+
+/**
+ * A circuit breaker: CLOSED → OPEN when failures reach the threshold, OPEN → HALF_OPEN when the
+ * recovery timeout expires, HALF_OPEN → CLOSED on successful probes, HALF_OPEN → OPEN on a failed one.
+ *
+ * @example
+ * const breaker = new CircuitBreaker('external_api', { failureThreshold: 3, timeoutMs: 5_000 });
+ * try {
+ *   const data = await breaker.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()));
+ * } catch (error) {
+ *   if (CircuitBreakerError.isInstance(error)) useCachedData(); else throw error;
+ * }
+ */
+export class CircuitBreaker implements CallOwner {
+  readonly name: string;
+  /** The family and key this breaker belongs to, if it was created by a keyed family. */
+  readonly membership: FamilyMembership | undefined;
+  /** Validated options with defaults applied. */
+  readonly options: ResolvedOptions;
+
+  private inner: Inner = CLOSED;
+  private generation = 0;
+  private failedProbes = 0;
+  private readonly policy: FailurePolicy;
+  private deadlines: CallDeadlines | undefined = undefined;
+  private store: StoreConnection | undefined = undefined;
+  /** Read the clock for every call: the policy needs time, or someone listens for durations. */
+  private timed: boolean;
+  private lastUsedAt = 0;
+
+  private calls = 0;
+  private successes = 0;
+  private failures = 0;
+  private timeouts = 0;
+  private rejections = 0;
+  private ignored = 0;
+
+  private stateChanges: Emitter<StateChangeEvent> | undefined = undefined;
+  private successEvents: Emitter<CallSuccessEvent> | undefined = undefined;
+  private failureEvents: Emitter<CallFailureEvent> | undefined = undefined;
+  private ignoredEvents: Emitter<CallIgnoredEvent> | undefined = undefined;
+  private rejectEvents: Emitter<CallRejectedEvent> | undefined = undefined;
+  private timeoutEvents: Emitter<CallTimeoutEvent> | undefined = undefined;
+
+  /**
+   * @param name shown in logs, stats, errors and metric labels.
+   * @param options the guide's options in camelCase; invalid ones throw a RangeError/TypeError naming
+   *   the option, the value and what is allowed. Pass already-resolved options to share them.
+   */
+  constructor(name: string, options?: CircuitBreakerInit | ResolvedOptions, membership?: FamilyMembership) {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`circuit breaker name must be a non-empty string; got ${describeValue(name)}`);
+    }
+    this.name = name;
+    this.membership = membership;
+    const init = options as CircuitBreakerInit | undefined;
+    this.options = isResolved(options) ? options : resolveOptions(init);
+    this.policy = createPolicy(this.options.failurePolicy);
+    this.timed = this.policy.needsTime;
+    if (init?.initialState !== undefined) this.restore(init.initialState);
+    this.lastUsedAt = this.options.clock.now();
+    if (this.options.stateStore !== undefined) {
+      this.store = this.options.stateStore.connect({
+        name: this.name,
+        threshold: this.policy.threshold,
+        snapshot: () => this.toJSON(),
+        applyRemote: (snapshot) => this.applyRemote(snapshot),
+      });
+    }
+  }
+
+  /** The current state; an open breaker whose recovery timeout passed reads `half_open`. */
+  get state(): CircuitState {
+    this.refresh(this.options.clock.now());
+    return this.inner.kind;
+  }
+
+  /** Runs `fn` through the breaker (the guide's `acall`). Rejects with `CircuitOpenError` without running when open. */
+  execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
+    let startedAt = NaN;
+    if (this.inner !== CLOSED) {
+      startedAt = this.options.clock.now();
+      const rejection = this.admit(startedAt);
+      if (rejection !== undefined) return Promise.reject(rejection);
+      if (this.inner.kind === 'half_open' && this.store?.acquireProbe !== undefined) {
+        return this.executeWithFleetPermit(fn, options, startedAt);
+      }
+    } else if (this.timed) {
+      startedAt = this.options.clock.now();
+    }
+    this.calls++;
+    const signal = options?.signal;
+    if (this.options.timeoutMs === 0 && signal === undefined) return this.run(fn, this.generation, startedAt);
+    return this.runGuarded(fn, signal, startedAt);
+  }
+
+  /** Wraps a function so every call goes through the breaker; `this` and arguments pass through. */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): (...args: A) => Promise<Awaited<R>> {
+    const breaker = this;
+    return function (this: unknown, ...args: A) {
+      return breaker.execute(() => fn.apply(this, args) as Awaited<R> | PromiseLike<Awaited<R>>);
+    };
+  }
+
+  private async run<T>(fn: (context: CallContext) => T | PromiseLike<T>, generation: number, startedAt: number): Promise<T> {
+    let value: T;
+    try {
+      value = await fn(UNABORTABLE);
+    } catch (error) {
+      this.settleError(error, generation, startedAt);
+      throw error;
+    }
+    this.settleValue(value, generation, startedAt);
+    return value;
+  }
+
+  private runGuarded<T>(
+    fn: (context: CallContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    startedAt: number,
+  ): Promise<T> {
+    const clock = this.options.clock;
+    const now = startedAt === startedAt ? startedAt : clock.now();
+    if (signal?.aborted) {
+      // Never started: the caller gave up before we could run it. Not the dependency's fault.
+      this.settleIgnored(this.generation, now, 'aborted', signal.reason);
+      return Promise.reject(signal.reason);
+    }
+    const call = new PendingCall(this, this.generation, now, signal);
+    if (this.options.timeoutMs > 0) {
+      call.deadline = now + this.options.timeoutMs;
+      (this.deadlines ??= new CallDeadlines(clock)).add(call);
+    }
+    void call.run(fn);
+    return call.promise as Promise<T>;
+  }
+
+  /** @internal CallOwner: a guarded call resolved. */
+  callSucceeded(call: PendingCall, value: unknown): void {
+    this.deadlines?.remove(call);
+    this.settleValue(value, call.generation, call.startedAt);
+  }
+
+  /** @internal CallOwner: a guarded call threw. */
+  callFailed(call: PendingCall, error: unknown): void {
+    this.deadlines?.remove(call);
+    this.settleError(error, call.generation, call.startedAt);
+  }
+
+  /** @internal CallOwner: a guarded call passed its deadline; returns the error to reject it with. */
+  callTimedOut(call: PendingCall): unknown {
+    const error = new CircuitTimeoutError(this.name, this.options.timeoutMs);
+    this.timeouts++;
+    if (this.timeoutEvents?.size) this.timeoutEvents.emit({ breaker: this, timeoutMs: this.options.timeoutMs });
+    this.settleFailure(call.generation, call.startedAt, 'timeout', error);
+    return error;
+  }
+
+  /** @internal CallOwner: the caller's signal aborted a guarded call. */
+  callAborted(call: PendingCall, reason: unknown): void {
+    this.deadlines?.remove(call);
+    this.settleIgnored(call.generation, call.startedAt, 'aborted', reason);
+  }
+
+  /** Admission outside CLOSED; returns the rejection, or undefined when the call may run. */
+  private admit(now: number): CircuitOpenError | undefined {
+    this.refresh(now);
+    const inner = this.inner;
+    switch (inner.kind) {
+      case 'closed':
+      case 'disabled':
+        return undefined;
+      case 'half_open':
+        if (inner.probes.length < this.options.halfOpenMaxCalls) {
+          inner.probes.push(now);
+          return undefined;
+        }
+        return this.reject(now, now + this.options.halfOpenMaxWaitMs - (now - Math.min(...inner.probes)));
+      case 'open':
+        return this.reject(now, inner.retryAt);
+      case 'forced_open':
+        return this.reject(now, null);
+    }
+  }
+
+  private reject(now: number, retryAt: number | null): CircuitOpenError {
+    this.calls++;
+    this.rejections++;
+    const state = this.inner.kind;
+    if (this.rejectEvents?.size) this.rejectEvents.emit({ breaker: this, state, retryAt });
+    return new CircuitOpenError(this.name, state, retryAt, now);
+  }
+
+  /** Applies the transitions time alone causes: recovery timeout over, or a probe stuck too long. */
+  private refresh(now: number): void {
+    const inner = this.inner;
+    if (inner.kind === 'open') {
+      if (now >= inner.retryAt) {
+        this.moveTo({ kind: 'half_open', openedAt: inner.openedAt, probes: [], successes: 0 }, 'recovery_timeout', now);
+      }
+    } else if (inner.kind === 'half_open' && inner.probes.length > 0) {
+      if (now - Math.min(...inner.probes) >= this.options.halfOpenMaxWaitMs) this.reopen('probe_stuck', now);
+    }
+  }
+
+  private async executeWithFleetPermit<T>(
+    fn: (context: CallContext) => T | PromiseLike<T>,
+    options: ExecuteOptions | undefined,
+    startedAt: number,
+  ): Promise<T> {
+    const generation = this.generation;
+    const store = this.store!;
+    let granted: boolean;
+    try {
+      granted = await store.acquireProbe!(generation);
+    } catch {
+      granted = true; // the store is unreachable: the local permit decides, calls must not fail for it
+    }
+    const inner = this.inner;
+    if (!granted || generation !== this.generation || inner.kind !== 'half_open') {
+      if (inner.kind === 'half_open' && generation === this.generation) removeOne(inner.probes, startedAt);
+      if (granted) store.releaseProbe?.(generation);
+      throw this.reject(this.options.clock.now(), null);
+    }
+    this.calls++;
+    try {
+      return options?.signal !== undefined || this.options.timeoutMs > 0
+        ? await this.runGuarded(fn, options?.signal, startedAt)
+        : await this.run(fn, generation, startedAt);
+    } finally {
+      store.releaseProbe?.(generation);
+    }
+  }
+
+  private settleValue(value: unknown, generation: number, startedAt: number): void {
+    const classify = this.options.classifyResult;
+    let outcome: Outcome = 'success';
+    if (classify !== undefined) {
+      try {
+        outcome = classify(value);
+      } catch (error) {
+        this.reportListenerError(error);
+      }
+    }
+    if (outcome === 'success') this.settleSuccess(generation, startedAt);
+    else if (outcome === 'failure') this.settleFailure(generation, startedAt, 'result', value);
+    else this.settleIgnored(generation, startedAt, 'result', value);
+  }
+
+  private settleError(error: unknown, generation: number, startedAt: number): void {
+    let outcome: Outcome;
+    try {
+      outcome = this.options.classifyError(error);
+    } catch (classifierError) {
+      this.reportListenerError(classifierError);
+      outcome = 'failure';
+    }
+    if (outcome === 'failure') this.settleFailure(generation, startedAt, 'error', error);
+    else if (outcome === 'ignored') this.settleIgnored(generation, startedAt, 'error', error);
+    else this.settleSuccess(generation, startedAt);
+  }
+
+  private settleSuccess(generation: number, startedAt: number): void {
+    this.successes++;
+    const now = startedAt === startedAt ? this.options.clock.now() : NaN;
+    const current = generation === this.generation;
+    if (current) {
+      const inner = this.inner;
+      if (inner === CLOSED) {
+        this.store?.successRecorded?.();
+        if (this.policy.recordSuccess(now, now - startedAt)) this.trip();
+      } else if (inner.kind === 'half_open') {
+        removeOne(inner.probes, startedAt);
+        if (++inner.successes >= this.options.successThreshold) {
+          this.failedProbes = 0;
+          this.moveTo(CLOSED, 'probe_succeeded', this.options.clock.now());
+        }
+      }
+    }
+    if (this.successEvents?.size) this.successEvents.emit({ breaker: this, durationMs: now - startedAt, stale: !current });
+  }
+
+  private settleFailure(generation: number, startedAt: number, cause: CallFailureEvent['cause'], error: unknown): void {
+    this.failures++;
+    const now = startedAt === startedAt ? this.options.clock.now() : NaN;
+    const current = generation === this.generation;
+    if (current) {
+      const inner = this.inner;
+      if (inner === CLOSED) {
+        this.store?.failureRecorded?.();
+        if (this.policy.recordFailure(now, now - startedAt)) this.trip();
+      } else if (inner.kind === 'half_open') {
+        this.reopen('probe_failed', this.options.clock.now());
+      }
+    }
+    if (this.failureEvents?.size) {
+      this.failureEvents.emit({ breaker: this, durationMs: now - startedAt, stale: !current, cause, error });
+    }
+  }
+
+  private settleIgnored(generation: number, startedAt: number, cause: CallIgnoredEvent['cause'], error: unknown): void {
+    this.ignored++;
+    const inner = this.inner;
+    const current = generation === this.generation;
+    if (current && inner.kind === 'half_open') removeOne(inner.probes, startedAt);
+    if (this.ignoredEvents?.size) {
+      const durationMs = this.options.clock.now() - startedAt;
+      this.ignoredEvents.emit({ breaker: this, durationMs, stale: !current, cause, error });
+    }
+  }
+
+  /** CLOSED → OPEN: the failure policy says so. */
+  private trip(): void {
+    const now = this.options.clock.now();
+    this.failedProbes = 0;
+    this.moveTo({ kind: 'open', openedAt: now, retryAt: now + this.openDurationMs() }, 'failure_threshold', now);
+  }
+
+  /** HALF_OPEN → OPEN: a probe failed or hung; the open period may back off. */
+  private reopen(reason: TransitionReason, now: number): void {
+    this.failedProbes++;
+    this.moveTo({ kind: 'open', openedAt: now, retryAt: now + this.openDurationMs() }, reason, now);
+  }
+
+  private openDurationMs(): number {
+    const base = this.options.recoveryTimeoutMs;
+    const backoff = this.options.openBackoff;
+    if (backoff === null || this.failedProbes === 0) return base;
+    const grown = Math.min(backoff.maxMs, base * backoff.multiplier ** this.failedProbes);
+    return grown * (1 - backoff.jitter * this.options.random());
+  }
+
+  private moveTo(next: Inner, reason: TransitionReason, now: number): void {
+    const from = this.inner.kind;
+    this.inner = next;
+    this.generation++;
+    if (next === CLOSED) this.policy.reset();
+    if (reason !== 'remote') this.store?.transitioned(this.toJSON());
+    this.announce(from, reason, now);
+  }
+
+  private announce(from: CircuitState, reason: TransitionReason, now: number): void {
+    const to = this.inner.kind;
+    const logger = this.options.logger;
+    if (logger === null && !this.stateChanges?.size) return;
+    const failureCount = this.policy.failureCount(now);
+    const threshold = this.policy.threshold;
+    const retryAt = this.inner.kind === 'open' ? this.inner.retryAt : null;
+    if (logger !== null) {
+      try {
+        logger({
+          timestamp: now / 1000,
+          level: transitionLevel(to),
+          message: transitionMessage(this.name, to),
+          name: this.name,
+          from,
+          to,
+          reason,
+          failure_count: failureCount,
+          threshold,
+          generation: this.generation,
+          ...(retryAt === null ? {} : { retry_at: retryAt / 1000 }),
+        });
+      } catch {
+        // A broken log sink must not break the breaker.
+      }
+    }
+    this.stateChanges?.emit({
+      breaker: this,
+      from,
+      to,
+      reason,
+      generation: this.generation,
+      failureCount,
+      threshold,
+      at: now,
+      retryAt,
+    });
+  }
+
+  // --- manual control -------------------------------------------------------------------------
+
+  /** Rejects every call until `reset()` (resilience4j's FORCED_OPEN, cockatiel's isolate). */
+  forceOpen(): void {
+    if (this.inner.kind !== 'forced_open') this.moveTo(FORCED_OPEN, 'manual', this.options.clock.now());
+  }
+
+  /** Lets every call through and records outcomes without ever opening, until `reset()`. */
+  disable(): void {
+    if (this.inner.kind !== 'disabled') this.moveTo(DISABLED, 'manual', this.options.clock.now());
+  }
+
+  /**
+   * Back to CLOSED with counts toward the threshold cleared (the guide's `reset_breaker`); ends forced
+   * open and disabled modes. Cumulative totals are kept.
+   */
+  reset(): void {
+    this.failedProbes = 0;
+    if (this.inner !== CLOSED) this.moveTo(CLOSED, 'manual', this.options.clock.now());
+    else this.policy.reset();
+  }
+
+  // --- state export, restore, sharing -----------------------------------------------------------
+
+  /** The state, serialisable; pass it back as `initialState` to restore it. */
+  toJSON(): CircuitSnapshot {
+    const inner = this.inner;
+    return {
+      state: inner.kind,
+      generation: this.generation,
+      openedAt: inner.kind === 'open' || inner.kind === 'half_open' ? inner.openedAt : null,
+      retryAt: inner.kind === 'open' ? inner.retryAt : null,
+      failedProbes: this.failedProbes,
+    };
+  }
+
+  private restore(snapshot: CircuitSnapshot): void {
+    this.adopt(checkSnapshot(snapshot), this.options.clock.now());
+  }
+
+  private adopt(snapshot: CircuitSnapshot, now: number): void {
+    this.generation = snapshot.generation;
+    this.failedProbes = snapshot.failedProbes;
+    const openedAt = snapshot.openedAt ?? now;
+    switch (snapshot.state) {
+      case 'closed':
+        this.inner = CLOSED;
+        this.policy.reset();
+        break;
+      case 'open':
+        this.inner = { kind: 'open', openedAt, retryAt: snapshot.retryAt ?? now + this.openDurationMs() };
+        break;
+      case 'half_open':
+        this.inner = { kind: 'half_open', openedAt, probes: [], successes: 0 };
+        break;
+      case 'forced_open':
+        this.inner = FORCED_OPEN;
+        break;
+      case 'disabled':
+        this.inner = DISABLED;
+        break;
+    }
+  }
+
+  /**
+   * Adopts a peer replica's transition (called by a state store). Ignored unless its generation is
+   * newer than ours, so a late or duplicated message never moves the breaker backwards.
+   */
+  applyRemote(snapshot: CircuitSnapshot): void {
+    const checked = checkSnapshot(snapshot);
+    if (checked.generation <= this.generation) return;
+    const from = this.inner.kind;
+    const now = this.options.clock.now();
+    this.adopt(checked, now);
+    this.announce(from, 'remote', now);
+  }
+
+  // --- stats ------------------------------------------------------------------------------------
+
+  /** Counters and state; see {@link CircuitBreakerStats}. */
+  getStats(): CircuitBreakerStats {
+    const now = this.options.clock.now();
+    this.refresh(now);
+    const inner = this.inner;
+    const settled = this.successes + this.failures + this.rejections + this.ignored;
+    return {
+      state: inner.kind,
+      failure_count: this.policy.failureCount(now),
+      success_count: inner.kind === 'half_open' ? inner.successes : 0,
+      failure_threshold: this.policy.threshold,
+      total_calls: this.calls,
+      total_successes: this.successes,
+      total_failures: this.failures,
+      total_timeouts: this.timeouts,
+      total_rejections: this.rejections,
+      total_ignored: this.ignored,
+      in_flight: this.calls - settled,
+      generation: this.generation,
+      opened_at: inner.kind === 'open' || inner.kind === 'half_open' ? inner.openedAt : null,
+      retry_at: inner.kind === 'open' ? inner.retryAt : null,
+    };
+  }
+
+  /** Calls admitted and not yet settled. */
+  get inFlight(): number {
+    return this.calls - this.successes - this.failures - this.rejections - this.ignored;
+  }
+
+  /** Timers this breaker holds right now (0 or 1); an idle breaker holds none. */
+  get activeTimers(): number {
+    return this.deadlines?.armed ? 1 : 0;
+  }
+
+  /** @internal For keyed families: when this breaker was last asked for. */
+  touch(now: number): void {
+    this.lastUsedAt = now;
+  }
+
+  /** @internal */
+  get lastUsed(): number {
+    return this.lastUsedAt;
+  }
+
+  /** Detaches from the state store and stops the timeout timer. The breaker must not be used afterwards. */
+  dispose(): void {
+    this.deadlines?.clear();
+    this.store?.dispose();
+    this.store = undefined;
+  }
+
+  // --- events -----------------------------------------------------------------------------------
+
+  /** Every state change, including those caused by time (on the next read or call) and by peers. */
+  get onStateChange(): Event<StateChangeEvent> {
+    return (this.stateChanges ??= this.emitter()).event;
+  }
+
+  /** A call succeeded. */
+  get onSuccess(): Event<CallSuccessEvent> {
+    return this.outcomeEvent((this.successEvents ??= this.emitter()));
+  }
+
+  /** A call failed (error, timeout or failing result). */
+  get onFailure(): Event<CallFailureEvent> {
+    return this.outcomeEvent((this.failureEvents ??= this.emitter()));
+  }
+
+  /** A call ended in a way that counts neither way (unexpected error, ignored result, caller abort). */
+  get onIgnored(): Event<CallIgnoredEvent> {
+    return this.outcomeEvent((this.ignoredEvents ??= this.emitter()));
+  }
+
+  /** A call was rejected without running. */
+  get onReject(): Event<CallRejectedEvent> {
+    return (this.rejectEvents ??= this.emitter()).event;
+  }
+
+  /** A call timed out. */
+  get onTimeout(): Event<CallTimeoutEvent> {
+    return (this.timeoutEvents ??= this.emitter()).event;
+  }
+
+  private emitter<T>(): Emitter<T> {
+    return new Emitter<T>((error) => this.reportListenerError(error));
+  }
+
+  /** Outcome listeners want durations, so subscribing switches call timing on (and off again). */
+  private outcomeEvent<T>(emitter: Emitter<T>): Event<T> {
+    return (listener) => {
+      const subscription = emitter.event(listener);
+      this.timed = true;
+      return {
+        dispose: () => {
+          subscription.dispose();
+          this.timed =
+            this.policy.needsTime ||
+            Boolean(this.successEvents?.size || this.failureEvents?.size || this.ignoredEvents?.size);
+        },
+      };
+    };
+  }
+
+  private reportListenerError(error: unknown): void {
+    const logger = this.options.logger;
+    if (logger === null) return;
+    try {
+      logger({
+        timestamp: this.options.clock.now() / 1000,
+        level: 'warning',
+        message: `Circuit breaker ${this.name}: a listener or classifier threw: ${String(error)}`,
+        name: this.name,
+        from: this.inner.kind,
+        to: this.inner.kind,
+        reason: 'manual',
+        failure_count: 0,
+        threshold: this.policy.threshold,
+        generation: this.generation,
+      });
+    } catch {
+      // nowhere left to report
+    }
+  }
+}
+
+function isResolved(options: unknown): options is ResolvedOptions {
+  return typeof options === 'object' && options !== null && RESOLVED.has(options);
+}
+
+/** Resolved option objects, so a family can share one without re-validating it per breaker. */
+const RESOLVED = new WeakSet<object>();
+
+/** Validates options once so many breakers (a family's) can share the result. */
+export function sharedOptions(options?: CircuitBreakerInit): ResolvedOptions {
+  const resolved = resolveOptions(options);
+  RESOLVED.add(resolved);
+  return resolved;
+}
+
+function removeOne(values: number[], value: number): void {
+  const i = values.indexOf(value);
+  // NaN never matches indexOf; any entry will do then, since only the count and the oldest matter.
+  values.splice(i === -1 ? 0 : i, values.length === 0 ? 0 : 1);
+}
+
+function checkSnapshot(snapshot: CircuitSnapshot): CircuitSnapshot {
+  if (typeof snapshot !== 'object' || snapshot === null) {
+    throw new TypeError(`initialState must be a snapshot from toJSON(); got ${describeValue(snapshot)}`);
+  }
+  if (!CIRCUIT_STATES.includes(snapshot.state)) {
+    throw new RangeError(`initialState.state must be one of ${CIRCUIT_STATES.join(', ')}; got ${describeValue(snapshot.state)}`);
+  }
+  checkInteger('initialState.generation', snapshot.generation, 0);
+  checkInteger('initialState.failedProbes', snapshot.failedProbes, 0);
+  for (const key of ['openedAt', 'retryAt'] as const) {
+    const value = snapshot[key];
+    if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new TypeError(`initialState.${key} must be an epoch-ms number or null; got ${describeValue(value)}`);
+    }
+  }
+  return snapshot;
+}

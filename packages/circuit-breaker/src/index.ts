@@ -1,0 +1,49 @@
+export { CircuitBreaker, sharedOptions } from './circuit-breaker.js';
+export type { CircuitBreakerStats, FamilyMembership } from './circuit-breaker.js';
+export { CircuitBreakerFamily } from './circuit-breaker-family.js';
+export type { FamilyOptions } from './circuit-breaker-family.js';
+export { CircuitBreakerRegistry, getCircuitBreakerRegistry } from './registry.js';
+export { circuitBreaker } from './decorator.js';
+export { CIRCUIT_STATES } from './circuit-state.js';
+export type { CircuitSnapshot, CircuitState, TransitionReason } from './circuit-state.js';
+export type {
+  CallFailureEvent,
+  CallIgnoredEvent,
+  CallRejectedEvent,
+  CallSuccessEvent,
+  CallTimeoutEvent,
+  StateChangeEvent,
+} from './circuit-events.js';
+export type { CallContext, ExecuteOptions } from './call-context.js';
+export {
+  CircuitBreakerError,
+  CircuitFamilyFullError,
+  CircuitOpenError,
+  CircuitTimeoutError,
+} from './errors.js';
+export { DEFAULTS, resolveOptions } from './options.js';
+export type {
+  CircuitBreakerInit,
+  CircuitBreakerOptions,
+  ErrorClass,
+  ExpectedError,
+  OpenBackoffOptions,
+  Outcome,
+  ResolvedOptions,
+} from './options.js';
+export type {
+  ConsecutiveFailuresSpec,
+  CountWindowSpec,
+  FailurePolicy,
+  FailurePolicySpec,
+  TimeWindowSpec,
+} from './failure-policy.js';
+export { systemClock } from './clock.js';
+export { ManualClock } from './manual-clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export type { Disposable, Event } from './event.js';
+export { jsonLineLogger } from './json-logger.js';
+export type { CircuitLogEntry, CircuitLogger } from './json-logger.js';
+export { InMemoryStateStore } from './in-memory-state-store.js';
+export type { CircuitStateStore, StoreBinding, StoreConnection } from './state-store.js';
+export { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, checkNumber, checkOneOf } from './validate.js';

@@ -1,0 +1,96 @@
+import type { CallContext } from './call-context.js';
+
+/** The breaker's side of a guarded call (timeout and/or caller signal). */
+export interface CallOwner {
+  callSucceeded(call: PendingCall, value: unknown): void;
+  callFailed(call: PendingCall, error: unknown): void;
+  callTimedOut(call: PendingCall): unknown;
+  callAborted(call: PendingCall, reason: unknown): void;
+}
+
+/**
+ * One call racing its deadline and its caller's signal; whichever settles first wins and the others
+ * are ignored. Doubles as the call's context (lazy signal), its entry in the deadline list, and the
+ * caller signal's `abort` listener (`handleEvent`), so a guarded call allocates one object and one
+ * promise.
+ */
+export class PendingCall implements CallContext {
+  settled = false;
+  /** Deadline-list links; see `CallDeadlines`. */
+  prev: PendingCall | undefined = undefined;
+  next: PendingCall | undefined = undefined;
+  deadline = Infinity;
+  private controller: AbortController | undefined = undefined;
+  private abortReason: unknown = undefined;
+  private resolve!: (value: unknown) => void;
+  private reject!: (error: unknown) => void;
+  readonly promise: Promise<unknown>;
+
+  constructor(
+    private readonly owner: CallOwner,
+    readonly generation: number,
+    readonly startedAt: number,
+    private readonly callerSignal: AbortSignal | undefined,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.settled && this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Runs `fn` and settles with its outcome unless a deadline or abort came first. */
+  async run(fn: (context: CallContext) => unknown): Promise<void> {
+    if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', this);
+    let value: unknown;
+    try {
+      value = await fn(this);
+    } catch (error) {
+      if (this.finish(undefined)) {
+        this.owner.callFailed(this, error);
+        this.reject(error);
+      }
+      return;
+    }
+    if (this.finish(undefined)) {
+      this.owner.callSucceeded(this, value);
+      this.resolve(value);
+    }
+  }
+
+  /** The deadline passed. */
+  timeOut(): void {
+    if (this.settled) return;
+    const error = this.owner.callTimedOut(this);
+    this.finish(error);
+    this.reject(error);
+  }
+
+  /** The caller's signal aborted (an EventTarget listener object). */
+  handleEvent(): void {
+    if (this.settled) return;
+    const reason = this.callerSignal!.reason;
+    this.finish(reason);
+    this.owner.callAborted(this, reason);
+    this.reject(reason);
+  }
+
+  /** Marks the call settled; false when something else settled it first. */
+  private finish(abortReason: unknown): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.callerSignal !== undefined) this.callerSignal.removeEventListener('abort', this);
+    if (abortReason !== undefined) {
+      this.abortReason = abortReason;
+      this.controller?.abort(abortReason);
+    }
+    return true;
+  }
+}

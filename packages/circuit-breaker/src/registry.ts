@@ -1,0 +1,171 @@
+import { CircuitBreaker, sharedOptions, type CircuitBreakerStats } from './circuit-breaker.js';
+import type { StateChangeEvent } from './circuit-events.js';
+import { CircuitBreakerFamily, type FamilyOptions } from './circuit-breaker-family.js';
+import { Emitter, type Disposable, type Event } from './event.js';
+import { firstDifference, resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options.js';
+import { describeValue } from './validate.js';
+
+/**
+ * Named breakers and keyed families, created on first use and shared by name — the guide's
+ * `get_circuit_breaker_registry()`. Asking for an existing name with a different configuration throws
+ * instead of silently returning the old breaker (the guide's "Configuration Not Applied" trap).
+ */
+export class CircuitBreakerRegistry {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly families = new Map<string, CircuitBreakerFamily>();
+  private readonly added = new Emitter<CircuitBreaker>(() => {});
+  private readonly removed = new Emitter<CircuitBreaker>(() => {});
+  private readonly stateChanges = new Emitter<StateChangeEvent>(() => {});
+
+  /**
+   * @param defaults options every breaker of this registry starts from (e.g. a logger or a clock);
+   *   a breaker's own options override them.
+   */
+  constructor(private readonly defaults: CircuitBreakerOptions = {}) {
+    resolveOptions(defaults); // validate now, not at the first getBreaker
+  }
+
+  /**
+   * The breaker called `name`, created with `options` on first use. Without options an existing
+   * breaker is returned as it is; with options they must match the existing breaker's.
+   */
+  getBreaker(name: string, options?: CircuitBreakerOptions): CircuitBreaker {
+    const existing = this.breakers.get(name);
+    if (existing !== undefined) {
+      if (options !== undefined) this.checkSameConfig(`breaker ${JSON.stringify(name)}`, existing.options, options);
+      return existing;
+    }
+    if (this.families.has(name)) {
+      throw new TypeError(`circuit breaker name ${JSON.stringify(name)} is already used by a keyed family`);
+    }
+    const breaker = new CircuitBreaker(name, sharedOptions({ ...this.defaults, ...options }));
+    this.breakers.set(name, breaker);
+    this.adopt(breaker);
+    return breaker;
+  }
+
+  /**
+   * A keyed family: one breaker per key (per peer agent, per DID host), created on demand, bounded and
+   * retired when idle. Same get-or-create and config check as {@link getBreaker}.
+   */
+  getFamily(name: string, options?: CircuitBreakerOptions, familyOptions?: FamilyOptions): CircuitBreakerFamily {
+    const existing = this.families.get(name);
+    if (existing !== undefined) {
+      if (options !== undefined) this.checkSameConfig(`family ${JSON.stringify(name)}`, existing.options, options);
+      if (familyOptions !== undefined) existing.checkSameFamilyOptions(familyOptions);
+      return existing;
+    }
+    if (this.breakers.has(name)) {
+      throw new TypeError(`circuit breaker family name ${JSON.stringify(name)} is already used by a breaker`);
+    }
+    const family = new CircuitBreakerFamily(name, sharedOptions({ ...this.defaults, ...options }), familyOptions, {
+      added: (breaker) => this.adopt(breaker),
+      removed: (breaker) => this.removed.emit(breaker),
+    });
+    this.families.set(name, family);
+    return family;
+  }
+
+  private checkSameConfig(what: string, existing: ResolvedOptions, options: CircuitBreakerOptions): void {
+    const difference = firstDifference(existing, resolveOptions({ ...this.defaults, ...options }));
+    if (difference !== undefined) {
+      throw new TypeError(
+        `circuit ${what} already exists with a different ${difference} (existing: ${describeValue(existing[difference as keyof ResolvedOptions])}, requested: ${describeValue(resolveOptions({ ...this.defaults, ...options })[difference as keyof ResolvedOptions])}); ` +
+          'define its options once, or call getBreaker(name) without options to reuse it',
+      );
+    }
+  }
+
+  private adopt(breaker: CircuitBreaker): void {
+    breaker.onStateChange((event) => this.stateChanges.emit(event));
+    this.added.emit(breaker);
+  }
+
+  /** The breaker called `name` (family members are `family/key`), if any. */
+  get(name: string): CircuitBreaker | undefined {
+    return this.breakers.get(name) ?? this.familyMember(name);
+  }
+
+  private familyMember(name: string): CircuitBreaker | undefined {
+    const slash = name.indexOf('/');
+    if (slash === -1) return undefined;
+    return this.families.get(name.slice(0, slash))?.peek(name.slice(slash + 1));
+  }
+
+  /** Every breaker, family members included. */
+  *all(): IterableIterator<CircuitBreaker> {
+    yield* this.breakers.values();
+    for (const family of this.families.values()) yield* family.breakers();
+  }
+
+  /** The keyed families. */
+  allFamilies(): IterableIterator<CircuitBreakerFamily> {
+    return this.families.values();
+  }
+
+  /** Stats of every breaker by name, in the guide's shape (`/health/circuit-breakers` serves this). */
+  getStats(): Record<string, CircuitBreakerStats> {
+    const stats: Record<string, CircuitBreakerStats> = {};
+    for (const breaker of this.all()) stats[breaker.name] = breaker.getStats();
+    return stats;
+  }
+
+  /** Closes the breaker called `name` (the guide's `reset_breaker`); false when there is none. */
+  resetBreaker(name: string): boolean {
+    const breaker = this.get(name);
+    breaker?.reset();
+    return breaker !== undefined;
+  }
+
+  /** Closes every breaker. */
+  resetAll(): void {
+    for (const breaker of this.all()) breaker.reset();
+  }
+
+  /** A breaker was created (family members too). */
+  get onBreakerAdded(): Event<CircuitBreaker> {
+    return this.added.event;
+  }
+
+  /** A family retired an idle breaker. */
+  get onBreakerRemoved(): Event<CircuitBreaker> {
+    return this.removed.event;
+  }
+
+  /** Every state change of every breaker, including breakers created later. */
+  get onStateChange(): Event<StateChangeEvent> {
+    return this.stateChanges.event;
+  }
+
+  /**
+   * Calls `attach` for every breaker now and every breaker created later; what it returns is disposed
+   * when the breaker is retired or the observation disposed. How telemetry instruments a registry.
+   */
+  observe(attach: (breaker: CircuitBreaker) => Disposable | void): Disposable {
+    const attached = new Map<CircuitBreaker, Disposable | void>();
+    const add = (breaker: CircuitBreaker) => {
+      if (!attached.has(breaker)) attached.set(breaker, attach(breaker));
+    };
+    for (const breaker of this.all()) add(breaker);
+    const onAdd = this.added.event(add);
+    const onRemove = this.removed.event((breaker) => {
+      attached.get(breaker)?.dispose();
+      attached.delete(breaker);
+    });
+    return {
+      dispose() {
+        onAdd.dispose();
+        onRemove.dispose();
+        for (const subscription of attached.values()) subscription?.dispose();
+        attached.clear();
+      },
+    };
+  }
+}
+
+let defaultRegistry: CircuitBreakerRegistry | undefined;
+
+/** The process-wide registry (the guide's `get_circuit_breaker_registry()`). */
+export function getCircuitBreakerRegistry(): CircuitBreakerRegistry {
+  return (defaultRegistry ??= new CircuitBreakerRegistry());
+}

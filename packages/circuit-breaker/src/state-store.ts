@@ -1,0 +1,51 @@
+import type { CircuitSnapshot } from './circuit-state.js';
+import type { Disposable } from './event.js';
+
+/**
+ * The breaker's side of a shared state store: what a store may read and how it pushes a peer
+ * replica's transition in.
+ */
+export interface StoreBinding {
+  /** The breaker's full name (a family member's is `family/key`). */
+  readonly name: string;
+  /** The breaker's `failureThreshold` (or window threshold), for a store counting fleet-wide. */
+  readonly threshold: number;
+  snapshot(): CircuitSnapshot;
+  /**
+   * Adopts a transition made elsewhere. Ignored unless `snapshot.generation` is newer than the
+   * breaker's own, so a late or replayed message never moves the state backwards.
+   */
+  applyRemote(snapshot: CircuitSnapshot): void;
+}
+
+/**
+ * The store's side, one per attached breaker. Every method is called synchronously on the call path
+ * and must not block: a store batches, publishes in the background and falls back to local state
+ * when its backend is slow or down — a call must never wait for, or fail because of, the store.
+ */
+export interface StoreConnection extends Disposable {
+  /** The breaker moved by itself or by hand (not by `applyRemote`). */
+  transitioned(snapshot: CircuitSnapshot): void;
+  /** A CLOSED call failed and was counted toward the threshold. */
+  failureRecorded?(): void;
+  /** A CLOSED call succeeded (a consecutive count restarts). */
+  successRecorded?(): void;
+  /**
+   * Asks for one of the fleet's half-open trial permits for `generation`. The only place a call waits
+   * for the store; resolve `true` (fall back to the local permit) when the backend does not answer
+   * promptly.
+   */
+  acquireProbe?(generation: number): Promise<boolean>;
+  /** Returns a permit granted by `acquireProbe`. */
+  releaseProbe?(generation: number): void;
+}
+
+/**
+ * Shares breaker state between replicas. The breaker keeps deciding locally (no round trip on a CLOSED
+ * call) and tells the store what happened; the store propagates it and pushes peers' transitions back
+ * through {@link StoreBinding.applyRemote}. `@phlow/circuit-breaker` ships an in-process
+ * {@link InMemoryStateStore}; a Redis store lives in its own package.
+ */
+export interface CircuitStateStore {
+  connect(binding: StoreBinding): StoreConnection;
+}
