@@ -1,0 +1,38 @@
+import { CircuitBreaker } from './circuit-breaker.js';
+import { ManualClock } from './manual-clock.js';
+import type { CircuitBreakerInit } from './options.js';
+
+/** A breaker on a manual clock with logging off, plus a way to fail and succeed calls. */
+export function breakerOnClock(options: CircuitBreakerInit = {}, name = 'dep') {
+  const clock = new ManualClock();
+  const breaker = new CircuitBreaker(name, { logger: false, timeoutMs: 0, clock, ...options });
+  return { breaker, clock };
+}
+
+export class DependencyDown extends Error {}
+
+export const fail = () => Promise.reject(new DependencyDown('down'));
+export const succeed = () => Promise.resolve('ok');
+
+/** Runs `fn` through the breaker and returns the error it rejected with (or the value). */
+export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** A promise to settle by hand, standing in for a dependency call that is still in flight. */
+export function deferred<T = string>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets queued promise reactions run. */
+export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
