@@ -1,0 +1,5 @@
+export { FaultProxy } from './fault-proxy.js';
+export type { ClosedBy, ConnectionCloseEvent, FaultProxyOptions, ProxiedRequestEvent, RequestOutcome } from './fault-proxy.js';
+export type { ConnectionStats, FaultProxyStats, RequestStats } from './fault-proxy-stats.js';
+export type { ErrorStatusFault, Faults, LatencyFault, SlowBodyFault } from './faults.js';
+export type { Disposable } from './disposable.js';
