@@ -1,0 +1,35 @@
+export { instrumentCircuitBreakers, DEFAULT_MAX_SERIES_NAMES } from './instrument-circuit-breakers.js';
+export type { CircuitBreakerInstrumentationOptions } from './instrument-circuit-breakers.js';
+export { withBreakerSpan, recordBreakerError } from './breaker-span.js';
+export type { BreakerSpanOptions } from './breaker-span.js';
+export { traceContextLogger } from './trace-context-logger.js';
+export type { TracedCircuitLogEntry } from './trace-context-logger.js';
+export {
+  CALL_DURATION_BUCKETS,
+  CALL_DURATION_HISTOGRAM,
+  CALL_OUTCOMES,
+  CALLS_COUNTER,
+  EVENT_REJECTED,
+  EVENT_STATE_CHANGE,
+  EVENT_TIMEOUT,
+  FAILURES_COUNTER,
+  INSTRUMENTATION_SCOPE,
+  METRIC_ATTR_FROM,
+  METRIC_ATTR_NAME,
+  METRIC_ATTR_OUTCOME,
+  METRIC_ATTR_STATE,
+  METRIC_ATTR_TO,
+  OVERFLOW_SERIES_NAME,
+  SPAN_ATTR_ERROR_TYPE,
+  SPAN_ATTR_FROM,
+  SPAN_ATTR_NAME,
+  SPAN_ATTR_REASON,
+  SPAN_ATTR_RETRY_AFTER_MS,
+  SPAN_ATTR_STATE,
+  SPAN_ATTR_TIMEOUT_MS,
+  SPAN_ATTR_TO,
+  STATE_GAUGE,
+  TRANSITIONS_COUNTER,
+} from './telemetry-names.js';
+export type { CallOutcome, InstrumentSpec } from './telemetry-names.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,304 @@
+import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { CircuitBreaker, CircuitBreakerRegistry, CircuitOpenError, ManualClock } from '@phlow/circuit-breaker';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_SERIES_NAMES, instrumentCircuitBreakers } from './instrument-circuit-breakers.js';
+import { CALL_DURATION_BUCKETS } from './telemetry-names.js';
+import { histogramValues, newMeterProvider, pointValues, settle } from './test-support.test-util.js';
+
+class DependencyError extends Error {}
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function setUp(registryOptions: ConstructorParameters<typeof CircuitBreakerRegistry>[0] = {}, options = {}) {
+  const clock = new ManualClock();
+  const registry = new CircuitBreakerRegistry({ clock, logger: false, ...registryOptions });
+  const { provider, reader } = newMeterProvider();
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider, ...options });
+  cleanups.push(() => instrumentation.dispose(), () => provider.shutdown());
+  return { clock, registry, reader, instrumentation };
+}
+
+/** A call that takes `ms` on the manual clock, then resolves or throws. */
+function takes<T>(clock: ManualClock, ms: number, outcome: () => T): () => Promise<T> {
+  return async () => {
+    clock.advance(ms);
+    return outcome();
+  };
+}
+
+const STATE_ZERO = {
+  'name=payments,state=closed': 0,
+  'name=payments,state=disabled': 0,
+  'name=payments,state=forced_open': 0,
+  'name=payments,state=half_open': 0,
+  'name=payments,state=open': 0,
+};
+
+describe('instrumentCircuitBreakers: metrics from a scripted trip, reject, half-open, close', () => {
+  it('reports exact names, units, descriptions, attribute sets and values through the real SDK', async () => {
+    const { clock, registry, reader } = setUp();
+    const breaker = registry.getBreaker('payments', {
+      failureThreshold: 2,
+      recoveryTimeoutMs: 10_000,
+      timeoutMs: 1_000,
+      expectedError: DependencyError,
+    });
+
+    // closed: a 250 ms success, a 100 ms failure, a 40 ms unexpected error (ignored), then a timeout trips it
+    await breaker.execute(takes(clock, 250, () => 'ok'));
+    await settle(breaker.execute(takes(clock, 100, () => { throw new DependencyError('down'); })));
+    await settle(breaker.execute(takes(clock, 40, () => { throw new TypeError('bug'); })));
+    const hanging = settle(breaker.execute(() => new Promise<never>(() => {})));
+    clock.advance(1_000);
+    expect((await hanging).error).toMatchObject({ name: 'CircuitTimeoutError' });
+    expect(breaker.state).toBe('open');
+
+    // open: a rejection
+    expect((await settle(breaker.execute(() => 'never runs'))).error).toBeInstanceOf(CircuitOpenError);
+
+    let metrics = await reader.metrics();
+    expect(descriptors(metrics)).toEqual({
+      'phlow.circuit_breaker.state': {
+        type: DataPointType.GAUGE,
+        unit: '1',
+        description:
+          'Circuit breaker state: 1 for the current state, 0 for the others (for a family: 1 when any member is in that state).',
+      },
+      'phlow.circuit_breaker.failures': {
+        type: DataPointType.SUM,
+        unit: '{failure}',
+        description: 'Calls the circuit breaker counted as failures (errors, failing results and timeouts).',
+      },
+      'phlow.circuit_breaker.calls': {
+        type: DataPointType.SUM,
+        unit: '{call}',
+        description: 'Calls through the circuit breaker by outcome: success, failure, timeout, rejected or ignored.',
+      },
+      'phlow.circuit_breaker.transitions': {
+        type: DataPointType.SUM,
+        unit: '{transition}',
+        description: 'Circuit breaker state changes, by the state left and the state entered.',
+      },
+      'phlow.circuit_breaker.call.duration': {
+        type: DataPointType.HISTOGRAM,
+        unit: 's',
+        description: 'Duration of calls the circuit breaker admitted, from admission to outcome.',
+      },
+    });
+    for (const name of ['phlow.circuit_breaker.failures', 'phlow.circuit_breaker.calls', 'phlow.circuit_breaker.transitions']) {
+      const metric = metrics.get(name)!;
+      expect(metric.dataPointType === DataPointType.SUM && metric.isMonotonic, name).toBe(true);
+    }
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({ ...STATE_ZERO, 'name=payments,state=open': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=payments': 2 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual({
+      'name=payments,outcome=failure': 1,
+      'name=payments,outcome=ignored': 1,
+      'name=payments,outcome=rejected': 1,
+      'name=payments,outcome=success': 1,
+      'name=payments,outcome=timeout': 1,
+    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({ 'from=closed,name=payments,to=open': 1 });
+    const durations = histogramValues(metrics.get('phlow.circuit_breaker.call.duration'));
+    expect(Object.keys(durations)).toEqual([
+      'name=payments,outcome=failure',
+      'name=payments,outcome=ignored',
+      'name=payments,outcome=success',
+      'name=payments,outcome=timeout',
+    ]);
+    expect(durations['name=payments,outcome=success']).toMatchObject({ count: 1, sum: 0.25 });
+    expect(durations['name=payments,outcome=failure']).toMatchObject({ count: 1, sum: 0.1 });
+    expect(durations['name=payments,outcome=ignored']).toMatchObject({ count: 1, sum: 0.04 });
+    expect(durations['name=payments,outcome=timeout']).toMatchObject({ count: 1, sum: 1 });
+    // 0.25 s falls in (0.1, 0.25]: the seventh bucket of the advised boundaries
+    expect(metrics.get('phlow.circuit_breaker.call.duration')!.dataPoints[0]!.value).toMatchObject({
+      buckets: { boundaries: [...CALL_DURATION_BUCKETS] },
+    });
+    expect(durations['name=payments,outcome=success']!.counts.indexOf(1)).toBe(CALL_DURATION_BUCKETS.indexOf(0.25));
+
+    // the recovery timeout passes: collection alone reads half_open (reading the state applies it)
+    clock.advance(10_000);
+    metrics = await reader.metrics();
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({ ...STATE_ZERO, 'name=payments,state=half_open': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({
+      'from=closed,name=payments,to=open': 1,
+      'from=open,name=payments,to=half_open': 1,
+    });
+
+    // a successful probe closes it
+    await breaker.execute(takes(clock, 5, () => 'ok'));
+    metrics = await reader.metrics();
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({ ...STATE_ZERO, 'name=payments,state=closed': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({
+      'from=closed,name=payments,to=open': 1,
+      'from=half_open,name=payments,to=closed': 1,
+      'from=open,name=payments,to=half_open': 1,
+    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=payments,outcome=success': 2 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=payments': 2 });
+
+    // calls by outcome add up to the core's own total
+    const calls = Object.values(pointValues(metrics.get('phlow.circuit_breaker.calls'))).reduce((a, b) => a + b, 0);
+    expect(calls).toBe(breaker.getStats().total_calls);
+  });
+
+  it('reports forced_open and disabled, the manual modes', async () => {
+    const { registry, reader } = setUp();
+    const breaker = registry.getBreaker('payments');
+    breaker.forceOpen();
+    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'))).toEqual({
+      ...STATE_ZERO,
+      'name=payments,state=forced_open': 1,
+    });
+    breaker.disable();
+    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'))).toEqual({
+      ...STATE_ZERO,
+      'name=payments,state=disabled': 1,
+    });
+  });
+});
+
+describe('instrumentCircuitBreakers: which breakers, under which names', () => {
+  it('covers breakers that exist before and those created after the call', async () => {
+    const { registry, reader } = setUp();
+    registry.getBreaker('before');
+    const after = registry.getBreaker('after');
+    await after.execute(() => 1);
+    const metrics = await reader.metrics();
+    expect(Object.keys(pointValues(metrics.get('phlow.circuit_breaker.failures')))).toEqual(['name=after', 'name=before']);
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=after,outcome=success': 1 });
+  });
+
+  it('reports a keyed family under the family name: state 1 for every state some member is in', async () => {
+    const { registry, reader } = setUp();
+    const peers = registry.getFamily('peers', { failureThreshold: 1 });
+    await peers.execute('agent-a', () => 'ok');
+    await settle(peers.execute('agent-b', () => Promise.reject(new Error('down'))));
+    await settle(peers.execute('agent-b', () => 'rejected'));
+    const metrics = await reader.metrics();
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({
+      'name=peers,state=closed': 1,
+      'name=peers,state=disabled': 0,
+      'name=peers,state=forced_open': 0,
+      'name=peers,state=half_open': 0,
+      'name=peers,state=open': 1,
+    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=peers': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual({
+      'name=peers,outcome=failure': 1,
+      'name=peers,outcome=ignored': 0,
+      'name=peers,outcome=rejected': 1,
+      'name=peers,outcome=success': 1,
+      'name=peers,outcome=timeout': 0,
+    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({ 'from=closed,name=peers,to=open': 1 });
+  });
+
+  it('reports each member as family/key when perKeySeries is on', async () => {
+    const { registry, reader } = setUp({}, { perKeySeries: true });
+    const peers = registry.getFamily('peers', { failureThreshold: 1 });
+    await peers.execute('agent-a', () => 'ok');
+    await settle(peers.execute('agent-b', () => Promise.reject(new Error('down'))));
+    const states = pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'));
+    expect(Object.entries(states).filter(([, v]) => v === 1)).toEqual([
+      ['name=peers/agent-a,state=closed', 1],
+      ['name=peers/agent-b,state=open', 1],
+    ]);
+  });
+
+  it('keeps counts of retired family members and stops reading their state', async () => {
+    const { clock, registry, reader } = setUp();
+    const peers = registry.getFamily('peers', {}, { idleTtlMs: 1_000, maxKeys: 1 });
+    await peers.execute('agent-a', () => 'ok');
+    clock.advance(2_000);
+    await peers.execute('agent-b', () => 'ok'); // retires agent-a (idle, and maxKeys 1)
+    expect(peers.size).toBe(1);
+    const metrics = await reader.metrics();
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=peers,outcome=success': 2 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toMatchObject({ 'name=peers,state=closed': 1 });
+  });
+
+  it('caps distinct names: breakers beyond maxSeriesNames report as _overflow', async () => {
+    const { registry, reader } = setUp({ failureThreshold: 1 }, { maxSeriesNames: 2 });
+    for (const name of ['a', 'b', 'c', 'd']) await registry.getBreaker(name).execute(() => 'ok');
+    await settle(registry.getBreaker('d').execute(() => Promise.reject(new Error('down'))));
+    const metrics = await reader.metrics();
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({
+      'name=a,outcome=success': 1,
+      'name=b,outcome=success': 1,
+      'name=_overflow,outcome=success': 2,
+      'name=_overflow,outcome=failure': 1,
+    });
+    const names = new Set(Object.keys(pointValues(metrics.get('phlow.circuit_breaker.state'))).map((k) => k.split(',')[0]));
+    expect([...names].sort()).toEqual(['name=_overflow', 'name=a', 'name=b']);
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toMatchObject({
+      'name=_overflow,state=closed': 1,
+      'name=_overflow,state=open': 1,
+    });
+    expect(DEFAULT_MAX_SERIES_NAMES).toBe(200);
+  });
+
+  it('instruments a single breaker outside any registry', async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker('solo', { clock, logger: false });
+    const { provider, reader } = newMeterProvider();
+    const instrumentation = instrumentCircuitBreakers(breaker, { meterProvider: provider });
+    cleanups.push(() => instrumentation.dispose(), () => provider.shutdown());
+    await breaker.execute(() => 1);
+    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=solo,outcome=success': 1 });
+  });
+
+  it('stops listening and observing once disposed', async () => {
+    const { registry, reader, instrumentation } = setUp();
+    const breaker = registry.getBreaker('payments');
+    await breaker.execute(() => 1);
+    instrumentation.dispose();
+    instrumentation.dispose(); // idempotent
+    await breaker.execute(() => 1);
+    const metrics = await reader.metrics();
+    expect(metrics.has('phlow.circuit_breaker.state')).toBe(false);
+    expect(metrics.has('phlow.circuit_breaker.calls')).toBe(false);
+    // the one duration recorded before disposal is all the histogram holds
+    expect(histogramValues(metrics.get('phlow.circuit_breaker.call.duration'))['name=payments,outcome=success']).toMatchObject({ count: 1 });
+  });
+
+  it('records nothing when metrics are off', async () => {
+    const { registry, reader } = setUp({}, { metrics: false });
+    await registry.getBreaker('payments').execute(() => 1);
+    expect((await reader.metrics()).size).toBe(0);
+  });
+});
+
+describe('instrumentCircuitBreakers: bad options', () => {
+  const registry = new CircuitBreakerRegistry({ logger: false });
+  it.each([
+    [{ maxSeriesNames: 0 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 0'],
+    [{ maxSeriesNames: 1.5 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 1.5'],
+    [{ perKeySeries: 'yes' }, TypeError, 'perKeySeries must be true or false; got "yes"'],
+    [{ metrics: 1 }, TypeError, 'metrics must be true or false; got 1'],
+    [{ spanEvents: null }, TypeError, 'spanEvents must be true or false; got null'],
+    [{ meterProvider: {} }, TypeError, 'meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got an object'],
+    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, spanEvents, perKeySeries, maxSeriesNames'],
+  ])('%o throws', (options, type, message) => {
+    expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(type);
+    expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(message);
+  });
+
+  it('rejects something that is neither a registry nor a breaker', () => {
+    expect(() => instrumentCircuitBreakers({} as never)).toThrow(
+      new TypeError('instrumentCircuitBreakers needs a CircuitBreakerRegistry or a CircuitBreaker; got an object'),
+    );
+  });
+});
+
+function descriptors(metrics: Map<string, MetricData>) {
+  return Object.fromEntries(
+    [...metrics].map(([name, metric]) => [
+      name,
+      { type: metric.dataPointType, unit: metric.descriptor.unit, description: metric.descriptor.description },
+    ]),
+  );
+}

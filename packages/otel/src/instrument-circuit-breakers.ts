@@ -1,0 +1,181 @@
+import { context, diag, metrics, trace, type MeterProvider } from '@opentelemetry/api';
+import {
+  checkInteger,
+  checkKnownKeys,
+  type CircuitBreaker,
+  type CircuitBreakerRegistry,
+  type Disposable,
+  type StateChangeEvent,
+} from '@phlow/circuit-breaker';
+import { BreakerSeriesTable, type BreakerSeries } from './breaker-series.js';
+import { isBreakerSpanContext, rejectionAttributes } from './breaker-span.js';
+import { CircuitBreakerMetrics } from './circuit-breaker-metrics.js';
+import {
+  EVENT_REJECTED,
+  EVENT_STATE_CHANGE,
+  EVENT_TIMEOUT,
+  INSTRUMENTATION_SCOPE,
+  OVERFLOW_SERIES_NAME,
+  SPAN_ATTR_FROM,
+  SPAN_ATTR_NAME,
+  SPAN_ATTR_REASON,
+  SPAN_ATTR_TIMEOUT_MS,
+  SPAN_ATTR_TO,
+} from './telemetry-names.js';
+import { VERSION } from './version.js';
+import { checkBoolean, describeValue, orDefault } from './describe-value.js';
+
+/** Options of {@link instrumentCircuitBreakers}. */
+export interface CircuitBreakerInstrumentationOptions {
+  /** Where the instruments come from; the global meter provider by default. */
+  readonly meterProvider?: MeterProvider;
+  /** Record metrics (default true). */
+  readonly metrics?: boolean;
+  /**
+   * Add span events (rejection, timeout, state change) to the span active where they happen
+   * (default true). Costs nothing on calls that are neither rejected nor timed out.
+   */
+  readonly spanEvents?: boolean;
+  /**
+   * Report each member of a keyed family under its own `name` (`family/key`) instead of the family's
+   * name (default false: keys are usually peers or hosts, an unbounded set).
+   */
+  readonly perKeySeries?: boolean;
+  /**
+   * Most distinct `name` values ever reported (default 200); breakers beyond it report under
+   * `name="_overflow"`. Keeps every instrument under the SDK's default 2000-series limit.
+   */
+  readonly maxSeriesNames?: number;
+}
+
+const OPTION_NAMES = ['meterProvider', 'metrics', 'spanEvents', 'perKeySeries', 'maxSeriesNames'] as const;
+
+/** Default of {@link CircuitBreakerInstrumentationOptions.maxSeriesNames}. */
+export const DEFAULT_MAX_SERIES_NAMES = 200;
+
+/**
+ * Instruments every breaker of `source` — a registry (its breakers now and those created later,
+ * keyed-family members included) or a single breaker — with the `phlow.circuit_breaker.*` metrics and
+ * span events. Dispose the result to stop: listeners are removed and the instruments stop reporting.
+ *
+ * @example
+ * const telemetry = instrumentCircuitBreakers(getCircuitBreakerRegistry());
+ * // ... on shutdown
+ * telemetry.dispose();
+ */
+export function instrumentCircuitBreakers(
+  source: CircuitBreakerRegistry | CircuitBreaker,
+  options: CircuitBreakerInstrumentationOptions = {},
+): Disposable {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`instrumentCircuitBreakers options must be an object; got ${describeValue(options)}`);
+  }
+  checkKnownKeys('instrumentCircuitBreakers options', options, OPTION_NAMES);
+  const withMetrics = checkBoolean('metrics', orDefault(options.metrics, true));
+  const withSpanEvents = checkBoolean('spanEvents', orDefault(options.spanEvents, true));
+  const perKeySeries = checkBoolean('perKeySeries', orDefault(options.perKeySeries, false));
+  const maxSeriesNames = checkInteger('maxSeriesNames', orDefault(options.maxSeriesNames, DEFAULT_MAX_SERIES_NAMES), 1);
+  const meterProvider = orDefault(options.meterProvider, metrics.getMeterProvider());
+  if (typeof meterProvider?.getMeter !== 'function') {
+    throw new TypeError(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got ${describeValue(meterProvider)}`);
+  }
+  if (!isRegistry(source) && !isBreaker(source)) {
+    throw new TypeError(`instrumentCircuitBreakers needs a CircuitBreakerRegistry or a CircuitBreaker; got ${describeValue(source)}`);
+  }
+
+  const table = new BreakerSeriesTable(maxSeriesNames, perKeySeries, (name) =>
+    diag.warn(
+      `@phlow/otel: more than ${maxSeriesNames} circuit breaker names (maxSeriesNames); ` +
+        `${JSON.stringify(name)} and later ones report as name="${OVERFLOW_SERIES_NAME}"`,
+    ),
+  );
+  const instruments = withMetrics ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION)) : undefined;
+
+  const attach = (breaker: CircuitBreaker): Disposable => {
+    const subscriptions: Disposable[] = [];
+    if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table.seriesFor(breaker), instruments));
+    if (withSpanEvents) subscriptions.push(attachSpanEvents(breaker));
+    return {
+      dispose() {
+        for (const subscription of subscriptions.splice(0)) subscription.dispose();
+      },
+    };
+  };
+
+  const observation = isRegistry(source) ? source.observe(attach) : attach(source);
+  const collection = instruments?.observe(() => table.all());
+  let disposed = false;
+  return {
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      collection?.dispose();
+      observation.dispose();
+    },
+  };
+}
+
+function attachMetrics(breaker: CircuitBreaker, series: BreakerSeries, instruments: CircuitBreakerMetrics): Disposable {
+  series.members.add(breaker);
+  const subscriptions = [
+    breaker.onSuccess((event) => instruments.recordSuccess(series, event.durationMs)),
+    breaker.onFailure((event) => instruments.recordFailure(series, event.durationMs, event.cause === 'timeout')),
+    breaker.onIgnored((event) => instruments.recordIgnored(series, event.durationMs)),
+    breaker.onReject(() => instruments.recordRejection(series)),
+    breaker.onStateChange((event) => instruments.recordTransition(series, event.from, event.to)),
+  ];
+  return {
+    dispose() {
+      for (const subscription of subscriptions) subscription.dispose();
+      series.members.delete(breaker);
+    },
+  };
+}
+
+/**
+ * Rejections, timeouts and state changes become events on whatever span is active where they happen:
+ * listeners run inside the caller's async context, so that is the caller's span. A span made by
+ * `withBreakerSpan` records rejections and timeouts itself, so they are not added twice.
+ */
+function attachSpanEvents(breaker: CircuitBreaker): Disposable {
+  const name = breaker.name;
+  const subscriptions = [
+    breaker.onReject((event) => {
+      const ctx = context.active();
+      const span = trace.getSpan(ctx);
+      if (span === undefined || !span.isRecording() || isBreakerSpanContext(ctx)) return;
+      const retryAfterMs = event.retryAt === null ? null : Math.max(0, event.retryAt - breaker.options.clock.now());
+      span.addEvent(EVENT_REJECTED, { [SPAN_ATTR_NAME]: name, ...rejectionAttributes(event.state, retryAfterMs) });
+    }),
+    breaker.onTimeout((event) => {
+      const ctx = context.active();
+      const span = trace.getSpan(ctx);
+      if (span === undefined || !span.isRecording() || isBreakerSpanContext(ctx)) return;
+      span.addEvent(EVENT_TIMEOUT, { [SPAN_ATTR_NAME]: name, [SPAN_ATTR_TIMEOUT_MS]: event.timeoutMs });
+    }),
+    breaker.onStateChange((event: StateChangeEvent) => {
+      const span = trace.getActiveSpan();
+      if (span === undefined || !span.isRecording()) return;
+      // No timestamp from the event: the breaker's clock may be a test clock, the span's is real.
+      span.addEvent(EVENT_STATE_CHANGE, {
+        [SPAN_ATTR_NAME]: name,
+        [SPAN_ATTR_FROM]: event.from,
+        [SPAN_ATTR_TO]: event.to,
+        [SPAN_ATTR_REASON]: event.reason,
+      });
+    }),
+  ];
+  return {
+    dispose() {
+      for (const subscription of subscriptions) subscription.dispose();
+    },
+  };
+}
+
+function isRegistry(value: unknown): value is CircuitBreakerRegistry {
+  return typeof (value as CircuitBreakerRegistry | null)?.observe === 'function';
+}
+
+function isBreaker(value: unknown): value is CircuitBreaker {
+  return typeof (value as CircuitBreaker | null)?.execute === 'function' && typeof (value as CircuitBreaker).onStateChange === 'function';
+}

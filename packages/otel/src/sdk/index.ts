@@ -1,0 +1,8 @@
+export { startTelemetry } from './start-telemetry.js';
+export type {
+  MetricsExporterName,
+  PrometheusEndpointOptions,
+  TelemetryHandle,
+  TelemetryOptions,
+  TracesExporterName,
+} from './start-telemetry.js';

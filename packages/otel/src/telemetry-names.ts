@@ -1,0 +1,96 @@
+/**
+ * Every name this package emits, in one place: the README's telemetry table, the Prometheus alert
+ * rules and the tests all read from here.
+ */
+
+/** Instrumentation scope (meter and tracer name). */
+export const INSTRUMENTATION_SCOPE = '@phlow/otel';
+
+/** Metric attribute: the breaker's name, or its family's name when per-key series are off. */
+export const METRIC_ATTR_NAME = 'name';
+/** Metric attribute on the state gauge: one of the five circuit states. */
+export const METRIC_ATTR_STATE = 'state';
+/** Metric attribute on the calls counter and the duration histogram. */
+export const METRIC_ATTR_OUTCOME = 'outcome';
+/** Metric attributes on the transitions counter. */
+export const METRIC_ATTR_FROM = 'from';
+export const METRIC_ATTR_TO = 'to';
+
+/** How a call through a breaker ended, as the `outcome` metric attribute says it. Mutually exclusive. */
+export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'ignored';
+
+/** Every outcome, in a stable order. */
+export const CALL_OUTCOMES: readonly CallOutcome[] = ['success', 'failure', 'timeout', 'rejected', 'ignored'];
+
+/** The `name` value that breakers beyond the `maxSeriesNames` cap report under. */
+export const OVERFLOW_SERIES_NAME = '_overflow';
+
+/** What an instrument is called, measured in and described as. */
+export interface InstrumentSpec {
+  readonly name: string;
+  readonly unit: string;
+  readonly description: string;
+}
+
+/** `phlow_circuit_breaker_state{name, state}` in Prometheus: 1 for the current state, 0 for the others. */
+export const STATE_GAUGE: InstrumentSpec = {
+  name: 'phlow.circuit_breaker.state',
+  unit: '1',
+  description:
+    'Circuit breaker state: 1 for the current state, 0 for the others (for a family: 1 when any member is in that state).',
+};
+
+/** `phlow_circuit_breaker_failures_total{name}` in Prometheus. */
+export const FAILURES_COUNTER: InstrumentSpec = {
+  name: 'phlow.circuit_breaker.failures',
+  unit: '{failure}',
+  description: 'Calls the circuit breaker counted as failures (errors, failing results and timeouts).',
+};
+
+/** `phlow_circuit_breaker_calls_total{name, outcome}` in Prometheus. */
+export const CALLS_COUNTER: InstrumentSpec = {
+  name: 'phlow.circuit_breaker.calls',
+  unit: '{call}',
+  description: 'Calls through the circuit breaker by outcome: success, failure, timeout, rejected or ignored.',
+};
+
+/** `phlow_circuit_breaker_transitions_total{name, from, to}` in Prometheus. */
+export const TRANSITIONS_COUNTER: InstrumentSpec = {
+  name: 'phlow.circuit_breaker.transitions',
+  unit: '{transition}',
+  description: 'Circuit breaker state changes, by the state left and the state entered.',
+};
+
+/** `phlow_circuit_breaker_call_duration{name, outcome}` (`_bucket`, `_sum`, `_count`) in Prometheus. */
+export const CALL_DURATION_HISTOGRAM: InstrumentSpec = {
+  name: 'phlow.circuit_breaker.call.duration',
+  unit: 's',
+  description: 'Duration of calls the circuit breaker admitted, from admission to outcome.',
+};
+
+/** Bucket boundaries (seconds) of the duration histogram: OTel's advice for HTTP client durations. */
+export const CALL_DURATION_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+/** Span attribute: the breaker's full name (family members: `family/key`). */
+export const SPAN_ATTR_NAME = 'phlow.circuit_breaker.name';
+/** Span attribute: the breaker's state when the call was admitted or rejected. */
+export const SPAN_ATTR_STATE = 'phlow.circuit_breaker.state';
+/** Span event attributes of a state change. */
+export const SPAN_ATTR_FROM = 'phlow.circuit_breaker.from';
+export const SPAN_ATTR_TO = 'phlow.circuit_breaker.to';
+export const SPAN_ATTR_REASON = 'phlow.circuit_breaker.reason';
+/** Span event attribute: milliseconds until an open breaker admits a probe (absent when unknown). */
+export const SPAN_ATTR_RETRY_AFTER_MS = 'phlow.circuit_breaker.retry_after_ms';
+/** Span event attribute: the breaker's timeout (ms). */
+export const SPAN_ATTR_TIMEOUT_MS = 'phlow.circuit_breaker.timeout_ms';
+/** OTel semantic convention `error.type`. */
+export const SPAN_ATTR_ERROR_TYPE = 'error.type';
+
+/** Span event: the breaker rejected the call without running it. */
+export const EVENT_REJECTED = 'phlow.circuit_breaker.rejected';
+/** Span event: the call outlived the breaker's timeout. */
+export const EVENT_TIMEOUT = 'phlow.circuit_breaker.timeout';
+/** Span event: the breaker changed state during the span. */
+export const EVENT_STATE_CHANGE = 'phlow.circuit_breaker.state_change';
