@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError } from './errors.js';
@@ -282,6 +283,24 @@ describe('timeouts and signals', () => {
     expect(inner!.reason).toBe(reason);
     expect(breaker.state).toBe('closed');
     expect(breaker.getStats()).toMatchObject({ total_failures: 0, total_ignored: 1, in_flight: 0 });
+  });
+
+  it('many calls sharing one caller signal add one abort listener, and all abort together', async () => {
+    const { breaker } = breakerOnClock({ timeoutMs: 1_000 });
+    const controller = new AbortController();
+    const calls = Array.from({ length: 20 }, () => settle(breaker.execute(() => new Promise(() => {}), { signal: controller.signal })));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort(new Error('request ended'));
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.every((o) => !o.ok && (o.error as Error).message === 'request ended')).toBe(true);
+    expect(breaker.getStats()).toMatchObject({ total_ignored: 20, in_flight: 0 });
+  });
+
+  it('a settled call stops listening to the caller signal', async () => {
+    const { breaker } = breakerOnClock({ timeoutMs: 1_000 });
+    const controller = new AbortController();
+    await breaker.execute(succeed, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('an already-aborted caller signal never runs the function', async () => {

@@ -1,3 +1,4 @@
+import { stopWaitingForAbort, waitForAbort, type AbortWaiter } from './abort-fanout.js';
 import type { CallContext } from './call-context.js';
 
 /** The breaker's side of a guarded call (timeout and/or caller signal). */
@@ -10,11 +11,10 @@ export interface CallOwner {
 
 /**
  * One call racing its deadline and its caller's signal; whichever settles first wins and the others
- * are ignored. Doubles as the call's context (lazy signal), its entry in the deadline list, and the
- * caller signal's `abort` listener (`handleEvent`), so a guarded call allocates one object and one
- * promise.
+ * are ignored. Doubles as the call's context (lazy signal), its entry in the deadline list, and its
+ * caller signal's abort waiter, so a guarded call allocates one object and one promise.
  */
-export class PendingCall implements CallContext {
+export class PendingCall implements CallContext, AbortWaiter {
   settled = false;
   /** Deadline-list links; see `CallDeadlines`. */
   prev: PendingCall | undefined = undefined;
@@ -48,7 +48,7 @@ export class PendingCall implements CallContext {
 
   /** Runs `fn` and settles with its outcome unless a deadline or abort came first. */
   async run(fn: (context: CallContext) => unknown): Promise<void> {
-    if (this.callerSignal !== undefined) this.callerSignal.addEventListener('abort', this);
+    if (this.callerSignal !== undefined) waitForAbort(this.callerSignal, this);
     let value: unknown;
     try {
       value = await fn(this);
@@ -73,10 +73,9 @@ export class PendingCall implements CallContext {
     this.reject(error);
   }
 
-  /** The caller's signal aborted (an EventTarget listener object). */
-  handleEvent(): void {
+  /** The caller's signal aborted. */
+  aborted(reason: unknown): void {
     if (this.settled) return;
-    const reason = this.callerSignal!.reason;
     this.finish(reason);
     this.owner.callAborted(this, reason);
     this.reject(reason);
@@ -86,7 +85,7 @@ export class PendingCall implements CallContext {
   private finish(abortReason: unknown): boolean {
     if (this.settled) return false;
     this.settled = true;
-    if (this.callerSignal !== undefined) this.callerSignal.removeEventListener('abort', this);
+    if (this.callerSignal !== undefined) stopWaitingForAbort(this.callerSignal, this);
     if (abortReason !== undefined) {
       this.abortReason = abortReason;
       this.controller?.abort(abortReason);

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { CircuitFamilyFullError, CircuitOpenError } from './errors.js';
+import { ManualClock } from './manual-clock.js';
+import { CircuitBreakerRegistry, getCircuitBreakerRegistry } from './registry.js';
+import { fail, settle, succeed } from './test-helpers.test-util.js';
+
+const quiet = () => new CircuitBreakerRegistry({ logger: false, timeoutMs: 0 });
+
+describe('registry', () => {
+  it('get-or-create returns the same breaker for the same name', () => {
+    const registry = quiet();
+    const a = registry.getBreaker('payment_service', { failureThreshold: 5 });
+    expect(registry.getBreaker('payment_service')).toBe(a);
+    expect(registry.getBreaker('payment_service', { failureThreshold: 5 })).toBe(a);
+  });
+
+  it('asking for an existing name with a different config is a clear error (the guide trap, fixed)', () => {
+    const registry = quiet();
+    registry.getBreaker('db', { failureThreshold: 3 });
+    expect(() => registry.getBreaker('db', { failureThreshold: 10 })).toThrow(
+      /circuit breaker "db" already exists with a different failurePolicy \(existing: \{"type":"consecutive","threshold":3\}, requested: \{"type":"consecutive","threshold":10\}\)/,
+    );
+  });
+
+  it('getStats in the guide shape, by name', async () => {
+    const registry = quiet();
+    const breaker = registry.getBreaker('payment_service');
+    await settle(breaker.execute(fail));
+    await settle(breaker.execute(fail));
+    expect(registry.getStats()).toEqual({
+      payment_service: expect.objectContaining({ state: 'closed', failure_count: 2, success_count: 0, failure_threshold: 5 }),
+    });
+  });
+
+  it('resetBreaker and resetAll close breakers', async () => {
+    const registry = quiet();
+    const a = registry.getBreaker('a', { failureThreshold: 1 });
+    const b = registry.getBreaker('b', { failureThreshold: 1 });
+    await settle(a.execute(fail));
+    await settle(b.execute(fail));
+    expect(registry.resetBreaker('a')).toBe(true);
+    expect(registry.resetBreaker('missing')).toBe(false);
+    expect(a.state).toBe('closed');
+    expect(b.state).toBe('open');
+    registry.resetAll();
+    expect(b.state).toBe('closed');
+  });
+
+  it('observe reaches existing and later breakers, family members included, and their events', async () => {
+    const registry = quiet();
+    registry.getBreaker('early', { failureThreshold: 1 });
+    const seen: string[] = [];
+    const observation = registry.observe((breaker) => breaker.onStateChange((e) => seen.push(`${breaker.name}:${e.to}`)));
+    const late = registry.getBreaker('late', { failureThreshold: 1 });
+    const family = registry.getFamily('peers', { failureThreshold: 1 });
+    await settle(registry.get('early')!.execute(fail));
+    await settle(late.execute(fail));
+    await settle(family.execute('agent-7', fail));
+    expect(seen).toEqual(['early:open', 'late:open', 'peers/agent-7:open']);
+    observation.dispose();
+    registry.resetAll();
+    expect(seen).toHaveLength(3);
+  });
+
+  it('onStateChange hears every breaker, including ones created later', async () => {
+    const registry = quiet();
+    const seen: string[] = [];
+    registry.onStateChange((e) => seen.push(`${e.breaker.name}:${e.to}`));
+    await settle(registry.getBreaker('x', { failureThreshold: 1 }).execute(fail));
+    expect(seen).toEqual(['x:open']);
+  });
+
+  it('has a process-wide default', () => {
+    expect(getCircuitBreakerRegistry()).toBe(getCircuitBreakerRegistry());
+  });
+
+  it('validates registry defaults up front', () => {
+    expect(() => new CircuitBreakerRegistry({ timeoutMs: -5 })).toThrow('timeoutMs must be a number >= 0');
+  });
+});
+
+describe('keyed families', () => {
+  function family(maxKeys: number, idleTtlMs = 60_000) {
+    const clock = new ManualClock();
+    const registry = new CircuitBreakerRegistry({ logger: false, timeoutMs: 0, clock });
+    const removed: string[] = [];
+    registry.onBreakerRemoved((b) => removed.push(b.name));
+    const peers = registry.getFamily('a2a', { failureThreshold: 1 }, { maxKeys, idleTtlMs });
+    return { clock, registry, peers, removed };
+  }
+
+  it('one breaker per key: a dead peer opens only its own breaker', async () => {
+    const { peers, registry } = family(10);
+    await settle(peers.execute('dead-peer', fail));
+    expect(await peers.execute('live-peer', succeed)).toBe('ok');
+    expect(peers.get('dead-peer').state).toBe('open');
+    expect(peers.get('live-peer').state).toBe('closed');
+    expect(peers.get('dead-peer').membership).toEqual({ family: 'a2a', key: 'dead-peer' });
+    expect(Object.keys(registry.getStats()).sort()).toEqual(['a2a/dead-peer', 'a2a/live-peer']);
+    expect(registry.get('a2a/dead-peer')).toBe(peers.get('dead-peer'));
+  });
+
+  it('retires closed breakers idle for idleTtlMs, never an open one', async () => {
+    const { peers, clock, removed } = family(10, 1_000);
+    await settle(peers.execute('open-peer', fail));
+    await peers.execute('idle-peer', succeed);
+    clock.advance(5_000);
+    peers.get('fresh');
+    expect(removed).toEqual(['a2a/idle-peer']);
+    expect(peers.peek('open-peer')?.toJSON().state).toBe('open');
+  });
+
+  it('at maxKeys evicts the least recently used closed breaker', async () => {
+    const { peers, clock, removed } = family(2);
+    peers.get('a');
+    clock.advance(1);
+    peers.get('b');
+    clock.advance(1);
+    peers.get('a');
+    peers.get('c');
+    expect(removed).toEqual(['a2a/b']);
+    expect(peers.size).toBe(2);
+  });
+
+  it('refuses a new key rather than dropping an open breaker when full', async () => {
+    const { peers } = family(2);
+    await settle(peers.execute('x', fail));
+    await settle(peers.execute('y', fail));
+    const outcome = await settle(peers.execute('z', succeed));
+    const error = (outcome as { error: CircuitFamilyFullError }).error;
+    expect(error).toBeInstanceOf(CircuitFamilyFullError);
+    expect(error.message).toContain('no breaker for key z');
+    expect(peers.peek('x')?.state).toBe('open');
+    expect(CircuitOpenError.isInstance((await settle(peers.execute('x', succeed)) as { error: unknown }).error)).toBe(true);
+  });
+
+  it('never retires a breaker with calls in flight', async () => {
+    const { peers } = family(1);
+    let release!: () => void;
+    const busy = peers.execute('busy', () => new Promise<void>((resolve) => (release = resolve)));
+    expect(() => peers.get('other')).toThrow(CircuitFamilyFullError);
+    release();
+    await busy;
+    expect(peers.get('other').name).toBe('a2a/other');
+  });
+
+  it('validates family options and names', () => {
+    const registry = quiet();
+    expect(() => registry.getFamily('f', {}, { maxKeys: 0 })).toThrow('maxKeys must be an integer >= 1; got 0');
+    expect(() => registry.getFamily('a/b')).toThrow('family name must be a non-empty string without "/"');
+    registry.getFamily('f', {}, { maxKeys: 5 });
+    expect(() => registry.getFamily('f', undefined, { maxKeys: 6 })).toThrow(/different maxKeys \(existing: 5, requested: 6\)/);
+    expect(() => registry.getBreaker('f')).toThrow('already used by a keyed family');
+    const breakers: CircuitBreaker[] = [];
+    registry.onBreakerAdded((b) => breakers.push(b));
+    expect(() => registry.getFamily('f').get('')).toThrow('key must be a non-empty string');
+    expect(breakers).toEqual([]);
+  });
+});
