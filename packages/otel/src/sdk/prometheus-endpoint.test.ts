@@ -1,0 +1,84 @@
+import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { afterEach, describe, expect, it } from 'vitest';
+import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
+import { settle } from '../test-support.test-util.js';
+import { VERSION } from '../version.js';
+import { startTelemetry, type TelemetryOptions } from './start-telemetry.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A real scrape endpoint on loopback with one breaker tripped open by three failures. */
+async function scrapeOpenBreaker(prometheus: TelemetryOptions['prometheus']): Promise<string[]> {
+  const telemetry = await startTelemetry({
+    serviceName: 'checkout',
+    prometheus: { host: '127.0.0.1', port: 0, ...prometheus },
+    registerGlobal: false,
+  });
+  cleanups.push(() => telemetry.shutdown());
+  const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false, failureThreshold: 3 });
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider });
+  cleanups.push(() => instrumentation.dispose());
+  const breaker = registry.getBreaker('external_api');
+  for (let i = 0; i < 3; i++) await settle(breaker.execute(() => Promise.reject(new Error('503'))));
+  expect(breaker.state).toBe('open');
+
+  expect(telemetry.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  const response = await fetch(telemetry.prometheusUrl!);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+  return (await response.text()).split('\n');
+}
+
+describe('Prometheus scrape endpoint (real exporter over HTTP)', () => {
+  it('serves the two series the guide alerts on, with scope labels and target_info by default', async () => {
+    const lines = await scrapeOpenBreaker({});
+    const scope = `otel_scope_name="@phlow/otel",otel_scope_version="${VERSION}"`;
+    expect(lines).toContain(`phlow_circuit_breaker_state{name="external_api",state="open",${scope}} 1`);
+    expect(lines).toContain(`phlow_circuit_breaker_state{name="external_api",state="closed",${scope}} 0`);
+    expect(lines).toContain(`phlow_circuit_breaker_failures_total{name="external_api",${scope}} 3`);
+    expect(lines).toContain('# TYPE phlow_circuit_breaker_state gauge');
+    expect(lines).toContain('# TYPE phlow_circuit_breaker_failures_total counter');
+    expect(lines).toContain(
+      '# HELP phlow_circuit_breaker_failures_total Calls the circuit breaker counted as failures (errors, failing results and timeouts).',
+    );
+    expect(lines.filter((line) => line.startsWith('target_info{'))).toEqual([
+      expect.stringMatching(/^target_info\{service_name="checkout",telemetry_sdk_language="nodejs",.*\} 1$/),
+    ]);
+    expect(lines.filter((line) => line.startsWith('phlow_circuit_breaker_state{'))).toHaveLength(5);
+    expect(lines.join('\n')).not.toContain('description missing');
+  });
+
+  it('serves exactly the guide lines without target_info and scope labels', async () => {
+    const lines = await scrapeOpenBreaker({ withoutTargetInfo: true, withoutScopeInfo: true });
+    expect(lines).toContain('phlow_circuit_breaker_state{name="external_api",state="open"} 1');
+    expect(lines).toContain('phlow_circuit_breaker_failures_total{name="external_api"} 3');
+    expect(lines.filter((line) => line.startsWith('phlow_circuit_breaker_state{'))).toEqual([
+      'phlow_circuit_breaker_state{name="external_api",state="closed"} 0',
+      'phlow_circuit_breaker_state{name="external_api",state="open"} 1',
+      'phlow_circuit_breaker_state{name="external_api",state="half_open"} 0',
+      'phlow_circuit_breaker_state{name="external_api",state="forced_open"} 0',
+      'phlow_circuit_breaker_state{name="external_api",state="disabled"} 0',
+    ]);
+    expect(lines.some((line) => line.startsWith('target_info'))).toBe(false);
+    expect(lines.some((line) => line.includes('otel_scope_name'))).toBe(false);
+    // the other instruments, as Prometheus names them
+    expect(lines).toContain('phlow_circuit_breaker_calls_total{name="external_api",outcome="failure"} 3');
+    expect(lines).toContain('phlow_circuit_breaker_transitions_total{name="external_api",from="closed",to="open"} 1');
+    expect(lines).toContain('phlow_circuit_breaker_call_duration_count{name="external_api",outcome="failure"} 3');
+    expect(lines).toContain('phlow_circuit_breaker_call_duration_bucket{name="external_api",outcome="failure",le="+Inf"} 3');
+  });
+
+  it('answers 404 off the metrics path and stops listening after shutdown', async () => {
+    const telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0, path: '/prom' }, registerGlobal: false });
+    const url = telemetry.prometheusUrl!;
+    expect(url).toMatch(/\/prom$/);
+    expect((await fetch(url.replace(/\/prom$/, '/metrics'))).status).toBe(404);
+    expect((await fetch(url)).status).toBe(200);
+    await telemetry.shutdown();
+    await telemetry.shutdown(); // idempotent
+    await expect(fetch(url)).rejects.toThrow(TypeError); // connection refused
+  });
+});
