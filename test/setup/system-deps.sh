@@ -10,3 +10,12 @@ fi
 if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
 fi
+
+# promtool and prometheus (Debian's "prometheus" package): @phlow/otel runs `promtool check/test rules` on
+# its alert rules and scrapes a breaker with a real Prometheus server. Only the binaries are used; the
+# package's own service is not needed (tests start their own server on a free port).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi

@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
+import { settle } from '../test-support.test-util.js';
+import { startTelemetry, type TelemetryHandle } from './start-telemetry.js';
+
+const RULES = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
+/** Every wait below gives up after this long: the whole test stays bounded. */
+const DEADLINE_MS = 30_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after {@link DEADLINE_MS}. */
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const giveUpAt = Date.now() + DEADLINE_MS;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what} after ${DEADLINE_MS} ms (last error: ${String(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+let prometheus: ChildProcess | undefined;
+let prometheusLog = '';
+let dir = '';
+let api = '';
+let telemetry: TelemetryHandle;
+
+beforeAll(async () => {
+  telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 }, registerGlobal: false });
+  const target = new URL(telemetry.prometheusUrl!);
+  dir = await mkdtemp(join(tmpdir(), 'phlow-prometheus-'));
+  await writeFile(
+    join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 250ms',
+      '  scrape_timeout: 200ms',
+      '  evaluation_interval: 250ms',
+      'rule_files:',
+      `  - ${JSON.stringify(RULES)}`,
+      'scrape_configs:',
+      '  - job_name: agent',
+      `    metrics_path: ${target.pathname}`,
+      '    static_configs:',
+      `      - targets: [${JSON.stringify(target.host)}]`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  prometheus = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  prometheus.stdout!.on('data', (chunk) => (prometheusLog += chunk));
+  prometheus.stderr!.on('data', (chunk) => (prometheusLog += chunk));
+  const exited = new Promise<never>((_, reject) =>
+    prometheus!.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${prometheusLog}`))),
+  );
+  exited.catch(() => {});
+  await Promise.race([exited, waitFor('Prometheus to be ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined))]);
+}, DEADLINE_MS + 5_000);
+
+afterAll(async () => {
+  if (prometheus?.pid !== undefined && prometheus.exitCode === null) {
+    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
+    prometheus.kill('SIGTERM');
+    await exited;
+  }
+  await telemetry?.shutdown();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+async function query(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+  const response = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await response.json()) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+  if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+describe('a real Prometheus server scraping a process whose breaker opens', () => {
+  it('returns the CircuitBreakerOpen series while open and nothing once closed', { timeout: 3 * DEADLINE_MS }, async () => {
+    const rules = await readFile(RULES, 'utf8');
+    const openExpr = /- alert: CircuitBreakerOpen\n\s+expr: (.+)\n/.exec(rules)?.[1];
+    expect(openExpr).toBe('phlow_circuit_breaker_state{state="open"} == 1');
+
+    const clock = new ManualClock();
+    const registry = new CircuitBreakerRegistry({ clock, logger: false, failureThreshold: 2, recoveryTimeoutMs: 30_000 });
+    const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider });
+    try {
+      const breaker = registry.getBreaker('external_api');
+      await breaker.execute(() => 'ok');
+      // scraped while closed: the series exist, the alert expression selects nothing
+      await waitFor('the closed breaker to be scraped', async () =>
+        (await query('phlow_circuit_breaker_state{name="external_api",state="closed"}')).length === 1 ? true : undefined,
+      );
+      expect(await query(openExpr!)).toEqual([]);
+
+      for (let i = 0; i < 2; i++) await settle(breaker.execute(() => Promise.reject(new Error('503'))));
+      expect(breaker.state).toBe('open');
+      const open = await waitFor('the open series', async () => {
+        const result = await query(openExpr!);
+        return result.length > 0 ? result : undefined;
+      });
+      expect(open.map((series) => series.metric)).toEqual([
+        expect.objectContaining({
+          __name__: 'phlow_circuit_breaker_state',
+          name: 'external_api',
+          state: 'open',
+          job: 'agent',
+          otel_scope_name: '@phlow/otel',
+        }),
+      ]);
+      expect(open[0]!.value[1]).toBe('1');
+      // the shipped rule is loaded and evaluating: the alert is pending (its `for: 1m` has not passed)
+      const alerts = await waitFor('the CircuitBreakerOpen alert to be pending', async () => {
+        const result = await query('ALERTS{alertname="CircuitBreakerOpen"}');
+        return result.length > 0 ? result : undefined;
+      });
+      expect(alerts[0]!.metric).toMatchObject({ alertstate: 'pending', name: 'external_api', severity: 'warning' });
+      expect((await query('phlow_circuit_breaker_failures_total{name="external_api"}'))[0]!.value[1]).toBe('2');
+
+      // the recovery timeout passes, a probe succeeds: closed
+      clock.advance(30_000);
+      await breaker.execute(() => 'ok');
+      expect(breaker.state).toBe('closed');
+      await waitFor('the open series to be gone', async () => ((await query(openExpr!)).length === 0 ? true : undefined));
+      await waitFor('the alert to be gone', async () =>
+        (await query('ALERTS{alertname="CircuitBreakerOpen"}')).length === 0 ? true : undefined,
+      );
+    } finally {
+      instrumentation.dispose();
+    }
+  });
+});
