@@ -291,6 +291,14 @@ export class FaultProxy {
     } else if (next.refuse !== true && previous.refuse === true) {
       await listen(this.#server, this.#port, this.#host);
     }
+    if (next.reset === true || next.refuse === true) {
+      // The FIN/RST went out synchronously; a full turn of the event loop (its I/O poll runs before
+      // setImmediate) lets an in-process client see its pooled keep-alive socket die before the caller
+      // sends the next request. Otherwise that request races the close and fails with "other side closed".
+      // Two setImmediate hops: the first may still run in the current loop iteration, before any new poll.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   #accept(client: Socket): void {

@@ -2,10 +2,13 @@
 // other tests' keep-alive connections cannot blur the count.
 import { describe, expect, it } from 'vitest';
 import { FaultProxy } from './fault-proxy.js';
+import { SupabaseStandIn } from './supabase-stand-in.js';
 import { fetchErrorCode, startRecordingServer, tcpHandles, until } from './test-servers.test-util.js';
 
 describe('stop() leaves no active handles', () => {
   it('FaultProxy, with a request hanging in the black hole and one forwarded', async () => {
+    // Each test starts from a worker without TCP handles (earlier tests' sockets have finished closing).
+    await until(() => tcpHandles() === 0);
     const target = await startRecordingServer();
     const before = tcpHandles();
     const timersBefore = process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
@@ -21,5 +24,20 @@ describe('stop() leaves no active handles', () => {
     expect(tcpHandles()).toBe(before);
     expect(process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
     await target.stop();
+  });
+
+  it('SupabaseStandIn on PGlite and on PostgreSQL, after serving requests', async () => {
+    await until(() => tcpHandles() === 0);
+    const before = tcpHandles();
+    const embedded = new SupabaseStandIn({ schemaSql: 'create table t (id int primary key)' });
+    const server = new SupabaseStandIn({ databaseUrl: 'postgres://postgres@127.0.0.1:5432/test', dbSchema: 'pg_catalog' });
+    await embedded.start();
+    await server.start();
+    expect((await fetch(`${embedded.url}/rest/v1/t?select=id`)).status).toBe(200);
+    expect((await fetch(`${server.url}/rest/v1/pg_namespace?select=nspname&limit=1`, { headers: { 'accept-profile': 'pg_catalog' } })).status).toBe(200);
+    await embedded.stop();
+    await server.stop();
+    await until(() => tcpHandles() === before);
+    expect(tcpHandles()).toBe(before);
   });
 });
