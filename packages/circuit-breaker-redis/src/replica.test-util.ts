@@ -32,8 +32,14 @@ export class Replica {
   call<T = any>(cmd: string, args?: unknown): Promise<T> {
     const id = ++this.seq;
     return new Promise<T>((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error(`replica ${this.child.pid} is disconnected`));
       this.pending.set(id, { resolve, reject });
-      this.child.send({ id, cmd, args });
+      this.child.send({ id, cmd, args }, (error) => {
+        if (error) {
+          this.pending.delete(id);
+          reject(error);
+        }
+      });
     });
   }
 

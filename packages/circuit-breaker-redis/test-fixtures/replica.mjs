@@ -12,7 +12,7 @@ let held = [];
 const handlers = {
   async init({ url, name, breakerOptions, storeOptions }) {
     store = new RedisStateStore({ redis: url, ...storeOptions });
-    store.onDegraded((e) => degraded.push(e.reason));
+    store.onDegraded((e) => degraded.push({ reason: e.reason, at: e.at }));
     store.onRecovered(() => recovered.push(Date.now()));
     breaker = new CircuitBreaker(name, { logger: false, ...breakerOptions, stateStore: store });
     breaker.onStateChange((e) => transitions.push({ to: e.to, reason: e.reason, generation: e.generation, at: Date.now() }));
@@ -22,10 +22,15 @@ const handlers = {
   },
   snapshot,
   /** Runs calls one after another; each call's outcome, and whether it settled before any I/O could. */
-  async run({ n, outcome }) {
+  async run({ n, outcome, yieldToIo = false }) {
     const results = [];
-    for (let i = 0; i < n; i++) results.push(await oneCall(outcome));
-    return { results, ...snapshot() };
+    const startedAt = Date.now();
+    for (let i = 0; i < n; i++) {
+      results.push(await oneCall(outcome));
+      // Let socket events (Redis dying, reconnect attempts) in between calls, as a busy server would.
+      if (yieldToIo) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { results, startedAt, finishedAt: Date.now(), ...snapshot() };
   },
   /** Resolves at the first state change to `state` (or at once if already there), with its time. */
   async waitFor({ state }) {

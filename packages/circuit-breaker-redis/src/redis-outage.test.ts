@@ -1,0 +1,130 @@
+import { CircuitBreaker, CircuitOpenError, ManualClock } from '@phlow/circuit-breaker';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStateStore } from './redis-state-store.js';
+import type { StoreDegradedEvent } from './store-events.js';
+import { RedisServer } from './redis-server.test-util.js';
+import { until } from './replica.test-util.js';
+
+let server: RedisServer;
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterAll(async () => {
+  server.thaw();
+  await server.kill();
+});
+
+const fail = () => {
+  throw new Error('down');
+};
+
+/** Runs a call and reports whether it settled before any I/O callback could run (it did not wait for Redis). */
+async function settlesWithoutIo<T>(call: () => Promise<T>): Promise<{ value?: T; error?: unknown; waitedForIo: boolean }> {
+  let io = false;
+  setImmediate(() => {
+    io = true;
+  });
+  try {
+    const value = await call();
+    return { value, waitedForIo: io };
+  } catch (error) {
+    return { error, waitedForIo: io };
+  }
+}
+
+describe('RedisStateStore when Redis goes away', () => {
+  it('killed Redis: calls never fail or wait because of it, breakers work locally, a degradation is reported, and it reconciles after the restart', async () => {
+    const clock = new ManualClock();
+    const store = new RedisStateStore({ redis: { port: server.port, retryStrategy: () => 50 }, keyPrefix: 'outage' });
+    const other = new RedisStateStore({ redis: { port: server.port, retryStrategy: () => 50 }, keyPrefix: 'outage' });
+    const degraded: StoreDegradedEvent[] = [];
+    let recoveries = 0;
+    store.onDegraded((e) => degraded.push(e));
+    store.onRecovered(() => recoveries++);
+    await Promise.all([store.ready(), other.ready()]);
+    const b = new CircuitBreaker('svc', { failureThreshold: 3, recoveryTimeoutMs: 1_000, logger: false, clock, stateStore: store });
+    const peer = new CircuitBreaker('svc', { failureThreshold: 3, recoveryTimeoutMs: 1_000, logger: false, clock, stateStore: other });
+    await Promise.all([store.reconcile(), other.reconcile()]);
+
+    await server.kill();
+    await until(() => store.status === 'degraded', 'degradation noticed');
+    expect(degraded[0]?.reason).toBe('connection_lost');
+
+    // CLOSED calls: succeed, and settle before any I/O could have happened.
+    for (let i = 0; i < 50; i++) {
+      const r = await settlesWithoutIo(() => b.execute(() => i));
+      expect(r).toEqual({ value: i, waitedForIo: false });
+    }
+    // Failures are the dependency's, never the store's; the local threshold still opens the breaker.
+    for (let i = 0; i < 3; i++) {
+      const r = await settlesWithoutIo(() => b.execute(fail));
+      expect((r.error as Error).message).toBe('down');
+      expect(r.waitedForIo).toBe(false);
+    }
+    expect(b.state).toBe('open');
+    const rejected = await settlesWithoutIo(() => b.execute(() => 'x'));
+    expect(rejected.error).toBeInstanceOf(CircuitOpenError);
+    // Half-open: the fleet permit falls back to the local one at once (the connection is down).
+    clock.advance(1_000);
+    const probe = await b.execute(() => 'probe ok');
+    expect(probe).toBe('probe ok');
+    expect(b.state).toBe('closed');
+    expect(store.getStats().probeFallbacks).toBeGreaterThanOrEqual(1);
+    // A local trip while Redis is down, to be reconciled.
+    for (let i = 0; i < 3; i++) await b.execute(fail).catch(() => undefined);
+    expect(b.state).toBe('open');
+    const localGeneration = b.toJSON().generation;
+
+    await server.restart(); // empty: the data is gone, as after a crash without persistence
+    await until(() => store.status === 'ready' && other.status === 'ready', 'reconnected', 15_000);
+    expect(recoveries).toBe(1);
+    // The replica that moved pushes its state into the empty Redis and the peer follows.
+    await until(() => peer.state === 'open', 'peer reconciled', 15_000);
+    expect(peer.toJSON().generation).toBe(localGeneration);
+    const inspect = new Redis(server.url);
+    try {
+      expect(await inspect.hget('{outage:svc}:state', 's')).toBe('open');
+      expect(await inspect.hget('{outage:svc}:state', 'g')).toBe(String(localGeneration));
+    } finally {
+      inspect.disconnect();
+    }
+    b.dispose();
+    peer.dispose();
+    await Promise.all([store.close(), other.close()]);
+  });
+
+  it('hung Redis (SIGSTOP): CLOSED calls are untouched, a half-open call falls back to its local permit after probeWaitMs', async () => {
+    const clock = new ManualClock();
+    const store = new RedisStateStore({
+      redis: { port: server.port, retryStrategy: () => 50 },
+      keyPrefix: 'hung',
+      probeWaitMs: 50,
+      commandTimeoutMs: 200,
+    });
+    const degraded: StoreDegradedEvent[] = [];
+    store.onDegraded((e) => degraded.push(e));
+    await store.ready();
+    const b = new CircuitBreaker('svc', { failureThreshold: 2, recoveryTimeoutMs: 1_000, logger: false, clock, stateStore: store });
+    await store.reconcile();
+    server.freeze();
+    try {
+      for (let i = 0; i < 20; i++) expect(await settlesWithoutIo(() => b.execute(() => i))).toEqual({ value: i, waitedForIo: false });
+      await b.execute(fail).catch(() => undefined);
+      await b.execute(fail).catch(() => undefined);
+      expect(b.state).toBe('open');
+      clock.advance(1_000);
+      // The permit request gets no answer; the call goes ahead on the local permit instead of failing.
+      await expect(b.execute(() => 'probe')).resolves.toBe('probe');
+      expect(b.state).toBe('closed');
+      expect(degraded.map((e) => e.reason)).toContain('timeout');
+      expect(store.status).toBe('degraded');
+    } finally {
+      server.thaw();
+    }
+    await until(() => store.status === 'ready', 'recovered after thaw', 15_000);
+    b.dispose();
+    await store.close();
+  });
+});
