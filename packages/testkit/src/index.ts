@@ -7,3 +7,7 @@ export { SupabaseStandIn } from './supabase-stand-in.js';
 export type { StandInRequestEvent, SupabaseStandInOptions } from './supabase-stand-in.js';
 export { PostgrestHttpError, statusForSqlState } from './postgrest-error.js';
 export type { PostgrestErrorBody } from './postgrest-error.js';
+export { DidWebHost, basicDidDocument } from './did-web-host.js';
+export type { DidDocumentSource, DidWebHostOptions, DidWebRequestEvent, RawDidResponse } from './did-web-host.js';
+export { generateLoopbackCertificate } from './self-signed-certificate.js';
+export type { CertificatePair } from './self-signed-certificate.js';

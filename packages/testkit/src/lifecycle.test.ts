@@ -1,6 +1,8 @@
 // Stopping every component leaves no active handles. Kept in its own file (its own worker) so handles of
 // other tests' keep-alive connections cannot blur the count.
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { DidWebHost } from './did-web-host.js';
 import { FaultProxy } from './fault-proxy.js';
 import { SupabaseStandIn } from './supabase-stand-in.js';
 import { fetchErrorCode, startRecordingServer, tcpHandles, until } from './test-servers.test-util.js';
@@ -39,5 +41,21 @@ describe('stop() leaves no active handles', () => {
     await server.stop();
     await until(() => tcpHandles() === before);
     expect(tcpHandles()).toBe(before);
+  });
+
+  it('DidWebHost, with a request left hanging, and removes its CA file', async () => {
+    await until(() => tcpHandles() === 0);
+    const host = new DidWebHost({ documents: { '': { id: 'x' } } });
+    await host.start();
+    const caFile = host.caFile;
+    expect((await host.fetch(`${host.url}/.well-known/did.json`)).status).toBe(200);
+    host.setRawResponse('', { hang: true });
+    const pending = fetchErrorCode(host.fetch(`${host.url}/.well-known/did.json`));
+    await until(() => tcpHandles() >= 2);
+    await host.stop();
+    expect(await pending).toBeDefined();
+    expect(existsSync(caFile)).toBe(false);
+    await until(() => tcpHandles() === 0);
+    expect(tcpHandles()).toBe(0);
   });
 });
