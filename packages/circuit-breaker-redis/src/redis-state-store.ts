@@ -34,7 +34,7 @@ export interface RedisStateStoreStats {
   readonly degradations: number;
   /** Redis commands that failed or timed out. */
   readonly commandFailures: number;
-  /** Transitions this replica made that became the fleet's. */
+  /** Snapshots this replica wrote as the fleet's: its transitions, and reconciles that found Redis behind (first use, data loss). */
   readonly transitionsPublished: number;
   /** Transition messages received for an attached breaker (its own included). */
   readonly transitionsReceived: number;
