@@ -11,11 +11,25 @@ import {
   type CallOutcome,
 } from './telemetry-names.js';
 
+/** Calls by outcome, mutually exclusive, in {@link CALL_OUTCOMES} order. */
+export type OutcomeCounts = number[];
+
+function countsOf(breaker: CircuitBreaker): OutcomeCounts {
+  const stats = breaker.getStats();
+  return [
+    stats.total_successes,
+    stats.total_failures - stats.total_timeouts,
+    stats.total_timeouts,
+    stats.total_rejections,
+    stats.total_ignored,
+  ];
+}
+
 /**
  * One value of the `name` metric attribute and everything reported under it: a named breaker, a
- * whole keyed family (unless per-key series are on), or the overflow beyond the cap. Counts are plain
- * numbers bumped on the call path and read by observable instruments at collection, so a call pays
- * for an increment, not for an SDK lookup. Attribute objects are built once here.
+ * whole keyed family (unless per-key series are on), or the overflow beyond the cap. Counts are read
+ * from the breakers' own totals at collection, so a call pays nothing for them; what a retired family
+ * member had counted is kept, so counters never go backwards. Attribute objects are built once here.
  */
 export class BreakerSeries {
   readonly attributes: Attributes;
@@ -23,14 +37,10 @@ export class BreakerSeries {
   readonly stateAttributes: readonly Attributes[];
   /** Per outcome, in {@link CALL_OUTCOMES} order. */
   readonly outcomeAttributes: Readonly<Record<CallOutcome, Attributes>>;
-  /** The breakers reporting here now. */
-  readonly members = new Set<CircuitBreaker>();
-
-  successes = 0;
-  failures = 0;
-  timeouts = 0;
-  rejections = 0;
-  ignored = 0;
+  /** The breakers reporting here now, each with its totals when it joined (counted from then on). */
+  private readonly members = new Map<CircuitBreaker, OutcomeCounts>();
+  /** What members that left had counted while here. */
+  private readonly retired: OutcomeCounts = CALL_OUTCOMES.map(() => 0);
 
   private readonly transitionAttributes = new Map<string, Attributes>();
 
@@ -42,19 +52,26 @@ export class BreakerSeries {
     this.outcomeAttributes = outcomes;
   }
 
-  /** Calls ended with `outcome` so far. */
-  count(outcome: CallOutcome): number {
-    switch (outcome) {
-      case 'success':
-        return this.successes;
-      case 'failure':
-        return this.failures;
-      case 'timeout':
-        return this.timeouts;
-      case 'rejected':
-        return this.rejections;
-      case 'ignored':
-        return this.ignored;
+  /** `breaker` reports here from now on. */
+  add(breaker: CircuitBreaker): void {
+    this.members.set(breaker, countsOf(breaker));
+  }
+
+  /** `breaker` stops reporting here (retired, or instrumentation disposed); its counts stay. */
+  remove(breaker: CircuitBreaker): void {
+    const baseline = this.members.get(breaker);
+    if (baseline === undefined) return;
+    this.members.delete(breaker);
+    const now = countsOf(breaker);
+    for (let i = 0; i < now.length; i++) this.retired[i]! += now[i]! - baseline[i]!;
+  }
+
+  /** Fills `into` with calls by outcome since instrumentation began, in {@link CALL_OUTCOMES} order. */
+  readCounts(into: OutcomeCounts): void {
+    for (let i = 0; i < into.length; i++) into[i] = this.retired[i]!;
+    for (const [breaker, baseline] of this.members) {
+      const now = countsOf(breaker);
+      for (let i = 0; i < into.length; i++) into[i]! += now[i]! - baseline[i]!;
     }
   }
 
@@ -81,7 +98,7 @@ export class BreakerSeries {
       into[CLOSED_INDEX] = 1;
       return;
     }
-    for (const breaker of this.members) into[STATE_INDEX[breaker.state]] = 1;
+    for (const breaker of this.members.keys()) into[STATE_INDEX[breaker.state]] = 1;
   }
 }
 

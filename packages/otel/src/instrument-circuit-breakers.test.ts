@@ -162,6 +162,18 @@ describe('instrumentCircuitBreakers: metrics from a scripted trip, reject, half-
 });
 
 describe('instrumentCircuitBreakers: which breakers, under which names', () => {
+  it('counts from the moment of instrumenting, for breakers created before it', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const breaker = registry.getBreaker('early');
+    await breaker.execute(() => 1);
+    const { provider, reader } = newMeterProvider();
+    const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider });
+    cleanups.push(() => instrumentation.dispose(), () => provider.shutdown());
+    await breaker.execute(() => 2);
+    await breaker.execute(() => 3);
+    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=early,outcome=success': 2 });
+  });
+
   it('covers breakers that exist before and those created after the call', async () => {
     const { registry, reader } = setUp();
     registry.getBreaker('before');
@@ -265,6 +277,14 @@ describe('instrumentCircuitBreakers: which breakers, under which names', () => {
     expect(histogramValues(metrics.get('phlow.circuit_breaker.call.duration'))['name=payments,outcome=success']).toMatchObject({ count: 1 });
   });
 
+  it('leaves the duration histogram out when callDurations is off, and counts the same', async () => {
+    const { registry, reader } = setUp({}, { callDurations: false });
+    await registry.getBreaker('payments').execute(() => 1);
+    const metrics = await reader.metrics();
+    expect(metrics.has('phlow.circuit_breaker.call.duration')).toBe(false);
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=payments,outcome=success': 1 });
+  });
+
   it('records nothing when metrics are off', async () => {
     const { registry, reader } = setUp({}, { metrics: false });
     await registry.getBreaker('payments').execute(() => 1);
@@ -279,9 +299,10 @@ describe('instrumentCircuitBreakers: bad options', () => {
     [{ maxSeriesNames: 1.5 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 1.5'],
     [{ perKeySeries: 'yes' }, TypeError, 'perKeySeries must be true or false; got "yes"'],
     [{ metrics: 1 }, TypeError, 'metrics must be true or false; got 1'],
+    [{ callDurations: 'off' }, TypeError, 'callDurations must be true or false; got "off"'],
     [{ spanEvents: null }, TypeError, 'spanEvents must be true or false; got null'],
     [{ meterProvider: {} }, TypeError, 'meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got an object'],
-    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, spanEvents, perKeySeries, maxSeriesNames'],
+    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, callDurations, spanEvents, perKeySeries, maxSeriesNames'],
   ])('%o throws', (options, type, message) => {
     expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(type);
     expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(message);

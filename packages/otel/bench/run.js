@@ -1,0 +1,95 @@
+// Benchmarks for @phlow/otel (`pnpm bench`). Prints figures; asserts nothing (STYLE rule 14).
+//   1. A closed call through an instrumented breaker vs an uninstrumented one, same run, interleaved.
+//   2. One metrics collection (the SDK's own collect path) over 10,000 breakers.
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { instrumentCircuitBreakers } from '../dist/index.js';
+
+class CollectingReader extends MetricReader {
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const noop = async () => 1;
+
+async function nsPerCall(breaker, calls) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) await breaker.execute(noop);
+  return Number(process.hrtime.bigint() - start) / calls;
+}
+
+async function closedCalls() {
+  const reader = new CollectingReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  const plain = new CircuitBreaker('plain', { logger: false });
+  const registry = new CircuitBreakerRegistry({ logger: false });
+  const instrumented = registry.getBreaker('instrumented');
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider });
+  const lean = new CircuitBreakerRegistry({ logger: false });
+  const countsOnly = lean.getBreaker('counts-only');
+  const leanInstrumentation = instrumentCircuitBreakers(lean, { meterProvider: provider, callDurations: false });
+  const subjects = [
+    ['closed call, uninstrumented', plain],
+    ['closed call, instrumented (default)', instrumented],
+    ['closed call, instrumented, callDurations: false', countsOnly],
+  ];
+  const calls = 500_000;
+  for (const [, breaker] of subjects) await nsPerCall(breaker, calls); // warm up
+  const samples = subjects.map(() => []);
+  for (let round = 0; round < 7; round++) {
+    for (let i = 0; i < subjects.length; i++) samples[i].push(await nsPerCall(subjects[i][1], calls));
+  }
+  const bare = median(samples[0]);
+  subjects.forEach(([label], i) => {
+    const ns = median(samples[i]);
+    const ratio = i === 0 ? '' : `   (${(ns / bare).toFixed(2)}x; goal <= 1.5x)`;
+    console.log(`${label.padEnd(50)} ${ns.toFixed(0).padStart(6)} ns${ratio}`);
+  });
+  instrumentation.dispose();
+  leanInstrumentation.dispose();
+  await provider.shutdown();
+}
+
+async function collection(label, build, options = {}, views = []) {
+  const reader = new CollectingReader();
+  const provider = new MeterProvider({ readers: [reader], views });
+  const registry = new CircuitBreakerRegistry({ logger: false });
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider, ...options });
+  await build(registry);
+  let points = 0;
+  const times = [];
+  for (let i = 0; i < 25; i++) {
+    const start = process.hrtime.bigint();
+    const { resourceMetrics, errors } = await reader.collect();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (errors.length > 0) throw errors[0];
+    points = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).reduce((n, m) => n + m.dataPoints.length, 0);
+  }
+  const ms = median(times.slice(5));
+  console.log(`${label.padEnd(58)} ${ms.toFixed(2).padStart(7)} ms  (${points} points)`);
+  instrumentation.dispose();
+  await provider.shutdown();
+}
+
+async function oneCallEach(breakers) {
+  for (const breaker of breakers) await breaker.execute(noop);
+}
+
+await closedCalls();
+console.log('one collection of 10,000 breakers (goal < 20 ms):');
+await collection('  one keyed family of 10,000 members (default)', async (registry) => {
+  const family = registry.getFamily('peers', {}, { maxKeys: 10_000 });
+  await oneCallEach(Array.from({ length: 10_000 }, (_, i) => family.get(`peer-${i}`)));
+});
+await collection('  10,000 named breakers, default cap (200 + _overflow)', async (registry) => {
+  await oneCallEach(Array.from({ length: 10_000 }, (_, i) => registry.getBreaker(`b${i}`)));
+});
+await collection(
+  '  10,000 named breakers, maxSeriesNames 10,000 (110k series)',
+  async (registry) => {
+    await oneCallEach(Array.from({ length: 10_000 }, (_, i) => registry.getBreaker(`b${i}`)));
+  },
+  { maxSeriesNames: 10_000 },
+  [{ instrumentName: '*', aggregationCardinalityLimit: 200_000 }],
+);
