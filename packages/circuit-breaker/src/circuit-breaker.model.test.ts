@@ -39,7 +39,6 @@ interface ModelCall {
   readonly generation: number;
   readonly startedAt: number;
   readonly deadline: number;
-  done: boolean;
 }
 
 class Model {
@@ -57,8 +56,27 @@ class Model {
   ignored = 0;
   readonly pending: ModelCall[] = [];
   now = 0;
+  /** The deadline queue's coarse clock and tick timer (see CallDeadlines). */
+  private ticking = false;
+  private coarse = 0;
+  private nextTick = 0;
+  private readonly resolution: number;
 
-  constructor(private readonly config: Config) {}
+  constructor(private readonly config: Config) {
+    this.resolution = Math.min(1_000, Math.max(1, config.timeoutMs / 100));
+  }
+
+  /** A call's deadline: exact when the start time is known or the queue was idle, else coarse. */
+  private deadlineFor(startKnown: boolean): number {
+    if (this.config.timeoutMs === 0) return Infinity;
+    if (!this.ticking) {
+      this.ticking = true;
+      this.coarse = this.now;
+      this.nextTick = this.now + this.resolution;
+      return this.now + this.config.timeoutMs;
+    }
+    return (startKnown ? this.now : this.coarse + this.resolution) + this.config.timeoutMs;
+  }
 
   private move(state: CircuitState) {
     this.state = state;
@@ -82,19 +100,20 @@ class Model {
   /** Returns the admitted call, or undefined when rejected. */
   start(id: number): ModelCall | undefined {
     this.calls++;
-    if (this.state !== 'closed') this.refresh();
+    // Outside CLOSED the breaker reads the clock to admit, so the call's start time is known.
+    const startKnown = this.state !== 'closed';
+    if (startKnown) this.refresh();
     if (this.state === 'open' || (this.state === 'half_open' && this.probes.length >= this.config.halfOpenMaxCalls)) {
       this.rejections++;
       return undefined;
     }
-    const call = { id, generation: this.generation, startedAt: this.now, deadline: this.config.timeoutMs === 0 ? Infinity : this.now + this.config.timeoutMs, done: false };
+    const call = { id, generation: this.generation, startedAt: this.now, deadline: this.deadlineFor(startKnown) };
     if (this.state === 'half_open') this.probes.push(call);
     this.pending.push(call);
     return call;
   }
 
   settle(call: ModelCall, kind: Kind) {
-    call.done = true;
     this.pending.splice(this.pending.indexOf(call), 1);
     const current = call.generation === this.generation;
     const isProbe = current && this.state === 'half_open';
@@ -114,12 +133,15 @@ class Model {
 
   advance(ms: number) {
     const target = this.now + ms;
-    for (;;) {
-      const due = this.pending.filter((c) => c.deadline <= target).sort((a, b) => a.deadline - b.deadline || a.id - b.id)[0];
-      if (due === undefined) break;
-      this.now = Math.max(this.now, due.deadline);
-      this.timeouts++;
-      this.settle(due, 'failure');
+    while (this.ticking && this.nextTick <= target) {
+      this.now = this.coarse = this.nextTick;
+      // The queue expires from its head (oldest call) and stops at the first call not yet due.
+      while (this.pending.length > 0 && this.pending[0]!.deadline <= this.now) {
+        this.timeouts++;
+        this.settle(this.pending[0]!, 'failure');
+      }
+      if (this.pending.length > 0) this.nextTick = this.now + this.resolution;
+      else this.ticking = false;
     }
     this.now = target;
   }
@@ -204,8 +226,10 @@ async function runSchedule(config: Config, commands: readonly Command[]) {
         break;
       }
       case 'advance': {
-        const timedOut = model.pending.filter((c) => c.deadline <= model.now + step.ms).map((c) => c.id);
+        const before = model.pending.map((c) => c.id);
         model.advance(step.ms);
+        const stillPending = new Set(model.pending.map((c) => c.id));
+        const timedOut = before.filter((id) => !stillPending.has(id));
         clock.advance(step.ms);
         await flush();
         for (const id of timedOut) {
@@ -249,7 +273,7 @@ async function runSchedule(config: Config, commands: readonly Command[]) {
   await flush();
   const stats = breaker.getStats();
   expect(stats.total_calls).toBe(stats.total_successes + stats.total_failures + stats.total_rejections + stats.total_ignored);
-  clock.advance(config.timeoutMs);
+  clock.advance(config.timeoutMs + 2);
   expect(clock.pendingTimers).toBe(0);
 }
 

@@ -328,6 +328,21 @@ describe('timeouts and signals', () => {
     expect(breaker.activeTimers).toBe(0);
   });
 
+  it('never times out early and at most two resolutions (2 %) late while the coarse clock ticks', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 10, timeoutMs: 10_000 });
+    const first = settle(breaker.execute(() => new Promise(() => {})));
+    clock.advance(150); // the deadline timer ticks every 100 ms while calls are in flight
+    let secondDone = false;
+    const second = settle(breaker.execute(() => new Promise(() => {}))).then((o) => ((secondDone = true), o));
+    clock.advance(9_850); // 10 000 ms after the first call: exact, since the queue was idle
+    expect(CircuitTimeoutError.isInstance(((await first) as { error: unknown }).error)).toBe(true);
+    clock.advance(9_999 - 9_850); // 9 999 ms after the second call started
+    await flush();
+    expect(secondDone).toBe(false);
+    clock.advance(1 + 200);
+    expect(CircuitTimeoutError.isInstance(((await second) as { error: unknown }).error)).toBe(true);
+  });
+
   it('a signal read after the timeout is already aborted', async () => {
     const { breaker, clock } = breakerOnClock({ timeoutMs: 10 });
     const gate = deferred();

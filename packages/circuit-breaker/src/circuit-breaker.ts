@@ -154,7 +154,7 @@ export class CircuitBreaker implements CallOwner {
     if (this.inner !== CLOSED) {
       startedAt = this.options.clock.now();
       const rejection = this.admit(startedAt);
-      if (rejection !== undefined) return Promise.reject(rejection);
+      if (rejection !== undefined) return rejectSoon(rejection);
       if (this.inner.kind === 'half_open' && this.store?.acquireProbe !== undefined) {
         return this.executeWithFleetPermit(fn, options, startedAt);
       }
@@ -175,16 +175,35 @@ export class CircuitBreaker implements CallOwner {
     };
   }
 
-  private async run<T>(fn: (context: CallContext) => T | PromiseLike<T>, generation: number, startedAt: number): Promise<T> {
-    let value: T;
+  /**
+   * The hot path: no timeout, no caller signal. Plain `then` callbacks measured faster than an async
+   * function here (one promise fewer per call).
+   */
+  private run<T>(fn: (context: CallContext) => T | PromiseLike<T>, generation: number, startedAt: number): Promise<T> {
+    let result: T | PromiseLike<T>;
     try {
-      value = await fn(UNABORTABLE);
+      result = fn(UNABORTABLE);
     } catch (error) {
       this.settleError(error, generation, startedAt);
-      throw error;
+      return rejectSoon(error);
     }
-    this.settleValue(value, generation, startedAt);
-    return value;
+    if (!(result instanceof Promise)) {
+      if (!isThenable(result)) {
+        this.settleValue(result, generation, startedAt);
+        return Promise.resolve(result);
+      }
+      result = Promise.resolve(result);
+    }
+    return (result as Promise<T>).then(
+      (value) => {
+        this.settleValue(value, generation, startedAt);
+        return value;
+      },
+      (error: unknown) => {
+        this.settleError(error, generation, startedAt);
+        throw error;
+      },
+    );
   }
 
   private runGuarded<T>(
@@ -192,19 +211,15 @@ export class CircuitBreaker implements CallOwner {
     signal: AbortSignal | undefined,
     startedAt: number,
   ): Promise<T> {
-    const clock = this.options.clock;
-    const now = startedAt === startedAt ? startedAt : clock.now();
     if (signal?.aborted) {
       // Never started: the caller gave up before we could run it. Not the dependency's fault.
-      this.settleIgnored(this.generation, now, 'aborted', signal.reason);
-      return Promise.reject(signal.reason);
+      this.settleIgnored(this.generation, startedAt, 'aborted', signal.reason);
+      return rejectSoon(signal.reason);
     }
-    const call = new PendingCall(this, this.generation, now, signal);
-    if (this.options.timeoutMs > 0) {
-      call.deadline = now + this.options.timeoutMs;
-      (this.deadlines ??= new CallDeadlines(clock)).add(call);
-    }
-    void call.run(fn);
+    const call = new PendingCall(this, this.generation, startedAt, signal);
+    const timeoutMs = this.options.timeoutMs;
+    if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call, startedAt);
+    call.run(fn);
     return call.promise as Promise<T>;
   }
 
@@ -653,6 +668,23 @@ export class CircuitBreaker implements CallOwner {
       // nowhere left to report
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * A promise that rejects one microtask from now, once the caller has attached its handler. An
+ * already-rejected promise costs ~0.8 µs more here: Node's unhandled-rejection tracking records it on
+ * creation and forgets it when the handler arrives — that bookkeeping would be most of a rejection.
+ */
+function rejectSoon<T>(reason: unknown): Promise<T> {
+  return new Promise<T>((_, reject) => queueMicrotask(() => reject(reason)));
 }
 
 function isResolved(options: unknown): options is ResolvedOptions {
