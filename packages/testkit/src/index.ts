@@ -11,3 +11,5 @@ export { DidWebHost, basicDidDocument } from './did-web-host.js';
 export type { DidDocumentSource, DidWebHostOptions, DidWebRequestEvent, RawDidResponse } from './did-web-host.js';
 export { generateLoopbackCertificate } from './self-signed-certificate.js';
 export type { CertificatePair } from './self-signed-certificate.js';
+export { A2A_JSONRPC_PATH, A2A_REST_PATH, A2aPeer, messageText } from './a2a-peer.js';
+export type { A2aBehavior, A2aPeerOptions, A2aPeerRequest } from './a2a-peer.js';

@@ -2,6 +2,7 @@
 // other tests' keep-alive connections cannot blur the count.
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { A2aPeer } from './a2a-peer.js';
 import { DidWebHost } from './did-web-host.js';
 import { FaultProxy } from './fault-proxy.js';
 import { SupabaseStandIn } from './supabase-stand-in.js';
@@ -55,6 +56,19 @@ describe('stop() leaves no active handles', () => {
     await host.stop();
     expect(await pending).toBeDefined();
     expect(existsSync(caFile)).toBe(false);
+    await until(() => tcpHandles() === 0);
+    expect(tcpHandles()).toBe(0);
+  });
+
+  it('A2aPeer, with an executor still waiting and a request open', async () => {
+    await until(() => tcpHandles() === 0);
+    const peer = new A2aPeer({ behavior: { kind: 'delay', ms: 60_000 } });
+    await peer.start();
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } });
+    const pending = fetchErrorCode(fetch(`${peer.url}/a2a/jsonrpc`, { method: 'POST', headers: { 'content-type': 'application/json', 'a2a-version': '1.0' }, body }).then((r) => r.text()));
+    await until(() => peer.requests.length === 1);
+    await peer.stop();
+    expect(await pending).toBeDefined();
     await until(() => tcpHandles() === 0);
     expect(tcpHandles()).toBe(0);
   });
