@@ -127,4 +127,29 @@ describe('RedisStateStore when Redis goes away', () => {
     b.dispose();
     await store.close();
   });
+
+  it('starting while Redis is down: reported as degraded, breakers work locally, the store catches up when Redis starts', async () => {
+    await server.kill();
+    const store = new RedisStateStore({ redis: { port: server.port, retryStrategy: () => 50 }, keyPrefix: 'late-start' });
+    const events: string[] = [];
+    store.onDegraded((e) => events.push(`degraded:${e.reason}`));
+    store.onRecovered(() => events.push('recovered'));
+    const b = new CircuitBreaker('svc', { failureThreshold: 1, logger: false, stateStore: store });
+    await until(() => store.status === 'degraded', 'degraded at start');
+    await b.execute(fail).catch(() => undefined);
+    expect(b.state).toBe('open');
+    // Nothing queued up: after many calls, nothing is waiting to be sent.
+    for (let i = 0; i < 100; i++) await b.execute(() => 1).catch(() => undefined);
+    await server.restart();
+    await store.ready();
+    expect(events).toEqual(['degraded:connection_lost', 'recovered']);
+    const inspect = new Redis(server.url);
+    try {
+      await until(async () => (await inspect.hget('{late-start:svc}:state', 's')) === 'open', 'local state pushed on recovery');
+    } finally {
+      inspect.disconnect();
+    }
+    b.dispose();
+    await store.close();
+  });
 });

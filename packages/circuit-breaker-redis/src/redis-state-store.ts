@@ -98,6 +98,7 @@ export class RedisStateStore implements CircuitStateStore {
   private flushTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private flushing = false;
   private reconciling = false;
+  private reconcileAgain = false;
   private readonly reconcileTimer: ReturnType<typeof setInterval>;
   private tokenSeq = 0;
 
@@ -186,14 +187,22 @@ export class RedisStateStore implements CircuitStateStore {
    * `reconcileIntervalMs` and whenever Redis comes back). Never rejects.
    */
   async reconcile(): Promise<void> {
-    if (this.reconciling || this.statusValue === 'closed') return;
+    if (this.statusValue === 'closed') return;
+    if (this.reconciling) {
+      // One round at a time; a request during a round (Redis just came back) gets a round of its own.
+      this.reconcileAgain = true;
+      return;
+    }
     this.reconciling = true;
     try {
-      const pending: Promise<void>[] = [];
-      for (const group of this.groups.values()) {
-        for (const link of group) pending.push(this.sync(link, link.binding.snapshot()));
-      }
-      await Promise.all(pending);
+      do {
+        this.reconcileAgain = false;
+        const pending: Promise<void>[] = [];
+        for (const group of this.groups.values()) {
+          for (const link of group) pending.push(this.sync(link, link.binding.snapshot()));
+        }
+        await Promise.all(pending);
+      } while (this.reconcileAgain && this.statusValue !== 'closed');
     } finally {
       this.reconciling = false;
     }
@@ -230,10 +239,11 @@ export class RedisStateStore implements CircuitStateStore {
 
   /** @internal */
   markDirty(link: BreakerLink): void {
+    if (this.statusValue === 'closed') return;
     link.dirty = true;
     link.pendingGeneration = link.binding.snapshot().generation;
     this.dirty.push(link);
-    if (this.flushTimer === undefined && this.statusValue !== 'closed') {
+    if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => this.flush(), this.options.flushIntervalMs);
       this.flushTimer.unref();
     }
