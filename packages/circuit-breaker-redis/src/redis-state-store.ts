@@ -202,7 +202,7 @@ export class RedisStateStore implements CircuitStateStore {
           for (const link of group) pending.push(this.sync(link, link.binding.snapshot()));
         }
         await Promise.all(pending);
-      } while (this.reconcileAgain && this.statusValue !== 'closed');
+      } while (this.reconcileAgain && this.status !== 'closed'); // close() may have run while we awaited
     } finally {
       this.reconciling = false;
     }
