@@ -253,6 +253,10 @@ export class A2aPeer {
     const signal = AbortSignal.any([controller.signal, this.#lifetime.signal]);
     try {
       await this.#run(this.#behavior, context, bus, signal);
+    } catch (error) {
+      // A wait ended by stop() or cancelTask is not an agent failure: end quietly (cancel published its state).
+      if (signal.aborted) return;
+      throw error;
     } finally {
       this.#running.delete(context.taskId);
     }
@@ -285,11 +289,7 @@ export class A2aPeer {
         const steps = behavior.steps ?? 2;
         for (let step = 1; step <= steps; step++) {
           if (behavior.stepDelayMs !== undefined && behavior.stepDelayMs > 0) {
-            try {
-              await sleep(behavior.stepDelayMs, undefined, { signal });
-            } catch {
-              return; // cancelled (cancelTask published the final state) or the peer stopped
-            }
+            await sleep(behavior.stepDelayMs, undefined, { signal });
           }
           bus.publish(
             AgentEvent.artifactUpdate({

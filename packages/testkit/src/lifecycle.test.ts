@@ -42,7 +42,7 @@ describe('stop() leaves no active handles', () => {
     await server.stop();
     await until(() => tcpHandles() === before);
     expect(tcpHandles()).toBe(before);
-  });
+  }, 30_000);
 
   it('DidWebHost, with a request left hanging, and removes its CA file', async () => {
     await until(() => tcpHandles() === 0);

@@ -23,10 +23,11 @@ describe('SupabaseStandIn with PGlite and the real supabase-js client', () => {
   const standIn = new SupabaseStandIn({ schemaFile, apiKey: 'test-key' });
   let supabase: SupabaseClient<any, string>;
 
+  // PGlite boots in about 3 s: give the hook room even when run without this package's vitest config.
   beforeAll(async () => {
     await standIn.start();
     supabase = client(standIn.url);
-  });
+  }, 30_000);
   afterAll(() => standIn.stop());
   beforeEach(async () => {
     await standIn.query('truncate events, agents restart identity cascade');
@@ -234,7 +235,7 @@ describe('SupabaseStandIn with a PostgreSQL server', () => {
     schemaSql: `create schema ${dbSchema}; create table ${dbSchema}.agents (id text primary key, name text not null, score int default 0);`,
   });
 
-  beforeAll(() => standIn.start());
+  beforeAll(() => standIn.start(), 30_000);
   afterAll(async () => {
     await standIn.query(`drop schema ${dbSchema} cascade`);
     await standIn.stop();
