@@ -107,10 +107,11 @@ describe('FaultProxy in HTTP mode', () => {
     expect(code).toBe('TimeoutError');
     expect(target.requests).toHaveLength(0);
     expect(proxy.stats().requests.blackHoled).toBe(1);
-    // undici closes the connection of an aborted request: the proxy sees the client hang up.
-    await until(() => closes.length === 1);
-    expect(closes[0]?.closedBy).toBe('client');
-    expect(proxy.stats().connections.closedByClient).toBe(1);
+    // undici closes the connection of an aborted request: the proxy sees the client hang up. (Node 24's
+    // undici opens a second connection here and closes it too, so count at least one.)
+    await until(() => closes.length >= 1);
+    expect(closes.every((event) => event.closedBy === 'client')).toBe(true);
+    expect(proxy.stats().connections.closedByClient).toBeGreaterThanOrEqual(1);
   });
 
   it('refuse: new connections get ECONNREFUSED; clearing it listens again on the same port', async () => {
