@@ -1,4 +1,4 @@
-import { CircuitBreaker } from './circuit-breaker.js';
+import { CircuitBreaker, type FamilyMembership } from './circuit-breaker.js';
 import type { CallContext, ExecuteOptions } from './call-context.js';
 import { CircuitFamilyFullError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -10,6 +10,11 @@ export interface FamilyOptions {
   readonly maxKeys?: number;
   /** A closed, idle breaker unused for this long is retired (ms, default 600 000). */
   readonly idleTtlMs?: number;
+}
+
+/** A member's membership, with the last-use time only the family needs (readonly to everyone else). */
+interface Membership extends FamilyMembership {
+  lastUsed: number;
 }
 
 /** @internal How a family tells its registry about members. */
@@ -53,7 +58,7 @@ export class CircuitBreakerFamily {
     if (now - this.lastSweep >= this.idleTtlMs / 2) this.retireIdle(now);
     const existing = this.members.get(key);
     if (existing !== undefined) {
-      existing.touch(now);
+      (existing.membership as Membership).lastUsed = now;
       return existing;
     }
     if (typeof key !== 'string' || key.length === 0) {
@@ -62,7 +67,8 @@ export class CircuitBreakerFamily {
     if (this.members.size >= this.maxKeys && !this.makeRoom(now)) {
       throw new CircuitFamilyFullError(this.name, key, this.maxKeys);
     }
-    const breaker = new CircuitBreaker(`${this.name}/${key}`, this.options, { family: this.name, key });
+    const membership: Membership = { family: this.name, key, lastUsed: now };
+    const breaker = new CircuitBreaker(`${this.name}/${key}`, this.options, membership);
     this.members.set(key, breaker);
     this.hooks?.added(breaker);
     return breaker;
@@ -113,7 +119,7 @@ export class CircuitBreakerFamily {
   private retireIdle(now: number): void {
     this.lastSweep = now;
     for (const [key, breaker] of this.members) {
-      if (now - breaker.lastUsed >= this.idleTtlMs && CircuitBreakerFamily.retirable(breaker)) this.retire(key, breaker);
+      if (now - this.lastUseOf(breaker) >= this.idleTtlMs && CircuitBreakerFamily.retirable(breaker)) this.retire(key, breaker);
     }
   }
 
@@ -123,13 +129,17 @@ export class CircuitBreakerFamily {
     if (this.members.size < this.maxKeys) return true;
     let victim: [string, CircuitBreaker] | undefined;
     for (const entry of this.members) {
-      if (CircuitBreakerFamily.retirable(entry[1]) && (victim === undefined || entry[1].lastUsed < victim[1].lastUsed)) {
+      if (CircuitBreakerFamily.retirable(entry[1]) && (victim === undefined || this.lastUseOf(entry[1]) < this.lastUseOf(victim[1]))) {
         victim = entry;
       }
     }
     if (victim === undefined) return false;
     this.retire(victim[0], victim[1]);
     return true;
+  }
+
+  private lastUseOf(breaker: CircuitBreaker): number {
+    return (breaker.membership as Membership).lastUsed;
   }
 
   private retire(key: string, breaker: CircuitBreaker): void {

@@ -118,6 +118,24 @@ describe('rejections', () => {
     expect(error.message).toBe('Circuit breaker dep is open');
   });
 
+  it('rejections of one open period share one stackless error whose retryAfterMs is computed when read', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 1, recoveryTimeoutMs: 10_000 });
+    await settle(breaker.execute(fail));
+    const first = (await settle(breaker.execute(succeed))) as { error: CircuitOpenError };
+    clock.advance(3_000);
+    const second = (await settle(breaker.execute(succeed))) as { error: CircuitOpenError };
+    expect(second.error).toBe(first.error);
+    expect(first.error.retryAfterMs).toBe(7_000);
+    expect(first.error.stack).toBe('CircuitOpenError: Circuit breaker dep is open');
+    expect(JSON.parse(JSON.stringify(first.error))).toMatchObject({ name: 'CircuitOpenError', state: 'open', retryAfterMs: 7_000 });
+    expect(breaker.getStats().total_rejections).toBe(2);
+    // A new open period gets a new error.
+    clock.advance(7_000);
+    await settle(breaker.execute(fail));
+    const third = (await settle(breaker.execute(succeed))) as { error: CircuitOpenError };
+    expect(third.error).not.toBe(first.error);
+  });
+
   it('recognises errors from another copy of the package by their marker', () => {
     const foreign = Object.assign(new Error('x'), { [Symbol.for('phlow.circuit-breaker.error')]: true });
     expect(CircuitBreakerError.isInstance(foreign)).toBe(true);
@@ -406,6 +424,23 @@ describe('classification', () => {
     await breaker.execute(() => ({ status: 500 }));
     expect(breaker.state).toBe('open');
     expect(breaker.getStats()).toMatchObject({ total_failures: 2, total_ignored: 1 });
+  });
+
+  it('a non-native thenable is adopted and its outcome counted', async () => {
+    const { breaker } = breakerOnClock({ failureThreshold: 1 });
+    const thenable = { then: (resolve: (v: string) => void) => resolve('from thenable') };
+    expect(await breaker.execute(() => thenable)).toBe('from thenable');
+    const failing = { then: (_: unknown, reject: (e: unknown) => void) => reject(new DependencyDown('thenable down')) };
+    await settle(breaker.execute(() => failing));
+    expect(breaker.getStats()).toMatchObject({ total_successes: 1, total_failures: 1, state: 'open' });
+  });
+
+  it('a synchronous value is returned as a resolved promise and counted', async () => {
+    const { breaker } = breakerOnClock();
+    const promise = breaker.execute(() => 42);
+    expect(promise).toBeInstanceOf(Promise);
+    expect(await promise).toBe(42);
+    expect(breaker.getStats().total_successes).toBe(1);
   });
 
   it('a synchronous throw counts like a rejection', async () => {

@@ -13,7 +13,7 @@ import { CircuitOpenError, CircuitTimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
 import type { FailurePolicy } from './failure-policy.js';
 import { transitionLevel, transitionMessage } from './json-logger.js';
-import { resolveOptions, type CircuitBreakerInit, type Outcome, type ResolvedOptions } from './options.js';
+import { internOptions, resolveOptions, type CircuitBreakerInit, type Outcome, type ResolvedOptions } from './options.js';
 import { PendingCall, type CallOwner } from './pending-call.js';
 import { createPolicy } from './policies.js';
 import type { StoreConnection } from './state-store.js';
@@ -33,6 +33,21 @@ interface HalfOpen {
   /** Start times of the trial calls in flight (at most `halfOpenMaxCalls`). */
   readonly probes: number[];
   successes: number;
+}
+
+interface OutcomeHandlers {
+  readonly generation: number;
+  readonly value: (value: unknown) => unknown;
+  readonly error: (error: unknown) => never;
+}
+
+interface Listeners {
+  stateChanges?: Emitter<StateChangeEvent>;
+  successes?: Emitter<CallSuccessEvent>;
+  failures?: Emitter<CallFailureEvent>;
+  ignored?: Emitter<CallIgnoredEvent>;
+  rejections?: Emitter<CallRejectedEvent>;
+  timeouts?: Emitter<CallTimeoutEvent>;
 }
 
 const CLOSED: Inner = Object.freeze({ kind: 'closed' });
@@ -99,7 +114,6 @@ export class CircuitBreaker implements CallOwner {
   private store: StoreConnection | undefined = undefined;
   /** Read the clock for every call: the policy needs time, or someone listens for durations. */
   private timed: boolean;
-  private lastUsedAt = 0;
 
   private calls = 0;
   private successes = 0;
@@ -108,12 +122,18 @@ export class CircuitBreaker implements CallOwner {
   private rejections = 0;
   private ignored = 0;
 
-  private stateChanges: Emitter<StateChangeEvent> | undefined = undefined;
-  private successEvents: Emitter<CallSuccessEvent> | undefined = undefined;
-  private failureEvents: Emitter<CallFailureEvent> | undefined = undefined;
-  private ignoredEvents: Emitter<CallIgnoredEvent> | undefined = undefined;
-  private rejectEvents: Emitter<CallRejectedEvent> | undefined = undefined;
-  private timeoutEvents: Emitter<CallTimeoutEvent> | undefined = undefined;
+  /** No result classifier, no state store, no listeners: a success needs no more than a count. */
+  private get plain(): boolean {
+    return this.options.classifyResult === undefined && this.store === undefined && this.listeners === undefined;
+  }
+
+  /** Settlement callbacks of untimed calls, shared by every call of one generation. */
+  private handlers: OutcomeHandlers | undefined = undefined;
+  /** The error rejections of the current generation share. */
+  private rejection: CircuitOpenError | undefined = undefined;
+  private rejectionGeneration = -1;
+  /** Created on the first subscription: an unobserved breaker carries one empty field, not six. */
+  private listeners: Listeners | undefined = undefined;
 
   /**
    * @param name shown in logs, stats, errors and metric labels.
@@ -127,15 +147,16 @@ export class CircuitBreaker implements CallOwner {
     this.name = name;
     this.membership = membership;
     const init = options as CircuitBreakerInit | undefined;
-    this.options = isResolved(options) ? options : resolveOptions(init);
+    this.options = isResolved(options) ? options : sharedOptions(init);
     this.policy = createPolicy(this.options.failurePolicy);
     this.timed = this.policy.needsTime;
     if (init?.initialState !== undefined) this.restore(init.initialState);
-    this.lastUsedAt = this.options.clock.now();
     if (this.options.stateStore !== undefined) {
       this.store = this.options.stateStore.connect({
         name: this.name,
         threshold: this.policy.threshold,
+        halfOpenMaxCalls: this.options.halfOpenMaxCalls,
+        retryAtFor: (openedAt, failedProbes) => openedAt + this.openDurationMs(failedProbes),
         snapshot: () => this.toJSON(),
         applyRemote: (snapshot) => this.applyRemote(snapshot),
       });
@@ -150,6 +171,27 @@ export class CircuitBreaker implements CallOwner {
 
   /** Runs `fn` through the breaker (the guide's `acall`). Rejects with `CircuitOpenError` without running when open. */
   execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
+    const handlers = this.handlers;
+    if (
+      this.inner === CLOSED &&
+      options === undefined &&
+      !this.timed &&
+      this.options.timeoutMs === 0 &&
+      handlers !== undefined &&
+      handlers.generation === this.generation
+    ) {
+      // The hot path, kept flat: closed, untimed, no signal, handlers of this generation ready.
+      this.calls++;
+      let result: T | PromiseLike<T>;
+      try {
+        result = fn(UNABORTABLE);
+      } catch (error) {
+        this.settleError(error, handlers.generation, NaN);
+        return rejectSoon(error);
+      }
+      if (result instanceof Promise) return result.then(handlers.value as (value: T) => T, handlers.error);
+      return this.settleNonPromise(result, handlers.generation, NaN);
+    }
     let startedAt = NaN;
     if (this.inner !== CLOSED) {
       startedAt = this.options.clock.now();
@@ -187,14 +229,18 @@ export class CircuitBreaker implements CallOwner {
       this.settleError(error, generation, startedAt);
       return rejectSoon(error);
     }
-    if (!(result instanceof Promise)) {
-      if (!isThenable(result)) {
-        this.settleValue(result, generation, startedAt);
-        return Promise.resolve(result);
-      }
-      result = Promise.resolve(result);
+    if (!(result instanceof Promise)) return this.settleNonPromise(result, generation, startedAt);
+    return this.observe(result as Promise<T>, generation, startedAt);
+  }
+
+  /** Settles the breaker's side of `promise` and passes its outcome on to the caller. */
+  private observe<T>(promise: Promise<T>, generation: number, startedAt: number): Promise<T> {
+    if (startedAt !== startedAt) {
+      // Untimed calls of one generation need nothing per call: reuse one pair of handlers.
+      if (this.handlers?.generation !== generation) this.handlers = this.handlersFor(generation);
+      return promise.then(this.handlers.value as (value: T) => T, this.handlers.error);
     }
-    return (result as Promise<T>).then(
+    return promise.then(
       (value) => {
         this.settleValue(value, generation, startedAt);
         return value;
@@ -204,6 +250,37 @@ export class CircuitBreaker implements CallOwner {
         throw error;
       },
     );
+  }
+
+  /** A plain value settles now; another thenable is adopted into a Promise first. */
+  private settleNonPromise<T>(result: T | PromiseLike<T>, generation: number, startedAt: number): Promise<T> {
+    if (isThenable(result)) return this.observe(Promise.resolve(result), generation, startedAt);
+    this.settleValue(result, generation, startedAt);
+    return Promise.resolve(result);
+  }
+
+  private handlersFor(generation: number): OutcomeHandlers {
+    return {
+      generation,
+      value: (value) => {
+        if (
+          generation === this.generation &&
+          this.inner === CLOSED &&
+          this.plain
+        ) {
+          // The common case with nothing to classify, share or tell: count it and move on.
+          this.successes++;
+          if (this.policy.recordSuccess(NaN, NaN)) this.trip();
+        } else {
+          this.settleValue(value, generation, NaN);
+        }
+        return value;
+      },
+      error: (error) => {
+        this.settleError(error, generation, NaN);
+        throw error;
+      },
+    };
   }
 
   private runGuarded<T>(
@@ -239,7 +316,7 @@ export class CircuitBreaker implements CallOwner {
   callTimedOut(call: PendingCall): unknown {
     const error = new CircuitTimeoutError(this.name, this.options.timeoutMs);
     this.timeouts++;
-    if (this.timeoutEvents?.size) this.timeoutEvents.emit({ breaker: this, timeoutMs: this.options.timeoutMs });
+    if (this.listeners?.timeouts?.size) this.listeners.timeouts.emit({ breaker: this, timeoutMs: this.options.timeoutMs });
     this.settleFailure(call.generation, call.startedAt, 'timeout', error);
     return error;
   }
@@ -275,8 +352,14 @@ export class CircuitBreaker implements CallOwner {
     this.calls++;
     this.rejections++;
     const state = this.inner.kind;
-    if (this.rejectEvents?.size) this.rejectEvents.emit({ breaker: this, state, retryAt });
-    return new CircuitOpenError(this.name, state, retryAt, now);
+    if (this.listeners?.rejections?.size) this.listeners.rejections.emit({ breaker: this, state, retryAt });
+    let error = this.rejection;
+    if (error === undefined || this.rejectionGeneration !== this.generation || error.state !== state) {
+      // One error per open period (see CircuitOpenError); a half-open one keeps its first retry hint.
+      error = this.rejection = new CircuitOpenError(this.name, state, retryAt, this.options.clock);
+      this.rejectionGeneration = this.generation;
+    }
+    return error;
   }
 
   /** Applies the transitions time alone causes: recovery timeout over, or a probe stuck too long. */
@@ -365,7 +448,7 @@ export class CircuitBreaker implements CallOwner {
         }
       }
     }
-    if (this.successEvents?.size) this.successEvents.emit({ breaker: this, durationMs: now - startedAt, stale: !current });
+    if (this.listeners?.successes?.size) this.listeners.successes.emit({ breaker: this, durationMs: now - startedAt, stale: !current });
   }
 
   private settleFailure(generation: number, startedAt: number, cause: CallFailureEvent['cause'], error: unknown): void {
@@ -381,8 +464,8 @@ export class CircuitBreaker implements CallOwner {
         this.reopen('probe_failed', this.options.clock.now());
       }
     }
-    if (this.failureEvents?.size) {
-      this.failureEvents.emit({ breaker: this, durationMs: now - startedAt, stale: !current, cause, error });
+    if (this.listeners?.failures?.size) {
+      this.listeners.failures.emit({ breaker: this, durationMs: now - startedAt, stale: !current, cause, error });
     }
   }
 
@@ -391,9 +474,9 @@ export class CircuitBreaker implements CallOwner {
     const inner = this.inner;
     const current = generation === this.generation;
     if (current && inner.kind === 'half_open') removeOne(inner.probes, startedAt);
-    if (this.ignoredEvents?.size) {
+    if (this.listeners?.ignored?.size) {
       const durationMs = this.options.clock.now() - startedAt;
-      this.ignoredEvents.emit({ breaker: this, durationMs, stale: !current, cause, error });
+      this.listeners.ignored.emit({ breaker: this, durationMs, stale: !current, cause, error });
     }
   }
 
@@ -410,11 +493,11 @@ export class CircuitBreaker implements CallOwner {
     this.moveTo({ kind: 'open', openedAt: now, retryAt: now + this.openDurationMs() }, reason, now);
   }
 
-  private openDurationMs(): number {
+  private openDurationMs(failedProbes = this.failedProbes): number {
     const base = this.options.recoveryTimeoutMs;
     const backoff = this.options.openBackoff;
-    if (backoff === null || this.failedProbes === 0) return base;
-    const grown = Math.min(backoff.maxMs, base * backoff.multiplier ** this.failedProbes);
+    if (backoff === null || failedProbes === 0) return base;
+    const grown = Math.min(backoff.maxMs, base * backoff.multiplier ** failedProbes);
     return grown * (1 - backoff.jitter * this.options.random());
   }
 
@@ -430,7 +513,7 @@ export class CircuitBreaker implements CallOwner {
   private announce(from: CircuitState, reason: TransitionReason, now: number): void {
     const to = this.inner.kind;
     const logger = this.options.logger;
-    if (logger === null && !this.stateChanges?.size) return;
+    if (logger === null && !this.listeners?.stateChanges?.size) return;
     const failureCount = this.policy.failureCount(now);
     const threshold = this.policy.threshold;
     const retryAt = this.inner.kind === 'open' ? this.inner.retryAt : null;
@@ -453,7 +536,7 @@ export class CircuitBreaker implements CallOwner {
         // A broken log sink must not break the breaker.
       }
     }
-    this.stateChanges?.emit({
+    this.listeners?.stateChanges?.emit({
       breaker: this,
       from,
       to,
@@ -539,6 +622,22 @@ export class CircuitBreaker implements CallOwner {
     if (checked.generation <= this.generation) return;
     const from = this.inner.kind;
     const now = this.options.clock.now();
+    if (checked.state === from && from !== 'open') {
+      // Same state, newer generation (a late joiner catching up, a conflict resolved elsewhere):
+      // take the fleet's generation quietly — nothing changed that a log or listener should hear.
+      // Counts toward the threshold are kept; calls in flight become stale.
+      this.generation = checked.generation;
+      this.failedProbes = checked.failedProbes;
+      const inner = this.inner;
+      if (inner.kind === 'half_open') this.inner = { kind: 'half_open', openedAt: inner.openedAt, probes: [], successes: 0 };
+      return;
+    }
+    if (checked.state === 'open' && from === 'open') {
+      this.generation = checked.generation;
+      this.failedProbes = checked.failedProbes;
+      this.adopt(checked, now);
+      return;
+    }
     this.adopt(checked, now);
     this.announce(from, 'remote', now);
   }
@@ -579,16 +678,6 @@ export class CircuitBreaker implements CallOwner {
     return this.deadlines?.armed ? 1 : 0;
   }
 
-  /** @internal For keyed families: when this breaker was last asked for. */
-  touch(now: number): void {
-    this.lastUsedAt = now;
-  }
-
-  /** @internal */
-  get lastUsed(): number {
-    return this.lastUsedAt;
-  }
-
   /** Detaches from the state store and stops the timeout timer. The breaker must not be used afterwards. */
   dispose(): void {
     this.deadlines?.clear();
@@ -600,32 +689,36 @@ export class CircuitBreaker implements CallOwner {
 
   /** Every state change, including those caused by time (on the next read or call) and by peers. */
   get onStateChange(): Event<StateChangeEvent> {
-    return (this.stateChanges ??= this.emitter()).event;
+    return (this.events().stateChanges ??= this.emitter()).event;
   }
 
   /** A call succeeded. */
   get onSuccess(): Event<CallSuccessEvent> {
-    return this.outcomeEvent((this.successEvents ??= this.emitter()));
+    return this.outcomeEvent((this.events().successes ??= this.emitter()));
   }
 
   /** A call failed (error, timeout or failing result). */
   get onFailure(): Event<CallFailureEvent> {
-    return this.outcomeEvent((this.failureEvents ??= this.emitter()));
+    return this.outcomeEvent((this.events().failures ??= this.emitter()));
   }
 
   /** A call ended in a way that counts neither way (unexpected error, ignored result, caller abort). */
   get onIgnored(): Event<CallIgnoredEvent> {
-    return this.outcomeEvent((this.ignoredEvents ??= this.emitter()));
+    return this.outcomeEvent((this.events().ignored ??= this.emitter()));
   }
 
   /** A call was rejected without running. */
   get onReject(): Event<CallRejectedEvent> {
-    return (this.rejectEvents ??= this.emitter()).event;
+    return (this.events().rejections ??= this.emitter()).event;
   }
 
   /** A call timed out. */
   get onTimeout(): Event<CallTimeoutEvent> {
-    return (this.timeoutEvents ??= this.emitter()).event;
+    return (this.events().timeouts ??= this.emitter()).event;
+  }
+
+  private events(): Listeners {
+    return (this.listeners ??= {});
   }
 
   private emitter<T>(): Emitter<T> {
@@ -640,9 +733,8 @@ export class CircuitBreaker implements CallOwner {
       return {
         dispose: () => {
           subscription.dispose();
-          this.timed =
-            this.policy.needsTime ||
-            Boolean(this.successEvents?.size || this.failureEvents?.size || this.ignoredEvents?.size);
+          const l = this.listeners;
+          this.timed = this.policy.needsTime || Boolean(l?.successes?.size || l?.failures?.size || l?.ignored?.size);
         },
       };
     };
@@ -694,9 +786,9 @@ function isResolved(options: unknown): options is ResolvedOptions {
 /** Resolved option objects, so a family can share one without re-validating it per breaker. */
 const RESOLVED = new WeakSet<object>();
 
-/** Validates options once so many breakers (a family's) can share the result. */
+/** Validates options once so many breakers can share the result (identical configurations share one object). */
 export function sharedOptions(options?: CircuitBreakerInit): ResolvedOptions {
-  const resolved = resolveOptions(options);
+  const resolved = internOptions(resolveOptions(options));
   RESOLVED.add(resolved);
   return resolved;
 }

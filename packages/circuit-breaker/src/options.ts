@@ -292,3 +292,45 @@ function isPlainData(value: object): boolean {
 function canonicalJson(value: object): string {
   return JSON.stringify(value, Object.keys(value).sort());
 }
+
+/**
+ * Identical configurations share one frozen resolved object, so a thousand breakers made with the
+ * same options cost one options object, not a thousand (~175 bytes each). Functions and objects take
+ * part by identity. Bounded: past 256 distinct configurations the oldest is forgotten (breakers keep
+ * theirs; only sharing is lost).
+ */
+export function internOptions(resolved: ResolvedOptions): ResolvedOptions {
+  const key = [
+    canonicalJson(resolved.failurePolicy),
+    resolved.recoveryTimeoutMs,
+    resolved.timeoutMs,
+    identityOf(resolved.expectedError),
+    identityOf(resolved.classifyResult),
+    resolved.halfOpenMaxCalls,
+    resolved.successThreshold,
+    resolved.halfOpenMaxWaitMs,
+    resolved.openBackoff === null ? 'null' : canonicalJson(resolved.openBackoff),
+    identityOf(resolved.clock),
+    identityOf(resolved.random),
+    identityOf(resolved.logger),
+    identityOf(resolved.stateStore),
+  ].join('|');
+  const existing = interned.get(key);
+  if (existing !== undefined) return existing;
+  if (interned.size >= 256) interned.delete(interned.keys().next().value!);
+  const frozen = Object.freeze(resolved);
+  interned.set(key, frozen);
+  return frozen;
+}
+
+const interned = new Map<string, ResolvedOptions>();
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+
+function identityOf(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  const object = value as object;
+  let id = identities.get(object);
+  if (id === undefined) identities.set(object, (id = nextIdentity++));
+  return `#${id}`;
+}

@@ -96,7 +96,7 @@ describe('keyed families', () => {
     expect(await peers.execute('live-peer', succeed)).toBe('ok');
     expect(peers.get('dead-peer').state).toBe('open');
     expect(peers.get('live-peer').state).toBe('closed');
-    expect(peers.get('dead-peer').membership).toEqual({ family: 'a2a', key: 'dead-peer' });
+    expect(peers.get('dead-peer').membership).toMatchObject({ family: 'a2a', key: 'dead-peer' });
     expect(Object.keys(registry.getStats()).sort()).toEqual(['a2a/dead-peer', 'a2a/live-peer']);
     expect(registry.get('a2a/dead-peer')).toBe(peers.get('dead-peer'));
   });

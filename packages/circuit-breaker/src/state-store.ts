@@ -10,10 +10,18 @@ export interface StoreBinding {
   readonly name: string;
   /** The breaker's `failureThreshold` (or window threshold), for a store counting fleet-wide. */
   readonly threshold: number;
+  /** Trial calls the breaker admits while half-open; a store granting fleet-wide permits uses it. */
+  readonly halfOpenMaxCalls: number;
+  /**
+   * When a breaker that opened at `openedAt` after `failedProbes` failed probes admits its next probe
+   * (recovery timeout and backoff, jitter included), so a store opening the fleet can store it.
+   */
+  retryAtFor(openedAt: number, failedProbes: number): number;
   snapshot(): CircuitSnapshot;
   /**
    * Adopts a transition made elsewhere. Ignored unless `snapshot.generation` is newer than the
-   * breaker's own, so a late or replayed message never moves the state backwards.
+   * breaker's own, so a late or replayed message never moves the state backwards. A newer generation
+   * in the same state is taken quietly (no log, no state-change event).
    */
   applyRemote(snapshot: CircuitSnapshot): void;
 }
