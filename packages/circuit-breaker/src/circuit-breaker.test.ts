@@ -428,9 +428,9 @@ describe('classification', () => {
 
   it('a non-native thenable is adopted and its outcome counted', async () => {
     const { breaker } = breakerOnClock({ failureThreshold: 1 });
-    const thenable = { then: (resolve: (v: string) => void) => resolve('from thenable') };
+    const thenable = { then: (resolve: (v: string) => void) => resolve('from thenable') } as unknown as PromiseLike<string>;
     expect(await breaker.execute(() => thenable)).toBe('from thenable');
-    const failing = { then: (_: unknown, reject: (e: unknown) => void) => reject(new DependencyDown('thenable down')) };
+    const failing = { then: (_: unknown, reject: (e: unknown) => void) => reject(new DependencyDown('thenable down')) } as unknown as PromiseLike<string>;
     await settle(breaker.execute(() => failing));
     expect(breaker.getStats()).toMatchObject({ total_successes: 1, total_failures: 1, state: 'open' });
   });
