@@ -230,11 +230,11 @@ export class CircuitBreaker implements CallOwner {
       return rejectSoon(error);
     }
     if (!(result instanceof Promise)) return this.settleNonPromise(result, generation, startedAt);
-    return this.observe(result as Promise<T>, generation, startedAt);
+    return this.track(result as Promise<T>, generation, startedAt);
   }
 
   /** Settles the breaker's side of `promise` and passes its outcome on to the caller. */
-  private observe<T>(promise: Promise<T>, generation: number, startedAt: number): Promise<T> {
+  private track<T>(promise: Promise<T>, generation: number, startedAt: number): Promise<T> {
     if (startedAt !== startedAt) {
       // Untimed calls of one generation need nothing per call: reuse one pair of handlers.
       if (this.handlers?.generation !== generation) this.handlers = this.handlersFor(generation);
@@ -254,7 +254,7 @@ export class CircuitBreaker implements CallOwner {
 
   /** A plain value settles now; another thenable is adopted into a Promise first. */
   private settleNonPromise<T>(result: T | PromiseLike<T>, generation: number, startedAt: number): Promise<T> {
-    if (isThenable(result)) return this.observe(Promise.resolve(result), generation, startedAt);
+    if (isThenable(result)) return this.track(Promise.resolve(result), generation, startedAt);
     this.settleValue(result, generation, startedAt);
     return Promise.resolve(result);
   }

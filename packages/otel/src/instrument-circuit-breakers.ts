@@ -187,7 +187,8 @@ function attachSpanEvents(breaker: CircuitBreaker): Disposable {
 }
 
 function isRegistry(value: unknown): value is CircuitBreakerRegistry {
-  return typeof (value as CircuitBreakerRegistry | null)?.observe === 'function';
+  const candidate = value as CircuitBreakerRegistry | null;
+  return typeof candidate?.observe === 'function' && typeof candidate.getBreaker === 'function';
 }
 
 function isBreaker(value: unknown): value is CircuitBreaker {
