@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  CircuitSnapshot,
-  CircuitStateStore,
-  Event,
-  StoreBinding,
-  StoreConnection,
+import {
+  Emitter,
+  type CircuitSnapshot,
+  type CircuitStateStore,
+  type Event,
+  type StoreBinding,
+  type StoreConnection,
 } from '@phlow/circuit-breaker';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { ACQUIRE_SCRIPT, RECORD_SCRIPT, SYNC_SCRIPT } from './lua-scripts.js';
 import { breakerKeys, transitionsChannel, type BreakerKeys } from './redis-keys.js';
 import { decodeMessage, decodeSnapshot, snapshotArgs } from './snapshot-codec.js';
 import {
-  StoreEmitter,
   type DegradationReason,
   type StoreDegradedEvent,
   type StoreRecoveredEvent,
@@ -102,8 +102,9 @@ export class RedisStateStore implements CircuitStateStore {
   private readonly reconcileTimer: ReturnType<typeof setInterval>;
   private tokenSeq = 0;
 
-  private readonly degradedEvents = new StoreEmitter<StoreDegradedEvent>();
-  private readonly recoveredEvents = new StoreEmitter<StoreRecoveredEvent>();
+  // A broken metrics hook must not break the store: listener errors are dropped.
+  private readonly degradedEvents = new Emitter<StoreDegradedEvent>(() => {});
+  private readonly recoveredEvents = new Emitter<StoreRecoveredEvent>(() => {});
 
   private counters = {
     degradations: 0,
