@@ -135,6 +135,27 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
     await Promise.all(bs.map((x) => reaches(x, 'closed')));
   });
 
+  it('without halfOpenMaxProbes the fleet admits the breakers\' own halfOpenMaxCalls', async () => {
+    const stores = await fleet(3, {});
+    const clock = new ManualClock();
+    const bs = stores.map((s) => breaker(s, 'probe-default', { failureThreshold: 1, recoveryTimeoutMs: 1_000, halfOpenMaxCalls: 2, clock }));
+    await Promise.all(stores.map((s) => s.reconcile()));
+    await bs[0]!.execute(fail).catch(swallow);
+    await Promise.all(bs.map((x) => reaches(x, 'open')));
+    clock.advance(1_000);
+    let ran = 0;
+    const release: Array<() => void> = [];
+    const attempts = bs.map((x) =>
+      x
+        .execute(() => new Promise<string>((resolve) => { ran++; release.push(() => resolve('ok')); }))
+        .then(() => 'ran' as const, (e: unknown) => (CircuitOpenError.isInstance(e) ? ('rejected' as const) : ('other' as const))),
+    );
+    await until(() => ran + bs.reduce((n, x) => n + x.getStats().total_rejections, 0) === 3, 'every attempt answered');
+    expect(ran).toBe(2);
+    for (const r of release.splice(0)) r();
+    expect((await Promise.all(attempts)).sort()).toEqual(['ran', 'ran', 'rejected']);
+  });
+
   it('a permit whose holder never returns it lapses after probeLeaseMs', async () => {
     const [a, b] = await fleet(2, { probeLeaseMs: 200 });
     const clock = new ManualClock();

@@ -293,7 +293,7 @@ export class RedisStateStore implements CircuitStateStore {
           keys.probes(generation),
           String(generation),
           token,
-          String(this.options.halfOpenMaxProbes),
+          String(this.options.halfOpenMaxProbes ?? binding.halfOpenMaxCalls),
           String(this.options.probeLeaseMs),
         )
         .then(

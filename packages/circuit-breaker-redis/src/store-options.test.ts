@@ -10,7 +10,7 @@ describe('RedisStateStore options', () => {
       failureWindowMs: 60_000,
       flushIntervalMs: 50,
       reconcileIntervalMs: 5_000,
-      halfOpenMaxProbes: 1,
+      halfOpenMaxProbes: undefined,
       probeLeaseMs: 30_000,
       probeWaitMs: 100,
       commandTimeoutMs: 1_000,

@@ -31,7 +31,7 @@ export interface RedisStateStoreOptions {
    * learns a transition whose pub/sub message it missed. Default 5 000.
    */
   readonly reconcileIntervalMs?: number;
-  /** Half-open trial calls in flight across the whole fleet; match the breakers' `halfOpenMaxCalls`. Default 1. */
+  /** Half-open trial calls in flight across the whole fleet. Default: each breaker's own `halfOpenMaxCalls`. */
   readonly halfOpenMaxProbes?: number;
   /** A permit lapses this long after it was granted, so a crashed replica cannot hold it. Default 30 000. */
   readonly probeLeaseMs?: number;
@@ -50,7 +50,8 @@ export interface ResolvedStoreOptions {
   readonly failureWindowMs: number;
   readonly flushIntervalMs: number;
   readonly reconcileIntervalMs: number;
-  readonly halfOpenMaxProbes: number;
+  /** Undefined: each breaker's `halfOpenMaxCalls`. */
+  readonly halfOpenMaxProbes: number | undefined;
   readonly probeLeaseMs: number;
   readonly probeWaitMs: number;
   readonly commandTimeoutMs: number;
@@ -106,7 +107,8 @@ export function resolveStoreOptions(options: RedisStateStoreOptions = {}): Resol
     failureWindowMs: checkDurationMs('failureWindowMs', options.failureWindowMs ?? 60_000, 1),
     flushIntervalMs,
     reconcileIntervalMs,
-    halfOpenMaxProbes: checkInteger('halfOpenMaxProbes', options.halfOpenMaxProbes ?? 1, 1, 1_000),
+    halfOpenMaxProbes:
+      options.halfOpenMaxProbes === undefined ? undefined : checkInteger('halfOpenMaxProbes', options.halfOpenMaxProbes, 1, 1_000),
     probeLeaseMs: checkDurationMs('probeLeaseMs', options.probeLeaseMs ?? 30_000, 1),
     probeWaitMs: checkDurationMs('probeWaitMs', options.probeWaitMs ?? 100, 1),
     commandTimeoutMs: checkDurationMs('commandTimeoutMs', options.commandTimeoutMs ?? 1_000, 1),
