@@ -22,6 +22,8 @@ afterEach(async () => {
   await Promise.all(replicas.map((r) => r.call('close').catch(() => undefined)));
   for (const r of replicas) r.kill();
   replicas = [];
+  // A test that killed Redis and failed before restarting it must not take the next tests with it.
+  if (!server.running) await server.restart();
 });
 
 async function startFleet(name: string, breakerOptions: object, storeOptions: object = {}): Promise<Replica[]> {
@@ -83,16 +85,19 @@ describe('three replica processes on one Redis', () => {
 
   it('killing Redis mid-run fails no call and slows none past the local path; breakers keep working locally; restarting Redis reconciles', async () => {
     const fleet = await startFleet('ledger', { failureThreshold: 3 }, { reconcileIntervalMs: 200 });
-    const running = fleet.map((r) => r.call('run', { n: 20_000, outcome: 'ok', yieldToIo: true }));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = fleet.map((r) => r.nextEvent('running'));
+    // Each replica calls until its store reports Redis degraded, then 2 000 calls more.
+    const running = fleet.map((r) => r.call('run', { n: 1_000_000, outcome: 'ok', yieldToIo: true, afterDegraded: 2_000 }));
+    await Promise.all(started);
     await server.kill();
     const runs = await Promise.all(running);
     for (const run of runs) {
       // The store noticed Redis die while the calls were running: the kill was mid-run.
       expect(run.degraded.length).toBeGreaterThan(0);
-      expect(run.degraded[0].at).toBeGreaterThan(run.startedAt);
-      expect(run.degraded[0].at).toBeLessThan(run.finishedAt);
-      expect(run.results).toHaveLength(20_000);
+      expect(run.degraded[0].at).toBeGreaterThanOrEqual(run.startedAt);
+      expect(run.degraded[0].at).toBeLessThanOrEqual(run.finishedAt);
+      expect(run.results.length).toBeGreaterThan(2_000);
+      expect(run.results.length).toBeLessThan(1_000_000);
       expect(run.results.filter((r: { result: string }) => r.result !== 'ok')).toEqual([]);
       expect(run.results.filter((r: { waitedForIo: boolean }) => r.waitedForIo)).toEqual([]);
     }

@@ -30,6 +30,11 @@ export class RedisServer {
   }
 
   /** Starts (again) on the same port, empty: no persistence, as after a crash that lost the data. */
+  /** Whether the server process is up (a test may have killed it). */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   async restart(): Promise<void> {
     if (this.child !== undefined) throw new Error('redis-server already running');
     const child = spawn(

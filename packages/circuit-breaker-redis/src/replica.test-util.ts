@@ -7,11 +7,16 @@ const SCRIPT = fileURLToPath(new URL('../test-fixtures/replica.mjs', import.meta
 export class Replica {
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  private readonly eventListeners: Array<{ event: string; resolve: () => void }> = [];
   readonly exited: Promise<number | null>;
 
   private constructor(readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     child.on('message', (message: any) => {
+      if (message.event !== undefined) {
+        for (const listener of this.eventListeners.splice(0)) if (listener.event === message.event) listener.resolve(); else this.eventListeners.push(listener);
+        return;
+      }
       if (message.id === undefined) return;
       const waiter = this.pending.get(message.id);
       this.pending.delete(message.id);
@@ -41,6 +46,11 @@ export class Replica {
         }
       });
     });
+  }
+
+  /** Resolves at the replica's next unsolicited `event` message (subscribe before causing it). */
+  nextEvent(event: string): Promise<void> {
+    return new Promise((resolve) => this.eventListeners.push({ event, resolve }));
   }
 
   kill(): void {

@@ -22,11 +22,16 @@ const handlers = {
   },
   snapshot,
   /** Runs calls one after another; each call's outcome, and whether it settled before any I/O could. */
-  async run({ n, outcome, yieldToIo = false }) {
+  // With `afterDegraded`, runs until the store reports Redis degraded and then that many calls more, so
+  // the run spans the outage by construction however loaded the machine is (capped at `n` calls).
+  async run({ n, outcome, yieldToIo = false, afterDegraded }) {
     const results = [];
     const startedAt = Date.now();
-    for (let i = 0; i < n; i++) {
+    let stopAt = afterDegraded === undefined ? n : Infinity;
+    for (let i = 0; i < Math.min(n, stopAt); i++) {
       results.push(await oneCall(outcome));
+      if (i === 0) process.send({ event: 'running' });
+      if (stopAt === Infinity && degraded.length > 0) stopAt = i + 1 + afterDegraded;
       // Let socket events (Redis dying, reconnect attempts) in between calls, as a busy server would.
       if (yieldToIo) await new Promise((resolve) => setImmediate(resolve));
     }
