@@ -1,0 +1,85 @@
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import type { AgentCard } from '@a2a-js/sdk';
+import { ClientFactory, DefaultAgentCardResolver, type Client } from '@a2a-js/sdk/client';
+import { withBreakerSpan } from '@phlow/otel';
+import { resolveProtection, serverOf, type ProtectA2aClientOptions } from './a2a-protection-options.js';
+import { protectA2aClient } from './protect-a2a-client.js';
+import { AGENT_CARD_OPERATION, ATTR_PEER, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, SPAN_NAME_PREFIX } from './telemetry-names.js';
+
+/** Options of {@link createA2aClient}: those of {@link protectA2aClient} (with `peer` optional) and how to build the client. */
+export interface CreateA2aClientOptions extends Omit<ProtectA2aClientOptions, 'peer' | 'url'> {
+  /** The peer key. Default: the host (`host:port`) of the URL, or of the card's first interface, else the card's name. */
+  readonly peer?: string;
+  /** The SDK factory that builds the client (transports, interceptors, preferred transports). Default `new ClientFactory()`. */
+  readonly factory?: ClientFactory;
+  /** Path of the agent card under the URL. Default `/.well-known/agent-card.json` (the SDK's). */
+  readonly agentCardPath?: string;
+  /** `fetch` for the agent card download. Default `globalThis.fetch`. */
+  readonly fetch?: typeof fetch;
+}
+
+function cardUrl(card: AgentCard): string | undefined {
+  const url = card.supportedInterfaces?.[0]?.url;
+  return typeof url === 'string' && URL.canParse(url) ? url : undefined;
+}
+
+/**
+ * Builds an `@a2a-js/sdk` client for a peer and protects it ({@link protectA2aClient}), in one line.
+ * From a URL, the agent card download is itself a call through the peer's breaker (span
+ * `a2a GetAgentCard`, aborted on timeout, `traceparent` sent).
+ *
+ * @example
+ * const planner = await createA2aClient('https://planner.example.com');
+ * const fromCard = await createA2aClient(card, { peer: 'planner' });
+ */
+export async function createA2aClient(source: string | AgentCard, options: CreateA2aClientOptions = {}): Promise<Client> {
+  const what = 'createA2aClient';
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object; got ${String(options)}`);
+  const { factory = new ClientFactory(), agentCardPath, fetch: fetchImpl = globalThis.fetch, ...protection } = options;
+  if (!(factory instanceof ClientFactory) && typeof (factory as { createFromAgentCard?: unknown }).createFromAgentCard !== 'function') {
+    throw new TypeError(`${what}: option "factory" must be a ClientFactory from @a2a-js/sdk/client`);
+  }
+  if (typeof fetchImpl !== 'function') throw new TypeError(`${what}: option "fetch" must be a function; got ${typeof fetchImpl}`);
+  if (agentCardPath !== undefined && typeof agentCardPath !== 'string') throw new TypeError(`${what}: option "agentCardPath" must be a string; got ${typeof agentCardPath}`);
+
+  if (typeof source === 'string') {
+    if (!URL.canParse(source)) throw new TypeError(`${what}: source must be an absolute URL or an AgentCard; got ${JSON.stringify(source)}`);
+    const peer = options.peer ?? new URL(source).host;
+    const settings = resolveProtection(what, { ...protection, peer, url: source });
+    const breaker = settings.registry.getFamily(settings.family, settings.breakerOptions, settings.familyOptions).get(peer);
+    const server = serverOf(source);
+    const card = await withBreakerSpan(
+      settings.tracer,
+      breaker,
+      `${SPAN_NAME_PREFIX} ${AGENT_CARD_OPERATION}`,
+      ({ signal }, span) => {
+        const spanContext = trace.setSpan(context.active(), span);
+        // The SDK's resolver takes no signal: a fetch that adds ours (and the trace context) does.
+        const resolver = new DefaultAgentCardResolver({
+          fetchImpl: (input, init) => {
+            const headers = new Headers(init?.headers);
+            propagation.inject(spanContext, headers, { set: (carrier, key, value) => carrier.set(key, value) });
+            return fetchImpl(input, { ...init, headers, signal });
+          },
+        });
+        return resolver.resolve(source, agentCardPath);
+      },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR_PEER]: peer,
+          [ATTR_SERVER_ADDRESS]: server.address,
+          ...(server.port === undefined ? {} : { [ATTR_SERVER_PORT]: server.port }),
+        },
+      },
+    );
+    return protectA2aClient(await factory.createFromAgentCard(card), { ...protection, peer, url: source });
+  }
+
+  if (typeof source !== 'object' || source === null || !Array.isArray((source as AgentCard).supportedInterfaces)) {
+    throw new TypeError(`${what}: source must be an absolute URL or an AgentCard (with supportedInterfaces); got ${source === null ? 'null' : typeof source}`);
+  }
+  const url = cardUrl(source);
+  const peer = options.peer ?? (url !== undefined ? new URL(url).host : source.name);
+  return protectA2aClient(await factory.createFromAgentCard(source), { ...protection, peer, ...(url === undefined ? {} : { url }) });
+}

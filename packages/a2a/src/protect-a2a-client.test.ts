@@ -1,0 +1,302 @@
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
+import type { Client } from '@a2a-js/sdk/client';
+import { CircuitBreakerError, CircuitBreakerRegistry, CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
+import { EVENT_REJECTED, EVENT_TIMEOUT, SPAN_ATTR_ERROR_TYPE, SPAN_ATTR_NAME, SPAN_ATTR_STATE } from '@phlow/otel';
+import { A2A_JSONRPC_PATH, messageText } from '@phlow/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { A2aStreamIdleTimeoutError } from './errors.js';
+import { a2aProtectionOf, protectA2aClient } from './protect-a2a-client.js';
+import type { ProtectA2aClientOptions } from './a2a-protection-options.js';
+import { PeerBehindProxy, rejection, setUpTracing, textRequest, traceparentOf, waitFor } from './test-support.test-util.js';
+
+const tracing = setUpTracing();
+const alpha = new PeerBehindProxy('alpha');
+const beta = new PeerBehindProxy('beta');
+let registry: CircuitBreakerRegistry;
+
+beforeAll(async () => {
+  await Promise.all([alpha.start(), beta.start()]);
+});
+afterAll(async () => {
+  await Promise.all([alpha.stop(), beta.stop()]);
+});
+beforeEach(async () => {
+  registry = new CircuitBreakerRegistry({ logger: false });
+  tracing.exporter.reset();
+  for (const side of [alpha, beta]) {
+    side.peer.setBehavior({ kind: 'echo' });
+    side.peer.clearRequests();
+    await side.proxy.clearFaults();
+  }
+});
+
+async function protect(side: PeerBehindProxy, options: Partial<ProtectA2aClientOptions> = {}): Promise<Client> {
+  return protectA2aClient(await side.client(), { peer: side.peer.agentCard.name, registry, tracer: tracing.tracer, url: side.proxy.url, ...options });
+}
+
+function isTask(result: Message | Task): result is Task {
+  return 'status' in result;
+}
+
+describe('protectA2aClient: messages and tasks through the real SDK', () => {
+  it('sends a message and traces it as a client span named by the A2A method', async () => {
+    const client = await protect(alpha);
+    const reply = await client.sendMessage(textRequest('hello'));
+    expect(messageText(reply as Message)).toBe('echo: hello');
+    const [span] = tracing.spans('a2a SendMessage');
+    expect(span?.kind).toBe(2); // SpanKind.CLIENT
+    expect(span?.attributes).toMatchObject({
+      'rpc.system': 'jsonrpc',
+      'rpc.method': 'SendMessage',
+      'phlow.a2a.peer': 'alpha',
+      'phlow.a2a.protocol_binding': 'JSONRPC',
+      'server.address': '127.0.0.1',
+      'server.port': alpha.proxy.port,
+      [SPAN_ATTR_NAME]: 'a2a/alpha',
+      [SPAN_ATTR_STATE]: 'closed',
+    });
+    expect(span?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('runs a task, gets it and cancels another, with the task id on the spans', async () => {
+    const client = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'task', steps: 2 });
+    const task = (await client.sendMessage(textRequest('plan'))) as Task;
+    expect(isTask(task) && task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const fetched = await client.getTask({ tenant: '', id: task.id, historyLength: undefined });
+    expect(fetched.artifacts.map((a) => a.artifactId)).toEqual(['step-1', 'step-2']);
+    expect(tracing.spans('a2a SendMessage')[0]?.attributes['phlow.a2a.task.id']).toBe(task.id);
+    expect(tracing.spans('a2a GetTask')[0]?.attributes['phlow.a2a.task.id']).toBe(task.id);
+
+    alpha.peer.setBehavior({ kind: 'task', steps: 1, stepDelayMs: 30_000 });
+    const stream = client.sendMessageStream(textRequest('long'));
+    const first = await stream.next();
+    const running = first.value?.payload?.value as Task;
+    const canceled = await client.cancelTask({ tenant: '', id: running.id, metadata: undefined });
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    await stream.return(undefined);
+    expect(tracing.spans('a2a CancelTask')[0]?.attributes['phlow.a2a.task.id']).toBe(running.id);
+  });
+
+  it('streams every event, and the stream span covers the whole stream', async () => {
+    const client = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'task', steps: 3, stepDelayMs: 5 });
+    const kinds: string[] = [];
+    for await (const event of client.sendMessageStream(textRequest('stream me'))) kinds.push(event.payload?.$case ?? 'none');
+    expect(kinds).toEqual(['task', 'statusUpdate', 'artifactUpdate', 'artifactUpdate', 'artifactUpdate', 'statusUpdate']);
+    const [span] = tracing.spans('a2a SendStreamingMessage');
+    expect(span?.attributes).toMatchObject({ 'rpc.method': 'SendStreamingMessage', 'phlow.a2a.stream.events': 6, [SPAN_ATTR_STATE]: 'closed' });
+    expect(span?.attributes['phlow.a2a.task.id']).toEqual(expect.any(String));
+    expect(span?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('leaves everything else of the client as it was', async () => {
+    const plain = await alpha.client();
+    const client = protectA2aClient(plain, { peer: 'alpha', registry, tracer: tracing.tracer });
+    expect(client.protocolVersion).toBe(plain.protocolVersion);
+    expect(client.transport).toBe(plain.transport);
+    expect(a2aProtectionOf(client)).toMatchObject({ peer: 'alpha', client: plain });
+    expect(a2aProtectionOf(client)?.breaker.name).toBe('a2a/alpha');
+    expect(a2aProtectionOf(plain)).toBeUndefined();
+    expect(() => protectA2aClient(client, { peer: 'again' })).toThrow(/already protected \(peer "alpha"\)/);
+  });
+});
+
+describe('one breaker per peer', () => {
+  it('a refused peer opens only its own breaker; the other peer keeps working', async () => {
+    const a = await protect(alpha);
+    const b = await protect(beta);
+    await alpha.proxy.setFaults({ refuse: true });
+    for (let i = 0; i < 3; i++) {
+      const error = await rejection(a.sendMessage(textRequest(`down ${i}`)));
+      expect((error as { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
+    }
+    expect(registry.get('a2a/alpha')?.state).toBe('open');
+    const accepted = alpha.proxy.stats().connections.accepted;
+    const rejected = await rejection(a.sendMessage(textRequest('fast fail')));
+    expect(CircuitOpenError.isInstance(rejected)).toBe(true);
+    expect((rejected as CircuitOpenError).breakerName).toBe('a2a/alpha');
+    expect(alpha.proxy.stats().connections.accepted).toBe(accepted); // never left the process
+
+    expect(messageText((await b.sendMessage(textRequest('still here'))) as Message)).toBe('echo: still here');
+    expect(registry.get('a2a/beta')?.state).toBe('closed');
+
+    const spans = tracing.spans('a2a SendMessage').filter((s) => s.attributes['phlow.a2a.peer'] === 'alpha');
+    expect(spans.at(-1)?.events.map((e) => e.name)).toContain(EVENT_REJECTED);
+    expect(spans.at(-1)?.attributes[SPAN_ATTR_ERROR_TYPE]).toBe('CircuitOpenError');
+    expect(spans[0]?.attributes['phlow.a2a.counted_as_failure']).toBe(true);
+  });
+
+  it('HTTP 503 from the peer counts as a failure', async () => {
+    const a = await protect(alpha);
+    await alpha.proxy.setFaults({ errorStatus: { status: 503 } });
+    for (let i = 0; i < 3; i++) expect(String(await rejection(a.sendMessage(textRequest('x'))))).toMatch(/503/);
+    expect(registry.get('a2a/alpha')?.state).toBe('open');
+  });
+
+  it('a stream refused at open counts too', async () => {
+    const a = await protect(alpha);
+    await alpha.proxy.setFaults({ errorStatus: { status: 502 } });
+    for (let i = 0; i < 3; i++) await rejection(a.sendMessageStream(textRequest('x')).next());
+    expect(registry.get('a2a/alpha')?.state).toBe('open');
+  });
+});
+
+describe('invalid requests never trip', () => {
+  it('unknown tasks, uncancelable tasks and invalid params leave the breaker closed', async () => {
+    const a = await protect(alpha);
+    for (let i = 0; i < 5; i++) {
+      const error = await rejection(a.getTask({ tenant: '', id: `no-such-task-${i}`, historyLength: undefined }));
+      expect((error as { reason?: string }).reason).toBe('TASK_NOT_FOUND');
+    }
+    alpha.peer.setBehavior({ kind: 'task', steps: 0 });
+    const done = (await a.sendMessage(textRequest('quick'))) as Task;
+    for (let i = 0; i < 3; i++) {
+      const error = await rejection(a.cancelTask({ tenant: '', id: done.id, metadata: undefined }));
+      expect((error as { reason?: string }).reason).toBe('TASK_NOT_CANCELABLE');
+    }
+    for (let i = 0; i < 3; i++) {
+      const error = await rejection(a.sendMessage({ ...textRequest('x'), message: undefined }));
+      expect((error as { envelopeCode?: number }).envelopeCode).toBe(-32602);
+    }
+    const breaker = registry.get('a2a/alpha')!;
+    expect(breaker.state).toBe('closed');
+    expect(breaker.getStats()).toMatchObject({ failure_count: 0 });
+
+    const span = tracing.spans('a2a GetTask')[0]!;
+    expect(span.status.code).toBe(SpanStatusCode.ERROR); // the call failed, for its caller
+    expect(span.attributes).toMatchObject({ 'rpc.jsonrpc.error_code': -32001, 'phlow.a2a.counted_as_failure': false, 'phlow.a2a.task.id': 'no-such-task-0' });
+  });
+});
+
+describe('timeouts abort the HTTP request', () => {
+  it('a peer that does not answer in time: CircuitTimeoutError, the connection is closed by the client, a failure', async () => {
+    const a = await protect(alpha, { family: 'a2a-fast', breaker: { timeoutMs: 300 } });
+    alpha.peer.setBehavior({ kind: 'delay', ms: 60_000 });
+    const closes = alpha.watchCloses();
+    const before = alpha.abortedByClient;
+    const error = await rejection(a.sendMessage(textRequest('slow')));
+    expect(CircuitTimeoutError.isInstance(error)).toBe(true);
+    await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
+    expect(closes.closedBy).toContain('client');
+    closes.dispose();
+    expect(registry.get('a2a-fast/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
+    const [span] = tracing.spans('a2a SendMessage');
+    expect(span?.events.map((e) => e.name)).toContain(EVENT_TIMEOUT);
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it("the caller's own abort is not a failure and not a span error", async () => {
+    const a = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'delay', ms: 60_000 });
+    const controller = new AbortController();
+    const pending = a.sendMessage(textRequest('never mind'), { signal: controller.signal });
+    await waitFor('the request to reach the peer', () => alpha.peer.requests.some((r) => r.url === A2A_JSONRPC_PATH));
+    controller.abort(new Error('user gave up'));
+    expect(String(await rejection(pending))).toMatch(/user gave up/);
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ failure_count: 0 });
+    expect(tracing.spans('a2a SendMessage')[0]?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('a stream whose first event does not come in time: the breaker timeout', async () => {
+    const a = await protect(alpha, { family: 'a2a-fast', breaker: { timeoutMs: 300 } });
+    alpha.peer.setBehavior({ kind: 'delay', ms: 60_000, then: { kind: 'task' } });
+    const before = alpha.abortedByClient;
+    const error = await rejection(a.sendMessageStream(textRequest('slow start')).next());
+    expect(CircuitTimeoutError.isInstance(error)).toBe(true);
+    await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
+    expect(registry.get('a2a-fast/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
+  });
+
+  it('a stream that goes quiet between events: A2aStreamIdleTimeoutError, request aborted, a failure', async () => {
+    const a = await protect(alpha, { streamIdleTimeoutMs: 300 });
+    alpha.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 60_000 });
+    const closes = alpha.watchCloses();
+    const before = alpha.abortedByClient;
+    const received: string[] = [];
+    let caught: unknown;
+    try {
+      for await (const event of a.sendMessageStream(textRequest('then silence'))) received.push(event.payload?.$case ?? 'none');
+    } catch (error) {
+      caught = error;
+    }
+    expect(received).toEqual(['task', 'statusUpdate']); // submitted, working; then the first step never comes
+    expect(caught).toBeInstanceOf(A2aStreamIdleTimeoutError);
+    expect(CircuitBreakerError.isInstance(caught)).toBe(true);
+    expect(caught).toMatchObject({ idleTimeoutMs: 300, eventsReceived: 2, breakerName: 'a2a/alpha' });
+    await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
+    expect(closes.closedBy).toContain('client');
+    closes.dispose();
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
+    const [span] = tracing.spans('a2a SendStreamingMessage');
+    expect(span?.attributes).toMatchObject({ [SPAN_ATTR_ERROR_TYPE]: 'A2aStreamIdleTimeoutError', 'phlow.a2a.stream.events': 2, 'phlow.a2a.counted_as_failure': true });
+  });
+
+  it('leaving a stream early closes its request and ends the span without error', async () => {
+    const a = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 60_000 });
+    const before = alpha.abortedByClient;
+    let first: StreamResponse | undefined;
+    for await (const event of a.sendMessageStream(textRequest('just the first'))) {
+      first = event;
+      break;
+    }
+    expect(first?.payload?.$case).toBe('task');
+    await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
+    const [span] = tracing.spans('a2a SendStreamingMessage');
+    expect(span?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(span?.attributes['phlow.a2a.stream.events']).toBe(1);
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ failure_count: 0 });
+  });
+});
+
+describe('W3C trace context reaches the peer', () => {
+  it('the peer receives a traceparent naming the client span, in the caller trace', async () => {
+    const a = await protect(alpha);
+    const parent = tracing.tracer.startSpan('agent turn');
+    await context.with(trace.setSpan(context.active(), parent), () => a.sendMessage(textRequest('traced')));
+    parent.end();
+    const span = tracing.spans('a2a SendMessage')[0]!;
+    expect(span.spanContext().traceId).toBe(parent.spanContext().traceId);
+    expect(span.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    const received = alpha.peer.requests.filter((r) => r.url === A2A_JSONRPC_PATH);
+    expect(received).toHaveLength(1);
+    expect(received[0]?.headers['traceparent']).toBe(traceparentOf(span));
+  });
+
+  it('streams and caller service parameters too', async () => {
+    const a = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'task', steps: 1 });
+    const stream = a.sendMessageStream(textRequest('traced stream'), { serviceParameters: { 'x-caller': 'kept' } });
+    for await (const _ of stream) void _;
+    const span = tracing.spans('a2a SendStreamingMessage')[0]!;
+    const received = alpha.peer.requests.find((r) => r.url === A2A_JSONRPC_PATH);
+    expect(received?.headers['traceparent']).toBe(traceparentOf(span));
+    expect(received?.headers['x-caller']).toBe('kept');
+  });
+});
+
+describe('options', () => {
+  it('reject bad values naming the option, the value and what is allowed', async () => {
+    const plain = await alpha.client();
+    expect(() => protectA2aClient(plain, {} as ProtectA2aClientOptions)).toThrow(
+      new TypeError('protectA2aClient: option "peer" must be a non-empty string (a host or agent name); got undefined'),
+    );
+    expect(() => protectA2aClient(plain, { peer: 'p', maxPeers: 0 })).toThrow(new RangeError('protectA2aClient: maxPeers must be an integer >= 1; got 0'));
+    expect(() => protectA2aClient(plain, { peer: 'p', streamIdleTimeoutMs: -1 })).toThrow(RangeError);
+    expect(() => protectA2aClient(plain, { peer: 'p', family: 'a/b' })).toThrow(/option "family" must be a non-empty string without "\/"; got "a\/b"/);
+    expect(() => protectA2aClient(plain, { peer: 'p', url: 'not a url' })).toThrow(/option "url" must be an absolute URL string; got "not a url"/);
+    expect(() => protectA2aClient(plain, { peer: 'p', peeer: 'typo' } as ProtectA2aClientOptions)).toThrow(/unknown option "peeer"/);
+    expect(() => protectA2aClient({} as Client, { peer: 'p' })).toThrow(/client must be an @a2a-js\/sdk Client/);
+    expect(() => protectA2aClient(plain, { peer: 'p', registry, breaker: { failureThreshold: 0 } })).toThrow(RangeError);
+  });
+
+  it('use the guide defaults, and a second client with other breaker options for the same family throws', async () => {
+    const a = await protect(alpha);
+    const breaker = a2aProtectionOf(a)!.breaker;
+    expect(breaker.options).toMatchObject({ recoveryTimeoutMs: 45_000, timeoutMs: 20_000 });
+    expect(breaker.getStats()).toMatchObject({ failure_threshold: 3 });
+    await expect(protect(beta, { breaker: { timeoutMs: 1_000 } })).rejects.toThrow(/already exists with a different timeoutMs/);
+  });
+});
