@@ -162,7 +162,7 @@ describe('invalid requests never trip', () => {
     }
     const breaker = registry.get('a2a/alpha')!;
     expect(breaker.state).toBe('closed');
-    expect(breaker.getStats()).toMatchObject({ failure_count: 0 });
+    expect(breaker.getStats()).toMatchObject({ failure_count: 0, total_failures: 0, total_ignored: 11 });
 
     const span = tracing.spans('a2a GetTask')[0]!;
     expect(span.status.code).toBe(SpanStatusCode.ERROR); // the call failed, for its caller
