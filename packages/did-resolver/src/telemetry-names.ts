@@ -1,0 +1,21 @@
+/** Every name this package emits, in one place (the README's telemetry table reads from here). */
+
+/** Tracer name. */
+export const INSTRUMENTATION_SCOPE = '@phlow/did-resolver';
+/** Span attribute: the DID resolved (without path, query or fragment). */
+export const ATTR_DID = 'phlow.did';
+/** Span attribute: the DID method, e.g. `web`. */
+export const ATTR_DID_METHOD = 'phlow.did.method';
+/** Span attribute (semantic conventions): the did:web host name. */
+export const ATTR_SERVER_ADDRESS = 'server.address';
+/** Span attribute (semantic conventions): the did:web port, when the DID names one. */
+export const ATTR_SERVER_PORT = 'server.port';
+/** Span attribute: how the cache answered, `hit`, `miss` or `stale`. */
+export const ATTR_CACHE = 'phlow.did.cache';
+/** Span attribute: the resolution's `didResolutionMetadata.error`, when there is one. */
+export const ATTR_RESOLUTION_ERROR = 'phlow.did.resolution.error';
+/** Span attribute: the resolution's failure reason (`network`, `timeout`, `circuit_open`...), when there is one. */
+export const ATTR_RESOLUTION_REASON = 'phlow.did.resolution.reason';
+
+/** How the cache answered a resolution. */
+export type CacheStatus = 'hit' | 'miss' | 'stale';

@@ -1,0 +1,70 @@
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { DidWebHost, FaultProxy, basicDidDocument } from '@phlow/testkit';
+
+/** A did:web host behind a TCP fault proxy: the DIDs name the proxy's port, so every byte passes it. */
+export class ProxiedDidHost {
+  readonly host = new DidWebHost();
+  proxy!: FaultProxy;
+
+  async start(): Promise<this> {
+    await this.host.start();
+    this.proxy = new FaultProxy({ target: this.host.url, mode: 'tcp' });
+    await this.proxy.start();
+    this.host.setDocument('', basicDidDocument(this.did));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.proxy?.stop();
+    await this.host.stop();
+  }
+
+  /** `did:web:localhost%3A<proxy port>[:path:segments]`. */
+  didFor(path = ''): string {
+    return `did:web:localhost%3A${this.proxy.port}${path === '' ? '' : `:${path.split('/').join(':')}`}`;
+  }
+
+  get did(): string {
+    return this.didFor('');
+  }
+
+  /** `localhost:<proxy port>`: the key of this host's breaker. */
+  get authority(): string {
+    return `localhost:${this.proxy.port}`;
+  }
+
+  /** Serves a document for `path` whose id is the proxied DID, with optional services. */
+  serve(path: string, services: readonly Record<string, unknown>[] = []): string {
+    const did = this.didFor(path);
+    this.host.setDocument(path, { ...basicDidDocument(did), ...(services.length > 0 ? { service: services } : {}) });
+    return did;
+  }
+
+  /** Requests the host itself answered (not those the proxy broke). */
+  countRequests(): { readonly count: number; dispose(): void } {
+    let count = 0;
+    const subscription = this.host.onRequest(() => count++);
+    return {
+      get count() {
+        return count;
+      },
+      dispose: () => subscription.dispose(),
+    };
+  }
+}
+
+/** Waits until `condition()` holds, polling; fails after `timeoutMs` (a bound, not a timed assertion). */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The real OTel SDK with an in-memory exporter. */
+export function memoryTracing(): { exporter: InMemorySpanExporter; provider: BasicTracerProvider } {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  return { exporter, provider };
+}
