@@ -1,0 +1,220 @@
+import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  CircuitOpenError,
+  CircuitTimeoutError,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type Outcome,
+} from '@phlow/circuit-breaker';
+import { withBreakerSpan } from '@phlow/otel';
+import { resolveSupabaseOptions, type ResolvedSupabaseOptions, type SupabaseCircuitOptions } from './options.js';
+import { rejectionResponse, RequestRejectedError, RequestTimeoutError } from './rejection.js';
+import {
+  describeRequest,
+  projectLocation,
+  requestUrl,
+  serviceOf,
+  type FetchInput,
+  type ProjectLocation,
+  type SupabaseService,
+} from './supabase-request.js';
+import {
+  ATTR_DB_RESPONSE_STATUS_CODE,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_OUTCOME,
+  INSTRUMENTATION_SCOPE,
+} from './telemetry-names.js';
+import { VERSION } from './version.js';
+
+/** A `fetch` whose every request goes through the project's circuit breaker. */
+export interface ProtectedFetch {
+  (input: FetchInput, init?: RequestInit): Promise<Response>;
+  /** The breaker guarding `service`: the project's one, or the service's own with `perService`. */
+  breakerFor(service?: SupabaseService): CircuitBreaker;
+}
+
+/**
+ * What one admitted request came to. The protected function never throws for a network error: it
+ * returns it here with its outcome, so the breaker judges the attempt (a retry's failure is counted
+ * once, with its operation) and the error still reaches the caller unchanged.
+ */
+interface Attempt {
+  readonly response: Response | undefined;
+  readonly error: unknown;
+  readonly outcome: Outcome;
+}
+
+/** Shared by every breaker this package creates, so the registry sees one configuration per name. */
+const classifyAttempt = (attempt: unknown): Outcome => (attempt as Attempt).outcome;
+
+/** Statuses whose responses must have no body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** Which project each breaker protects: one breaker per project, never shared by two by accident. */
+const projects = new WeakMap<CircuitBreaker, string>();
+
+/**
+ * Wraps `fetch` so every request to the Supabase project at `supabaseUrl` goes through a circuit
+ * breaker with the guide's defaults (3 failures, 30 s recovery, 10 s timeout). Hand it to a client you
+ * build yourself: `createClient(url, key, { global: { fetch: protectFetch(url) } })` — supabase-js
+ * sends every request (PostgREST, auth, storage, functions) through it.
+ *
+ * @example
+ * const supabase = createClient(url, key, { global: { fetch: protectFetch(url, { timeoutMs: 5_000 }) } });
+ * const { data, error, status } = await supabase.from('agents').select('id');
+ * if (isCircuitRejection(error)) useCachedAgents();
+ */
+export function protectFetch(supabaseUrl: string, options?: SupabaseCircuitOptions): ProtectedFetch {
+  if (typeof supabaseUrl !== 'string' || !/^https?:\/\//i.test(supabaseUrl)) {
+    throw new TypeError(`supabaseUrl must be an http:// or https:// URL; got ${JSON.stringify(supabaseUrl)}`);
+  }
+  const resolved = resolveSupabaseOptions(options);
+  const project = projectLocation(supabaseUrl);
+  const tracer = (resolved.tracerProvider ?? trace).getTracer(INSTRUMENTATION_SCOPE, VERSION);
+  const breakers = new Map<SupabaseService, CircuitBreaker>();
+  const breakerFor = (service: SupabaseService = 'rest'): CircuitBreaker => {
+    let breaker = breakers.get(service);
+    if (breaker === undefined) {
+      const name = resolved.perService ? `${resolved.name}/${service}` : resolved.name;
+      breaker = resolved.registry.getBreaker(name, breakerOptions(resolved.breaker));
+      bindToProject(breaker, project.base);
+      if (resolved.perService) breakers.set(service, breaker);
+      else for (const each of ['rest', 'auth', 'storage', 'functions', 'realtime', 'other'] as const) breakers.set(each, breaker);
+    }
+    return breaker;
+  };
+  breakerFor('rest'); // surface a configuration clash now, not at the first request
+  const protectedFetch = (input: FetchInput, init?: RequestInit): Promise<Response> =>
+    send(resolved, project, tracer, breakerFor, input, init);
+  return Object.assign(protectedFetch, { breakerFor });
+}
+
+function breakerOptions(options: CircuitBreakerOptions): CircuitBreakerOptions {
+  return { ...options, classifyResult: classifyAttempt };
+}
+
+function bindToProject(breaker: CircuitBreaker, base: string): void {
+  const existing = projects.get(breaker);
+  if (existing !== undefined && existing !== base) {
+    throw new TypeError(
+      `circuit breaker ${JSON.stringify(breaker.name)} already protects the Supabase project ${existing}; ` +
+        `give ${base} its own breaker with the name option (one breaker per project)`,
+    );
+  }
+  projects.set(breaker, base);
+}
+
+function send(
+  options: ResolvedSupabaseOptions,
+  project: ProjectLocation,
+  tracer: Tracer,
+  breakerFor: (service: SupabaseService) => CircuitBreaker,
+  input: FetchInput,
+  init: RequestInit | undefined,
+): Promise<Response> {
+  const isRequest = typeof input === 'object' && input instanceof Request;
+  const url = requestUrl(input);
+  const method = (init?.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
+  const headers = init?.headers ?? (isRequest ? input.headers : undefined);
+  const service = serviceOf(project, url);
+  const breaker = breakerFor(service);
+  const { request, attributes } = describeRequest(project, service, url, method, headers);
+  const callerSignal = init?.signal ?? (isRequest ? input.signal : undefined);
+  // A postgrest-js retry belongs to an operation whose first failure was already counted: while the
+  // breaker is closed its failure is ignored (one operation, one count); once the breaker is open it is
+  // refused like any request, and when half-open it is a probe like any other.
+  const countedAlready = request.attempt > 0 && breaker.state === 'closed';
+  const fetchImpl = options.fetch ?? fetch;
+  const classify = options.classifyStatus;
+  return withBreakerSpan(
+    tracer,
+    breaker,
+    request.spanName,
+    ({ signal }, span): Promise<Attempt> =>
+      fetchImpl(input, { ...init, signal })
+        .then(readBody)
+        .then(
+          (response): Attempt | Promise<Attempt> => {
+            const judged = classify(response.status, service);
+            const attempt: Attempt = { response, error: undefined, outcome: countedAlready && judged === 'failure' ? 'ignored' : judged };
+            if (!span.isRecording()) return attempt;
+            recordResponse(span, response, attempt.outcome);
+            return response.status < 400 ? attempt : recordErrorCode(span, response).then(() => attempt);
+          },
+          (error: unknown) => {
+            // A caller's own abort settled the call already (not a failure); anything else is the network's.
+            const outcome: Outcome = countedAlready ? 'ignored' : 'failure';
+            if (span.isRecording() && !signal.aborted) recordNetworkError(span, error, outcome);
+            return { response: undefined, error, outcome };
+          },
+        ),
+    callerSignal === undefined || callerSignal === null ? { attributes } : { attributes, signal: callerSignal },
+  ).then(
+    (attempt) => {
+      if (attempt.response === undefined) throw attempt.error;
+      return attempt.response;
+    },
+    (error: unknown) => {
+      if (CircuitOpenError.isInstance(error) && error.breakerName === breaker.name) {
+        if (options.rejectWith === 'error') throw new RequestRejectedError(error, breaker.options.clock);
+        return rejectionResponse(error, options.rejectionStatus, service);
+      }
+      if (CircuitTimeoutError.isInstance(error) && error.breakerName === breaker.name) throw new RequestTimeoutError(error);
+      throw error;
+    },
+  );
+}
+
+/**
+ * Reads the body inside the breaker call, so its timeout covers the whole request, not just the
+ * headers, and a connection that breaks mid-body counts as the failure it is. PostgREST, auth and
+ * storage bodies are read whole by their clients anyway. An event stream (a streaming edge function)
+ * is passed on as it is: its timeout covers the time to the headers.
+ */
+function readBody(response: Response): Response | Promise<Response> {
+  if (response.body === null || response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
+  return response.arrayBuffer().then(
+    (body) =>
+      new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      }),
+  );
+}
+
+function recordResponse(span: Span, response: Response, outcome: Outcome): void {
+  const status = response.status;
+  span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  span.setAttribute(ATTR_OUTCOME, outcome);
+  if (status < 400) return;
+  // A failed operation is an error on a client span, whether or not the breaker counts it.
+  span.setAttribute(ATTR_ERROR_TYPE, String(status));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: response.statusText });
+}
+
+/** Puts the error `code` of an error response (PostgREST's SQLSTATE or `PGRST…`) on the span. */
+async function recordErrorCode(span: Span, response: Response): Promise<void> {
+  try {
+    const body = (await response.clone().json()) as { code?: unknown; message?: unknown };
+    if (typeof body?.code === 'string' && body.code !== '') span.setAttribute(ATTR_DB_RESPONSE_STATUS_CODE, body.code);
+    if (typeof body?.message === 'string') span.setStatus({ code: SpanStatusCode.ERROR, message: body.message });
+  } catch {
+    // not JSON (a gateway's HTML page): the status says enough
+  }
+}
+
+function recordNetworkError(span: Span, error: unknown, outcome: Outcome): void {
+  span.setAttribute(ATTR_OUTCOME, outcome);
+  if (error instanceof Error) span.recordException(error);
+  else span.recordException(String(error));
+  span.setAttribute(ATTR_ERROR_TYPE, error instanceof Error ? errorName(error) : '_OTHER');
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** `TypeError` says little about a fetch failure; its cause's code (ECONNREFUSED, UND_ERR_SOCKET) says what broke. */
+function errorName(error: Error): string {
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : error.name;
+}

@@ -1,0 +1,194 @@
+import type { Attributes } from '@opentelemetry/api';
+import {
+  ATTR_DB_COLLECTION_NAME,
+  ATTR_DB_NAMESPACE,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_STORED_PROCEDURE_NAME,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_FAAS_INVOKED_NAME,
+  ATTR_HTTP_RESEND_COUNT,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SERVICE,
+} from './telemetry-names.js';
+
+/** What `fetch` takes as its first argument (a string, a URL or a Request). */
+export type FetchInput = Parameters<typeof fetch>[0];
+/** What `fetch` takes as headers (a Headers, pairs or a record), or nothing. */
+export type FetchHeaders = RequestInit['headers'];
+
+/** The Supabase API a request goes to, from its path under the project URL. */
+export type SupabaseService = 'rest' | 'auth' | 'storage' | 'functions' | 'realtime' | 'other';
+
+/** Every service, in a stable order. */
+export const SUPABASE_SERVICES: readonly SupabaseService[] = ['rest', 'auth', 'storage', 'functions', 'realtime', 'other'];
+
+const SERVICE_PREFIXES: readonly (readonly [string, SupabaseService])[] = [
+  ['rest/v1', 'rest'],
+  ['auth/v1', 'auth'],
+  ['storage/v1', 'storage'],
+  ['functions/v1', 'functions'],
+  ['realtime/v1', 'realtime'],
+];
+
+/** A request as the breaker and the span see it. */
+export interface SupabaseRequest {
+  readonly service: SupabaseService;
+  /** Low-cardinality span name, `{operation} {target}`: `select agents`, `rpc score`, `invoke hello`, `auth token`. */
+  readonly spanName: string;
+  /** The retry attempt postgrest-js numbers in `X-Retry-Count` (0 for a first attempt and other clients). */
+  readonly attempt: number;
+}
+
+/** Where the project lives: the base every service path hangs from. */
+export interface ProjectLocation {
+  /** The project URL, normalised, with a trailing slash: `https://abc.supabase.co/`. */
+  readonly base: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export function projectLocation(supabaseUrl: string): ProjectLocation {
+  const url = new URL(supabaseUrl.endsWith('/') ? supabaseUrl : `${supabaseUrl}/`);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  return { base: url.href, host: url.hostname, port };
+}
+
+/** The request URL of any `fetch` input. */
+export function requestUrl(input: FetchInput): string {
+  return typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+}
+
+/** A header of a `fetch` init, whether given as `Headers`, an array of pairs or a plain object. */
+export function headerValue(headers: FetchHeaders, name: string): string | null {
+  if (headers === undefined || headers === null) return null;
+  if (headers instanceof Headers) return headers.get(name);
+  if (Array.isArray(headers)) {
+    for (const [key, value] of headers) if (key !== undefined && key.toLowerCase() === name) return value ?? null;
+    return null;
+  }
+  const record = headers as Record<string, string>;
+  if (name in record) return record[name] ?? null;
+  for (const key of Object.keys(record)) if (key.toLowerCase() === name) return record[key] ?? null;
+  return null;
+}
+
+/** Which service a request URL belongs to (cheap: string prefix checks, no URL parsing). */
+export function serviceOf(project: ProjectLocation, url: string): SupabaseService {
+  if (!url.startsWith(project.base)) return 'other';
+  for (const [prefix, service] of SERVICE_PREFIXES) {
+    if (url.startsWith(prefix, project.base.length) && isSegmentEnd(url, project.base.length + prefix.length)) return service;
+  }
+  return 'other';
+}
+
+/**
+ * Names the request: service, span name and attributes. Paths carry ids (storage object paths, user
+ * ids under `auth/v1/admin/users/…`), so only the first path segment of auth, storage and realtime
+ * names a span; PostgREST tables, RPC functions and edge functions are bounded by the schema.
+ */
+export function describeRequest(
+  project: ProjectLocation,
+  service: SupabaseService,
+  url: string,
+  method: string,
+  headers: FetchHeaders,
+): { request: SupabaseRequest; attributes: Attributes } {
+  const retryCount = headerValue(headers, 'x-retry-count');
+  const attempt = retryCount === null ? 0 : Number.parseInt(retryCount, 10) || 0;
+  const attributes: Attributes = {
+    [ATTR_SERVICE]: service,
+    [ATTR_HTTP_REQUEST_METHOD]: method,
+    [ATTR_SERVER_ADDRESS]: project.host,
+    [ATTR_SERVER_PORT]: project.port,
+  };
+  if (attempt > 0) attributes[ATTR_HTTP_RESEND_COUNT] = attempt;
+  let spanName: string;
+  if (service === 'other') {
+    spanName = method;
+  } else {
+    const path = servicePath(project, service, url);
+    const [first = '', second] = path.split('/', 2);
+    switch (service) {
+      case 'rest': {
+        attributes[ATTR_DB_SYSTEM_NAME] = 'postgresql';
+        const schema = headerValue(headers, method === 'GET' || method === 'HEAD' ? 'accept-profile' : 'content-profile');
+        if (schema !== null) attributes[ATTR_DB_NAMESPACE] = schema;
+        if (first === 'rpc' && second !== undefined) {
+          const fn = decode(second);
+          attributes[ATTR_DB_OPERATION_NAME] = 'rpc';
+          attributes[ATTR_DB_STORED_PROCEDURE_NAME] = fn;
+          spanName = `rpc ${fn}`;
+        } else {
+          const operation = restOperation(method, headers);
+          attributes[ATTR_DB_OPERATION_NAME] = operation;
+          if (first === '') {
+            spanName = operation;
+          } else {
+            const table = decode(first);
+            attributes[ATTR_DB_COLLECTION_NAME] = table;
+            spanName = `${operation} ${table}`;
+          }
+        }
+        break;
+      }
+      case 'functions': {
+        const fn = decode(first);
+        attributes[ATTR_FAAS_INVOKED_NAME] = fn;
+        spanName = `invoke ${fn}`;
+        break;
+      }
+      default:
+        spanName = first === '' ? service : `${service} ${decode(first)}`;
+    }
+  }
+  return { request: { service, spanName, attempt }, attributes };
+}
+
+/** PostgREST's verbs as database operations (`Prefer: resolution=…` on a POST is an upsert). */
+function restOperation(method: string, headers: FetchHeaders): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return 'select';
+    case 'POST':
+      return headerValue(headers, 'prefer')?.includes('resolution=') ? 'upsert' : 'insert';
+    case 'PATCH':
+      return 'update';
+    case 'PUT':
+      return 'upsert';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return method;
+  }
+}
+
+/** The path after `{project}/{service}/v1/`, without query or fragment. */
+function servicePath(project: ProjectLocation, service: SupabaseService, url: string): string {
+  const start = project.base.length + service.length + '/v1/'.length;
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) {
+      end = i;
+      break;
+    }
+  }
+  return start >= end ? '' : url.slice(start, end);
+}
+
+function isSegmentEnd(url: string, index: number): boolean {
+  if (index >= url.length) return true;
+  const c = url.charCodeAt(index);
+  return c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */;
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
