@@ -91,6 +91,29 @@ describe('protectA2aClient: messages and tasks through the real SDK', () => {
     expect(span?.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it('the rest of the surface: listTasks, resubscribeTask, getAgentCard, push-notification configs', async () => {
+    const client = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 200 });
+    const stream = client.sendMessageStream(textRequest('watch me'));
+    const running = (await stream.next()).value?.payload?.value as Task;
+    const resubscribed: string[] = [];
+    for await (const event of client.resubscribeTask({ tenant: '', id: running.id })) resubscribed.push(event.payload?.$case ?? 'none');
+    expect(resubscribed.at(-1)).toBe('statusUpdate');
+    await stream.return(undefined);
+    expect(tracing.spans('a2a SubscribeToTask')[0]?.attributes['phlow.a2a.task.id']).toBe(running.id);
+
+    const listed = await client.listTasks({ tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageToken: '', statusTimestampAfter: undefined });
+    expect(listed.tasks.map((t) => t.id)).toContain(running.id);
+    expect(tracing.spans('a2a ListTasks')).toHaveLength(1);
+
+    expect((await client.getAgentCard()).name).toBe('alpha');
+    expect(tracing.spans('a2a GetExtendedAgentCard')).toHaveLength(1);
+
+    const push = await rejection(client.getTaskPushNotificationConfig({ tenant: '', taskId: running.id, id: 'c' }));
+    expect((push as { reason?: string }).reason).toBe('PUSH_NOTIFICATION_NOT_SUPPORTED');
+    expect(a2aProtectionOf(client)?.breaker.getStats()).toMatchObject({ total_failures: 0 });
+  });
+
   it('leaves everything else of the client as it was', async () => {
     const plain = await alpha.client();
     const client = protectA2aClient(plain, { peer: 'alpha', registry, tracer: tracing.tracer });

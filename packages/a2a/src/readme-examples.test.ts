@@ -1,0 +1,53 @@
+// The README's examples, kept here so they compile (typecheck) and run. Keep the two in step.
+import type { SendMessageRequest, StreamResponse } from '@a2a-js/sdk';
+import { ClientFactory } from '@a2a-js/sdk/client';
+import { CircuitBreakerError, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { A2aPeer } from '@phlow/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createA2aClient, protectA2aClient } from './index.js';
+import { textRequest } from './test-support.test-util.js';
+
+const plannerPeer = new A2aPeer({ name: 'planner' });
+const billingPeer = new A2aPeer({ name: 'billing', behavior: { kind: 'task', steps: 1 } });
+
+beforeAll(async () => {
+  await Promise.all([plannerPeer.start(), billingPeer.start()]);
+});
+afterAll(async () => {
+  await Promise.all([plannerPeer.stop(), billingPeer.stop()]);
+});
+
+describe('README examples', () => {
+  it('Usage', async () => {
+    const plannerUrl = plannerPeer.url;
+    const billingUrl = billingPeer.url;
+    const request: SendMessageRequest = textRequest('hello');
+    const events: StreamResponse[] = [];
+    const handle = (event: StreamResponse): void => void events.push(event);
+    let fellBack = false;
+    const useFallback = (): void => {
+      fellBack = true;
+    };
+
+    // --- README: usage ---
+    // From a URL, in one line (the agent card download goes through the peer's breaker too)...
+    const planner = await createA2aClient(plannerUrl);
+    // ...or around a client you already have.
+    const billing = protectA2aClient(await new ClientFactory().createFromUrl(billingUrl), { peer: 'billing' });
+
+    try {
+      const reply = await planner.sendMessage(request);
+      for await (const event of billing.sendMessageStream(request)) handle(event);
+      void reply;
+    } catch (error) {
+      // Open (the peer is down), timed out, or a stream went quiet: the guide's fallback.
+      if (CircuitBreakerError.isInstance(error)) useFallback();
+      else throw error; // the peer answered, e.g. TaskNotFoundError: not the breaker's business
+    }
+    // --- end ---
+
+    expect(fellBack).toBe(false);
+    expect(events.at(-1)?.payload?.$case).toBe('statusUpdate');
+    expect(Object.keys(getCircuitBreakerRegistry().getStats())).toEqual(expect.arrayContaining([`a2a/${new URL(plannerUrl).host}`, 'a2a/billing']));
+  });
+});
