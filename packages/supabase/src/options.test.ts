@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { describe, expect, it } from 'vitest';
+import { classifyStatus, protectFetch, SUPABASE_DEFAULTS, VERSION } from './index.js';
+import { resolveSupabaseOptions } from './options.js';
+
+const url = 'https://abc.supabase.co';
+const fresh = () => new CircuitBreakerRegistry({ logger: false });
+
+describe('options', () => {
+  it("uses the guide's Supabase defaults, each overridable", () => {
+    expect(SUPABASE_DEFAULTS).toEqual({ failureThreshold: 3, recoveryTimeoutMs: 30_000, timeoutMs: 10_000 });
+    const breaker = protectFetch(url, { registry: fresh() }).breakerFor();
+    expect(breaker.getStats().failure_threshold).toBe(3);
+    expect(breaker.options).toMatchObject({ recoveryTimeoutMs: 30_000, timeoutMs: 10_000, halfOpenMaxCalls: 1 });
+    const tuned = protectFetch(url, { registry: fresh(), failureThreshold: 5, recoveryTimeoutMs: 1_000, timeoutMs: 0 }).breakerFor();
+    expect(tuned.getStats().failure_threshold).toBe(5);
+    expect(tuned.options).toMatchObject({ recoveryTimeoutMs: 1_000, timeoutMs: 0 });
+    const windowed = protectFetch(url, {
+      registry: fresh(),
+      failurePolicy: { type: 'count-window', size: 20, minimumCalls: 10, failureRateThreshold: 0.5 },
+    }).breakerFor();
+    expect(windowed.options.failurePolicy).toMatchObject({ type: 'count-window', size: 20 });
+  });
+
+  it('the default classification: 5xx, 429 and 408 fail; every other status succeeds', () => {
+    const failing = [500, 501, 502, 503, 504, 520, 529, 429, 408];
+    const fine = [200, 201, 204, 206, 300, 304, 400, 401, 403, 404, 406, 409, 412, 416, 422];
+    expect(failing.map((status) => classifyStatus(status, 'rest'))).toEqual(failing.map(() => 'failure'));
+    expect(fine.map((status) => classifyStatus(status, 'rest'))).toEqual(fine.map(() => 'success'));
+  });
+
+  it('rejects bad options, naming the option, the value and what is allowed', () => {
+    expect(() => protectFetch('abc.supabase.co')).toThrow(new TypeError('supabaseUrl must be an http:// or https:// URL; got "abc.supabase.co"'));
+    expect(() => resolveSupabaseOptions({ rejectionStatus: 503 })).toThrow(
+      new RangeError(
+        'rejectionStatus must be from 500 to 599 except 503 and 520 (postgrest-js retries those on reads, turning a fast rejection into seconds); got 503',
+      ),
+    );
+    expect(() => resolveSupabaseOptions({ rejectionStatus: 429 })).toThrow(new RangeError('rejectionStatus must be an integer from 500 to 599; got 429'));
+    expect(() => resolveSupabaseOptions({ rejectWith: 'throw' as never })).toThrow(
+      new RangeError('rejectWith must be one of "response", "error"; got "throw"'),
+    );
+    expect(() => resolveSupabaseOptions({ name: '' })).toThrow(new TypeError('name must be a non-empty string; got ""'));
+    expect(() => resolveSupabaseOptions({ perService: 'yes' as never })).toThrow(new TypeError('perService must be true or false; got "yes"'));
+    expect(() => resolveSupabaseOptions({ classifyStatus: 5 as never })).toThrow(new TypeError('classifyStatus must be a function; got 5'));
+    expect(() => resolveSupabaseOptions({ fetch: 'fetch' as never })).toThrow(new TypeError('fetch must be a function; got "fetch"'));
+    expect(() => resolveSupabaseOptions({ registry: {} as never })).toThrow(new TypeError('registry.getBreaker must be a function; got undefined'));
+    expect(() => resolveSupabaseOptions({ timeout: 5 } as never)).toThrow(/@phlow\/supabase options: unknown option "timeout"; allowed: name, perService/);
+    expect(() => resolveSupabaseOptions({ classifyResult: () => 'success' } as never)).toThrow(/classifyResult and expectedError are set by the adapter/);
+    // Breaker options are validated by the core, with its messages.
+    expect(() => protectFetch(url, { registry: fresh(), failureThreshold: 0 })).toThrow(new RangeError('failureThreshold must be an integer >= 1; got 0'));
+    expect(() => protectFetch(url, { registry: fresh(), timeoutMs: -1 })).toThrow(RangeError);
+  });
+
+  it('VERSION matches package.json', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+});

@@ -1,0 +1,124 @@
+import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { createClient as createSupabaseClient, FunctionsHttpError, StorageApiError } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CIRCUIT_OPEN_CODE, circuitBreakerOf, createClient, protectFetch } from './index.js';
+import { Project } from './test-setup.test-util.js';
+
+const project = new Project();
+beforeAll(() => project.start());
+afterAll(() => project.stop());
+beforeEach(() => project.reseed());
+
+describe('every service of the client goes through the breaker', () => {
+  it('auth, storage and functions share the project breaker by default', async () => {
+    const { supabase, proxy } = await project.client();
+    await proxy.setFaults({ errorStatus: { status: 500 } });
+    const fn = await supabase.functions.invoke('hello', { body: { x: 1 } });
+    expect(fn.error).toBeInstanceOf(FunctionsHttpError);
+    const list = await supabase.storage.from('avatars').list();
+    expect(list.error).toBeInstanceOf(StorageApiError);
+    const users = await supabase.auth.admin.listUsers();
+    expect(users.error?.status).toBe(500);
+    const breaker = circuitBreakerOf(supabase);
+    expect(breaker).toBe(circuitBreakerOf(supabase, 'functions'));
+    expect(breaker.state).toBe('open');
+    expect(proxy.stats().requests.received).toBe(3);
+    // The database is refused too: one project, one breaker.
+    expect((await supabase.from('agents').select()).error?.code).toBe(CIRCUIT_OPEN_CODE);
+  });
+
+  it('a rejected edge function call reads as a 529 with the circuit body', async () => {
+    const { supabase } = await project.client();
+    circuitBreakerOf(supabase).forceOpen();
+    const { error } = await supabase.functions.invoke('hello');
+    expect(error).toBeInstanceOf(FunctionsHttpError);
+    const response = (error as FunctionsHttpError).context as Response;
+    expect(response.status).toBe(529);
+    expect(await response.json()).toMatchObject({ code: CIRCUIT_OPEN_CODE, breaker: 'supabase', state: 'forced_open', retryAfterMs: null });
+  });
+
+  it('perService: a failing API opens only its own breaker ({name}/{service})', async () => {
+    const { supabase, proxy } = await project.client({ perService: true });
+    await proxy.setFaults({ errorStatus: { status: 502 } });
+    for (let i = 0; i < 3; i++) await supabase.functions.invoke('hello');
+    expect(circuitBreakerOf(supabase, 'functions')).toMatchObject({ name: 'supabase/functions', state: 'open' });
+    await proxy.clearFaults();
+    expect((await supabase.functions.invoke('hello')).error).toBeInstanceOf(FunctionsHttpError);
+    const rest = await supabase.from('agents').select('id').eq('id', 'a1');
+    expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }] });
+    expect(circuitBreakerOf(supabase, 'rest')).toMatchObject({ name: 'supabase/rest', state: 'closed' });
+    expect(circuitBreakerOf(supabase, 'storage')).toMatchObject({ name: 'supabase/storage', state: 'closed' });
+    expect(proxy.stats().requests.received).toBe(4);
+  });
+});
+
+describe('installing into existing code', () => {
+  it("protectFetch: one line in supabase-js's own createClient", async () => {
+    const proxy = await project.proxy();
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const fetch = protectFetch(proxy.url, { registry, clock: new ManualClock() });
+    const supabase = createSupabaseClient(proxy.url, 'test-key', {
+      global: { fetch },
+      realtime: { transport: WebSocket as never },
+      auth: { persistSession: false },
+    });
+    expect((await supabase.from('agents').select('id').eq('id', 'a2')).data).toEqual([{ id: 'a2' }]);
+    await proxy.setFaults({ errorStatus: { status: 500 } });
+    for (let i = 0; i < 3; i++) await supabase.from('agents').insert({ id: `x${i}`, name: 'X' });
+    expect(fetch.breakerFor()).toBe(registry.getBreaker('supabase'));
+    expect(registry.getBreaker('supabase').state).toBe('open');
+    expect((await supabase.from('agents').select()).status).toBe(529);
+  });
+
+  it('wraps the global.fetch the client was given, and takes Request objects and plain header records', async () => {
+    const proxy = await project.proxy();
+    const seen: string[] = [];
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const supabase = createClient(proxy.url, 'test-key', {
+      realtime: { transport: WebSocket as never },
+      auth: { persistSession: false },
+      global: {
+        fetch: (input, init) => {
+          seen.push(new Headers(init?.headers).get('x-retry-count') ?? 'first');
+          return fetch(input, init);
+        },
+      },
+      circuitBreaker: { registry },
+    });
+    expect((await supabase.from('agents').select('id').eq('id', 'a1')).status).toBe(200);
+    expect(seen).toEqual(['first']);
+
+    const bare = protectFetch(proxy.url, { registry, name: 'bare' });
+    const response = await bare(new Request(`${proxy.url}/rest/v1/agents?select=id&id=eq.a1`, { headers: { apikey: 'test-key' } }));
+    expect(await response.json()).toEqual([{ id: 'a1' }]);
+    const insert = await bare(`${proxy.url}/rest/v1/agents`, {
+      method: 'POST',
+      headers: { apikey: 'test-key', 'Content-Type': 'application/json', Prefer: 'return=minimal' },
+      body: JSON.stringify({ id: 'b1', name: 'B' }),
+    });
+    expect(insert.status).toBe(201);
+    expect(registry.getBreaker('bare').getStats()).toMatchObject({ total_successes: 2 });
+  });
+});
+
+describe('one breaker per project', () => {
+  it('clients of one project share its breaker; another project under the same name is refused', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const one = protectFetch('https://one.supabase.co', { registry });
+    const again = protectFetch('https://one.supabase.co/', { registry });
+    expect(again.breakerFor()).toBe(one.breakerFor());
+    expect(() => protectFetch('https://two.supabase.co', { registry })).toThrow(
+      new TypeError(
+        'circuit breaker "supabase" already protects the Supabase project https://one.supabase.co/; give https://two.supabase.co/ its own breaker with the name option (one breaker per project)',
+      ),
+    );
+    expect(protectFetch('https://two.supabase.co', { registry, name: 'supabase_two' }).breakerFor().name).toBe('supabase_two');
+  });
+
+  it('a different configuration for an existing name is refused, not silently ignored', () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    protectFetch('https://one.supabase.co', { registry });
+    expect(() => protectFetch('https://one.supabase.co', { registry, timeoutMs: 5_000 })).toThrow(/already exists with a different timeoutMs/);
+  });
+});
