@@ -1,10 +1,18 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { DidWebHost, FaultProxy, basicDidDocument } from '@phlow/testkit';
+import { DidWebHost, FaultProxy, basicDidDocument, type CertificatePair } from '@phlow/testkit';
 
-/** A did:web host behind a TCP fault proxy: the DIDs name the proxy's port, so every byte passes it. */
+/**
+ * A did:web host behind a TCP fault proxy: the DIDs name the proxy's port, so every byte passes it.
+ * Hosts a client trusts together must share one certificate: each generated one has the same
+ * subject, and OpenSSL then checks a host's certificate against the other's key.
+ */
 export class ProxiedDidHost {
-  readonly host = new DidWebHost();
+  readonly host: DidWebHost;
   proxy!: FaultProxy;
+
+  constructor(certificate?: CertificatePair) {
+    this.host = new DidWebHost(certificate === undefined ? {} : { certificate });
+  }
 
   async start(): Promise<this> {
     await this.host.start();

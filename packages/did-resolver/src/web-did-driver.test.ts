@@ -5,19 +5,15 @@ import { ProxiedDidHost } from './test-hosts.test-util.js';
 
 describe('WebDidDriver against a real HTTPS did:web host', () => {
   const site = new ProxiedDidHost();
-  const drivers: WebDidDriver[] = [];
-  /** A did-resolver Resolver on a fresh driver trusting the host (allowing loopback unless told otherwise). */
+  /** A did-resolver Resolver on a driver trusting the host (allowing loopback unless told otherwise). */
   function resolverWith(options: ConstructorParameters<typeof WebDidDriver>[0] = {}): Resolver {
-    const driver = new WebDidDriver({ ca: site.host.ca, allowPrivateAddresses: true, ...options });
-    drivers.push(driver);
-    return new Resolver({ web: driver.resolve });
+    return new Resolver({ web: new WebDidDriver({ ca: site.host.ca, allowPrivateAddresses: true, ...options }).resolve });
   }
 
   beforeAll(async () => {
     await site.start();
   });
   afterAll(async () => {
-    await Promise.all(drivers.map((d) => d.close()));
     await site.stop();
   });
 

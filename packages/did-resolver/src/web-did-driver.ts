@@ -2,7 +2,8 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { DIDDocument, DIDResolutionOptions, DIDResolutionResult, DIDResolver, ParsedDID } from 'did-resolver';
-import { Agent, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
 import { AddressGuard, AddressNotAllowedError, type PrivateAddressPolicy } from './address-policy.js';
 import { didWebLocation } from './did-web-url.js';
@@ -56,6 +57,7 @@ const defaultLookup = (hostname: string): Promise<readonly ResolvedAddress[]> =>
  * - refuses hosts whose resolved addresses are private (all of them are checked) and pins the
  *   connection to the checked addresses: the check runs inside the connection's own DNS lookup;
  * - takes an `AbortSignal` through the resolution options (`{ signal }`) and has its own timeout;
+ *   an abort closes the resolution's socket at once, even mid-TLS-handshake;
  * - caps the response size, checks the content type and that the document's `id` is the DID;
  * - never throws: every problem is a `didResolutionMetadata.error` (see the README's table).
  */
@@ -67,10 +69,8 @@ export class WebDidDriver {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private readonly lookup: (hostname: string) => Promise<readonly ResolvedAddress[]>;
-  private readonly dispatcher: Dispatcher | undefined;
-  /** True when our own agent checks addresses at connect time (pinned); false means check before fetch. */
-  private readonly pinned: boolean;
-  private readonly ownAgent: Agent | undefined;
+  private readonly userDispatcher: Dispatcher | undefined;
+  private readonly connectOptions: buildConnector.BuildOptions;
 
   constructor(options: WebDidDriverOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -97,26 +97,13 @@ export class WebDidDriver {
         throw new TypeError('dispatcher must be an undici Dispatcher (an object with dispatch())');
       }
       if (ca.length > 0) throw new TypeError('give either ca or dispatcher: a dispatcher brings its own TLS settings');
-      this.dispatcher = options.dispatcher;
-      this.pinned = false;
-    } else if (this.guard.checks || ca.length > 0) {
-      this.ownAgent = new Agent({
-        connect: {
-          ...(ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {}),
-          ...(this.guard.checks ? { lookup: this.guardedLookup() } : {}),
-        },
-      });
-      this.dispatcher = this.ownAgent;
-      this.pinned = this.guard.checks;
-    } else {
-      this.pinned = false;
     }
+    this.userDispatcher = options.dispatcher;
+    this.connectOptions = {
+      ...(ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {}),
+      ...(this.guard.checks ? { lookup: this.guardedLookup() } : {}),
+    };
     this.resolve = (did, parsed, _resolver, resolutionOptions) => this.resolveDid(did, parsed, resolutionOptions);
-  }
-
-  /** Closes the driver's own connection pool (not a dispatcher you passed in). */
-  async close(): Promise<void> {
-    await this.ownAgent?.close();
   }
 
   /**
@@ -144,6 +131,32 @@ export class WebDidDriver {
     };
   }
 
+  /**
+   * A connection of its own for one resolution, closed when it ends. undici neither closes a socket
+   * still connecting when its request is aborted nor when its agent is destroyed: the socket lives
+   * on until the connect timeout (10 s), so against a black-holed host every timeout would leave a
+   * socket behind. Our connector keeps the socket it made and `close()` destroys it. No pooling is
+   * lost that matters: documents are cached, and a pool would keep sockets open to untrusted hosts.
+   */
+  private ownConnection(): { agent: Agent; close(): void } {
+    const sockets: Socket[] = [];
+    const connect = buildConnector(this.connectOptions);
+    const agent = new Agent({
+      connect: (options, callback) => {
+        const socket = connect(options, callback) as unknown as Socket | undefined;
+        if (socket !== undefined) sockets.push(socket);
+        return socket as never;
+      },
+    });
+    return {
+      agent,
+      close() {
+        for (const socket of sockets) socket.destroy();
+        agent.destroy().catch(() => {});
+      },
+    };
+  }
+
   private async resolveDid(did: string, parsed: ParsedDID, options: DIDResolutionOptions | undefined): Promise<DIDResolutionResult> {
     const location = didWebLocation(parsed.id);
     if (typeof location === 'string') return failedResolution('invalidDid', `${did}: ${location}`);
@@ -154,15 +167,16 @@ export class WebDidDriver {
     const timeoutSignal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
     const signals = [callerSignal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const connection = this.userDispatcher === undefined ? this.ownConnection() : undefined;
+    const agent = connection?.agent;
     try {
-      if (this.guard.checks && !this.pinned) {
+      if (this.guard.checks && agent === undefined) {
         const addresses = await this.lookup(location.hostname);
         this.guard.check(location.hostname, addresses.map((a) => a.address));
       }
       // Node's fetch takes an undici 7 dispatcher; only the two undici type packages disagree.
-      const init: Record<string, unknown> = { headers: { accept: ACCEPT }, redirect: 'manual' };
+      const init: Record<string, unknown> = { headers: { accept: ACCEPT }, redirect: 'manual', dispatcher: agent ?? this.userDispatcher };
       if (signal !== undefined) init['signal'] = signal;
-      if (this.dispatcher !== undefined) init['dispatcher'] = this.dispatcher;
       const response = await this.fetchImpl(location.url, init as RequestInit);
       return await this.readDocument(did, location.url, response);
     } catch (error) {
@@ -175,6 +189,8 @@ export class WebDidDriver {
       const refused = findCause(error, AddressNotAllowedError.isInstance);
       if (refused !== undefined) return failedResolution('notAllowed', refused.message, { reason: 'address' });
       return failedResolution('internalError', `${location.url}: ${describeNetworkError(error)}`, { reason: 'network' });
+    } finally {
+      connection?.close();
     }
   }
 

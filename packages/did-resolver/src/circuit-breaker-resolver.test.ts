@@ -1,0 +1,256 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { generateLoopbackCertificate } from '@phlow/testkit';
+import { Resolver, type ResolverRegistry } from 'did-resolver';
+import { getResolver as getWebDidResolverRegistry } from 'web-did-resolver';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CircuitBreakerResolver, type CircuitBreakerResolverOptions } from './circuit-breaker-resolver.js';
+import { ProxiedDidHost, memoryTracing, waitFor } from './test-hosts.test-util.js';
+import { WebDidDriver, type WebDidDriverOptions } from './web-did-driver.js';
+
+describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts behind TCP fault proxies', () => {
+  let a: ProxiedDidHost;
+  let b: ProxiedDidHost;
+  const { exporter, provider } = memoryTracing();
+  const tracer = provider.getTracer('test');
+
+  /** A driver trusting both hosts, loopback allowed unless told otherwise. */
+  function driver(options: WebDidDriverOptions = {}): WebDidDriver {
+    return new WebDidDriver({ ca: a.host.ca, allowPrivateAddresses: true, ...options });
+  }
+
+  function resolverWith(
+    options: CircuitBreakerResolverOptions = {},
+    driverOptions: WebDidDriverOptions = {},
+  ): { resolver: CircuitBreakerResolver; registry: CircuitBreakerRegistry } {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const resolver = new CircuitBreakerResolver({ web: driver(driverOptions).resolve }, { registry, tracer, ...options });
+    return { resolver, registry };
+  }
+
+  beforeAll(async () => {
+    const certificate = await generateLoopbackCertificate();
+    a = new ProxiedDidHost(certificate);
+    b = new ProxiedDidHost(certificate);
+    await Promise.all([a.start(), b.start()]);
+  });
+  afterEach(async () => {
+    exporter.reset();
+    await Promise.all([a.proxy.clearFaults(), b.proxy.clearFaults()]);
+  });
+  afterAll(async () => {
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('resolves through the breaker, caches, and finds A2A service endpoints', async () => {
+    const { resolver, registry } = resolverWith();
+    expect(resolver).toBeInstanceOf(Resolver);
+    const did = a.serve('agents/bob', [
+      { id: '#agent', type: ['AgentService', 'LinkedDomains'], serviceEndpoint: ['https://bob.example/agent'] },
+      { id: '#a2a', type: 'A2AService', serviceEndpoint: 'https://bob.example/a2a' },
+    ]);
+    const requests = a.countRequests();
+    const first = await resolver.resolve(did);
+    expect(first.didDocument?.id).toBe(did);
+    expect(first.didResolutionMetadata).toMatchObject({ cache: 'miss', contentType: 'application/did+ld+json' });
+    const lookup = await resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
+    expect(lookup.url).toBe('https://bob.example/a2a');
+    expect(lookup.services.map((s) => s.id)).toEqual(['#a2a', '#agent']);
+    expect(lookup.resolution.didResolutionMetadata['cache']).toBe('hit');
+    expect((await resolver.resolveServiceEndpoint(`${did}#a2a`, 'AgentService')).url).toBe('https://bob.example/agent');
+    expect((await resolver.resolveServiceEndpoint(did, 'DIDCommMessaging')).url).toBeUndefined();
+    expect(requests.count).toBe(1);
+    requests.dispose();
+    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', total_successes: 1 });
+
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.name, s.attributes['phlow.did.cache']])).toEqual([
+      ['resolve did:web', 'miss'],
+      ['resolve did:web', 'hit'],
+      ['resolve did:web', 'hit'],
+      ['resolve did:web', 'hit'],
+    ]);
+    expect(spans[0]?.attributes).toMatchObject({
+      'phlow.did': did,
+      'phlow.did.method': 'web',
+      'server.address': 'localhost',
+      'server.port': a.proxy.port,
+      'phlow.circuit_breaker.name': `did-web/${a.authority}`,
+      'phlow.circuit_breaker.state': 'closed',
+    });
+  });
+
+  it('opens only the failing host’s breaker: 503s and refused connections on B, A keeps resolving', async () => {
+    const { resolver, registry } = resolverWith({ cache: false, clock: new ManualClock() });
+    b.host.setRawResponse('', { status: 503, body: 'overloaded' });
+    const requests = b.countRequests();
+    for (let i = 0; i < 3; i++) {
+      expect((await resolver.resolve(b.did)).didResolutionMetadata).toMatchObject({ error: 'internalError', httpStatus: 503 });
+    }
+    await b.proxy.setFaults({ refuse: true });
+    for (let i = 0; i < 2; i++) {
+      expect((await resolver.resolve(b.did)).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'network' });
+    }
+    await b.proxy.clearFaults();
+    const rejected = await resolver.resolve(b.did);
+    expect(rejected.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'circuit_open', retryAfterMs: 60_000 });
+    expect(requests.count).toBe(3); // the rejected call never reached B
+    requests.dispose();
+    expect(registry.get(`did-web/${b.authority}`)?.state).toBe('open');
+
+    expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
+    expect(registry.get(`did-web/${a.authority}`)?.state).toBe('closed');
+    expect(resolver.breakerFor(a.did)?.name).toBe(`did-web/${a.authority}`);
+
+    const open = exporter.getFinishedSpans().find((s) => s.attributes['phlow.did.resolution.reason'] === 'circuit_open');
+    expect(open?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(open?.attributes['phlow.circuit_breaker.state']).toBe('open');
+    expect(open?.events.map((e) => e.name)).toContain('phlow.circuit_breaker.rejected');
+    b.host.setDocument('', { id: b.did });
+  });
+
+  it('never trips on 404s, invalid DIDs, unsupported methods or bad documents (the host answered)', async () => {
+    const { resolver, registry } = resolverWith({ cache: false }, { maxBytes: 2048 });
+    a.host.setRawResponse('garbage', { body: 'not json at all' });
+    a.host.setRawResponse('big', { body: JSON.stringify({ id: a.didFor('big'), pad: 'x'.repeat(5000) }) });
+    a.host.setDocument('wrong-id', { id: 'did:web:evil.example' });
+    const answers: (string | undefined)[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (const did of [
+        a.didFor('missing'),
+        a.didFor('garbage'),
+        a.didFor('big'),
+        a.didFor('wrong-id'),
+        'did:web:127.0.0.1%3A8443',
+        'did:web:',
+        'not a did',
+        'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK',
+      ]) {
+        answers.push((await resolver.resolve(did)).didResolutionMetadata.error);
+      }
+    }
+    expect(new Set(answers)).toEqual(new Set(['notFound', 'invalidDidDocument', 'invalidDid', 'unsupportedDidMethod']));
+    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', failure_count: 0, total_failures: 0 });
+    expect(exporter.getFinishedSpans().every((s) => s.status.code !== SpanStatusCode.ERROR)).toBe(true);
+  });
+
+  it('aborts a hanging host at the breaker timeout: the proxy sees the client close the socket', async () => {
+    const clock = new ManualClock();
+    // The driver's own timeout is off: the abort below can only come from the breaker's timeout.
+    const { resolver, registry } = resolverWith({ clock }, { timeoutMs: 0 });
+    await a.proxy.setFaults({ blackHole: true });
+    const closedByClient: number[] = [];
+    const subscription = a.proxy.onConnectionClose((event) => {
+      if (event.closedBy === 'client') closedByClient.push(event.id);
+    });
+    const accepted = a.proxy.stats().connections.accepted;
+    const pending = resolver.resolve(a.didFor('hangs'));
+    await waitFor(() => a.proxy.stats().connections.accepted > accepted, 'the resolver to connect');
+    clock.advance(16_000); // past the guide's 15 s timeout
+    const result = await pending;
+    expect(result.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'timeout' });
+    expect(result.didResolutionMetadata['message']).toMatch(/timed out after 15000 ms/);
+    // Connection ids count from 1: the resolution's own connection is the one accepted after `accepted`.
+    await waitFor(() => closedByClient.includes(accepted + 1), 'the client to close its connection');
+    subscription.dispose();
+    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ total_timeouts: 1, failure_count: 1 });
+    const span = exporter.getFinishedSpans().at(-1);
+    expect(span?.events.map((e) => e.name)).toContain('phlow.circuit_breaker.timeout');
+  });
+
+  it('serves a recent document, marked stale, while the host fails and while its breaker is open', async () => {
+    const clock = new ManualClock();
+    const { resolver, registry } = resolverWith({ clock, cache: { ttlMs: 1_000, staleIfErrorMs: 120_000 } });
+    const did = a.serve('stale/agent', [{ id: '#a2a', type: 'A2AService', serviceEndpoint: 'https://agent.example/a2a' }]);
+    expect((await resolver.resolve(did)).didResolutionMetadata['cache']).toBe('miss');
+    clock.advance(1_001);
+    await a.proxy.setFaults({ refuse: true });
+    for (let i = 0; i < 5; i++) {
+      const stale = await resolver.resolve(did);
+      expect(stale.didDocument?.id).toBe(did);
+      expect(stale.didResolutionMetadata).toMatchObject({ cache: 'stale', stale: true, staleBecause: { error: 'internalError', reason: 'network' } });
+    }
+    const breaker = registry.get(`did-web/${a.authority}`);
+    expect(breaker?.state).toBe('open');
+    const whileOpen = await resolver.resolveServiceEndpoint(did, 'A2AService');
+    expect(whileOpen.url).toBe('https://agent.example/a2a');
+    expect(whileOpen.resolution.didResolutionMetadata).toMatchObject({
+      stale: true,
+      staleAgeMs: 1_001,
+      staleBecause: { reason: 'circuit_open' },
+    });
+    expect(exporter.getFinishedSpans().at(-1)?.attributes['phlow.did.cache']).toBe('stale');
+
+    // No stale copy for a DID never resolved: the open breaker's answer comes through.
+    expect((await resolver.resolve(a.didFor('never-seen'))).didResolutionMetadata).toMatchObject({ reason: 'circuit_open', cache: 'miss' });
+
+    await a.proxy.clearFaults();
+    clock.advance(60_000); // the guide's recovery timeout: the next call is the probe
+    const recovered = await resolver.resolve(did);
+    expect(recovered.didResolutionMetadata).toEqual({ contentType: 'application/did+ld+json', cache: 'miss' });
+    expect(breaker?.state).toBe('closed');
+
+    clock.advance(1_001 + 120_000); // past the stale window: a failure is a failure again
+    await a.proxy.setFaults({ refuse: true });
+    expect((await resolver.resolve(did)).didResolutionMetadata).toMatchObject({ error: 'internalError', cache: 'miss' });
+  });
+
+  it('refuses did:web hosts on private addresses by default; the refusal never trips the breaker', async () => {
+    const { resolver, registry } = resolverWith({}, { allowPrivateAddresses: false });
+    const requests = a.countRequests();
+    for (let i = 0; i < 6; i++) {
+      const refused = await resolver.resolve(a.did);
+      expect(refused.didResolutionMetadata).toMatchObject({ error: 'notAllowed', reason: 'address' });
+      expect(refused.didResolutionMetadata['message']).toMatch(/localhost resolves to 127\.0\.0\.1 \(loopback\); refused/);
+    }
+    expect(requests.count).toBe(0);
+    requests.dispose();
+    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', total_ignored: 6 });
+  });
+
+  it("treats the caller's abort as no failure and no error", async () => {
+    const { resolver, registry } = resolverWith({ cache: false });
+    a.host.setRawResponse('slow', { hang: true });
+    const controller = new AbortController();
+    const pending = resolver.resolve(a.didFor('slow'), { signal: controller.signal });
+    await waitFor(() => registry.get(`did-web/${a.authority}`)?.inFlight === 1, 'the call to start');
+    controller.abort();
+    expect((await pending).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'aborted' });
+    expect(registry.get(`did-web/${a.authority}`)?.getStats().failure_count).toBe(0);
+    expect(exporter.getFinishedSpans().at(-1)?.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+
+  it('keeps web-did-resolver usable: its 5xx and network errors count, its 404s do not', async () => {
+    const trust = a.host.trustGlobalAgent();
+    try {
+      const registry = new CircuitBreakerRegistry({ logger: false });
+      // web-did-resolver nests did-resolver 4: same registry shape, different types.
+      const resolver = new CircuitBreakerResolver(getWebDidResolverRegistry() as unknown as ResolverRegistry, { registry, cache: false, tracer });
+      expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
+      for (let i = 0; i < 6; i++) expect((await resolver.resolve(a.didFor('absent'))).didResolutionMetadata.error).toBe('notFound');
+      const breaker = registry.get(`did-web/${a.authority}`);
+      expect(breaker?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
+      a.host.setRawResponse('down', { status: 502 });
+      for (let i = 0; i < 3; i++) await resolver.resolve(a.didFor('down'));
+      await a.proxy.setFaults({ refuse: true });
+      for (let i = 0; i < 2; i++) await resolver.resolve(a.did);
+      expect(breaker?.state).toBe('open');
+      expect((await resolver.resolve(a.did)).didResolutionMetadata).toMatchObject({ reason: 'circuit_open' });
+    } finally {
+      trust.dispose();
+    }
+  });
+
+  it('validates its options, naming the option', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const web = driver().resolve;
+    expect(() => new CircuitBreakerResolver({ web }, { registry, breaker: { classifyResult: () => 'success' } as never })).toThrow(
+      /breaker.classifyResult is not accepted/,
+    );
+    expect(() => new CircuitBreakerResolver({ web }, { registry, cache: { ttlMs: -1 } })).toThrow(/cache.ttlMs must be a number >= 0/);
+    expect(() => new CircuitBreakerResolver({ web }, { registry, maxHosts: 0 })).toThrow(/maxHosts must be an integer >= 1; got 0/);
+    expect(() => new CircuitBreakerResolver({ web }, { registry, ttl: 5 } as never)).toThrow(/unknown option "ttl"/);
+    expect(() => new CircuitBreakerResolver({ web: 'nope' } as never, { registry })).toThrow(/registry.web must be a function/);
+    await expect(resolverWith().resolver.resolveServiceEndpoint(a.did, [])).rejects.toThrow(/types must be/);
+  });
+});
