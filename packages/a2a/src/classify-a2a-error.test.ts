@@ -73,6 +73,8 @@ describe('classifyA2aError', () => {
     expect(classifyA2aError(new Error('HTTP error for GetTask! Status: 404 Not Found. Response: x'))).toBe('ignored');
     expect(classifyA2aError(new Error('HTTP error for GetTask! Status: 401 Unauthorized. Response: x'))).toBe('ignored');
     expect(classifyA2aError(new Error('HTTP error for GetTask! Status: 429 Too Many Requests. Response: x'))).toBe('failure');
+    expect(classifyA2aError(new Error('Failed to fetch Agent Card from http://h/.well-known/agent-card.json: 404'))).toBe('ignored');
+    expect(classifyA2aError(new Error('Failed to fetch Agent Card from http://h/.well-known/agent-card.json: 502'))).toBe('failure');
     expect([500, 502, 503, 504, 408, 429].map(classifyHttpStatus)).toEqual(Array(6).fill('failure'));
     expect([400, 401, 403, 404, 409, 415].map(classifyHttpStatus)).toEqual(Array(6).fill('ignored'));
   });

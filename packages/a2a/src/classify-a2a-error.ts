@@ -48,9 +48,10 @@ const RETRYABLE_CLIENT_STATUSES: ReadonlySet<number> = new Set([408, 429]);
 /**
  * The SDK (1.3.0) reports a non-JSON HTTP error only in its message, e.g.
  * `HTTP error for SendMessage! Status: 503 Service Unavailable. Response: ...` or
- * `HTTP error establishing stream for SendStreamingMessage: 503 Service Unavailable. ...`.
+ * `HTTP error establishing stream for SendStreamingMessage: 503 Service Unavailable. ...`, and the
+ * card resolver's `Failed to fetch Agent Card from <url>: 404`.
  */
-const SDK_HTTP_ERROR = /^HTTP error (?:for \S+! Status: |establishing stream for \S+: )(\d{3})\b/;
+const SDK_HTTP_ERROR = /^(?:HTTP error (?:for \S+! Status: |establishing stream for \S+: )|Failed to fetch Agent Card from \S+: )(\d{3})\b/;
 
 interface A2aErrorShape {
   readonly reason: string;

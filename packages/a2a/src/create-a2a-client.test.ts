@@ -51,6 +51,14 @@ describe('createA2aClient', () => {
     expect(tracing.spans('a2a GetAgentCard').at(-1)?.status.code).toBe(SpanStatusCode.ERROR);
   });
 
+  it('a wrong card path (404) is the caller mistake: it does not count', async () => {
+    for (let i = 0; i < 4; i++) {
+      const error = await rejection(createA2aClient(direct.url, { registry, tracer: tracing.tracer, peer: 'direct', agentCardPath: '/no-card-here.json' }));
+      expect(String(error)).toMatch(/Failed to fetch Agent Card from .*: 404/);
+    }
+    expect(registry.get('a2a/direct')?.getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 4 });
+  });
+
   it('from an agent card, with the SDK factory of your choice (REST binding)', async () => {
     const factory = new ClientFactory({ transports: [new RestTransportFactory(), new JsonRpcTransportFactory()], preferredTransports: ['HTTP+JSON'] });
     const client = await createA2aClient(direct.agentCard, { registry, tracer: tracing.tracer, factory, peer: 'direct' });
