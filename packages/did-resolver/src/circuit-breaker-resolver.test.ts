@@ -102,10 +102,12 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect(registry.get(`did-web/${a.authority}`)?.state).toBe('closed');
     expect(resolver.breakerFor(a.did)?.name).toBe(`did-web/${a.authority}`);
 
-    const open = exporter.getFinishedSpans().find((s) => s.attributes['phlow.did.resolution.reason'] === 'circuit_open');
-    expect(open?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(open?.attributes['phlow.circuit_breaker.state']).toBe('open');
-    expect(open?.events.map((e) => e.name)).toContain('phlow.circuit_breaker.rejected');
+    const spans = exporter.getFinishedSpans().filter((s) => s.attributes['server.port'] === b.proxy.port);
+    expect(spans.map((s) => s.attributes['error.type'])).toEqual(['internalError', 'internalError', 'internalError', 'internalError', 'internalError', 'CircuitOpenError']);
+    expect(spans.map((s) => s.status.code)).toEqual(Array(6).fill(SpanStatusCode.ERROR));
+    expect(spans.at(-1)?.attributes['phlow.circuit_breaker.state']).toBe('open');
+    expect(spans.at(-1)?.events.map((e) => e.name)).toEqual(['phlow.circuit_breaker.rejected']);
+    expect(spans[0]?.attributes).toMatchObject({ 'phlow.did.resolution.error': 'internalError', 'phlow.did.resolution.reason': 'http_status' });
     b.host.setDocument('', { id: b.did });
   });
 

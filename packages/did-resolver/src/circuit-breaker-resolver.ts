@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import {
   CircuitBreakerError,
   CircuitOpenError,
@@ -16,7 +16,7 @@ import {
   type Clock,
   type Outcome,
 } from '@phlow/circuit-breaker';
-import { SPAN_ATTR_ERROR_TYPE, SPAN_ATTR_NAME, SPAN_ATTR_STATE, recordBreakerError } from '@phlow/otel';
+import { SPAN_ATTR_ERROR_TYPE, recordBreakerError, withBreakerSpan } from '@phlow/otel';
 import {
   Resolver,
   type DIDResolutionOptions,
@@ -190,43 +190,37 @@ class ProtectedResolution {
     }
     const spanName = `resolve did:${method}`;
     const fresh = cache?.fresh(key);
-    if (fresh !== undefined) {
-      const hit = copyResult(fresh.result);
-      if (hit !== undefined) {
-        this.tracer.startSpan(spanName, { kind: SpanKind.INTERNAL, attributes: { ...attributes, [ATTR_CACHE]: 'hit' } }).end();
-        return markCache(hit, 'hit');
-      }
+    const hit = fresh === undefined ? undefined : copyResult(fresh.result);
+    if (hit !== undefined) {
+      this.tracer.startSpan(spanName, { kind: SpanKind.INTERNAL, attributes: { ...attributes, [ATTR_CACHE]: 'hit' } }).end();
+      return markCache(hit, 'hit');
     }
-    const span = this.tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes });
-    try {
-      const outcome = await this.callDriver(method, driver, did, parsed, resolver, options, location, span);
-      if (!('aborted' in outcome)) {
-        if (cache !== undefined && outcome.didResolutionMetadata.error === undefined) {
-          const copy = copyResult(outcome);
-          if (copy !== undefined) cache.set(key, copy);
-        }
-        span.setAttribute(ATTR_CACHE, 'miss');
-        return markCache(outcome, 'miss');
+    // Taken now so the span can say `stale` even when the breaker rejects without calling the driver.
+    const fallback = cache?.usable(key);
+    const outcome = await this.callDriver(method, driver, did, parsed, resolver, options, location, spanName, attributes, fallback !== undefined);
+    if (!('aborted' in outcome)) {
+      if (cache !== undefined && outcome.didResolutionMetadata.error === undefined) {
+        const copy = copyResult(outcome);
+        if (copy !== undefined) cache.set(key, copy);
       }
-      const stale = outcome.aborted ? undefined : cache?.usable(key);
-      const served = stale === undefined ? undefined : copyResult(stale.result);
-      if (stale !== undefined && served !== undefined) {
-        span.setAttribute(ATTR_CACHE, 'stale');
-        const metadata = outcome.result.didResolutionMetadata;
-        return markCache(served, 'stale', {
-          stale: true,
-          staleAgeMs: this.clock.now() - stale.storedAt,
-          staleBecause: { error: metadata.error, reason: metadata['reason'], message: metadata['message'] },
-        });
-      }
-      span.setAttribute(ATTR_CACHE, 'miss');
-      return markCache(outcome.result, 'miss');
-    } finally {
-      span.end();
+      return markCache(outcome, 'miss');
     }
+    const served = fallback === undefined || outcome.aborted ? undefined : copyResult(fallback.result);
+    if (fallback === undefined || served === undefined) return markCache(outcome.result, 'miss');
+    const metadata = outcome.result.didResolutionMetadata;
+    return markCache(served, 'stale', {
+      stale: true,
+      staleAgeMs: this.clock.now() - fallback.storedAt,
+      staleBecause: { error: metadata.error, reason: metadata['reason'], message: metadata['message'] },
+    });
   }
 
-  /** Runs the driver through its breaker; a result the caller can use as is, or a failure. */
+  /**
+   * Runs the driver through its breaker inside a `withBreakerSpan` span: a result the caller can use
+   * as is, or a failure. The span's cache attribute starts as what a failure would make it (`stale`
+   * when a fallback exists) and is corrected once the driver answers, so it is right even when the
+   * breaker rejects or times out and the span ends without the driver's answer.
+   */
   private async callDriver(
     method: string,
     driver: DIDResolver,
@@ -235,34 +229,56 @@ class ProtectedResolution {
     resolver: Resolvable,
     options: DIDResolutionOptions,
     location: DidWebLocation | undefined,
-    span: Span,
+    spanName: string,
+    attributes: Attributes,
+    hasFallback: boolean,
   ): Promise<DIDResolutionResult | Failure> {
     const callerSignal = options['signal'] instanceof AbortSignal ? (options['signal'] as AbortSignal) : undefined;
-    let result: DIDResolutionResult;
+    const onFailure: CacheStatus = hasFallback ? 'stale' : 'miss';
+    let breaker: CircuitBreaker;
     try {
-      const breaker = this.breakerFor(method, location);
-      span.setAttribute(SPAN_ATTR_NAME, breaker.name);
-      span.setAttribute(SPAN_ATTR_STATE, breaker.state);
-      const active = trace.setSpan(context.active(), span);
-      result = await breaker.execute(
-        ({ signal }) => context.with(active, () => driver(did, parsed, resolver, { ...options, signal })),
-        callerSignal === undefined ? undefined : { signal: callerSignal },
-      );
+      breaker = this.breakerFor(method, location);
     } catch (error) {
-      recordBreakerError(span, error, callerSignal);
-      const failure = failureFor(error, did, callerSignal);
+      // No breaker to run through (the host family is full of open breakers): a plain span says so.
+      const span = this.tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: { ...attributes, [ATTR_CACHE]: onFailure } });
+      recordBreakerError(span, error);
+      const failure = failureFor(error, did, undefined);
       annotateError(span, failure.result, false);
+      span.end();
       return failure;
     }
-    if (typeof result !== 'object' || result === null || typeof result.didResolutionMetadata !== 'object') {
+    let result: DIDResolutionResult;
+    let span: Span | undefined;
+    try {
+      result = await withBreakerSpan(
+        this.tracer,
+        breaker,
+        spanName,
+        async ({ signal }, breakerSpan) => {
+          span = breakerSpan;
+          const answer = await driver(did, parsed, resolver, { ...options, signal });
+          const failed = !isResolutionResult(answer) || this.classify(answer) === 'failure';
+          breakerSpan.setAttribute(ATTR_CACHE, failed ? onFailure : 'miss');
+          if (isResolutionResult(answer)) annotateError(breakerSpan, answer, failed);
+          return answer;
+        },
+        { attributes: { ...attributes, [ATTR_CACHE]: onFailure }, ...(callerSignal === undefined ? {} : { signal: callerSignal }) },
+      );
+    } catch (error) {
+      const failure = failureFor(error, did, callerSignal);
+      if (span !== undefined && span.isRecording()) annotateError(span, failure.result, false);
+      return failure;
+    }
+    if (!isResolutionResult(result)) {
       const failure = failedResolution('internalError', `the did:${method} driver returned no resolution result`, { reason: 'driver_error' });
-      annotateError(span, failure, true);
       return { result: failure, aborted: false };
     }
-    const outcome = this.classify(result);
-    annotateError(span, result, outcome === 'failure');
-    return outcome === 'failure' ? { result, aborted: false } : result;
+    return this.classify(result) === 'failure' ? { result, aborted: false } : result;
   }
+}
+
+function isResolutionResult(value: unknown): value is DIDResolutionResult {
+  return typeof value === 'object' && value !== null && typeof (value as DIDResolutionResult).didResolutionMetadata === 'object';
 }
 
 function makeCache(options: ResolutionCacheOptions, clock: Clock): ResolutionCache {
