@@ -158,6 +158,22 @@ describe('one breaker per peer', () => {
     expect(registry.get('a2a/alpha')?.state).toBe('open');
   });
 
+  it('JSON-RPC error answers on the wire: -32603 counts, -32601 and -32600 do not', async () => {
+    const a = await protect(alpha);
+    const answer = (code: number, status: number) =>
+      alpha.proxy.setFaults({ errorStatus: { status, body: JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code, message: `code ${code}` } }), headers: { 'content-type': 'application/json' } } });
+    await answer(-32601, 404);
+    for (let i = 0; i < 3; i++) expect(await rejection(a.sendMessage(textRequest('x')))).toMatchObject({ envelopeCode: -32601 });
+    await answer(-32600, 400);
+    for (let i = 0; i < 3; i++) expect(await rejection(a.getTask({ tenant: '', id: 't', historyLength: undefined }))).toMatchObject({ envelopeCode: -32600 });
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 6 });
+    await answer(-32603, 500);
+    for (let i = 0; i < 3; i++) expect(await rejection(a.sendMessage(textRequest('x')))).toMatchObject({ envelopeCode: -32603 });
+    expect(registry.get('a2a/alpha')?.state).toBe('open');
+    const last = tracing.spans('a2a SendMessage').at(-1);
+    expect(last?.attributes).toMatchObject({ 'rpc.jsonrpc.error_code': -32603, 'phlow.a2a.counted_as_failure': true, [SPAN_ATTR_ERROR_TYPE]: 'JsonRpcTransportError' });
+  });
+
   it('a stream refused at open counts too', async () => {
     const a = await protect(alpha);
     await alpha.proxy.setFaults({ errorStatus: { status: 502 } });
