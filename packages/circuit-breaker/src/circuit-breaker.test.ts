@@ -264,16 +264,27 @@ describe('timeouts and signals', () => {
 
   it('a timeout really cancels work that honours the signal (a real HTTP request)', async () => {
     const http = await import('node:http');
-    let serverSawClose = false;
-    const server = http.createServer((req) => req.socket.on('close', () => (serverSawClose = true)));
+    let sawRequest!: () => void;
+    const requested = new Promise<void>((resolve) => (sawRequest = resolve));
+    let sawClose!: () => void;
+    const closed = new Promise<'closed'>((resolve) => (sawClose = () => resolve('closed')));
+    const server = http.createServer((req) => {
+      sawRequest();
+      req.socket.on('close', sawClose);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     try {
-      const breaker = new CircuitBreaker('http', { timeoutMs: 50, logger: false });
-      const outcome = await settle(breaker.execute(({ signal }) => fetch(`http://127.0.0.1:${port}/hang`, { signal })));
+      const { breaker, clock } = breakerOnClock({ timeoutMs: 1_000 });
+      const call = settle(breaker.execute(({ signal }) => fetch(`http://127.0.0.1:${port}/hang`, { signal })));
+      await requested; // the request is on the wire; now let the deadline pass
+      clock.advance(1_000);
+      const outcome = await call;
       expect(CircuitTimeoutError.isInstance((outcome as { error: unknown }).error)).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(serverSawClose).toBe(true);
+      // The server never answers: only the client's abort can close the socket. The wait is a bound
+      // for a hung test, not a measurement.
+      const bound = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
+      expect(await Promise.race([closed, bound])).toBe('closed');
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
