@@ -272,6 +272,27 @@ describe('timeouts abort the HTTP request', () => {
     expect(span?.attributes).toMatchObject({ [SPAN_ATTR_ERROR_TYPE]: 'A2aStreamIdleTimeoutError', 'phlow.a2a.stream.events': 2, 'phlow.a2a.counted_as_failure': true });
   });
 
+  it("the caller's abort mid-stream: rejects with its reason, request closed, neither a failure nor a span error", async () => {
+    const a = await protect(alpha);
+    alpha.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 60_000 });
+    const controller = new AbortController();
+    const before = alpha.abortedByClient;
+    const reason = new Error('user closed the chat');
+    let received = 0;
+    const error = await rejection(
+      (async () => {
+        for await (const _ of a.sendMessageStream(textRequest('long'), { signal: controller.signal })) {
+          void _;
+          if (++received === 2) controller.abort(reason);
+        }
+      })(),
+    );
+    expect(error).toBe(reason);
+    await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ total_failures: 0 });
+    expect(tracing.spans('a2a SendStreamingMessage')[0]?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
   it('leaving a stream early closes its request and ends the span without error', async () => {
     const a = await protect(alpha);
     alpha.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 60_000 });
