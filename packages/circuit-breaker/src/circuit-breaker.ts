@@ -124,7 +124,7 @@ export class CircuitBreaker implements CallOwner {
 
   /** No result classifier, no state store, no listeners: a success needs no more than a count. */
   private get plain(): boolean {
-    return this.options.classifyResult === undefined && this.store === undefined && this.listeners === undefined;
+    return this.options.classifyResult === undefined && this.store === undefined && !this.listeners?.successes?.size;
   }
 
   /** Settlement callbacks of untimed calls, shared by every call of one generation. */
@@ -171,26 +171,10 @@ export class CircuitBreaker implements CallOwner {
 
   /** Runs `fn` through the breaker (the guide's `acall`). Rejects with `CircuitOpenError` without running when open. */
   execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
-    const handlers = this.handlers;
-    if (
-      this.inner === CLOSED &&
-      options === undefined &&
-      !this.timed &&
-      this.options.timeoutMs === 0 &&
-      handlers !== undefined &&
-      handlers.generation === this.generation
-    ) {
-      // The hot path, kept flat: closed, untimed, no signal, handlers of this generation ready.
+    if (this.inner === CLOSED && options === undefined && !this.timed && this.options.timeoutMs === 0) {
+      // The hot path: closed, untimed, no signal.
       this.calls++;
-      let result: T | PromiseLike<T>;
-      try {
-        result = fn(UNABORTABLE);
-      } catch (error) {
-        this.settleError(error, handlers.generation, NaN);
-        return rejectSoon(error);
-      }
-      if (result instanceof Promise) return result.then(handlers.value as (value: T) => T, handlers.error);
-      return this.settleNonPromise(result, handlers.generation, NaN);
+      return this.run(fn, this.generation, NaN);
     }
     let startedAt = NaN;
     if (this.inner !== CLOSED) {
