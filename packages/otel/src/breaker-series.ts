@@ -1,5 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { CIRCUIT_STATES, type CircuitBreaker, type CircuitState } from '@phlow/circuit-breaker';
+import { CallDurationAggregate, type CallDurationPoint } from './call-duration-aggregate.js';
 import {
   CALL_OUTCOMES,
   METRIC_ATTR_FROM,
@@ -10,6 +11,9 @@ import {
   OVERFLOW_SERIES_NAME,
   type CallOutcome,
 } from './telemetry-names.js';
+
+/** Outcomes of calls the breaker admitted: the ones with a duration. */
+export type TimedOutcome = Exclude<CallOutcome, 'rejected'>;
 
 /** Calls by outcome, mutually exclusive, in {@link CALL_OUTCOMES} order. */
 export type OutcomeCounts = number[];
@@ -43,6 +47,8 @@ export class BreakerSeries {
   private readonly retired: OutcomeCounts = CALL_OUTCOMES.map(() => 0);
 
   private readonly transitionAttributes = new Map<string, Attributes>();
+  /** Duration aggregates by outcome, made when the first breaker attaches with durations on. */
+  private readonly durations = new Map<TimedOutcome, CallDurationAggregate>();
 
   constructor(readonly name: string) {
     this.attributes = Object.freeze({ [METRIC_ATTR_NAME]: name });
@@ -72,6 +78,24 @@ export class BreakerSeries {
     for (const [breaker, baseline] of this.members) {
       const now = countsOf(breaker);
       for (let i = 0; i < into.length; i++) into[i]! += now[i]! - baseline[i]!;
+    }
+  }
+
+  /** The duration aggregate of `outcome`, made on first ask (when a breaker attaches, never per call). */
+  durationAggregate(outcome: TimedOutcome): CallDurationAggregate {
+    let aggregate = this.durations.get(outcome);
+    if (aggregate === undefined) {
+      aggregate = new CallDurationAggregate(this.outcomeAttributes[outcome], Date.now());
+      this.durations.set(outcome, aggregate);
+    }
+    return aggregate;
+  }
+
+  /** Appends to `into` a point per outcome that recorded a call, in {@link CALL_OUTCOMES} order. */
+  readDurations(into: CallDurationPoint[]): void {
+    for (const outcome of CALL_OUTCOMES) {
+      const aggregate = this.durations.get(outcome as TimedOutcome);
+      if (aggregate !== undefined && aggregate.recorded > 0) into.push(aggregate.read());
     }
   }
 

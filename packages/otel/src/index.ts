@@ -1,5 +1,10 @@
 export { instrumentCircuitBreakers, DEFAULT_MAX_SERIES_NAMES } from './instrument-circuit-breakers.js';
-export type { CircuitBreakerInstrumentationOptions } from './instrument-circuit-breakers.js';
+export type {
+  CallDurationMode,
+  CircuitBreakerInstrumentation,
+  CircuitBreakerInstrumentationOptions,
+} from './instrument-circuit-breakers.js';
+export type { CallDurationPoint } from './call-duration-aggregate.js';
 export { withBreakerSpan, recordBreakerError } from './breaker-span.js';
 export type { BreakerSpanOptions } from './breaker-span.js';
 export { traceContextLogger } from './trace-context-logger.js';

@@ -1,4 +1,4 @@
-import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { CircuitBreaker, CircuitBreakerRegistry, CircuitOpenError, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_SERIES_NAMES, instrumentCircuitBreakers } from './instrument-circuit-breakers.js';
@@ -12,10 +12,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function setUp(registryOptions: ConstructorParameters<typeof CircuitBreakerRegistry>[0] = {}, options = {}) {
+/** With `producer`, the reader carries a CircuitBreakerMetricProducer, as startTelemetry's readers do. */
+function setUp(registryOptions: ConstructorParameters<typeof CircuitBreakerRegistry>[0] = {}, options = {}, { producer = false } = {}) {
   const clock = new ManualClock();
   const registry = new CircuitBreakerRegistry({ clock, logger: false, ...registryOptions });
-  const { provider, reader } = newMeterProvider();
+  const meter = newMeterProvider({ producer });
+  const { provider, reader } = meter;
+  cleanups.push(() => meter.producer?.dispose());
   const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider, ...options });
   cleanups.push(() => instrumentation.dispose(), () => provider.shutdown());
   return { clock, registry, reader, instrumentation };
@@ -37,9 +40,13 @@ const STATE_ZERO = {
   'name=payments,state=open': 0,
 };
 
-describe('instrumentCircuitBreakers: metrics from a scripted trip, reject, half-open, close', () => {
+describe.each([
+  ['a producer on the reader (startTelemetry\'s set-up)', true, 'producer'],
+  ['no producer: the SDK histogram fallback', false, 'sdk-histogram'],
+] as const)('instrumentCircuitBreakers: metrics from a scripted trip, reject, half-open, close, %s', (_, producer, mode) => {
   it('reports exact names, units, descriptions, attribute sets and values through the real SDK', async () => {
-    const { clock, registry, reader } = setUp();
+    const { clock, registry, reader, instrumentation } = setUp({}, {}, { producer });
+    expect(instrumentation.callDurations).toBe(mode);
     const breaker = registry.getBreaker('payments', {
       failureThreshold: 2,
       recoveryTimeoutMs: 10_000,
@@ -109,15 +116,18 @@ describe('instrumentCircuitBreakers: metrics from a scripted trip, reject, half-
       'name=payments,outcome=success',
       'name=payments,outcome=timeout',
     ]);
-    expect(durations['name=payments,outcome=success']).toMatchObject({ count: 1, sum: 0.25 });
-    expect(durations['name=payments,outcome=failure']).toMatchObject({ count: 1, sum: 0.1 });
-    expect(durations['name=payments,outcome=ignored']).toMatchObject({ count: 1, sum: 0.04 });
-    expect(durations['name=payments,outcome=timeout']).toMatchObject({ count: 1, sum: 1 });
+    expect(durations['name=payments,outcome=success']).toMatchObject({ count: 1, sum: 0.25, min: 0.25, max: 0.25 });
+    expect(durations['name=payments,outcome=failure']).toMatchObject({ count: 1, sum: 0.1, min: 0.1, max: 0.1 });
+    expect(durations['name=payments,outcome=ignored']).toMatchObject({ count: 1, sum: 0.04, min: 0.04, max: 0.04 });
+    expect(durations['name=payments,outcome=timeout']).toMatchObject({ count: 1, sum: 1, min: 1, max: 1 });
+    const durationMetric = metrics.get('phlow.circuit_breaker.call.duration')!;
+    expect(durationMetric.aggregationTemporality).toBe(AggregationTemporality.CUMULATIVE);
     // 0.25 s falls in (0.1, 0.25]: the seventh bucket of the advised boundaries
-    expect(metrics.get('phlow.circuit_breaker.call.duration')!.dataPoints[0]!.value).toMatchObject({
+    expect(durationMetric.dataPoints[0]!.value).toMatchObject({
       buckets: { boundaries: [...CALL_DURATION_BUCKETS] },
     });
     expect(durations['name=payments,outcome=success']!.counts.indexOf(1)).toBe(CALL_DURATION_BUCKETS.indexOf(0.25));
+    expect(durations['name=payments,outcome=success']!.counts).toHaveLength(CALL_DURATION_BUCKETS.length + 1);
 
     // the recovery timeout passes: collection alone reads half_open (reading the state applies it)
     clock.advance(10_000);
@@ -139,6 +149,13 @@ describe('instrumentCircuitBreakers: metrics from a scripted trip, reject, half-
     });
     expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=payments,outcome=success': 2 });
     expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=payments': 2 });
+    // cumulative: the probe's 5 ms joins the first success
+    expect(histogramValues(metrics.get('phlow.circuit_breaker.call.duration'))['name=payments,outcome=success']).toMatchObject({
+      count: 2,
+      sum: 0.255,
+      min: 0.005,
+      max: 0.25,
+    });
 
     // calls by outcome add up to the core's own total
     const calls = Object.values(pointValues(metrics.get('phlow.circuit_breaker.calls'))).reduce((a, b) => a + b, 0);
@@ -263,8 +280,8 @@ describe('instrumentCircuitBreakers: which breakers, under which names', () => {
     expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=solo,outcome=success': 1 });
   });
 
-  it('stops listening and observing once disposed', async () => {
-    const { registry, reader, instrumentation } = setUp();
+  it('stops listening and observing once disposed (SDK histogram: what it holds stays)', async () => {
+    const { registry, reader, instrumentation } = setUp({}, { callDurations: 'sdk-histogram' });
     const breaker = registry.getBreaker('payments');
     await breaker.execute(() => 1);
     instrumentation.dispose();
@@ -275,6 +292,20 @@ describe('instrumentCircuitBreakers: which breakers, under which names', () => {
     expect(metrics.has('phlow.circuit_breaker.calls')).toBe(false);
     // the one duration recorded before disposal is all the histogram holds
     expect(histogramValues(metrics.get('phlow.circuit_breaker.call.duration'))['name=payments,outcome=success']).toMatchObject({ count: 1 });
+  });
+
+  it('stops listening, observing and producing durations once disposed (producer)', async () => {
+    const { registry, reader, instrumentation } = setUp({}, {}, { producer: true });
+    const breaker = registry.getBreaker('payments');
+    await breaker.execute(() => 1);
+    expect(histogramValues((await reader.metrics()).get('phlow.circuit_breaker.call.duration'))).toMatchObject({
+      'name=payments,outcome=success': { count: 1 },
+    });
+    instrumentation.dispose();
+    await breaker.execute(() => 1);
+    const metrics = await reader.metrics();
+    expect(metrics.has('phlow.circuit_breaker.call.duration')).toBe(false);
+    expect(instrumentation.readCallDurations()).toMatchObject([{ count: 1 }]); // the handle still reads what it had
   });
 
   it('leaves the duration histogram out when callDurations is off, and counts the same', async () => {
@@ -299,7 +330,7 @@ describe('instrumentCircuitBreakers: bad options', () => {
     [{ maxSeriesNames: 1.5 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 1.5'],
     [{ perKeySeries: 'yes' }, TypeError, 'perKeySeries must be true or false; got "yes"'],
     [{ metrics: 1 }, TypeError, 'metrics must be true or false; got 1'],
-    [{ callDurations: 'off' }, TypeError, 'callDurations must be true or false; got "off"'],
+    [{ callDurations: 'off' }, TypeError, 'callDurations must be true, false, "producer" or "sdk-histogram"; got "off"'],
     [{ spanEvents: null }, TypeError, 'spanEvents must be true or false; got null'],
     [{ meterProvider: {} }, TypeError, 'meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got an object'],
     [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, callDurations, spanEvents, perKeySeries, maxSeriesNames'],

@@ -8,6 +8,8 @@ import {
   type StateChangeEvent,
 } from '@phlow/circuit-breaker';
 import { BreakerSeriesTable, type BreakerSeries } from './breaker-series.js';
+import type { CallDurationPoint } from './call-duration-aggregate.js';
+import { hasCallDurationProducerFor, registerCallDurationSource } from './call-duration-hub.js';
 import { isBreakerSpanContext, rejectionAttributes } from './breaker-span.js';
 import { CircuitBreakerMetrics } from './circuit-breaker-metrics.js';
 import {
@@ -32,11 +34,19 @@ export interface CircuitBreakerInstrumentationOptions {
   /** Record metrics (default true). */
   readonly metrics?: boolean;
   /**
-   * Record the `phlow.circuit_breaker.call.duration` histogram (default true). The OTel SDK spends
-   * about 0.6 µs per recording (it hashes the attribute set each time), several times a closed call's
-   * own cost; turn it off for very hot breakers. Counts and state stay, and then cost a call nothing.
+   * The `phlow.circuit_breaker.call.duration` histogram (default `true`):
+   * - `true`: `'producer'` when a `CircuitBreakerMetricProducer` (`@phlow/otel/sdk`) is live for the
+   *   meter provider — `startTelemetry` makes one — else `'sdk-histogram'`, with a `diag` warning.
+   * - `'producer'`: aggregate per series here (a bucket scan per call, no allocation) and let the
+   *   producer hand the totals to the SDK at collection. Without a producer on the reader, the
+   *   histogram is not exported (it stays readable from {@link CircuitBreakerInstrumentation.readCallDurations}).
+   * - `'sdk-histogram'`: record every call into an SDK histogram instrument (views apply; the SDK spends
+   *   ~0.7 µs a recording hashing the attribute set, several times a closed call's own cost).
+   * - `false`: no histogram. Counts and state stay, and then cost a call nothing.
+   *
+   * Either way a histogram switches the core's per-call timing on (two clock reads per call).
    */
-  readonly callDurations?: boolean;
+  readonly callDurations?: boolean | 'producer' | 'sdk-histogram';
   /**
    * Add span events (rejection, timeout, state change) to the span active where they happen
    * (default true). Costs nothing on calls that are neither rejected nor timed out.
@@ -54,6 +64,20 @@ export interface CircuitBreakerInstrumentationOptions {
   readonly maxSeriesNames?: number;
 }
 
+/** How an instrumentation records call durations (see {@link CircuitBreakerInstrumentationOptions.callDurations}). */
+export type CallDurationMode = 'producer' | 'sdk-histogram' | 'off';
+
+/** What {@link instrumentCircuitBreakers} returns: dispose it to stop. */
+export interface CircuitBreakerInstrumentation extends Disposable {
+  /** How call durations are recorded, `callDurations: true` resolved. */
+  readonly callDurations: CallDurationMode;
+  /**
+   * In `'producer'` mode, every duration series that recorded a call, cumulative since it began
+   * (what `CircuitBreakerMetricProducer` exports); empty in the other modes.
+   */
+  readCallDurations(): CallDurationPoint[];
+}
+
 const OPTION_NAMES = ['meterProvider', 'metrics', 'callDurations', 'spanEvents', 'perKeySeries', 'maxSeriesNames'] as const;
 
 /** Default of {@link CircuitBreakerInstrumentationOptions.maxSeriesNames}. */
@@ -64,6 +88,10 @@ export const DEFAULT_MAX_SERIES_NAMES = 200;
  * keyed-family members included) or a single breaker — with the `phlow.circuit_breaker.*` metrics and
  * span events. Dispose the result to stop: listeners are removed and the instruments stop reporting.
  *
+ * Call durations are aggregated here and exported by a `CircuitBreakerMetricProducer` when one is live
+ * (`startTelemetry` wires it; with your own SDK set-up add `metricProducers: [new CircuitBreakerMetricProducer()]`
+ * to your reader before instrumenting); otherwise they go through an SDK histogram (see `callDurations`).
+ *
  * @example
  * const telemetry = instrumentCircuitBreakers(getCircuitBreakerRegistry());
  * // ... on shutdown
@@ -72,13 +100,16 @@ export const DEFAULT_MAX_SERIES_NAMES = 200;
 export function instrumentCircuitBreakers(
   source: CircuitBreakerRegistry | CircuitBreaker,
   options: CircuitBreakerInstrumentationOptions = {},
-): Disposable {
+): CircuitBreakerInstrumentation {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`instrumentCircuitBreakers options must be an object; got ${describeValue(options)}`);
   }
   checkKnownKeys('instrumentCircuitBreakers options', options, OPTION_NAMES);
   const withMetrics = checkBoolean('metrics', orDefault(options.metrics, true));
-  const withDurations = checkBoolean('callDurations', orDefault(options.callDurations, true));
+  const durationsOption = orDefault(options.callDurations, true);
+  if (!CALL_DURATION_OPTIONS.includes(durationsOption)) {
+    throw new TypeError(`callDurations must be true, false, "producer" or "sdk-histogram"; got ${describeValue(durationsOption)}`);
+  }
   const withSpanEvents = checkBoolean('spanEvents', orDefault(options.spanEvents, true));
   const perKeySeries = checkBoolean('perKeySeries', orDefault(options.perKeySeries, false));
   const maxSeriesNames = checkInteger('maxSeriesNames', orDefault(options.maxSeriesNames, DEFAULT_MAX_SERIES_NAMES), 1);
@@ -96,11 +127,14 @@ export function instrumentCircuitBreakers(
         `${JSON.stringify(name)} and later ones report as name="${OVERFLOW_SERIES_NAME}"`,
     ),
   );
-  const instruments = withMetrics ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION), withDurations) : undefined;
+  const durationMode = withMetrics ? resolveDurationMode(durationsOption, meterProvider) : 'off';
+  const instruments = withMetrics
+    ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION), durationMode === 'sdk-histogram')
+    : undefined;
 
   const attach = (breaker: CircuitBreaker): Disposable => {
     const subscriptions: Disposable[] = [];
-    if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table.seriesFor(breaker), instruments, withDurations));
+    if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table.seriesFor(breaker), instruments, durationMode));
     if (withSpanEvents) subscriptions.push(attachSpanEvents(breaker));
     return {
       dispose() {
@@ -111,27 +145,61 @@ export function instrumentCircuitBreakers(
 
   const observation = isRegistry(source) ? source.observe(attach) : attach(source);
   const collection = instruments?.observe(() => table.all());
+  const readCallDurations = (): CallDurationPoint[] => {
+    const points: CallDurationPoint[] = [];
+    if (durationMode === 'producer') for (const series of table.all()) series.readDurations(points);
+    return points;
+  };
+  const durationSource = durationMode === 'producer' ? registerCallDurationSource({ meterProvider, readCallDurations }) : undefined;
   let disposed = false;
   return {
+    callDurations: durationMode,
+    readCallDurations,
     dispose() {
       if (disposed) return;
       disposed = true;
+      durationSource?.dispose();
       collection?.dispose();
       observation.dispose();
     },
   };
 }
 
+const CALL_DURATION_OPTIONS: readonly unknown[] = [true, false, 'producer', 'sdk-histogram'];
+
+function resolveDurationMode(option: boolean | 'producer' | 'sdk-histogram', meterProvider: MeterProvider): CallDurationMode {
+  if (option === false) return 'off';
+  if (option !== true) return option;
+  if (hasCallDurationProducerFor(meterProvider)) return 'producer';
+  diag.warn(
+    '@phlow/otel: no CircuitBreakerMetricProducer is live for this meter provider, so call durations go through ' +
+      'an SDK histogram (~0.7 µs a call). Add `metricProducers: [new CircuitBreakerMetricProducer()]` ' +
+      "(from @phlow/otel/sdk) to your metric reader before instrumenting, or pass callDurations: 'sdk-histogram' to keep this path quietly.",
+  );
+  return 'sdk-histogram';
+}
+
 function attachMetrics(
   breaker: CircuitBreaker,
   series: BreakerSeries,
   instruments: CircuitBreakerMetrics,
-  withDurations: boolean,
+  durationMode: CallDurationMode,
 ): Disposable {
   series.add(breaker);
   const subscriptions = [breaker.onStateChange((event) => instruments.recordTransition(series, event.from, event.to))];
   // Outcome listeners switch per-call timing on in the core: subscribe only when durations are wanted.
-  if (withDurations) {
+  if (durationMode === 'producer') {
+    // The series is chosen here, once: a call's recording touches one aggregate and nothing else.
+    const success = series.durationAggregate('success');
+    const failure = series.durationAggregate('failure');
+    const timeout = series.durationAggregate('timeout');
+    const ignored = series.durationAggregate('ignored');
+    subscriptions.push(
+      breaker.onSuccess((event) => success.recordMs(event.durationMs)),
+      breaker.onFailure((event) => (event.cause === 'timeout' ? timeout : failure).recordMs(event.durationMs)),
+      breaker.onIgnored((event) => ignored.recordMs(event.durationMs)),
+    );
+  } else if (durationMode === 'sdk-histogram') {
     subscriptions.push(
       breaker.onSuccess((event) => instruments.recordDuration(series, 'success', event.durationMs)),
       breaker.onFailure((event) => instruments.recordDuration(series, event.cause === 'timeout' ? 'timeout' : 'failure', event.durationMs)),

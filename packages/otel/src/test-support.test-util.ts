@@ -7,6 +7,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Attributes } from '@opentelemetry/api';
+import { CircuitBreakerMetricProducer } from './sdk/circuit-breaker-metric-producer.js';
 
 /** A real SDK reader that collects only when asked: the SDK's own collection path, no timers. */
 export class CollectingReader extends MetricReader {
@@ -26,9 +27,20 @@ export function byName(resourceMetrics: ResourceMetrics): Map<string, MetricData
   return out;
 }
 
-export function newMeterProvider(): { provider: MeterProvider; reader: CollectingReader } {
-  const reader = new CollectingReader();
-  return { provider: new MeterProvider({ readers: [reader] }), reader };
+/**
+ * A meter provider with one collecting reader. With `producer`, the reader also carries a
+ * `CircuitBreakerMetricProducer` scoped to this provider (dispose it after the test, as the provider).
+ */
+export function newMeterProvider(options: { producer?: boolean } = {}): {
+  provider: MeterProvider;
+  reader: CollectingReader;
+  producer: CircuitBreakerMetricProducer | undefined;
+} {
+  const producer = options.producer ? new CircuitBreakerMetricProducer() : undefined;
+  const reader = new CollectingReader(producer === undefined ? {} : { metricProducers: [producer] });
+  const provider = new MeterProvider({ readers: [reader] });
+  producer?.scopeTo(provider);
+  return { provider, reader, producer };
 }
 
 /** Points of a sum or gauge as `{attributes-as-"k=v,k=v"} → value`, sorted by key for stable equality. */
@@ -42,12 +54,22 @@ export function pointValues(metric: MetricData | undefined): Record<string, numb
   return sortKeys(out);
 }
 
-/** Histogram points as `key → { count, sum, buckets }`. */
-export function histogramValues(metric: MetricData | undefined): Record<string, { count: number; sum: number; counts: number[] }> {
+export interface HistogramValue {
+  count: number;
+  sum: number;
+  min: number | undefined;
+  max: number | undefined;
+  boundaries: number[];
+  counts: number[];
+}
+
+/** Histogram points as `key → { count, sum, min, max, boundaries, counts }`. */
+export function histogramValues(metric: MetricData | undefined): Record<string, HistogramValue> {
   if (metric === undefined || metric.dataPointType !== DataPointType.HISTOGRAM) throw new Error('not a histogram');
-  const out: Record<string, { count: number; sum: number; counts: number[] }> = {};
+  const out: Record<string, HistogramValue> = {};
   for (const point of metric.dataPoints) {
-    out[key(point.attributes)] = { count: point.value.count, sum: point.value.sum ?? NaN, counts: point.value.buckets.counts };
+    const { count, sum, min, max, buckets } = point.value;
+    out[key(point.attributes)] = { count, sum: sum ?? NaN, min, max, boundaries: buckets.boundaries, counts: buckets.counts };
   }
   return sortKeys(out);
 }

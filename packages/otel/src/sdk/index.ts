@@ -1,3 +1,4 @@
+export { CircuitBreakerMetricProducer } from './circuit-breaker-metric-producer.js';
 export { startTelemetry } from './start-telemetry.js';
 export type {
   MetricsExporterName,

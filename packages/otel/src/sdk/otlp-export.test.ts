@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { withBreakerSpan } from '../breaker-span.js';
 import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
 import { settle } from '../test-support.test-util.js';
+import { CALL_DURATION_BUCKETS } from '../telemetry-names.js';
+import { VERSION } from '../version.js';
 import { startTelemetry } from './start-telemetry.js';
 
 interface Received {
@@ -93,8 +95,10 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
     expect(metricPosts[0]!.contentType).toBe('application/json');
     const resourceMetrics = metricPosts.at(-1)!.body.resourceMetrics[0];
     expect(otlpAttributes(resourceMetrics.resource.attributes)).toMatchObject({ 'service.name': 'agent-under-test' });
-    const scope = resourceMetrics.scopeMetrics.find((s: any) => s.scope.name === '@phlow/otel');
-    const byName = Object.fromEntries(scope.metrics.map((m: any) => [m.name, m]));
+    // Two scope entries of the same scope: the SDK's instruments, then the producer's duration histogram.
+    const scopes = resourceMetrics.scopeMetrics.filter((s: any) => s.scope.name === '@phlow/otel');
+    expect(scopes.map((s: any) => s.scope.version)).toEqual([VERSION, VERSION]);
+    const byName = Object.fromEntries(scopes.flatMap((s: any) => s.metrics).map((m: any) => [m.name, m]));
     expect(Object.keys(byName).sort()).toEqual([
       'phlow.circuit_breaker.call.duration',
       'phlow.circuit_breaker.calls',
@@ -125,12 +129,18 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
     });
     const histogram = byName['phlow.circuit_breaker.call.duration'];
     expect(histogram.unit).toBe('s');
-    expect(histogram.histogram.dataPoints.map((p: any) => [otlpAttributes(p.attributes), Number(p.count)])).toEqual(
-      expect.arrayContaining([
-        [{ name: 'did_resolver', outcome: 'success' }, 1],
-        [{ name: 'did_resolver', outcome: 'failure' }, 2],
-      ]),
-    );
+    expect(histogram.description).toBe('Duration of calls the circuit breaker admitted, from admission to outcome.');
+    expect(histogram.histogram.aggregationTemporality).toBe(2); // CUMULATIVE
+    expect(histogram.histogram.dataPoints.map((p: any) => [otlpAttributes(p.attributes), Number(p.count)])).toEqual([
+      [{ name: 'did_resolver', outcome: 'success' }, 1],
+      [{ name: 'did_resolver', outcome: 'failure' }, 2],
+    ]);
+    // the manual clock never moved: every call took 0 s, in the first bucket
+    const failures = histogram.histogram.dataPoints[1];
+    expect(failures.explicitBounds).toEqual([...CALL_DURATION_BUCKETS]);
+    expect(failures.bucketCounts.map(Number)).toEqual([2, ...Array(CALL_DURATION_BUCKETS.length).fill(0)]);
+    expect([failures.sum, failures.min, failures.max]).toEqual([0, 0, 0]);
+    expect(BigInt(failures.startTimeUnixNano)).toBeLessThanOrEqual(BigInt(failures.timeUnixNano));
 
     const spans = sink.received
       .filter((r) => r.path === '/v1/traces')

@@ -1,6 +1,7 @@
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
+import { instrumentCircuitBreakers, type CircuitBreakerInstrumentationOptions } from '../instrument-circuit-breakers.js';
+import { CALL_DURATION_BUCKETS } from '../telemetry-names.js';
 import { settle } from '../test-support.test-util.js';
 import { VERSION } from '../version.js';
 import { startTelemetry, type TelemetryOptions } from './start-telemetry.js';
@@ -10,19 +11,31 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A real scrape endpoint on loopback with one breaker tripped open by three failures. */
-async function scrapeOpenBreaker(prometheus: TelemetryOptions['prometheus']): Promise<string[]> {
+/** A real scrape endpoint on loopback with one breaker tripped open by three failures of 30 ms. */
+async function scrapeOpenBreaker(
+  prometheus: TelemetryOptions['prometheus'],
+  options: CircuitBreakerInstrumentationOptions = {},
+): Promise<string[]> {
   const telemetry = await startTelemetry({
     serviceName: 'checkout',
     prometheus: { host: '127.0.0.1', port: 0, ...prometheus },
     registerGlobal: false,
   });
   cleanups.push(() => telemetry.shutdown());
-  const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false, failureThreshold: 3 });
-  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider });
+  const clock = new ManualClock();
+  const registry = new CircuitBreakerRegistry({ clock, logger: false, failureThreshold: 3 });
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider, ...options });
   cleanups.push(() => instrumentation.dispose());
+  expect(instrumentation.callDurations).toBe(options.callDurations ?? 'producer');
   const breaker = registry.getBreaker('external_api');
-  for (let i = 0; i < 3; i++) await settle(breaker.execute(() => Promise.reject(new Error('503'))));
+  for (let i = 0; i < 3; i++) {
+    await settle(
+      breaker.execute(async () => {
+        clock.advance(30);
+        throw new Error('503');
+      }),
+    );
+  }
   expect(breaker.state).toBe('open');
 
   expect(telemetry.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
@@ -69,6 +82,25 @@ describe('Prometheus scrape endpoint (real exporter over HTTP)', () => {
     expect(lines).toContain('phlow_circuit_breaker_transitions_total{name="external_api",from="closed",to="open"} 1');
     expect(lines).toContain('phlow_circuit_breaker_call_duration_count{name="external_api",outcome="failure"} 3');
     expect(lines).toContain('phlow_circuit_breaker_call_duration_bucket{name="external_api",outcome="failure",le="+Inf"} 3');
+  });
+
+  it('serves the duration histogram from the producer exactly as the SDK histogram served it', async () => {
+    const durationLines = (lines: string[]) => lines.filter((line) => /phlow_circuit_breaker_call_duration\b|call_duration_/.test(line));
+    const produced = durationLines(await scrapeOpenBreaker({}));
+    const recorded = durationLines(await scrapeOpenBreaker({}, { callDurations: 'sdk-histogram' }));
+    expect(produced).toEqual(recorded);
+    const scope = `otel_scope_name="@phlow/otel",otel_scope_version="${VERSION}"`;
+    const series = `name="external_api",outcome="failure",${scope}`;
+    expect(produced).toEqual([
+      '# HELP phlow_circuit_breaker_call_duration Duration of calls the circuit breaker admitted, from admission to outcome.',
+      '# UNIT phlow_circuit_breaker_call_duration s',
+      '# TYPE phlow_circuit_breaker_call_duration histogram',
+      `phlow_circuit_breaker_call_duration_count{${series}} 3`,
+      `phlow_circuit_breaker_call_duration_sum{${series}} 0.09`,
+      // three 30 ms calls: none up to 25 ms, all from 50 ms on
+      ...CALL_DURATION_BUCKETS.map((le) => `phlow_circuit_breaker_call_duration_bucket{${series},le="${le}"} ${le < 0.03 ? 0 : 3}`),
+      `phlow_circuit_breaker_call_duration_bucket{${series},le="+Inf"} 3`,
+    ]);
   });
 
   it('answers 404 off the metrics path and stops listening after shutdown', async () => {

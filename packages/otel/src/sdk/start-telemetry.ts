@@ -11,6 +11,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type 
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { checkInteger, checkKnownKeys, checkOneOf } from '@phlow/circuit-breaker';
 import { checkBoolean, describeValue, orDefault } from '../describe-value.js';
+import { CircuitBreakerMetricProducer } from './circuit-breaker-metric-producer.js';
 
 /** Where metrics go. */
 export type MetricsExporterName = 'prometheus' | 'otlp' | 'none';
@@ -52,7 +53,10 @@ export interface TelemetryOptions {
   readonly metricExportIntervalMs?: number;
   /** Most series per instrument (the SDK's aggregation cardinality limit, default 2000). */
   readonly cardinalityLimit?: number;
-  /** Extra readers (e.g. an in-memory one in tests). */
+  /**
+   * Extra readers (e.g. an in-memory one in tests). To get the call-duration histogram on one, give it
+   * its own `metricProducers: [new CircuitBreakerMetricProducer()]`: the readers made here get one already.
+   */
   readonly metricReaders?: readonly IMetricReader[];
   /** Extra span processors. */
   readonly spanProcessors?: readonly SpanProcessor[];
@@ -128,26 +132,38 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (options.serviceName !== undefined) resource = resource.merge(resourceFromAttributes({ 'service.name': options.serviceName }));
 
   const readers: IMetricReader[] = [...(options.metricReaders ?? [])];
+  // Exports the durations instrumentCircuitBreakers aggregates itself (see its callDurations option).
+  const durationProducer = new CircuitBreakerMetricProducer();
   let prometheus: PrometheusExporter | undefined;
-  if (prometheusOptions !== undefined) {
-    prometheus = new PrometheusExporter({
-      preventServerStart: true,
-      withoutTargetInfo: prometheusOptions.withoutTargetInfo,
-      withoutScopeInfo: prometheusOptions.withoutScopeInfo,
-    });
-    readers.push(prometheus);
+  let meterProvider: MeterProvider;
+  try {
+    if (prometheusOptions !== undefined) {
+      prometheus = new PrometheusExporter({
+        preventServerStart: true,
+        metricProducers: [durationProducer],
+        withoutTargetInfo: prometheusOptions.withoutTargetInfo,
+        withoutScopeInfo: prometheusOptions.withoutScopeInfo,
+      });
+      readers.push(prometheus);
+    }
+    if (metricsExporters.includes('otlp')) {
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(),
+          metricProducers: [durationProducer],
+          exportIntervalMillis: intervalMs,
+          exportTimeoutMillis: timeoutMs,
+        }),
+      );
+    }
+    const views: ViewOptions[] =
+      cardinalityLimit === undefined ? [] : [{ instrumentName: '*', aggregationCardinalityLimit: cardinalityLimit }];
+    meterProvider = new MeterProvider({ resource, readers, views });
+  } catch (error) {
+    durationProducer.dispose(); // an unscoped producer left behind would claim every later instrumentation
+    throw error;
   }
-  if (metricsExporters.includes('otlp')) {
-    readers.push(
-      new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter(),
-        exportIntervalMillis: intervalMs,
-        exportTimeoutMillis: timeoutMs,
-      }),
-    );
-  }
-  const views: ViewOptions[] = cardinalityLimit === undefined ? [] : [{ instrumentName: '*', aggregationCardinalityLimit: cardinalityLimit }];
-  const meterProvider = new MeterProvider({ resource, readers, views });
+  durationProducer.scopeTo(meterProvider);
 
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (tracesExporters.includes('otlp')) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
@@ -157,6 +173,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   let prometheusUrl: string | undefined;
   const registered: Array<() => void> = [];
   const shutdownProviders = async () => {
+    durationProducer.dispose();
     for (const unregister of registered.splice(0).reverse()) unregister();
     await Promise.allSettled([
       server === undefined ? Promise.resolve() : closeServer(server),

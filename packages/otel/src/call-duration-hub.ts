@@ -1,0 +1,52 @@
+import type { MeterProvider } from '@opentelemetry/api';
+import type { Disposable } from '@phlow/circuit-breaker';
+import type { CallDurationPoint } from './call-duration-aggregate.js';
+
+/**
+ * Where instrumentations that aggregate call durations themselves meet the `CircuitBreakerMetricProducer`s
+ * that hand those durations to an SDK reader. It lives in the API-only entry (no SDK types) so that
+ * `instrumentCircuitBreakers` can ask, when it starts, whether its meter provider has a producer at all,
+ * and fall back to the SDK histogram when not: no set-up silently loses the histogram.
+ *
+ * Module state, not a `Symbol.for` global: with two copies of this package, a producer of one does not
+ * see the other's instrumentations, which then find no producer and fall back (slower, not lossy).
+ * @internal
+ */
+
+/** What an instrumentation hands a producer. */
+export interface CallDurationSource {
+  readonly meterProvider: MeterProvider;
+  readCallDurations(): CallDurationPoint[];
+}
+
+/** A live producer: reports the sources of `scope`, or every source when `scope` is undefined. */
+export interface CallDurationProducerScope {
+  scope: MeterProvider | undefined;
+}
+
+const sources = new Set<CallDurationSource>();
+const producers = new Set<CallDurationProducerScope>();
+
+/** @internal A producer starts (or stops, disposing the result) reporting. */
+export function registerCallDurationProducer(producer: CallDurationProducerScope): Disposable {
+  producers.add(producer);
+  return { dispose: () => void producers.delete(producer) };
+}
+
+/** @internal True when some live producer reports instrumentations of `meterProvider`. */
+export function hasCallDurationProducerFor(meterProvider: MeterProvider): boolean {
+  for (const producer of producers) if (producer.scope === undefined || producer.scope === meterProvider) return true;
+  return false;
+}
+
+/** @internal An instrumentation's durations become visible to producers until disposed. */
+export function registerCallDurationSource(source: CallDurationSource): Disposable {
+  sources.add(source);
+  return { dispose: () => void sources.delete(source) };
+}
+
+/** @internal The sources `producer` reports. */
+export function callDurationSourcesOf(producer: CallDurationProducerScope): CallDurationSource[] {
+  const scope = producer.scope;
+  return [...sources].filter((source) => scope === undefined || source.meterProvider === scope);
+}

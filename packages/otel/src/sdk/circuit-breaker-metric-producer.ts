@@ -1,0 +1,113 @@
+import { ValueType, type MeterProvider } from '@opentelemetry/api';
+import { hrTime, millisToHrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import type { Disposable } from '@phlow/circuit-breaker';
+import {
+  callDurationSourcesOf,
+  registerCallDurationProducer,
+  type CallDurationProducerScope,
+} from '../call-duration-hub.js';
+import { CALL_DURATION_HISTOGRAM, INSTRUMENTATION_SCOPE } from '../telemetry-names.js';
+import { VERSION } from '../version.js';
+import { describeValue } from '../describe-value.js';
+
+/**
+ * Hands the call-duration histograms that `instrumentCircuitBreakers` aggregates itself to an SDK
+ * metric reader at collection: `phlow.circuit_breaker.call.duration` as a cumulative HISTOGRAM with the
+ * same scope, description, unit and buckets as the SDK instrument it replaces, so Prometheus still
+ * serves `phlow_circuit_breaker_call_duration_bucket/_sum/_count`.
+ *
+ * `startTelemetry` wires one into its readers. With your own SDK set-up, add it to each reader
+ * (`PrometheusExporter`, `PeriodicExportingMetricReader` and any `MetricReader` take `metricProducers`)
+ * before calling `instrumentCircuitBreakers`, which checks for a live producer when it starts and
+ * falls back to an SDK histogram when there is none.
+ *
+ * Being outside the SDK's pipeline, the histogram is always cumulative (a reader's temporality
+ * preference does not apply) and views (renames, other buckets, drops) do not apply to it.
+ *
+ * @example
+ * const reader = new PrometheusExporter({ metricProducers: [new CircuitBreakerMetricProducer()] });
+ */
+export class CircuitBreakerMetricProducer implements MetricProducer, Disposable {
+  private readonly scope: CallDurationProducerScope = { scope: undefined };
+  private readonly registration: Disposable;
+
+  /** Reports every instrumentation in the process that aggregates durations, until {@link dispose}d. */
+  constructor() {
+    this.registration = registerCallDurationProducer(this.scope);
+  }
+
+  /**
+   * Reports only instrumentations whose meter provider is `meterProvider` (for an app with more than
+   * one). Call it once the provider exists, before instrumenting. Returns this producer.
+   */
+  scopeTo(meterProvider: MeterProvider): this {
+    if (typeof meterProvider?.getMeter !== 'function') {
+      throw new TypeError(`scopeTo needs an OpenTelemetry MeterProvider (with getMeter); got ${describeValue(meterProvider)}`);
+    }
+    this.scope.scope = meterProvider;
+    return this;
+  }
+
+  /** Stops reporting; instrumentations started afterwards no longer count on this producer. */
+  dispose(): void {
+    this.registration.dispose();
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const endTime = hrTime();
+    const dataPoints: DataPoint<Histogram>[] = [];
+    for (const source of callDurationSourcesOf(this.scope)) {
+      for (const point of source.readCallDurations()) {
+        dataPoints.push({
+          attributes: point.attributes,
+          startTime: millisToHrTime(point.startTimeMs),
+          endTime,
+          value: {
+            buckets: { boundaries: [...point.boundaries], counts: point.counts },
+            sum: point.sum,
+            count: point.count,
+            min: point.min,
+            max: point.max,
+          },
+        });
+      }
+    }
+    return {
+      resourceMetrics: {
+        // The reader keeps the SDK's resource and takes only our scope metrics.
+        resource: emptyResource(),
+        scopeMetrics:
+          dataPoints.length === 0
+            ? []
+            : [
+                {
+                  scope: { name: INSTRUMENTATION_SCOPE, version: VERSION },
+                  metrics: [
+                    {
+                      descriptor: {
+                        name: CALL_DURATION_HISTOGRAM.name,
+                        description: CALL_DURATION_HISTOGRAM.description,
+                        unit: CALL_DURATION_HISTOGRAM.unit,
+                        valueType: ValueType.DOUBLE,
+                      },
+                      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+                      dataPointType: DataPointType.HISTOGRAM,
+                      dataPoints,
+                    },
+                  ],
+                },
+              ],
+      },
+      errors: [],
+    };
+  }
+}
