@@ -86,7 +86,12 @@ export class PeerGuard {
         spanName,
         ({ signal }, span) => {
           const sdkOptions = this.requestOptions(callOptions, signal, span);
-          const pending = optionsFirst ? target[method]!.call(this.client, sdkOptions, ...rest) : target[method]!.call(this.client, params, sdkOptions, ...rest);
+          let pending: unknown;
+          try {
+            pending = optionsFirst ? target[method]!.call(this.client, sdkOptions, ...rest) : target[method]!.call(this.client, params, sdkOptions, ...rest);
+          } catch (error) {
+            pending = Promise.reject(error); // some client methods throw synchronously (push notifications unsupported)
+          }
           return Promise.resolve(pending).then(
             (value) => {
               if (taskId === undefined) {

@@ -111,6 +111,7 @@ describe('protectA2aClient: messages and tasks through the real SDK', () => {
 
     const push = await rejection(client.getTaskPushNotificationConfig({ tenant: '', taskId: running.id, id: 'c' }));
     expect((push as { reason?: string }).reason).toBe('PUSH_NOTIFICATION_NOT_SUPPORTED');
+    expect(tracing.spans('a2a GetTaskPushNotificationConfig')[0]?.attributes).toMatchObject({ 'phlow.a2a.counted_as_failure': false, 'phlow.a2a.task.id': running.id });
     expect(a2aProtectionOf(client)?.breaker.getStats()).toMatchObject({ total_failures: 0 });
   });
 
