@@ -1,9 +1,13 @@
 // Benchmarks for @phlow/otel (`pnpm bench`). Prints figures; asserts nothing (STYLE rule 14).
-//   1. A closed call through an instrumented breaker vs an uninstrumented one, same run, interleaved.
-//   2. One metrics collection (the SDK's own collect path) over 10,000 breakers.
+//   1. A closed call through an instrumented breaker vs an uninstrumented one, same run, interleaved:
+//      the default (durations aggregated here, exported by CircuitBreakerMetricProducer), the old SDK
+//      histogram path, no durations, and the core's own per-call timing with no-op outcome listeners
+//      (what any duration histogram costs before @phlow/otel does anything).
+//   2. One metrics collection (the reader's collect: SDK instruments + the producer) over 10,000 breakers.
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { instrumentCircuitBreakers } from '../dist/index.js';
+import { CircuitBreakerMetricProducer } from '../dist/sdk/index.js';
 
 class CollectingReader extends MetricReader {
   async onForceFlush() {}
@@ -19,20 +23,38 @@ async function nsPerCall(breaker, calls) {
   return Number(process.hrtime.bigint() - start) / calls;
 }
 
-async function closedCalls() {
-  const reader = new CollectingReader();
+/** A meter provider whose reader carries the duration producer, as startTelemetry sets it up. */
+function meterProvider() {
+  const producer = new CircuitBreakerMetricProducer();
+  const reader = new CollectingReader({ metricProducers: [producer] });
   const provider = new MeterProvider({ readers: [reader] });
-  const plain = new CircuitBreaker('plain', { logger: false });
+  producer.scopeTo(provider);
+  return { provider, reader, producer };
+}
+
+/** A breaker of its own registry, instrumented with `options`. */
+function instrumentedBreaker(name, provider, options) {
   const registry = new CircuitBreakerRegistry({ logger: false });
-  const instrumented = registry.getBreaker('instrumented');
-  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider });
-  const lean = new CircuitBreakerRegistry({ logger: false });
-  const countsOnly = lean.getBreaker('counts-only');
-  const leanInstrumentation = instrumentCircuitBreakers(lean, { meterProvider: provider, callDurations: false });
+  const breaker = registry.getBreaker(name);
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider, ...options });
+  return { breaker, instrumentation };
+}
+
+async function closedCalls() {
+  const { provider, producer } = meterProvider();
+  const plain = new CircuitBreaker('plain', { logger: false });
+  const timedOnly = new CircuitBreaker('timed', { logger: false });
+  for (const event of [timedOnly.onSuccess, timedOnly.onFailure, timedOnly.onIgnored]) event(() => {});
+  const aggregated = instrumentedBreaker('aggregated', provider, {});
+  const sdkHistogram = instrumentedBreaker('sdk-histogram', provider, { callDurations: 'sdk-histogram' });
+  const countsOnly = instrumentedBreaker('counts-only', provider, { callDurations: false });
+  if (aggregated.instrumentation.callDurations !== 'producer') throw new Error('the default should aggregate with a producer');
   const subjects = [
     ['closed call, uninstrumented', plain],
-    ['closed call, instrumented (default)', instrumented],
-    ['closed call, instrumented, callDurations: false', countsOnly],
+    ['  core timing only (no-op outcome listeners, no otel)', timedOnly],
+    ['closed call, instrumented (default: producer)', aggregated.breaker],
+    ["closed call, instrumented, callDurations: 'sdk-histogram'", sdkHistogram.breaker],
+    ['closed call, instrumented, callDurations: false', countsOnly.breaker],
   ];
   const calls = 500_000;
   for (const [, breaker] of subjects) await nsPerCall(breaker, calls); // warm up
@@ -44,16 +66,24 @@ async function closedCalls() {
   subjects.forEach(([label], i) => {
     const ns = median(samples[i]);
     const ratio = i === 0 ? '' : `   (${(ns / bare).toFixed(2)}x; goal <= 1.5x)`;
-    console.log(`${label.padEnd(50)} ${ns.toFixed(0).padStart(6)} ns${ratio}`);
+    console.log(`${label.padEnd(58)} ${ns.toFixed(0).padStart(6)} ns${ratio}`);
   });
-  instrumentation.dispose();
-  leanInstrumentation.dispose();
+  const floor = median(samples[1]);
+  const ours = median(samples[2]);
+  console.log(
+    `  of the default's ${(median(samples[2]) - bare).toFixed(0)} ns over uninstrumented: core timing ${(floor - bare).toFixed(0)} ns, ` +
+      `@phlow/otel's aggregation ${(ours - floor).toFixed(0)} ns`,
+  );
+  for (const subject of [aggregated, sdkHistogram, countsOnly]) subject.instrumentation.dispose();
+  producer.dispose();
   await provider.shutdown();
 }
 
 async function collection(label, build, options = {}, views = []) {
-  const reader = new CollectingReader();
+  const producer = new CircuitBreakerMetricProducer();
+  const reader = new CollectingReader({ metricProducers: [producer] });
   const provider = new MeterProvider({ readers: [reader], views });
+  producer.scopeTo(provider);
   const registry = new CircuitBreakerRegistry({ logger: false });
   const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider, ...options });
   await build(registry);
@@ -69,6 +99,7 @@ async function collection(label, build, options = {}, views = []) {
   const ms = median(times.slice(5));
   console.log(`${label.padEnd(58)} ${ms.toFixed(2).padStart(7)} ms  (${points} points)`);
   instrumentation.dispose();
+  producer.dispose();
   await provider.shutdown();
 }
 

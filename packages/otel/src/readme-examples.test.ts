@@ -1,9 +1,12 @@
 // The README's examples, kept here so they compile (typecheck) and run. Keep the two in step.
-import { trace } from '@opentelemetry/api';
+import { createServer } from 'node:net';
+import { metrics, trace } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { CircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
 import { instrumentCircuitBreakers, traceContextLogger, withBreakerSpan } from './index.js';
-import { startTelemetry } from './sdk/index.js';
+import { CircuitBreakerMetricProducer, startTelemetry } from './sdk/index.js';
 import { VERSION } from './version.js';
 import { readFile } from 'node:fs/promises';
 
@@ -49,4 +52,38 @@ describe('README examples', () => {
     const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
   });
+
+  // Last in this file: the example's producer is unscoped and stays live for the rest of the file.
+  it('Call durations: your own SDK set-up registers the producer', async () => {
+    const port = await freePort();
+    process.env.OTEL_EXPORTER_PROMETHEUS_PORT = String(port);
+    process.env.OTEL_EXPORTER_PROMETHEUS_HOST = '127.0.0.1';
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    try {
+      // --- README: own SDK ---
+      const exporter = new PrometheusExporter({ metricProducers: [new CircuitBreakerMetricProducer()] });
+      metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
+      const instrumentation = instrumentCircuitBreakers(registry);
+      // --- end ---
+      expect(instrumentation.callDurations).toBe('producer');
+      await registry.getBreaker('external_api').execute(() => 'ok');
+      await exporter.startServer();
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^phlow_circuit_breaker_call_duration_count\{name="external_api",outcome="success",otel_scope_name="@phlow\/otel",otel_scope_version="[^"]+"\} 1$/m);
+      instrumentation.dispose();
+      await exporter.shutdown();
+    } finally {
+      metrics.disable();
+      delete process.env.OTEL_EXPORTER_PROMETHEUS_PORT;
+      delete process.env.OTEL_EXPORTER_PROMETHEUS_HOST;
+    }
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
