@@ -130,6 +130,20 @@ describe('CircuitBreakerMetricProducer', () => {
     ]);
   });
 
+  it('merges a series two instrumentations report (two registries, one breaker name), as the SDK histogram did', async () => {
+    const viaProducer = meterProvider({ producer: true });
+    const viaSdk = meterProvider();
+    for (const meter of [viaProducer, viaSdk]) {
+      const first = instrumented(meter);
+      const second = instrumented(meter);
+      await script(first.clock, first.registry, [['payments', 20, 'ok'], ['payments', 400, 'fail']]);
+      await script(second.clock, second.registry, [['payments', 3_000, 'ok']]);
+    }
+    const produced = histogramValues((await viaProducer.reader.metrics()).get(DURATION));
+    expect(produced).toEqual(histogramValues((await viaSdk.reader.metrics()).get(DURATION)));
+    expect(produced['name=payments,outcome=success']).toMatchObject({ count: 2, sum: 3.02, min: 0.02, max: 3 });
+  });
+
   it('keeps the SDK histogram when there is no producer, and says so once on diag', async () => {
     const warnings = captureDiagWarnings();
     const meter = meterProvider();

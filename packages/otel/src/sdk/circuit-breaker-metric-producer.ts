@@ -1,4 +1,4 @@
-import { ValueType, type MeterProvider } from '@opentelemetry/api';
+import { ValueType, type Attributes, type MeterProvider } from '@opentelemetry/api';
 import { hrTime, millisToHrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import {
@@ -15,6 +15,7 @@ import {
   registerCallDurationProducer,
   type CallDurationProducerScope,
 } from '../call-duration-hub.js';
+import type { CallDurationPoint } from '../call-duration-aggregate.js';
 import { CALL_DURATION_HISTOGRAM, INSTRUMENTATION_SCOPE } from '../telemetry-names.js';
 import { VERSION } from '../version.js';
 import { describeValue } from '../describe-value.js';
@@ -65,21 +66,19 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime();
     const dataPoints: DataPoint<Histogram>[] = [];
-    for (const source of callDurationSourcesOf(this.scope)) {
-      for (const point of source.readCallDurations()) {
-        dataPoints.push({
-          attributes: point.attributes,
-          startTime: millisToHrTime(point.startTimeMs),
-          endTime,
-          value: {
-            buckets: { boundaries: [...point.boundaries], counts: point.counts },
-            sum: point.sum,
-            count: point.count,
-            min: point.min,
-            max: point.max,
-          },
-        });
-      }
+    for (const point of mergeSeries(callDurationSourcesOf(this.scope).flatMap((source) => source.readCallDurations()))) {
+      dataPoints.push({
+        attributes: point.attributes,
+        startTime: millisToHrTime(point.startTimeMs),
+        endTime,
+        value: {
+          buckets: { boundaries: [...point.boundaries], counts: point.counts },
+          sum: point.sum,
+          count: point.count,
+          min: point.min,
+          max: point.max,
+        },
+      });
     }
     return {
       resourceMetrics: {
@@ -111,3 +110,37 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
     };
   }
 }
+
+/**
+ * Two instrumentations can report the same series (two registries on one meter provider, each with a
+ * breaker of the same name). The SDK histogram merged them by attribute set; so do we, because a series
+ * twice in one exposition makes Prometheus refuse the whole scrape.
+ */
+function mergeSeries(points: CallDurationPoint[]): CallDurationPoint[] {
+  const byKey = new Map<string, CallDurationPoint>();
+  for (const point of points) {
+    const key = attributesKey(point.attributes);
+    const seen = byKey.get(key);
+    byKey.set(
+      key,
+      seen === undefined
+        ? point
+        : {
+            attributes: seen.attributes,
+            startTimeMs: Math.min(seen.startTimeMs, point.startTimeMs),
+            boundaries: seen.boundaries,
+            counts: seen.counts.map((count, i) => count + point.counts[i]!),
+            count: seen.count + point.count,
+            sum: seen.sum + point.sum,
+            min: Math.min(seen.min, point.min),
+            max: Math.max(seen.max, point.max),
+          },
+    );
+  }
+  return [...byKey.values()];
+}
+
+function attributesKey(attributes: Attributes): string {
+  return JSON.stringify(Object.keys(attributes).sort().map((key) => [key, attributes[key]]));
+}
+
