@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import {
   CircuitOpenError,
   CircuitTimeoutError,
@@ -7,6 +7,7 @@ import {
   type Outcome,
 } from '@phlow/circuit-breaker';
 import { withBreakerSpan } from '@phlow/otel';
+import { holdBody } from './held-body.js';
 import { resolveSupabaseOptions, type ResolvedSupabaseOptions, type SupabaseCircuitOptions } from './options.js';
 import { rejectionResponse, RequestRejectedError, RequestTimeoutError } from './rejection.js';
 import {
@@ -47,9 +48,6 @@ interface Attempt {
 
 /** Shared by every breaker this package creates, so the registry sees one configuration per name. */
 const classifyAttempt = (attempt: unknown): Outcome => (attempt as Attempt).outcome;
-
-/** Statuses whose responses must have no body. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /** Which project each breaker protects: one breaker per project, never shared by two by accident. */
 const projects = new WeakMap<CircuitBreaker, string>();
@@ -119,21 +117,32 @@ function send(
   const headers = init?.headers ?? (isRequest ? input.headers : undefined);
   const service = serviceOf(project, url);
   const breaker = breakerFor(service);
-  const { request, attributes } = describeRequest(project, service, url, method, headers);
+  const request = describeRequest(project, service, url, method, headers);
   const callerSignal = init?.signal ?? (isRequest ? input.signal : undefined);
   // A postgrest-js retry belongs to an operation whose first failure was already counted: while the
   // breaker is closed its failure is ignored (one operation, one count); once the breaker is open it is
   // refused like any request, and when half-open it is a probe like any other.
-  const countedAlready = request.attempt > 0 && breaker.state === 'closed';
+  const state = breaker.state;
+  const countedAlready = request.attempt > 0 && state === 'closed';
+  // Describing a request for its span costs more than the span itself, so a closed breaker's spans get
+  // their attributes once we know someone records them; a call that may be refused gets them up front,
+  // since a refused call never reaches the function that would add them.
+  let attributes: Attributes | undefined;
+  if (state !== 'closed') describeRequest(project, service, url, method, headers, (attributes = {}));
   const fetchImpl = options.fetch ?? fetch;
   const classify = options.classifyStatus;
   return withBreakerSpan(
     tracer,
     breaker,
     request.spanName,
-    ({ signal }, span): Promise<Attempt> =>
-      fetchImpl(input, { ...init, signal })
-        .then(readBody)
+    ({ signal }, span): Promise<Attempt> => {
+      if (attributes === undefined && span.isRecording()) {
+        const lazy: Attributes = {};
+        describeRequest(project, service, url, method, headers, lazy);
+        span.setAttributes(lazy);
+      }
+      return fetchImpl(input, { ...init, signal })
+        .then(holdBody)
         .then(
           (response): Attempt | Promise<Attempt> => {
             const judged = classify(response.status, service);
@@ -148,7 +157,8 @@ function send(
             if (span.isRecording() && !signal.aborted) recordNetworkError(span, error, outcome);
             return { response: undefined, error, outcome };
           },
-        ),
+        );
+    },
     callerSignal === undefined || callerSignal === null ? { attributes } : { attributes, signal: callerSignal },
   ).then(
     (attempt) => {
@@ -163,24 +173,6 @@ function send(
       if (CircuitTimeoutError.isInstance(error) && error.breakerName === breaker.name) throw new RequestTimeoutError(error);
       throw error;
     },
-  );
-}
-
-/**
- * Reads the body inside the breaker call, so its timeout covers the whole request, not just the
- * headers, and a connection that breaks mid-body counts as the failure it is. PostgREST, auth and
- * storage bodies are read whole by their clients anyway. An event stream (a streaming edge function)
- * is passed on as it is: its timeout covers the time to the headers.
- */
-function readBody(response: Response): Response | Promise<Response> {
-  if (response.body === null || response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
-  return response.arrayBuffer().then(
-    (body) =>
-      new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers: response.headers,
-      }),
   );
 }
 

@@ -5,7 +5,8 @@ const project = projectLocation('https://abc.supabase.co');
 
 function describe_(url: string, method = 'GET', headers: Record<string, string> = {}) {
   const service = serviceOf(project, url);
-  return describeRequest(project, service, url, method, headers);
+  const attributes = {};
+  return { request: describeRequest(project, service, url, method, headers, attributes), attributes };
 }
 
 describe('naming requests', () => {

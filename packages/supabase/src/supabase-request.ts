@@ -84,9 +84,10 @@ export function serviceOf(project: ProjectLocation, url: string): SupabaseServic
 }
 
 /**
- * Names the request: service, span name and attributes. Paths carry ids (storage object paths, user
+ * Names the request: service, span name and retry attempt. Paths carry ids (storage object paths, user
  * ids under `auth/v1/admin/users/…`), so only the first path segment of auth, storage and realtime
  * names a span; PostgREST tables, RPC functions and edge functions are bounded by the schema.
+ * With `attributes`, also fills in the span attributes (skipped when nobody records the span).
  */
 export function describeRequest(
   project: ProjectLocation,
@@ -94,40 +95,47 @@ export function describeRequest(
   url: string,
   method: string,
   headers: FetchHeaders,
-): { request: SupabaseRequest; attributes: Attributes } {
+  attributes?: Attributes,
+): SupabaseRequest {
   const retryCount = headerValue(headers, 'x-retry-count');
   const attempt = retryCount === null ? 0 : Number.parseInt(retryCount, 10) || 0;
-  const attributes: Attributes = {
-    [ATTR_SERVICE]: service,
-    [ATTR_HTTP_REQUEST_METHOD]: method,
-    [ATTR_SERVER_ADDRESS]: project.host,
-    [ATTR_SERVER_PORT]: project.port,
-  };
-  if (attempt > 0) attributes[ATTR_HTTP_RESEND_COUNT] = attempt;
+  if (attributes !== undefined) {
+    attributes[ATTR_SERVICE] = service;
+    attributes[ATTR_HTTP_REQUEST_METHOD] = method;
+    attributes[ATTR_SERVER_ADDRESS] = project.host;
+    attributes[ATTR_SERVER_PORT] = project.port;
+    if (attempt > 0) attributes[ATTR_HTTP_RESEND_COUNT] = attempt;
+  }
   let spanName: string;
   if (service === 'other') {
     spanName = method;
   } else {
     const path = servicePath(project, service, url);
-    const [first = '', second] = path.split('/', 2);
+    const slash = path.indexOf('/');
+    const first = slash === -1 ? path : path.slice(0, slash);
     switch (service) {
       case 'rest': {
-        attributes[ATTR_DB_SYSTEM_NAME] = 'postgresql';
-        const schema = headerValue(headers, method === 'GET' || method === 'HEAD' ? 'accept-profile' : 'content-profile');
-        if (schema !== null) attributes[ATTR_DB_NAMESPACE] = schema;
-        if (first === 'rpc' && second !== undefined) {
-          const fn = decode(second);
-          attributes[ATTR_DB_OPERATION_NAME] = 'rpc';
-          attributes[ATTR_DB_STORED_PROCEDURE_NAME] = fn;
+        if (attributes !== undefined) {
+          attributes[ATTR_DB_SYSTEM_NAME] = 'postgresql';
+          const schema = headerValue(headers, method === 'GET' || method === 'HEAD' ? 'accept-profile' : 'content-profile');
+          if (schema !== null) attributes[ATTR_DB_NAMESPACE] = schema;
+        }
+        if (first === 'rpc' && slash !== -1) {
+          const next = path.indexOf('/', slash + 1);
+          const fn = decode(path.slice(slash + 1, next === -1 ? undefined : next));
+          if (attributes !== undefined) {
+            attributes[ATTR_DB_OPERATION_NAME] = 'rpc';
+            attributes[ATTR_DB_STORED_PROCEDURE_NAME] = fn;
+          }
           spanName = `rpc ${fn}`;
         } else {
           const operation = restOperation(method, headers);
-          attributes[ATTR_DB_OPERATION_NAME] = operation;
+          if (attributes !== undefined) attributes[ATTR_DB_OPERATION_NAME] = operation;
           if (first === '') {
             spanName = operation;
           } else {
             const table = decode(first);
-            attributes[ATTR_DB_COLLECTION_NAME] = table;
+            if (attributes !== undefined) attributes[ATTR_DB_COLLECTION_NAME] = table;
             spanName = `${operation} ${table}`;
           }
         }
@@ -135,7 +143,7 @@ export function describeRequest(
       }
       case 'functions': {
         const fn = decode(first);
-        attributes[ATTR_FAAS_INVOKED_NAME] = fn;
+        if (attributes !== undefined) attributes[ATTR_FAAS_INVOKED_NAME] = fn;
         spanName = `invoke ${fn}`;
         break;
       }
@@ -143,7 +151,7 @@ export function describeRequest(
         spanName = first === '' ? service : `${service} ${decode(first)}`;
     }
   }
-  return { request: { service, spanName, attempt }, attributes };
+  return { service, spanName, attempt };
 }
 
 /** PostgREST's verbs as database operations (`Prefer: resolution=…` on a POST is an upsert). */
@@ -186,6 +194,7 @@ function isSegmentEnd(url: string, index: number): boolean {
 }
 
 function decode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -149,7 +149,13 @@ describe('spans', () => {
     const rejected = await supabase.from('agents').delete().eq('id', 'a1');
     expect(rejected.status).toBe(529);
     const [rejection] = spans('delete agents');
-    expect(rejection!.attributes).toMatchObject({ [ATTR_ERROR_TYPE]: 'CircuitOpenError', 'phlow.circuit_breaker.state': 'open' });
+    expect(rejection!.attributes).toMatchObject({
+      [ATTR_ERROR_TYPE]: 'CircuitOpenError',
+      'phlow.circuit_breaker.state': 'open',
+      [ATTR_SERVICE]: 'rest',
+      [ATTR_DB_OPERATION_NAME]: 'delete',
+      [ATTR_DB_COLLECTION_NAME]: 'agents',
+    });
     expect(rejection!.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE]).toBeUndefined();
     expect(rejection!.events.map((event) => event.name)).toEqual(['phlow.circuit_breaker.rejected']);
     expect(rejection!.status.code).toBe(SpanStatusCode.ERROR);

@@ -1,0 +1,60 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdBody } from './held-body.js';
+
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: 1\n\n');
+    } else if (req.url === '/empty') {
+      res.writeHead(204);
+      res.end();
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-seen': 'yes' });
+      res.end('{"id":"a1"}');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('holdBody: the body read inside the call, answered from memory', () => {
+  it('keeps the response (status, headers, url) and answers each body method once, like any response', async () => {
+    const original = await fetch(`${url}/json`);
+    const held = await holdBody(original);
+    expect(held).toBe(original);
+    expect(held).toBeInstanceOf(Response);
+    expect([held.status, held.ok, held.headers.get('x-seen'), held.url]).toEqual([200, true, 'yes', `${url}/json`]);
+    expect(held.bodyUsed).toBe(false);
+    const copy = held.clone();
+    expect(await held.json()).toEqual({ id: 'a1' });
+    expect(held.bodyUsed).toBe(true);
+    await expect(held.text()).rejects.toThrow(new TypeError('Body is unusable: Body has already been read'));
+    expect(() => held.clone()).toThrow(TypeError);
+    expect(held.body).toBeNull();
+    expect(await copy.text()).toBe('{"id":"a1"}');
+  });
+
+  it('answers text, arrayBuffer, blob and the body stream', async () => {
+    expect(await (await holdBody(await fetch(`${url}/json`))).text()).toBe('{"id":"a1"}');
+    expect(new TextDecoder().decode(await (await holdBody(await fetch(`${url}/json`))).arrayBuffer())).toBe('{"id":"a1"}');
+    const blob = await (await holdBody(await fetch(`${url}/json`))).blob();
+    expect([blob.type, await blob.text()]).toEqual(['application/json', '{"id":"a1"}']);
+    const streamed = await holdBody(await fetch(`${url}/json`));
+    expect(await new Response(streamed.body).text()).toBe('{"id":"a1"}');
+    expect(streamed.bodyUsed).toBe(true);
+  });
+
+  it('passes event streams and bodiless responses on untouched', async () => {
+    const stream = await fetch(`${url}/stream`);
+    expect(holdBody(stream)).toBe(stream);
+    expect(await stream.text()).toBe('data: 1\n\n');
+    const empty = await fetch(`${url}/empty`);
+    expect(holdBody(empty)).toBe(empty);
+  });
+});
