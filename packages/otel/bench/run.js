@@ -8,6 +8,8 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { instrumentCircuitBreakers } from '../dist/index.js';
 import { CircuitBreakerMetricProducer } from '../dist/sdk/index.js';
+// internal: the per-series aggregate, to time one recording on its own
+import { CallDurationAggregate } from '../dist/call-duration-aggregate.js';
 
 class CollectingReader extends MetricReader {
   async onForceFlush() {}
@@ -107,7 +109,32 @@ async function oneCallEach(breakers) {
   for (const breaker of breakers) await breaker.execute(noop);
 }
 
+/** One recording on its own, without a call around it: ours vs the SDK histogram's `record`. */
+function oneRecording() {
+  const provider = new MeterProvider({ readers: [new CollectingReader()] });
+  const histogram = provider.getMeter('bench').createHistogram('d', { advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] } });
+  const attributes = Object.freeze({ name: 'payments', outcome: 'success' });
+  const aggregate = new CallDurationAggregate(attributes, Date.now());
+  const n = 5_000_000;
+  const time = (record) => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) record(i & 63); // 0..63 ms: the first five buckets
+    return Number(process.hrtime.bigint() - start) / n;
+  };
+  const ours = () => time((ms) => aggregate.recordMs(ms));
+  const sdk = () => time((ms) => histogram.record(ms / 1000, attributes));
+  ours();
+  sdk();
+  const samples = [[], []];
+  for (let round = 0; round < 5; round++) {
+    samples[0].push(ours());
+    samples[1].push(sdk());
+  }
+  console.log(`one recording: CallDurationAggregate.recordMs ${median(samples[0]).toFixed(1)} ns, SDK Histogram.record ${median(samples[1]).toFixed(1)} ns`);
+}
+
 await closedCalls();
+oneRecording();
 console.log('one collection of 10,000 breakers (goal < 20 ms):');
 await collection('  one keyed family of 10,000 members (default)', async (registry) => {
   const family = registry.getFamily('peers', {}, { maxKeys: 10_000 });

@@ -16,7 +16,7 @@ import {
   type CallDurationProducerScope,
 } from '../call-duration-hub.js';
 import type { CallDurationPoint } from '../call-duration-aggregate.js';
-import { CALL_DURATION_HISTOGRAM, INSTRUMENTATION_SCOPE } from '../telemetry-names.js';
+import { CALL_DURATION_BUCKETS, CALL_DURATION_HISTOGRAM, INSTRUMENTATION_SCOPE } from '../telemetry-names.js';
 import { VERSION } from '../version.js';
 import { describeValue } from '../describe-value.js';
 
@@ -65,14 +65,19 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
 
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime();
+    // Every series has the same boundaries: one array per collection, as the SDK shares its aggregator's.
+    const boundaries = [...CALL_DURATION_BUCKETS];
     const dataPoints: DataPoint<Histogram>[] = [];
-    for (const point of mergeSeries(callDurationSourcesOf(this.scope).flatMap((source) => source.readCallDurations()))) {
+    const sources = callDurationSourcesOf(this.scope);
+    const points = sources.flatMap((source) => source.readCallDurations());
+    // One instrumentation's series are distinct by construction; only several can overlap.
+    for (const point of sources.length > 1 ? mergeSeries(points) : points) {
       dataPoints.push({
         attributes: point.attributes,
         startTime: millisToHrTime(point.startTimeMs),
         endTime,
         value: {
-          buckets: { boundaries: [...point.boundaries], counts: point.counts },
+          buckets: { boundaries, counts: point.counts },
           sum: point.sum,
           count: point.count,
           min: point.min,
