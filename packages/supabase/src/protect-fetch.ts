@@ -130,6 +130,7 @@ function send(
   let attributes: Attributes | undefined;
   if (state !== 'closed') describeRequest(project, service, url, method, headers, (attributes = {}));
   const fetchImpl = options.fetch ?? fetch;
+  const untimed = breaker.options.timeoutMs === 0;
   const classify = options.classifyStatus;
   return withBreakerSpan(
     tracer,
@@ -141,7 +142,9 @@ function send(
         describeRequest(project, service, url, method, headers, lazy);
         span.setAttributes(lazy);
       }
-      return fetchImpl(input, { ...init, signal })
+      // Without a timeout or a caller's signal the breaker hands out one shared signal that never aborts;
+      // fetch would pile a listener per request onto it (undici drops them only at garbage collection).
+      return fetchImpl(input, untimed && callerSignal == null ? init : { ...init, signal })
         .then(holdBody)
         .then(
           (response): Attempt | Promise<Attempt> => {

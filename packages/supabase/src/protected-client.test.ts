@@ -169,6 +169,19 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
   });
 });
 
+describe('timeoutMs: 0 (no timeout)', () => {
+  it('still protects every request, and a caller abort still cancels', async () => {
+    const { supabase, proxy } = await project.client({ timeoutMs: 0, clock: undefined });
+    for (let i = 0; i < 20; i++) expect((await supabase.from('agents').select('id').eq('id', 'a1')).data).toEqual([{ id: 'a1' }]);
+    await proxy.setFaults({ blackHole: true });
+    const aborted = await supabase.from('agents').select('id').abortSignal(AbortSignal.timeout(50)).retry(false);
+    expect(aborted.status).toBe(0);
+    expect(aborted.error?.message).toMatch(/^TimeoutError: /);
+    await until(() => proxy.stats().connections.closedByClient >= 1);
+    expect(circuitBreakerOf(supabase).getStats()).toMatchObject({ total_successes: 20, total_ignored: 1, total_failures: 0 });
+  });
+});
+
 describe('rejections, in the supabase-js idiom and as CircuitBreakerError', () => {
   it("rejectWith 'response' (default): .throwOnError() throws a PostgrestError with the circuit code", async () => {
     const { supabase } = await project.client();
