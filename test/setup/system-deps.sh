@@ -24,3 +24,11 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+
+# Chromium (Debian's "chromium"): the demo agent's end-to-end test (test/e2e) drives its dashboard with
+# playwright-core, executablePath /usr/bin/chromium (`npx playwright install` cannot download here).
+if [ ! -x /usr/bin/chromium ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi

@@ -1,0 +1,327 @@
+/**
+ * The demo agent: a real A2A server (@a2a-js/sdk on Express 5) whose skill relays a message to a peer,
+ * plus the operator's side: `/health/circuit-breakers` (the guide's shape), `/metrics` (Prometheus),
+ * a live dashboard at `/` with chaos controls, and a token-protected admin reset.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Role, type AgentCard, type Message } from '@a2a-js/sdk';
+import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor } from '@a2a-js/sdk/server';
+import { UserBuilder, agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
+import { CircuitBreakerRegistry, jsonLineLogger, type CircuitBreakerStats } from '@phlow/circuit-breaker';
+import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
+import { instrumentCircuitBreakers, traceContextLogger } from '@phlow/otel';
+import { startTelemetry } from '@phlow/otel/sdk';
+import { createClient } from '@phlow/supabase';
+import type { Faults, FaultProxy } from '@phlow/testkit';
+import express, { type Request, type Response } from 'express';
+import WebSocket from 'ws';
+import type { DemoConfig } from './config.js';
+import { DASHBOARD_HTML } from './dashboard.js';
+import { Outbox } from './outbox.js';
+import { Relay, firstText, parseRelayText, type RelayResult } from './relay.js';
+import type { Dependencies } from './stand-ins.js';
+
+export const A2A_JSONRPC_PATH = '/a2a/jsonrpc';
+export const A2A_REST_PATH = '/a2a/rest';
+
+/** The chaos actions the dashboard offers, as FaultProxy faults. */
+export const CHAOS_ACTIONS: Readonly<Record<string, Faults | null>> = {
+  down: { refuse: true },
+  hang: { blackHole: true },
+  error503: { errorStatus: { status: 503 } },
+  slow: { latency: { ms: 1_500 } },
+  heal: null,
+};
+
+export interface RunningAgent {
+  readonly url: string;
+  readonly adminToken: string;
+  readonly registry: CircuitBreakerRegistry;
+  readonly relay: Relay;
+  stop(): Promise<void>;
+}
+
+interface Sample {
+  readonly t: number;
+  readonly calls: number;
+  readonly failures: number;
+  readonly rejections: number;
+}
+
+export async function startAgent(config: DemoConfig, deps: Dependencies): Promise<RunningAgent> {
+  const otlp = config.otlpEndpoint !== undefined;
+  const telemetry = await startTelemetry({
+    serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'phlow-demo-agent',
+    prometheus: { host: '127.0.0.1', port: 0 },
+    ...(otlp && process.env['OTEL_METRICS_EXPORTER'] === undefined ? { metricsExporters: ['prometheus', 'otlp'] as const } : {}),
+    ...(otlp && process.env['OTEL_TRACES_EXPORTER'] === undefined ? { tracesExporters: ['otlp'] as const } : {}),
+  });
+  // State changes as JSON lines on stderr (with the trace id when inside a span).
+  const registry = new CircuitBreakerRegistry({ logger: traceContextLogger(jsonLineLogger()) });
+  const instrumentation = instrumentCircuitBreakers(registry);
+
+  const supabase = createClient(deps.supabaseUrl, deps.supabaseKey, {
+    circuitBreaker: { registry, name: 'supabase', failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.supabaseTimeoutMs },
+    realtime: { transport: WebSocket as never },
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
+  const resolver = new CircuitBreakerResolver(
+    { ...getWebResolver({ allowPrivateAddresses: deps.embedded.includes('did-host') || process.env['DID_ALLOW_PRIVATE'] === '1', ...(deps.didCa === undefined ? {} : { ca: deps.didCa }) }) },
+    {
+      registry,
+      breaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs },
+      cache: { ttlMs: config.didCacheTtlMs, staleIfErrorMs: 86_400_000, maxEntries: 1_000 },
+    },
+  );
+  const outbox = new Outbox(supabase, registry, 'supabase');
+  const relay = new Relay({
+    registry,
+    supabase,
+    resolver,
+    didWebHost: deps.didWebHost,
+    peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.peerTimeoutMs },
+    outbox,
+  });
+
+  // --- the A2A server ---
+  const app = express();
+  app.disable('x-powered-by');
+  const server: Server = createServer(app);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  const card: AgentCard = {
+    name: 'phlow-demo-agent',
+    description: 'Relays a message to a peer agent named by agent id or DID, through circuit breakers on every dependency.',
+    supportedInterfaces: [
+      { url: `${url}${A2A_JSONRPC_PATH}`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+      { url: `${url}${A2A_REST_PATH}`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' },
+    ],
+    provider: undefined,
+    version: '0.1.0',
+    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [
+      {
+        id: 'relay',
+        name: 'Relay',
+        description: 'Send "<peer> <message>": the peer (agent id or DID) is looked up in the registry or by DID, the message relayed, the exchange recorded.',
+        tags: ['relay', 'a2a'],
+        examples: ['alpha hello', 'gamma how are you?'],
+        inputModes: ['text/plain'],
+        outputModes: ['text/plain'],
+        securityRequirements: [],
+      },
+    ],
+    signatures: [],
+  };
+  const executor: AgentExecutor = {
+    execute: async (context, bus) => {
+      const parsed = parseRelayText(firstText(context.userMessage));
+      const result: RelayResult =
+        parsed === undefined
+          ? { ok: false, status: 400, peer: '', message: 'Send "<peer> <message>", e.g. "alpha hello" (peer: an agent id or a DID)', notes: [] }
+          : await relay.relay(parsed.target, parsed.text);
+      const text = result.ok ? `${result.peer} answered: ${result.reply}` : result.message;
+      const message: Message = {
+        messageId: randomUUID(),
+        contextId: context.contextId,
+        taskId: '',
+        role: Role.ROLE_AGENT,
+        parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
+        metadata: { relay: result },
+        extensions: [],
+        referenceTaskIds: [],
+      };
+      bus.publish(AgentEvent.message(message));
+    },
+    cancelTask: async () => undefined,
+  };
+  const requestHandler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
+  app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: requestHandler }));
+  app.use(A2A_JSONRPC_PATH, jsonRpcHandler({ requestHandler, userBuilder: UserBuilder.noAuthentication }));
+  app.use(A2A_REST_PATH, restHandler({ requestHandler, userBuilder: UserBuilder.noAuthentication }));
+
+  // --- plain HTTP: relay, health, metrics ---
+  const json = express.json({ limit: '64kb' });
+  app.post('/relay', json, async (req: Request, res: Response) => {
+    const { to, text } = (req.body ?? {}) as { to?: unknown; text?: unknown };
+    if (typeof to !== 'string' || to === '' || typeof text !== 'string' || text === '') {
+      res.status(400).json({ detail: 'body must be { "to": "<agent id or DID>", "text": "<message>" }' });
+      return;
+    }
+    const result = await relay.relay(to, text);
+    if (result.ok) {
+      res.json(result);
+      return;
+    }
+    if (result.status === 503) {
+      // The guide's answer for an HTTP route whose dependency is down, plus who and when.
+      if (result.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.ceil(result.retryAfterMs / 1000)));
+      res.status(503).json({ detail: 'Service temporarily unavailable', peer: result.peer, message: result.message, retry_after_ms: result.retryAfterMs ?? null, notes: result.notes });
+      return;
+    }
+    res.status(result.status).json({ detail: result.message, peer: result.peer, notes: result.notes });
+  });
+
+  const health = () => {
+    const stats = registry.getStats();
+    const open = Object.keys(stats).filter((name) => stats[name]!.state === 'open');
+    return { status: open.length === 0 ? 'healthy' : 'degraded', open_breakers: open, breaker_stats: stats, outbox: outbox.stats };
+  };
+  app.get('/health/circuit-breakers', (_req, res) => void res.json(health()));
+  app.get('/metrics', async (_req, res) => {
+    try {
+      const scrape = await fetch(telemetry.prometheusUrl!);
+      res.status(scrape.status).type(scrape.headers.get('content-type') ?? 'text/plain').send(await scrape.text());
+    } catch (error) {
+      res.status(500).type('text/plain').send(`metrics unavailable: ${(error as Error).message}`);
+    }
+  });
+
+  // --- chaos and admin ---
+  const breakerOf = (dependency: string): string | undefined => {
+    if (dependency === 'supabase') return 'supabase';
+    if (dependency === 'did-host') return deps.didWebHost === undefined ? undefined : `did-web/${decodeURIComponent(deps.didWebHost)}`;
+    if (dependency.startsWith('peer-')) return `a2a/${dependency.slice(5)}`;
+    return undefined;
+  };
+  const chaosState = () =>
+    [...deps.proxies].map(([name, proxy]: [string, FaultProxy]) => ({ name, breaker: breakerOf(name), faults: proxy.faults, forwarded: proxy.stats().requests.forwarded, received: proxy.stats().requests.received }));
+  app.get('/chaos', (_req, res) => void res.json({ actions: Object.keys(CHAOS_ACTIONS), dependencies: chaosState() }));
+  app.post('/chaos/:dependency/:action', async (req: Request, res: Response) => {
+    const dependency = String(req.params['dependency']);
+    const action = String(req.params['action']);
+    const proxy = deps.proxies.get(dependency);
+    if (proxy === undefined) {
+      res.status(404).json({ detail: `no chaos control for ${dependency}; known: ${[...deps.proxies.keys()].join(', ')} (dependencies from the environment have none)` });
+      return;
+    }
+    if (!Object.hasOwn(CHAOS_ACTIONS, action)) {
+      res.status(400).json({ detail: `unknown action ${action}; allowed: ${Object.keys(CHAOS_ACTIONS).join(', ')}` });
+      return;
+    }
+    const faults = CHAOS_ACTIONS[action];
+    if (faults === null || faults === undefined) await proxy.clearFaults();
+    else await proxy.setFaults(faults);
+    process.stderr.write(`${JSON.stringify({ timestamp: Date.now() / 1000, level: 'info', message: `chaos: ${dependency} ${action}`, dependency, action, faults: proxy.faults })}\n`);
+    broadcast();
+    res.json({ dependency, action, faults: proxy.faults });
+  });
+  app.post('/admin/reset', (req: Request, res: Response) => {
+    const header = req.get('authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : req.get('x-admin-token');
+    if (token !== config.adminToken) {
+      res.status(401).json({ detail: 'admin token required: Authorization: Bearer <token> (printed at start-up, or ADMIN_TOKEN)' });
+      return;
+    }
+    registry.resetAll();
+    broadcast();
+    res.json({ reset: Object.keys(registry.getStats()) });
+  });
+
+  // --- dashboard: state snapshots, pushed by server-sent events ---
+  const samples: Sample[] = [];
+  let last = { calls: 0, failures: 0, rejections: 0 };
+  const totals = (stats: Record<string, CircuitBreakerStats>) => {
+    let calls = 0;
+    let failures = 0;
+    let rejections = 0;
+    for (const s of Object.values(stats)) {
+      calls += s.total_calls;
+      failures += s.total_failures;
+      rejections += s.total_rejections;
+    }
+    return { calls, failures, rejections };
+  };
+  const sampler = setInterval(() => {
+    const now = totals(registry.getStats());
+    samples.push({
+      t: Date.now(),
+      calls: Math.max(0, now.calls - last.calls),
+      failures: Math.max(0, now.failures - last.failures),
+      rejections: Math.max(0, now.rejections - last.rejections),
+    });
+    if (samples.length > 120) samples.shift();
+    last = now;
+  }, 1_000);
+  const snapshot = () => {
+    const now = Date.now();
+    const stats = registry.getStats();
+    return {
+      now,
+      status: health().status,
+      breakers: Object.entries(stats).map(([name, s]) => ({
+        name,
+        state: s.state,
+        failure_count: s.failure_count,
+        failure_threshold: s.failure_threshold,
+        total_calls: s.total_calls,
+        total_failures: s.total_failures,
+        total_rejections: s.total_rejections,
+        retry_in_ms: s.retry_at === null ? null : Math.max(0, s.retry_at - now),
+      })),
+      dependencies: chaosState(),
+      outbox: outbox.stats,
+      relays: relay.counts,
+      samples,
+    };
+  };
+  const streams = new Set<Response>();
+  const broadcast = () => {
+    if (streams.size === 0) return;
+    const data = `data: ${JSON.stringify(snapshot())}\n\n`;
+    for (const stream of streams) stream.write(data);
+  };
+  const pusher = setInterval(broadcast, 500);
+  app.get('/api/state', (_req, res) => void res.json(snapshot()));
+  app.get('/events', (req: Request, res: Response) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.write(`data: ${JSON.stringify(snapshot())}\n\n`);
+    streams.add(res);
+    req.on('close', () => streams.delete(res));
+  });
+  app.get('/', (_req, res) => void res.type('html').send(DASHBOARD_HTML));
+
+  // Warm up: create every known peer's breaker and client, cache its DID document, touch the registry,
+  // so the dashboard lists every breaker from the start. Failures here are the breakers' business.
+  await Promise.allSettled([
+    supabase.from('agent_cards').select('id').limit(1).retry(false),
+    ...deps.peers.map((peer) => relay.clientFor(peer.id, peer.url)),
+    ...deps.peers.flatMap((peer) => (peer.did === undefined ? [] : [resolver.resolve(peer.did)])),
+  ]);
+
+  let stopped = false;
+  return {
+    url,
+    adminToken: config.adminToken,
+    registry,
+    relay,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(sampler);
+      clearInterval(pusher);
+      outbox.dispose();
+      for (const stream of streams) stream.end();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      instrumentation.dispose();
+      await telemetry.shutdown();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The demo's configuration, from environment variables. Every dependency has an embedded stand-in
+ * (the testkit's), used when its variable is not set; setting it points the agent at the real thing.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface DemoConfig {
+  /** Where the agent listens (`HOST`, `PORT`; default 127.0.0.1:8080, `PORT=0` takes a free port). */
+  readonly host: string;
+  readonly port: number;
+  /** `SUPABASE_URL` + `SUPABASE_KEY` (or `SUPABASE_ANON_KEY`): a real project with `agent_cards` and `messages`. */
+  readonly supabaseUrl: string | undefined;
+  readonly supabaseKey: string | undefined;
+  /** `PEER_URLS`: `alpha=http://host:port,beta=...`, real A2A peers seeded into the stand-in registry. */
+  readonly peerUrls: ReadonlyMap<string, string> | undefined;
+  /** `DID_WEB_HOST`: the did:web host whose `agents:<id>` documents name peers (`did:web:<host>:agents:<id>`). */
+  readonly didWebHost: string | undefined;
+  /** `ADMIN_TOKEN`: guards `POST /admin/reset`; generated (and printed) when unset. */
+  readonly adminToken: string;
+  /** `PHLOW_RECOVERY_MS`: how long every breaker stays open before a probe (demo default 10 s). */
+  readonly recoveryTimeoutMs: number;
+  /** `PHLOW_PEER_TIMEOUT_MS`: a peer call's timeout (default 5 s; the adapter's default is 20 s). */
+  readonly peerTimeoutMs: number;
+  /** `PHLOW_SUPABASE_TIMEOUT_MS` (default 10 s, the guide's) and `PHLOW_DID_TIMEOUT_MS` (default 15 s). */
+  readonly supabaseTimeoutMs: number;
+  readonly didTimeoutMs: number;
+  /** `PHLOW_DID_CACHE_TTL_MS`: fresh DID documents are reused this long (default 5 s, so the host is seen). */
+  readonly didCacheTtlMs: number;
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other standard OTEL_* variables): OTLP export besides `/metrics`. */
+  readonly otlpEndpoint: string | undefined;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}; got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function peerUrls(raw: string | undefined): ReadonlyMap<string, string> | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const peers = new Map<string, string>();
+  for (const entry of raw.split(',')) {
+    const [id, url] = entry.split('=').map((s) => s.trim());
+    if (id === undefined || id === '' || url === undefined || !/^https?:\/\//.test(url)) {
+      throw new TypeError(`PEER_URLS must be a comma list of id=http(s)://url; got ${JSON.stringify(entry)}`);
+    }
+    peers.set(id, url.replace(/\/+$/, ''));
+  }
+  return peers;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const supabaseUrl = env['SUPABASE_URL'] || undefined;
+  const supabaseKey = env['SUPABASE_KEY'] || env['SUPABASE_ANON_KEY'] || undefined;
+  if (supabaseUrl !== undefined && supabaseKey === undefined) {
+    throw new TypeError('SUPABASE_URL is set but SUPABASE_KEY (or SUPABASE_ANON_KEY) is not: give both, or neither for the embedded stand-in');
+  }
+  return {
+    host: env['HOST'] || '127.0.0.1',
+    port: integer(env, 'PORT', 8080, 0),
+    supabaseUrl,
+    supabaseKey,
+    peerUrls: peerUrls(env['PEER_URLS']),
+    didWebHost: env['DID_WEB_HOST'] || undefined,
+    adminToken: env['ADMIN_TOKEN'] || randomBytes(12).toString('hex'),
+    recoveryTimeoutMs: integer(env, 'PHLOW_RECOVERY_MS', 10_000, 1),
+    peerTimeoutMs: integer(env, 'PHLOW_PEER_TIMEOUT_MS', 5_000, 1),
+    supabaseTimeoutMs: integer(env, 'PHLOW_SUPABASE_TIMEOUT_MS', 10_000, 1),
+    didTimeoutMs: integer(env, 'PHLOW_DID_TIMEOUT_MS', 15_000, 1),
+    didCacheTtlMs: integer(env, 'PHLOW_DID_CACHE_TTL_MS', 5_000, 0),
+    otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
+  };
+}

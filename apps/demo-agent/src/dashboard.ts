@@ -1,0 +1,105 @@
+/**
+ * The dashboard: one HTML page, no build step. It listens to `/events` (server-sent events, a state
+ * snapshot every 500 ms), draws each breaker (state, failures, time to the next probe), a chart of
+ * calls / failures / rejections per second (plain SVG), the chaos controls (POST /chaos/:dep/:action),
+ * a relay form, and the admin reset (POST /admin/reset with the token printed at start-up).
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Phlow demo agent</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
+  body { margin: 0 auto; max-width: 1100px; padding: 16px; }
+  h1 { font-size: 1.3rem; margin: 0 0 4px; } h2 { font-size: 1rem; margin: 18px 0 6px; }
+  .muted { color: #6b7280; font-size: .85rem; }
+  table { border-collapse: collapse; width: 100%; background: #fff; }
+  th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; font-size: .9rem; }
+  .state { font-weight: 600; padding: 2px 8px; border-radius: 10px; }
+  .state.closed { background: #d1fae5; color: #065f46; } .state.open, .state.forced_open { background: #fee2e2; color: #991b1b; }
+  .state.half_open { background: #fef3c7; color: #92400e; } .state.disabled { background: #e5e7eb; }
+  #status.healthy { color: #065f46; } #status.degraded { color: #991b1b; }
+  button { margin: 0 2px; padding: 3px 8px; border: 1px solid #cbd5e1; background: #fff; border-radius: 4px; cursor: pointer; }
+  button.break { border-color: #fca5a5; } button.heal { border-color: #6ee7b7; }
+  svg { background: #fff; border: 1px solid #e5e7eb; }
+  .row { display: flex; gap: 16px; flex-wrap: wrap; align-items: center; }
+  input { padding: 3px 6px; }
+  #log { font-family: ui-monospace, monospace; font-size: .8rem; white-space: pre-wrap; background: #fff; padding: 6px; min-height: 2em; }
+</style>
+</head>
+<body>
+<h1>Phlow demo agent <span id="status" class="muted">connecting…</span></h1>
+<div class="muted">A2A relay agent; every dependency behind a circuit breaker. <a href="/health/circuit-breakers">health</a> · <a href="/metrics">metrics</a> · <a href="/.well-known/agent-card.json">agent card</a></div>
+
+<h2>Circuit breakers</h2>
+<table id="breakers"><thead><tr><th>Breaker</th><th>State</th><th>Failures</th><th>Calls</th><th>Failed</th><th>Rejected</th><th>Next probe</th></tr></thead><tbody></tbody></table>
+
+<h2>Calls per second (all breakers, last 2 minutes)</h2>
+<svg id="chart" width="1060" height="150" viewBox="0 0 1060 150" role="img" aria-label="calls, failures and rejections per second"></svg>
+<div class="muted"><span style="color:#2563eb">■ calls</span> · <span style="color:#dc2626">■ failures</span> · <span style="color:#d97706">■ rejections</span> · <span id="relays"></span> · <span id="outbox"></span></div>
+
+<h2>Chaos (through the fault proxies)</h2>
+<table id="chaos"><thead><tr><th>Dependency</th><th>Breaker</th><th>Faults</th><th>Forwarded</th><th></th></tr></thead><tbody></tbody></table>
+
+<h2>Relay a message</h2>
+<form id="relay" class="row"><input id="to" value="alpha" size="12" aria-label="peer"> <input id="text" value="hello" size="30" aria-label="message"> <button type="submit">Send</button></form>
+<div id="log"></div>
+
+<h2>Admin</h2>
+<form id="reset" class="row"><input id="token" type="password" placeholder="admin token (printed at start-up)" size="34"> <button type="submit">Reset all breakers</button> <span id="reset-result" class="muted"></span></form>
+
+<script>
+const $ = (s) => document.querySelector(s);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+let latest;
+function render(s) {
+  latest = s;
+  const status = $('#status'); status.textContent = s.status; status.className = s.status;
+  $('#breakers tbody').innerHTML = s.breakers.map((b) =>
+    '<tr data-breaker="' + esc(b.name) + '" data-state="' + esc(b.state) + '"><td>' + esc(b.name) + '</td><td><span class="state ' + esc(b.state) + '">' + esc(b.state) + '</span></td><td>' +
+    b.failure_count + ' / ' + b.failure_threshold + '</td><td>' + b.total_calls + '</td><td>' + b.total_failures + '</td><td>' + b.total_rejections + '</td><td>' +
+    (b.retry_in_ms === null ? '—' : (b.retry_in_ms / 1000).toFixed(1) + ' s') + '</td></tr>').join('');
+  $('#chaos tbody').innerHTML = s.dependencies.map((d) => {
+    const faults = Object.keys(d.faults || {}).filter((k) => d.faults[k]);
+    return '<tr data-dependency="' + esc(d.name) + '"><td>' + esc(d.name) + '</td><td>' + esc(d.breaker || '') + '</td><td>' + (faults.length ? esc(faults.join(', ')) : 'healthy') + '</td><td>' + d.forwarded + '</td><td>' +
+      ['down', 'hang', 'error503', 'slow'].map((a) => '<button class="break" data-chaos="' + esc(d.name) + '" data-action="' + a + '">' + a + '</button>').join('') +
+      '<button class="heal" data-chaos="' + esc(d.name) + '" data-action="heal">heal</button></td></tr>';
+  }).join('');
+  $('#relays').textContent = 'relays: ' + s.relays.relayed + ' ok, ' + s.relays.failed + ' refused/failed';
+  $('#outbox').textContent = 'outbox: ' + s.outbox.pending + ' pending, ' + s.outbox.replayed + ' replayed, ' + s.outbox.dropped + ' dropped';
+  chart(s.samples);
+}
+function chart(samples) {
+  const w = 1060, h = 150, n = 120, max = Math.max(1, ...samples.map((p) => Math.max(p.calls, p.failures, p.rejections)));
+  const line = (key, color) => {
+    const pts = samples.map((p, i) => ((n - samples.length + i) * (w / (n - 1))).toFixed(1) + ',' + (h - 4 - (p[key] / max) * (h - 20)).toFixed(1)).join(' ');
+    return '<polyline fill="none" stroke="' + color + '" stroke-width="2" points="' + pts + '"/>';
+  };
+  $('#chart').innerHTML = '<text x="4" y="12" font-size="10" fill="#6b7280">' + max + '/s</text>' + line('calls', '#2563eb') + line('failures', '#dc2626') + line('rejections', '#d97706');
+}
+document.addEventListener('click', async (e) => {
+  const b = e.target.closest('button[data-chaos]'); if (!b) return;
+  const r = await fetch('/chaos/' + encodeURIComponent(b.dataset.chaos) + '/' + b.dataset.action, { method: 'POST' });
+  $('#log').textContent = 'chaos ' + b.dataset.chaos + ' ' + b.dataset.action + ': ' + r.status;
+});
+$('#relay').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const t0 = performance.now();
+  const r = await fetch('/relay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: $('#to').value, text: $('#text').value }) });
+  const body = await r.json();
+  $('#log').textContent = r.status + ' in ' + (performance.now() - t0).toFixed(1) + ' ms\\n' + JSON.stringify(body, null, 2);
+});
+$('#reset').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await fetch('/admin/reset', { method: 'POST', headers: { authorization: 'Bearer ' + $('#token').value } });
+  $('#reset-result').textContent = r.status === 200 ? 'all breakers closed' : 'refused (' + r.status + ')';
+});
+const source = new EventSource('/events');
+source.onmessage = (e) => render(JSON.parse(e.data));
+source.onerror = () => { $('#status').textContent = 'disconnected, retrying…'; $('#status').className = 'muted'; };
+</script>
+</body>
+</html>
+`;

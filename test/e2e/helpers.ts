@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { Role, type Message, type SendMessageRequest } from '@a2a-js/sdk';
+import type { Client } from '@a2a-js/sdk/client';
+
+export function textRequest(text: string): SendMessageRequest {
+  return {
+    tenant: '',
+    message: {
+      messageId: randomUUID(),
+      contextId: '',
+      taskId: '',
+      role: Role.ROLE_USER,
+      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
+      metadata: undefined,
+      extensions: [],
+      referenceTaskIds: [],
+    },
+    configuration: undefined,
+    metadata: undefined,
+  };
+}
+
+/** The relay's structured result, as the agent puts it in the answer's metadata. */
+export interface RelayAnswer {
+  readonly text: string;
+  readonly relay: {
+    readonly ok: boolean;
+    readonly peer: string;
+    readonly via?: string;
+    readonly reply?: string;
+    readonly recorded?: string;
+    readonly status?: number;
+    readonly message?: string;
+    readonly retryAfterMs?: number;
+    readonly notes: string[];
+  };
+}
+
+/** Relays through the agent's A2A skill ("<peer> <text>"); bounded by `withinMs` (the agent's own timeouts are longer). */
+export async function relay(client: Client, peer: string, text: string, withinMs = 10_000): Promise<RelayAnswer> {
+  const result = await client.sendMessage(textRequest(`${peer} ${text}`), { signal: AbortSignal.timeout(withinMs) });
+  if (!('role' in result)) throw new Error(`expected a message, got a task: ${JSON.stringify(result)}`);
+  const message = result as Message;
+  let answer = '';
+  for (const part of message.parts) if (part.content?.$case === 'text') answer = part.content.value;
+  return { text: answer, relay: (message.metadata as { relay: RelayAnswer['relay'] }).relay };
+}
+
+export interface Health {
+  readonly status: 'healthy' | 'degraded';
+  readonly open_breakers: string[];
+  readonly breaker_stats: Record<string, { state: string; failure_count: number; total_rejections: number; total_calls: number }>;
+  readonly outbox: { pending: number; replayed: number; dropped: number; stored: number };
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function chaos(agentUrl: string, dependency: string, action: string): Promise<void> {
+  const response = await fetch(`${agentUrl}/chaos/${dependency}/${action}`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`chaos ${dependency} ${action}: ${response.status} ${await response.text()}`);
+}
+
+export interface ChaosState {
+  readonly dependencies: { name: string; breaker?: string; faults: Record<string, unknown>; forwarded: number; received: number }[];
+}
+
+/** Requests the dependency's fault proxy received (forwarded or answered with a fault). */
+export async function received(agentUrl: string, dependency: string): Promise<number> {
+  const state = await getJson<ChaosState>(`${agentUrl}/chaos`);
+  const entry = state.dependencies.find((d) => d.name === dependency);
+  if (entry === undefined) throw new Error(`no dependency ${dependency}`);
+  return entry.received;
+}
