@@ -5,7 +5,7 @@ import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withBreakerSpan } from '../breaker-span.js';
 import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
-import { settle } from '../test-support.test-util.js';
+import { CollectingReader, histogramValues, settle } from '../test-support.test-util.js';
 import { CALL_DURATION_BUCKETS } from '../telemetry-names.js';
 import { VERSION } from '../version.js';
 import { startTelemetry } from './start-telemetry.js';
@@ -156,6 +156,20 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
     expect(rejected.events.map((e: any) => e.name)).toEqual(['phlow.circuit_breaker.rejected']);
     expect(rejected.status.code).toBe(2); // ERROR
     expect(otlpAttributes(rejected.attributes)['error.type']).toBe('CircuitOpenError');
+  });
+
+  it('leaves durations to the SDK histogram when it starts no reader of its own (extra readers only)', async () => {
+    const reader = new CollectingReader();
+    const telemetry = await startTelemetry({ metricsExporters: ['none'], metricReaders: [reader], registerGlobal: false });
+    cleanups.push(() => telemetry.shutdown());
+    const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false });
+    const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider });
+    cleanups.push(() => instrumentation.dispose());
+    expect(instrumentation.callDurations).toBe('sdk-histogram');
+    await registry.getBreaker('payments').execute(() => 1);
+    expect(histogramValues((await reader.metrics()).get('phlow.circuit_breaker.call.duration'))).toMatchObject({
+      'name=payments,outcome=success': { count: 1 },
+    });
   });
 
   it('unregisters the globals on shutdown so the app can start again', async () => {

@@ -133,14 +133,17 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
 
   const readers: IMetricReader[] = [...(options.metricReaders ?? [])];
   // Exports the durations instrumentCircuitBreakers aggregates itself (see its callDurations option).
-  const durationProducer = new CircuitBreakerMetricProducer();
+  // Only with a reader of ours to carry it: a live producer no reader collects would hide the histogram.
+  const withOwnReader = prometheusOptions !== undefined || metricsExporters.includes('otlp');
+  const durationProducer = withOwnReader ? new CircuitBreakerMetricProducer() : undefined;
+  const ownProducers = durationProducer === undefined ? [] : [durationProducer];
   let prometheus: PrometheusExporter | undefined;
   let meterProvider: MeterProvider;
   try {
     if (prometheusOptions !== undefined) {
       prometheus = new PrometheusExporter({
         preventServerStart: true,
-        metricProducers: [durationProducer],
+        metricProducers: ownProducers,
         withoutTargetInfo: prometheusOptions.withoutTargetInfo,
         withoutScopeInfo: prometheusOptions.withoutScopeInfo,
       });
@@ -150,7 +153,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
       readers.push(
         new PeriodicExportingMetricReader({
           exporter: new OTLPMetricExporter(),
-          metricProducers: [durationProducer],
+          metricProducers: ownProducers,
           exportIntervalMillis: intervalMs,
           exportTimeoutMillis: timeoutMs,
         }),
@@ -160,10 +163,10 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
       cardinalityLimit === undefined ? [] : [{ instrumentName: '*', aggregationCardinalityLimit: cardinalityLimit }];
     meterProvider = new MeterProvider({ resource, readers, views });
   } catch (error) {
-    durationProducer.dispose(); // an unscoped producer left behind would claim every later instrumentation
+    durationProducer?.dispose(); // an unscoped producer left behind would claim every later instrumentation
     throw error;
   }
-  durationProducer.scopeTo(meterProvider);
+  durationProducer?.scopeTo(meterProvider);
 
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (tracesExporters.includes('otlp')) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
@@ -173,7 +176,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   let prometheusUrl: string | undefined;
   const registered: Array<() => void> = [];
   const shutdownProviders = async () => {
-    durationProducer.dispose();
+    durationProducer?.dispose();
     for (const unregister of registered.splice(0).reverse()) unregister();
     await Promise.allSettled([
       server === undefined ? Promise.resolve() : closeServer(server),
