@@ -1,4 +1,4 @@
-import { CircuitBreakerError, CircuitOpenError } from '@phlow/circuit-breaker';
+import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
 import { PostgrestError } from '@supabase/supabase-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CIRCUIT_OPEN_CODE, DEFAULT_REJECTION_STATUS, circuitBreakerOf, isCircuitRejection } from './index.js';
@@ -49,7 +49,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     expect(rejected.status).toBe(DEFAULT_REJECTION_STATUS);
     expect(rejected.data).toBeNull();
     expect(rejected.error).toMatchObject({ code: CIRCUIT_OPEN_CODE, message: 'Circuit breaker supabase is open: the request was not sent' });
-    expect(rejected.error?.details).toMatch(/^Supabase rest failed repeatedly; the next attempt goes through in \d+ ms$/);
+    expect(rejected.error?.details).toMatch(/^Supabase failed repeatedly; the next rest request goes through in \d+ ms$/);
     expect(isCircuitRejection(rejected.error)).toBe(true);
     expect(isCircuitRejection(rejected)).toBe(true);
     const write = await supabase.from('agents').insert({ id: 'x', name: 'X' });
@@ -166,6 +166,21 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     expect(aborted.error?.message).toMatch(/^AbortError: /);
     await until(() => closes.includes('client'));
     expect(circuitBreakerOf(supabase).getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 1 });
+  });
+});
+
+describe('timeouts reach .throwOnError() as CircuitTimeoutError', () => {
+  it('throws the CircuitTimeoutError, which postgrest-js did not retry', async () => {
+    const { supabase, proxy } = await project.client({ timeoutMs: 100, clock: undefined });
+    await proxy.setFaults({ blackHole: true });
+    const thrown = await supabase.from('agents').select('id').throwOnError().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(CircuitTimeoutError.isInstance(thrown)).toBe(true);
+    expect(CircuitBreakerError.isInstance(thrown)).toBe(true);
+    expect(thrown).toMatchObject({ name: 'CircuitTimeoutError', breakerName: 'supabase', timeoutMs: 100, code: 'ABORT_ERR' });
+    expect(proxy.stats().requests.received).toBe(1);
   });
 });
 

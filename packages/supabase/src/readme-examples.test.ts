@@ -35,7 +35,7 @@ describe('README examples', () => {
       // --- README: idiom ---
       const { data, error, status } = await supabase.from('agents').select('id');
       if (isCircuitRejection(error)) {
-        // status 529, error.code 'PHLOW_CIRCUIT_OPEN', error.details: "… the next attempt goes through in 28391 ms"
+        // status 529, error.code 'PHLOW_CIRCUIT_OPEN', error.details: "… the next rest request goes through in 28391 ms"
         return cachedAgents();
       }
       // --- end ---

@@ -44,7 +44,7 @@ export function rejectionResponse(error: CircuitOpenError, status: number, servi
     details:
       retryAfterMs === null
         ? `Supabase ${service} requests are refused until the breaker is reset`
-        : `Supabase ${service} failed repeatedly; the next attempt goes through in ${retryAfterMs} ms`,
+        : `Supabase failed repeatedly; the next ${service} request goes through in ${retryAfterMs} ms`,
     hint: 'Serve a fallback (cache, default) or retry later',
     breaker: error.breakerName,
     state: error.state,

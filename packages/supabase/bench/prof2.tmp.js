@@ -1,0 +1,13 @@
+import { fileURLToPath } from 'node:url';
+import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { SupabaseStandIn } from '@phlow/testkit';
+import { createClient as createSupabaseClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { createClient } from '../dist/index.js';
+const clientOptions = { realtime: { transport: WebSocket }, auth: { persistSession: false, autoRefreshToken: false } };
+const standIn = new SupabaseStandIn({ schemaFile: fileURLToPath(new URL('../test-fixtures/agents.sql', import.meta.url)) });
+await standIn.start();
+const registry = new CircuitBreakerRegistry({ logger: false });
+const c = process.argv[2] === 'plain' ? createSupabaseClient(standIn.url, 'key', clientOptions) : createClient(standIn.url, 'key', { ...clientOptions, circuitBreaker: { registry } });
+for (let i = 0; i < 15000; i++) await c.from('agents').select('id, name, score').lt('score', 10).order('id');
+await standIn.stop();
