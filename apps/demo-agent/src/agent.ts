@@ -201,7 +201,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     return undefined;
   };
   const chaosState = () =>
-    [...deps.proxies].map(([name, proxy]: [string, FaultProxy]) => ({ name, breaker: breakerOf(name), faults: proxy.faults, forwarded: proxy.stats().requests.forwarded, received: proxy.stats().requests.received }));
+    [...deps.proxies].map(([name, proxy]: [string, FaultProxy]) => ({ name, mode: proxy.mode, breaker: breakerOf(name), faults: proxy.faults, forwarded: proxy.stats().requests.forwarded, received: proxy.stats().requests.received }));
   app.get('/chaos', (_req, res) => void res.json({ actions: Object.keys(CHAOS_ACTIONS), dependencies: chaosState() }));
   app.post('/chaos/:dependency/:action', async (req: Request, res: Response) => {
     const dependency = String(req.params['dependency']);
@@ -216,8 +216,14 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
       return;
     }
     const faults = CHAOS_ACTIONS[action];
-    if (faults === null || faults === undefined) await proxy.clearFaults();
-    else await proxy.setFaults(faults);
+    try {
+      if (faults === null || faults === undefined) await proxy.clearFaults();
+      else await proxy.setFaults(faults);
+    } catch (error) {
+      // e.g. an HTTP status on a TCP proxy (the DID host's: TLS passes through it unread).
+      res.status(400).json({ detail: `${dependency} cannot ${action}: ${(error as Error).message}` });
+      return;
+    }
     process.stderr.write(`${JSON.stringify({ timestamp: Date.now() / 1000, level: 'info', message: `chaos: ${dependency} ${action}`, dependency, action, faults: proxy.faults })}\n`);
     broadcast();
     res.json({ dependency, action, faults: proxy.faults });
@@ -235,7 +241,8 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   });
 
   // --- dashboard: state snapshots, pushed by server-sent events ---
-  const samples: Sample[] = [];
+  // Two minutes of per-second samples, zeros before start-up, so the chart is drawn from the first second.
+  const samples: Sample[] = Array.from({ length: 120 }, (_, i) => ({ t: Date.now() - (120 - i) * 1_000, calls: 0, failures: 0, rejections: 0 }));
   let last = { calls: 0, failures: 0, rejections: 0 };
   const totals = (stats: Record<string, CircuitBreakerStats>) => {
     let calls = 0;

@@ -64,7 +64,7 @@ function render(s) {
   $('#chaos tbody').innerHTML = s.dependencies.map((d) => {
     const faults = Object.keys(d.faults || {}).filter((k) => d.faults[k]);
     return '<tr data-dependency="' + esc(d.name) + '"><td>' + esc(d.name) + '</td><td>' + esc(d.breaker || '') + '</td><td>' + (faults.length ? esc(faults.join(', ')) : 'healthy') + '</td><td>' + d.forwarded + '</td><td>' +
-      ['down', 'hang', 'error503', 'slow'].map((a) => '<button class="break" data-chaos="' + esc(d.name) + '" data-action="' + a + '">' + a + '</button>').join('') +
+      (d.mode === 'http' ? ['down', 'hang', 'error503', 'slow'] : ['down', 'hang', 'slow']).map((a) => '<button class="break" data-chaos="' + esc(d.name) + '" data-action="' + a + '">' + a + '</button>').join('') +
       '<button class="heal" data-chaos="' + esc(d.name) + '" data-action="heal">heal</button></td></tr>';
   }).join('');
   $('#relays').textContent = 'relays: ' + s.relays.relayed + ' ok, ' + s.relays.failed + ' refused/failed';

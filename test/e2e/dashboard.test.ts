@@ -1,0 +1,94 @@
+/**
+ * The dashboard in a real Chromium (Debian's, driven by playwright-core): a chaos click breaks a peer,
+ * relayed traffic trips its breaker and the page shows it open; a heal click and the next probe close it
+ * and the page shows it closed. Screenshots go to test/artifacts/.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+let demo: DemoProcess;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  [demo, browser] = await Promise.all([
+    startDemo({ PHLOW_RECOVERY_MS: '1500' }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS, timeout: 30_000 }),
+  ]);
+  page = await browser.newPage({ viewport: { width: 1140, height: 1000 } });
+  page.setDefaultTimeout(15_000);
+});
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+/** Relays over the agent's HTTP route (as the dashboard's own form does). */
+async function relayTo(peer: string): Promise<number> {
+  const response = await fetch(`${demo.url}/relay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ to: peer, text: 'from the dashboard test' }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('the dashboard in Chromium', () => {
+  it('lists every breaker live, shows one open after a chaos click and closed after healing', async () => {
+    await page.goto(demo.url);
+    // Every dependency's breaker is listed from the start (the agent warms them up), closed.
+    for (const name of ['supabase', 'a2a/alpha', 'a2a/beta', 'a2a/gamma']) {
+      await page.locator(`tr[data-breaker="${name}"][data-state="closed"]`).waitFor();
+    }
+    await expect(page.locator('tr[data-breaker^="did-web/"]').count()).resolves.toBe(1);
+    await page.locator('#status.healthy').waitFor();
+
+    // Break peer beta from the page; traffic trips its breaker; the page (via server-sent events) shows it.
+    await page.click('button[data-chaos="peer-beta"][data-action="down"]');
+    await page.locator('tr[data-dependency="peer-beta"] >> text=refuse').waitFor();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push(await relayTo('beta'));
+    expect(statuses).toEqual([502, 502, 502, 503]);
+    const openRow = page.locator('tr[data-breaker="a2a/beta"][data-state="open"]');
+    await openRow.waitFor();
+    await expect(openRow.locator('td').nth(2).textContent()).resolves.toBe('3 / 3');
+    await expect(openRow.locator('td').nth(6).textContent()).resolves.toMatch(/^\d+\.\d s$/);
+    await page.locator('#status.degraded').waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-breaker-open.png`, fullPage: true });
+
+    // Heal from the page; after the recovery timeout the next relay is the probe that closes it.
+    await page.click('button[data-chaos="peer-beta"][data-action="heal"]');
+    await page.locator('tr[data-dependency="peer-beta"] >> text=healthy').waitFor();
+    await waitFor(async () => ((await relayTo('beta')) === 200 ? true : undefined), 'beta to answer again', 15_000, 100);
+    await page.locator('tr[data-breaker="a2a/beta"][data-state="closed"]').waitFor();
+    await page.locator('#status.healthy').waitFor();
+    // The chart has drawn the traffic (three series).
+    await expect(page.locator('#chart polyline').count()).resolves.toBe(3);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-breaker-closed.png`, fullPage: true });
+  });
+
+  it('the admin reset from the page needs the token', async () => {
+    await page.fill('#token', 'not-the-token');
+    await page.click('#reset button');
+    await page.locator('#reset-result >> text=refused (401)').waitFor();
+    await page.fill('#token', demo.adminToken);
+    await page.click('#reset button');
+    await page.locator('#reset-result >> text=all breakers closed').waitFor();
+  });
+
+  it('relays from the page form and shows the answer', async () => {
+    await page.fill('#to', 'gamma');
+    await page.fill('#text', 'typed in Chromium');
+    await page.click('#relay button');
+    await page.locator('#log >> text=echo: typed in Chromium').waitFor();
+  });
+});
