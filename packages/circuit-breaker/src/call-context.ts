@@ -14,5 +14,14 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The context of calls with neither a timeout nor a caller signal: a signal that never aborts. */
-export const UNABORTABLE: CallContext = Object.freeze({ signal: new AbortController().signal });
+/**
+ * The context of calls with neither a timeout nor a caller signal: a signal that never aborts. Each read
+ * makes a new one — one shared signal would collect an abort listener from every `fetch` it is passed
+ * to (undici drops them only when the request is garbage-collected) — and a call that never reads it
+ * pays nothing.
+ */
+export const UNABORTABLE: CallContext = Object.freeze({
+  get signal(): AbortSignal {
+    return new AbortController().signal;
+  },
+});

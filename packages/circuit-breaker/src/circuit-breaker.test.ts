@@ -341,11 +341,13 @@ describe('timeouts and signals', () => {
     expect(breaker.getStats().total_ignored).toBe(1);
   });
 
-  it('with no timeout and no caller signal, the signal exists and never aborts', async () => {
+  it('with no timeout and no caller signal, the signal exists, never aborts, and is not shared between calls', async () => {
     const { breaker } = breakerOnClock({ timeoutMs: 0 });
     const signal = await breaker.execute(({ signal }) => signal);
     expect(signal).toBeInstanceOf(AbortSignal);
     expect(signal.aborted).toBe(false);
+    // A shared signal would collect an abort listener from every fetch it is handed.
+    expect(await breaker.execute(({ signal }) => signal)).not.toBe(signal);
   });
 
   it('holds one timer at most, and none once idle', async () => {
