@@ -243,6 +243,44 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     }
   });
 
+  it('gives other methods one breaker per method: a throwing driver trips it, did:web hosts are unaffected', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    let calls = 0;
+    const resolver = new CircuitBreakerResolver(
+      {
+        web: driver().resolve,
+        example: async () => {
+          calls++;
+          throw new Error('ledger node unreachable');
+        },
+      },
+      { registry, tracer, name: 'agents', breaker: { failureThreshold: 2 } },
+    );
+    for (let i = 0; i < 2; i++) {
+      expect((await resolver.resolve(`did:example:${i}`)).didResolutionMetadata).toMatchObject({
+        error: 'internalError',
+        reason: 'driver_error',
+        message: expect.stringMatching(/the driver threw Error: ledger node unreachable/),
+      });
+    }
+    expect((await resolver.resolve('did:example:2')).didResolutionMetadata['reason']).toBe('circuit_open');
+    expect(calls).toBe(2);
+    expect(registry.get('agents-example')?.state).toBe('open');
+    expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
+    expect(registry.get(`agents-web/${a.authority}`)?.state).toBe('closed');
+  });
+
+  it('answers family_full rather than evicting an open host breaker', async () => {
+    const { resolver, registry } = resolverWith({ cache: false, maxHosts: 1, breaker: { failureThreshold: 1 }, clock: new ManualClock() });
+    await b.proxy.setFaults({ refuse: true });
+    await resolver.resolve(b.did);
+    expect(registry.get(`did-web/${b.authority}`)?.state).toBe('open');
+    const refused = await resolver.resolve(a.did);
+    expect(refused.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'family_full' });
+    expect(refused.didResolutionMetadata['message']).toMatch(/maxKeys/);
+    expect(exporter.getFinishedSpans().at(-1)?.attributes['error.type']).toBe('CircuitFamilyFullError');
+  });
+
   it('validates its options, naming the option', async () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     const web = driver().resolve;
