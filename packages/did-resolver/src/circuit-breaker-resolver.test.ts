@@ -80,6 +80,26 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     });
   });
 
+  it('shares one request among concurrent resolutions of a DID; callers with their own signal do not join', async () => {
+    const { resolver, registry } = resolverWith();
+    const did = a.serve('agents/popular');
+    const requests = a.countRequests();
+    const results = await Promise.all(Array.from({ length: 20 }, () => resolver.resolve(did)));
+    expect(requests.count).toBe(1);
+    expect(results.every((r) => r.didDocument?.id === did && r.didResolutionMetadata['cache'] === 'miss')).toBe(true);
+    expect(new Set(results.map((r) => r.didDocument)).size).toBe(20); // each caller its own copy
+    expect(registry.get(`did-web/${a.authority}`)?.getStats().total_calls).toBe(1);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.filter((s) => s.attributes['phlow.did.coalesced'] === true)).toHaveLength(19);
+
+    const withSignals = await Promise.all(
+      Array.from({ length: 3 }, () => resolver.resolve(a.didFor('agents/popular'), { signal: new AbortController().signal, cache: false })),
+    );
+    expect(withSignals.every((r) => r.didDocument?.id === did)).toBe(true);
+    expect(requests.count).toBe(4);
+    requests.dispose();
+  });
+
   it('opens only the failing host’s breaker: 503s and refused connections on B, A keeps resolving', async () => {
     const { resolver, registry } = resolverWith({ cache: false, clock: new ManualClock() });
     b.host.setRawResponse('', { status: 503, body: 'overloaded' });

@@ -33,6 +33,7 @@ import { failedResolution } from './resolution-result.js';
 import { endpointUrl, findServices, type ServiceEndpointLookup } from './service-endpoint.js';
 import {
   ATTR_CACHE,
+  ATTR_COALESCED,
   ATTR_DID,
   ATTR_DID_METHOD,
   ATTR_RESOLUTION_ERROR,
@@ -105,6 +106,7 @@ class ProtectedResolution {
   private readonly familyBounds: { maxKeys: number; idleTtlMs: number };
   private family: CircuitBreakerFamily | undefined;
   private readonly methodBreakers = new Map<string, CircuitBreaker>();
+  private readonly inFlight = new Map<string, Promise<DIDResolutionResult | Failure>>();
   private readonly classify: (result: DIDResolutionResult) => Outcome;
   private readonly tracer: Tracer;
   private readonly clock: Clock;
@@ -197,18 +199,44 @@ class ProtectedResolution {
     }
     // Taken now so the span can say `stale` even when the breaker rejects without calling the driver.
     const fallback = cache?.usable(key);
-    const outcome = await this.callDriver(method, driver, did, parsed, resolver, options, location, spanName, attributes, fallback !== undefined);
+    // Concurrent resolutions of one DID share one request (and count once for the breaker). Callers
+    // with their own signal do not join: one caller's abort must not end another's resolution.
+    const shareable = options['signal'] === undefined;
+    const flying = shareable ? this.inFlight.get(key) : undefined;
+    let joined: Span | undefined;
+    let outcome: DIDResolutionResult | Failure;
+    if (flying !== undefined) {
+      joined = this.tracer.startSpan(spanName, { kind: SpanKind.INTERNAL, attributes: { ...attributes, [ATTR_COALESCED]: true } });
+      outcome = copyOutcome(await flying);
+    } else {
+      const flight = this.callDriver(method, driver, did, parsed, resolver, options, location, spanName, attributes, fallback !== undefined);
+      if (shareable) {
+        this.inFlight.set(key, flight);
+        const settle = (): void => {
+          if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
+        };
+        flight.then(settle, settle);
+      }
+      outcome = await flight;
+    }
+    const finish = (result: DIDResolutionResult, status: CacheStatus, extra?: Record<string, unknown>): DIDResolutionResult => {
+      if (joined !== undefined) {
+        joined.setAttribute(ATTR_CACHE, status);
+        joined.end();
+      }
+      return markCache(result, status, extra);
+    };
     if (!('aborted' in outcome)) {
-      if (cache !== undefined && outcome.didResolutionMetadata.error === undefined) {
+      if (cache !== undefined && joined === undefined && outcome.didResolutionMetadata.error === undefined) {
         const copy = copyResult(outcome);
         if (copy !== undefined) cache.set(key, copy);
       }
-      return markCache(outcome, 'miss');
+      return finish(outcome, 'miss');
     }
     const served = fallback === undefined || outcome.aborted ? undefined : copyResult(fallback.result);
-    if (fallback === undefined || served === undefined) return markCache(outcome.result, 'miss');
+    if (fallback === undefined || served === undefined) return finish(outcome.result, 'miss');
     const metadata = outcome.result.didResolutionMetadata;
-    return markCache(served, 'stale', {
+    return finish(served, 'stale', {
       stale: true,
       staleAgeMs: this.clock.now() - fallback.storedAt,
       staleBecause: { error: metadata.error, reason: metadata['reason'], message: metadata['message'] },
@@ -279,6 +307,12 @@ class ProtectedResolution {
 
 function isResolutionResult(value: unknown): value is DIDResolutionResult {
   return typeof value === 'object' && value !== null && typeof (value as DIDResolutionResult).didResolutionMetadata === 'object';
+}
+
+/** A joiner's own copy of a shared outcome, so callers cannot change each other's documents. */
+function copyOutcome(outcome: DIDResolutionResult | Failure): DIDResolutionResult | Failure {
+  if ('aborted' in outcome) return { result: copyResult(outcome.result) ?? outcome.result, aborted: outcome.aborted };
+  return copyResult(outcome) ?? outcome;
 }
 
 function makeCache(options: ResolutionCacheOptions, clock: Clock): ResolutionCache {

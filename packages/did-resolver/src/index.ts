@@ -12,6 +12,7 @@ export type { ServiceEndpointLookup } from './service-endpoint.js';
 export type { ResolutionErrorCode, ResolutionFailureReason } from './resolution-result.js';
 export {
   ATTR_CACHE,
+  ATTR_COALESCED,
   ATTR_DID,
   ATTR_DID_METHOD,
   ATTR_RESOLUTION_ERROR,

@@ -12,6 +12,8 @@ export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 /** Span attribute: how the cache answered, `hit`, `miss` or `stale`. */
 export const ATTR_CACHE = 'phlow.did.cache';
+/** Span attribute: true on the (INTERNAL) span of a resolution that joined one already in flight for the same DID. */
+export const ATTR_COALESCED = 'phlow.did.coalesced';
 /** Span attribute: the resolution's `didResolutionMetadata.error`, when there is one. */
 export const ATTR_RESOLUTION_ERROR = 'phlow.did.resolution.error';
 /** Span attribute: the resolution's failure reason (`network`, `timeout`, `circuit_open`...), when there is one. */
