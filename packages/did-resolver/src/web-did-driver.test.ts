@@ -35,7 +35,7 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
     requests.dispose();
     expect(result.didDocument).toBeNull();
     expect(result.didResolutionMetadata).toMatchObject({ error: 'notAllowed', reason: 'address' });
-    expect(result.didResolutionMetadata['message']).toMatch(/localhost resolves to 127\.0\.0\.1 \(loopback\)/);
+    expect(result.didResolutionMetadata['message']).toMatch(/localhost resolves to (127\.0\.0\.1|::1) \(loopback\)/);
     expect(requests.count).toBe(0);
   });
 

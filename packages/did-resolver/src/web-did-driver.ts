@@ -116,21 +116,20 @@ export class WebDidDriver {
    */
   private guardedLookup(): LookupFunction {
     return (hostname, options, callback) => {
-      this.lookup(hostname).then(
-        (addresses) => {
+      this.lookup(hostname)
+        .then((addresses) => {
           this.guard.check(hostname, addresses.map((a) => a.address));
-          const usable = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
-          const first = usable[0];
-          if (first === undefined) {
-            callback(Object.assign(new Error(`no usable address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-          } else if (options.all === true) {
-            (callback as unknown as (error: null, addresses: ResolvedAddress[]) => void)(null, [...usable]);
-          } else {
-            callback(null, first.address, first.family);
-          }
-        },
-        (error: NodeJS.ErrnoException) => callback(error, '', 0),
-      ).catch((error: NodeJS.ErrnoException) => callback(error, '', 0));
+          const usable = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : [...addresses];
+          if (usable.length === 0) throw Object.assign(new Error(`no usable address for ${hostname}`), { code: 'ENOTFOUND' });
+          return usable;
+        })
+        .then(
+          (usable) => {
+            if (options.all === true) (callback as unknown as (error: null, addresses: ResolvedAddress[]) => void)(null, usable);
+            else callback(null, usable[0]!.address, usable[0]!.family);
+          },
+          (error: NodeJS.ErrnoException) => callback(error, '', 0),
+        );
     };
   }
 
