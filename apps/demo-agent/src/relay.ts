@@ -21,7 +21,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { Outbox, type MessageRow } from './outbox.js';
 
 /** How the peer's address was found. */
-export type ResolvedVia = 'registry' | 'did' | 'did-stale';
+export type ResolvedVia = 'registry' | 'did' | 'did-stale' | 'last-known';
 
 export interface RelaySuccess {
   readonly ok: true;
@@ -98,6 +98,12 @@ function replyText(result: Message | Task): string {
   return `task ${result.id}: ${String(result.status?.state)}`;
 }
 
+/** The peer key (its breaker is `a2a/<key>`): the agent id, or the `agents:<id>` of an agent DID. */
+function peerKeyOf(target: string): string | undefined {
+  if (!target.startsWith('did:')) return target;
+  return /:agents:([^:/?#]+)$/.exec(target)?.[1];
+}
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /**
@@ -120,6 +126,7 @@ const cardFromLookedUpOrigin: typeof fetch = async (input, init) => {
 export class Relay {
   readonly #options: RelayOptions;
   readonly #clients = new Map<string, Promise<Client>>();
+  readonly #lastUrl = new Map<string, string>();
   #relayed = 0;
   #failed = 0;
 
@@ -152,10 +159,20 @@ export class Relay {
 
   async #relay(target: string, text: string): Promise<RelayResult> {
     const notes: string[] = [];
-    const found = await this.#find(target, notes);
+    // Fail fast: the peer's breaker is keyed by agent id. While it is open, skip the lookups and call the
+    // peer's last-known address through its breaker, which refuses at once (counted as a rejection; if
+    // the recovery timeout has just passed, this call is the probe).
+    const key = peerKeyOf(target);
+    const breaker = key === undefined ? undefined : this.#options.registry.get(`a2a/${key}`);
+    const lastUrl = key === undefined ? undefined : this.#lastUrl.get(key);
+    const found =
+      breaker !== undefined && lastUrl !== undefined && (breaker.state === 'open' || breaker.state === 'forced_open')
+        ? { peer: key!, url: lastUrl, via: 'last-known' as const }
+        : await this.#find(target, notes);
     if ('status' in found) return found;
     const { peer, url, via } = found;
 
+    this.#lastUrl.set(peer, url);
     let reply: string;
     try {
       const client = await this.clientFor(peer, url);
@@ -188,7 +205,7 @@ export class Relay {
     if (did === undefined) return { ok: false, status: 404, peer: target, message: `Unknown peer ${target}: not in the registry and no DID host configured`, notes };
     const { url, resolution } = await this.#options.resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
     const meta = resolution.didResolutionMetadata as { error?: string; reason?: string; stale?: boolean; retryAfterMs?: number; message?: string };
-    const peer = isDid ? (/:agents:([^:]+)$/.exec(did)?.[1] ?? new URL(url ?? 'http://unknown').host) : target;
+    const peer = peerKeyOf(did) ?? new URL(url ?? 'http://unknown').host;
     if (url === undefined) {
       if (meta.error === 'notFound' || meta.error === 'invalidDid') {
         return { ok: false, status: 404, peer, message: `Unknown peer ${target}: no DID document (${meta.error})`, notes };
@@ -210,18 +227,19 @@ export class Relay {
     return { peer, url, via: meta.stale === true ? 'did-stale' : 'did' };
   }
 
+  #peerUnavailable(peer: string, retryAfterMs: number | undefined, notes: string[]): RelayFailure {
+    return {
+      ok: false,
+      status: 503,
+      peer,
+      message: `Service temporarily unavailable: peer ${peer} is unavailable (circuit open)${retryAfterMs === undefined ? '' : `; retry in ${seconds(retryAfterMs)}`}`,
+      retryAfterMs,
+      notes,
+    };
+  }
+
   #peerFailure(peer: string, error: unknown, notes: string[]): RelayFailure {
-    if (CircuitOpenError.isInstance(error)) {
-      const retryAfterMs = error.retryAfterMs ?? undefined;
-      return {
-        ok: false,
-        status: 503,
-        peer,
-        message: `Service temporarily unavailable: peer ${peer} is unavailable (circuit open)${retryAfterMs === undefined ? '' : `; retry in ${seconds(retryAfterMs)}`}`,
-        retryAfterMs,
-        notes,
-      };
-    }
+    if (CircuitOpenError.isInstance(error)) return this.#peerUnavailable(peer, error.retryAfterMs ?? undefined, notes);
     if (CircuitTimeoutError.isInstance(error)) {
       return { ok: false, status: 504, peer, message: `Peer ${peer} did not answer within ${seconds(error.timeoutMs)}`, notes };
     }
