@@ -1,5 +1,5 @@
 import { Resolver } from 'did-resolver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebDidDriver, getWebResolver } from './web-did-driver.js';
 import { ProxiedDidHost } from './test-hosts.test-util.js';
 
@@ -12,6 +12,9 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
 
   beforeAll(async () => {
     await site.start();
+  });
+  afterEach(async () => {
+    await site.proxy.clearFaults();
   });
   afterAll(async () => {
     await site.stop();
@@ -48,6 +51,8 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
       ],
     });
     expect((await mixed.resolve(site.did)).didResolutionMetadata['message']).toMatch(/10\.20\.30\.40 \(private\)/);
+    const metadata = resolverWith({ allowPrivateAddresses: false, lookup: async () => [{ address: '169.254.169.254', family: 4 }] });
+    expect((await metadata.resolve(site.did)).didResolutionMetadata['message']).toMatch(/169\.254\.169\.254 \(metadata\)/);
     const listed = resolverWith({ allowPrivateAddresses: ['127.0.0.1'], lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
     expect((await listed.resolve(site.did)).didDocument?.id).toBe(site.did);
   });
@@ -71,6 +76,12 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
       error: 'internalError',
       reason: 'http_status',
       httpStatus: 503,
+    });
+    site.host.setRawResponse('moved', { status: 301 });
+    expect((await resolver.resolve(site.didFor('moved'))).didResolutionMetadata).toMatchObject({
+      error: 'notFound',
+      httpStatus: 301,
+      message: expect.stringMatching(/redirects are not followed/),
     });
     await site.proxy.setFaults({ refuse: true });
     const unreachable = await resolver.resolve(site.did);
