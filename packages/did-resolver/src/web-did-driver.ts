@@ -164,7 +164,7 @@ export class WebDidDriver {
     if (typeof location === 'string') return failedResolution('invalidDid', `${did}: ${location}`);
     const callerSignal = options?.signal as AbortSignal | undefined;
     if (callerSignal !== undefined && !(callerSignal instanceof AbortSignal)) {
-      return failedResolution('invalidDid', 'resolution option signal must be an AbortSignal');
+      return failedResolution('internalError', `resolution option signal must be an AbortSignal; got ${String(callerSignal)}`, { reason: 'driver_error' });
     }
     const timeoutSignal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
     const signals = [callerSignal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
