@@ -19,7 +19,7 @@ let page: Page;
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   [demo, browser] = await Promise.all([
-    startDemo({ PHLOW_RECOVERY_MS: '1500' }),
+    startDemo({ PHLOW_RECOVERY_MS: '4000' }),
     chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS, timeout: 30_000 }),
   ]);
   page = await browser.newPage({ viewport: { width: 1140, height: 1000 } });
