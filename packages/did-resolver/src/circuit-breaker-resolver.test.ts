@@ -1,4 +1,5 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { generateLoopbackCertificate } from '@phlow/testkit';
 import { Resolver, type ResolverRegistry } from 'did-resolver';
@@ -288,6 +289,34 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect(registry.get('agents-example')?.state).toBe('open');
     expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
     expect(registry.get(`agents-web/${a.authority}`)?.state).toBe('closed');
+  });
+
+  it("makes the resolve span the active span inside the driver, under the caller's span", async () => {
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+    try {
+      const registry = new CircuitBreakerRegistry({ logger: false });
+      const resolver = new CircuitBreakerResolver(
+        {
+          example: async (did) => {
+            tracer.startSpan('driver work').end();
+            return { didDocument: { id: did }, didDocumentMetadata: {}, didResolutionMetadata: {} };
+          },
+        },
+        { registry, tracer },
+      );
+      await tracer.startActiveSpan('agent task', async (parent) => {
+        await resolver.resolve('did:example:123');
+        parent.end();
+      });
+      const spans = exporter.getFinishedSpans();
+      const byName = (name: string) => spans.find((s) => s.name === name);
+      expect(byName('driver work')?.parentSpanContext?.spanId).toBe(byName('resolve did:example')?.spanContext().spanId);
+      expect(byName('resolve did:example')?.parentSpanContext?.spanId).toBe(byName('agent task')?.spanContext().spanId);
+      expect(byName('resolve did:example')?.attributes).toMatchObject({ 'phlow.did.method': 'example', 'phlow.circuit_breaker.name': 'did-example' });
+    } finally {
+      context.disable();
+    }
   });
 
   it('answers family_full rather than evicting an open host breaker', async () => {
