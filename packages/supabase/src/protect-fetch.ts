@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanStatusCode, trace, type Attributes, type Span, type TextMapSetter, type Tracer } from '@opentelemetry/api';
 import {
   CircuitOpenError,
   CircuitTimeoutError,
@@ -15,6 +15,8 @@ import {
   projectLocation,
   requestUrl,
   serviceOf,
+  headerValue,
+  type FetchHeaders,
   type FetchInput,
   type ProjectLocation,
   type SupabaseService,
@@ -137,14 +139,20 @@ function send(
     breaker,
     request.spanName,
     ({ signal }, span): Promise<Attempt> => {
-      if (attributes === undefined && span.isRecording()) {
-        const lazy: Attributes = {};
-        describeRequest(project, service, url, method, headers, lazy);
-        span.setAttributes(lazy);
+      let sent = init;
+      if (span.isRecording()) {
+        if (attributes === undefined) {
+          const lazy: Attributes = {};
+          describeRequest(project, service, url, method, headers, lazy);
+          span.setAttributes(lazy);
+        }
+        // supabase-js's `tracePropagation` writes the caller's span into traceparent before this fetch
+        // runs; the request's parent is this span.
+        if (init !== undefined && headerValue(headers, 'traceparent') !== null) sent = withTraceContext(init, headers);
       }
       // Without a timeout or a caller's signal the breaker hands out one shared signal that never aborts;
       // fetch would pile a listener per request onto it (undici drops them only at garbage collection).
-      return fetchImpl(input, untimed && callerSignal == null ? init : { ...init, signal })
+      return fetchImpl(input, untimed && callerSignal == null ? sent : { ...sent, signal })
         .then(holdBody)
         .then(
           (response): Attempt | Promise<Attempt> => {
@@ -177,6 +185,18 @@ function send(
       throw error;
     },
   );
+}
+
+const headerSetter: TextMapSetter<Headers> = {
+  set(carrier, key, value) {
+    carrier.set(key, value);
+  },
+};
+
+function withTraceContext(init: RequestInit, headers: FetchHeaders): RequestInit {
+  const carrier = new Headers(headers);
+  propagation.inject(context.active(), carrier, headerSetter);
+  return { ...init, headers: carrier };
 }
 
 function recordResponse(span: Span, response: Response, outcome: Outcome): void {

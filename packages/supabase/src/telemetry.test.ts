@@ -1,4 +1,5 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -159,6 +160,29 @@ describe('spans', () => {
     expect(rejection!.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE]).toBeUndefined();
     expect(rejection!.events.map((event) => event.name)).toEqual(['phlow.circuit_breaker.rejected']);
     expect(rejection!.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it("with supabase-js's tracePropagation, the request's traceparent names this span, not the caller's", async () => {
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    try {
+      // supabase-js's tracePropagation imports @opentelemetry/api from its own location, which pnpm's strict
+      // layout does not allow here; the header it would write (the caller's span) is set by hand instead.
+      const caller = tracerProvider.getTracer('agent').startSpan('caller');
+      const stale = `00-${caller.spanContext().traceId}-${caller.spanContext().spanId}-01`;
+      caller.end();
+      const { supabase, proxy } = await project.client({ tracerProvider }, { global: { headers: { traceparent: stale } } });
+      const sent: string[] = [];
+      proxy.onRequest((event) => sent.push(String(event.headers['traceparent'])));
+      const parent = tracerProvider.getTracer('agent').startSpan('plan');
+      await context.with(trace.setSpan(context.active(), parent), async () => {
+        await supabase.from('agents').select('id');
+      });
+      parent.end();
+      const [select] = spans('select agents');
+      expect(sent).toEqual([`00-${parent.spanContext().traceId}-${select!.spanContext().spanId}-01`]);
+    } finally {
+      propagation.disable();
+    }
   });
 
   it("a caller's abort is not an error", async () => {
