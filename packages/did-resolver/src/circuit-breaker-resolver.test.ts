@@ -247,9 +247,17 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     const trust = a.host.trustGlobalAgent();
     try {
       const registry = new CircuitBreakerRegistry({ logger: false });
+      const clock = new ManualClock();
       // web-did-resolver nests did-resolver 4: same registry shape, different types.
-      const resolver = new CircuitBreakerResolver(getWebDidResolverRegistry() as unknown as ResolverRegistry, { registry, cache: false, tracer });
+      const resolver = new CircuitBreakerResolver(getWebDidResolverRegistry() as unknown as ResolverRegistry, { registry, cache: false, tracer, clock });
       expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
+      // It cannot be aborted, but the breaker's timeout still answers the caller (its request stays open).
+      a.host.setRawResponse('hangs-legacy', { hang: true });
+      const pending = resolver.resolve(a.didFor('hangs-legacy'));
+      await waitFor(() => registry.get(`did-web/${a.authority}`)?.inFlight === 1, 'the call to start');
+      clock.advance(16_000);
+      expect((await pending).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'timeout' });
+      registry.get(`did-web/${a.authority}`)?.reset();
       for (let i = 0; i < 6; i++) expect((await resolver.resolve(a.didFor('absent'))).didResolutionMetadata.error).toBe('notFound');
       const breaker = registry.get(`did-web/${a.authority}`);
       expect(breaker?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
