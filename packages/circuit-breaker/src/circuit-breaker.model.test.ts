@@ -283,12 +283,12 @@ describe('model-based: the breaker agrees with a reference model after every ste
       fc.asyncProperty(schedule, (commands) => runSchedule(WITH_TIMEOUTS, commands)),
       { numRuns: 10_000 },
     );
-  });
+  }, 180_000);
 
   it('holds for 5 000 schedules without call timeouts, where hung probes are freed by the half-open max wait', async () => {
     await fc.assert(
       fc.asyncProperty(schedule, (commands) => runSchedule(WITHOUT_TIMEOUTS, commands)),
       { numRuns: 5_000 },
     );
-  });
+  }, 180_000);
 });

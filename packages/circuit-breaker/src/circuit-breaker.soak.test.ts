@@ -84,5 +84,5 @@ describe('soak', () => {
     expect(breaker.activeTimers).toBe(0);
     for (const signal of signals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     listener.dispose();
-  });
+  }, 180_000);
 });
