@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 /** A PEM certificate and its private key. */
@@ -11,10 +12,16 @@ export interface CertificatePair {
 /**
  * Generates a self-signed server certificate for loopback use (SAN DNS:localhost, IP:127.0.0.1, IP:::1),
  * valid for one day, with an ECDSA P-256 key. Uses `selfsigned` (Node's own crypto underneath, no network).
+ * Each certificate has a subject of its own: with equal subjects, a client trusting two of them checks
+ * one host's certificate against the other's key and fails.
  */
 export async function generateLoopbackCertificate(): Promise<CertificatePair> {
   const notBeforeDate = new Date(Date.now() - 60_000);
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+  const subject = [
+    { name: 'commonName', value: 'localhost' },
+    { name: 'organizationName', value: `phlow testkit ${randomUUID()}` },
+  ];
+  const pems = await generate(subject, {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
