@@ -201,7 +201,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     return undefined;
   };
   const chaosState = () =>
-    [...deps.proxies].map(([name, proxy]: [string, FaultProxy]) => ({ name, mode: proxy.mode, breaker: breakerOf(name), faults: proxy.faults, forwarded: proxy.stats().requests.forwarded, received: proxy.stats().requests.received }));
+    [...deps.proxies].map(([name, proxy]: [string, FaultProxy]) => ({ name, mode: proxy.mode, breaker: breakerOf(name), faults: proxy.faults, forwarded: proxy.mode === 'tcp' ? proxy.stats().connections.accepted : proxy.stats().requests.forwarded, received: proxy.stats().requests.received }));
   app.get('/chaos', (_req, res) => void res.json({ actions: Object.keys(CHAOS_ACTIONS), dependencies: chaosState() }));
   app.post('/chaos/:dependency/:action', async (req: Request, res: Response) => {
     const dependency = String(req.params['dependency']);

@@ -41,7 +41,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div class="muted"><span style="color:#2563eb">■ calls</span> · <span style="color:#dc2626">■ failures</span> · <span style="color:#d97706">■ rejections</span> · <span id="relays"></span> · <span id="outbox"></span></div>
 
 <h2>Chaos (through the fault proxies)</h2>
-<table id="chaos"><thead><tr><th>Dependency</th><th>Breaker</th><th>Faults</th><th>Forwarded</th><th></th></tr></thead><tbody></tbody></table>
+<table id="chaos"><thead><tr><th>Dependency</th><th>Breaker</th><th>Faults</th><th>Passed (requests; connections for TLS)</th><th></th></tr></thead><tbody></tbody></table>
 
 <h2>Relay a message</h2>
 <form id="relay" class="row"><input id="to" value="alpha" size="12" aria-label="peer"> <input id="text" value="hello" size="30" aria-label="message"> <button type="submit">Send</button></form>

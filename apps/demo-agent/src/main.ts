@@ -7,12 +7,17 @@ import { readConfig } from './config.js';
 import { startDependencies } from './stand-ins.js';
 
 const config = readConfig();
+console.log('Starting the demo: embedded stand-ins (Supabase on PGlite, did:web host, peer agents) unless the environment names real ones…');
 const deps = await startDependencies(config);
 let agent;
 try {
   agent = await startAgent(config, deps);
 } catch (error) {
   await deps.stop();
+  if ((error as { code?: string }).code === 'EADDRINUSE') {
+    console.error(`Port ${config.port} on ${config.host} is in use: stop what listens there, or start with PORT=<another port> (PORT=0 takes a free one).`);
+    process.exit(1);
+  }
   throw error;
 }
 
