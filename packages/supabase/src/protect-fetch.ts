@@ -42,14 +42,14 @@ export interface ProtectedFetch {
  * returns it here with its outcome, so the breaker judges the attempt (a retry's failure is counted
  * once, with its operation) and the error still reaches the caller unchanged.
  */
-interface Attempt {
+interface AttemptResult {
   readonly response: Response | undefined;
   readonly error: unknown;
   readonly outcome: Outcome;
 }
 
 /** Shared by every breaker this package creates, so the registry sees one configuration per name. */
-const classifyAttempt = (attempt: unknown): Outcome => (attempt as Attempt).outcome;
+const classifyAttempt = (attempt: unknown): Outcome => (attempt as AttemptResult).outcome;
 
 /** Which project each breaker protects: one breaker per project, never shared by two by accident. */
 const projects = new WeakMap<CircuitBreaker, string>();
@@ -138,7 +138,7 @@ function send(
     tracer,
     breaker,
     request.spanName,
-    ({ signal }, span): Promise<Attempt> => {
+    ({ signal }, span): Promise<AttemptResult> => {
       let sent = init;
       if (span.isRecording()) {
         if (attributes === undefined) {
@@ -155,9 +155,9 @@ function send(
       return fetchImpl(input, untimed && callerSignal == null ? sent : { ...sent, signal })
         .then(holdBody)
         .then(
-          (response): Attempt | Promise<Attempt> => {
+          (response): AttemptResult | Promise<AttemptResult> => {
             const judged = classify(response.status, service);
-            const attempt: Attempt = { response, error: undefined, outcome: countedAlready && judged === 'failure' ? 'ignored' : judged };
+            const attempt: AttemptResult = { response, error: undefined, outcome: countedAlready && judged === 'failure' ? 'ignored' : judged };
             if (!span.isRecording()) return attempt;
             recordResponse(span, response, attempt.outcome);
             return response.status < 400 ? attempt : recordErrorCode(span, response).then(() => attempt);
