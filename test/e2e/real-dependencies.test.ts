@@ -1,0 +1,61 @@
+/**
+ * Real dependencies replace the embedded ones through the environment: here a Supabase project (the
+ * testkit's PostgREST stand-in, started by the test, seeded by the test) and two peer agents the test
+ * runs, named by SUPABASE_URL / SUPABASE_KEY and PEER_URLS. The agent must use them (and start no
+ * stand-in of its own for them, so they have no chaos control).
+ */
+import { A2aPeer, SupabaseStandIn } from '@phlow/testkit';
+import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type DemoProcess } from './demo-process.js';
+import { getJson, relay, type ChaosState } from './helpers.js';
+
+// The tables the agent expects (apps/demo-agent/src/stand-ins.ts, SCHEMA_SQL).
+const SCHEMA = `
+create table agent_cards (id text primary key, name text not null, did text unique, url text not null, description text);
+create table messages (
+  id bigint generated always as identity primary key, created_at timestamptz not null default now(),
+  peer_id text not null, peer_url text not null, request text not null, reply text not null,
+  resolved_via text not null, replayed boolean not null default false
+);`;
+
+const supabase = new SupabaseStandIn({ schemaSql: SCHEMA, apiKey: 'project-anon-key' });
+const north = new A2aPeer({ name: 'north' });
+const south = new A2aPeer({ name: 'south' });
+let demo: DemoProcess;
+let client: Client;
+
+beforeAll(async () => {
+  await Promise.all([supabase.start(), north.start(), south.start()]);
+  await supabase.query("insert into agent_cards (id, name, url) values ('north', 'North', $1)", [north.url]);
+  demo = await startDemo({ SUPABASE_URL: supabase.url, SUPABASE_KEY: 'project-anon-key', PEER_URLS: `north=${north.url},south=${south.url}` });
+  client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(demo.url);
+});
+afterAll(async () => {
+  await demo?.stop();
+  await Promise.all([supabase.stop(), north.stop(), south.stop()]);
+});
+
+describe('real dependencies from the environment', () => {
+  it('looks peers up in the given Supabase project, reaches the given peers, and records there', async () => {
+    const viaRegistry = await relay(client, 'north', 'hello north');
+    expect(viaRegistry.relay).toMatchObject({ ok: true, peer: 'north', via: 'registry', reply: 'echo: hello north', recorded: 'stored' });
+    // The A2A adapter propagated the trace context to the peer.
+    expect(north.requests.filter((r) => r.url === '/a2a/jsonrpc').at(-1)?.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+
+    // south is not in the project's registry: found through its DID document (on the embedded DID host).
+    const viaDid = await relay(client, 'south', 'hello south');
+    expect(viaDid.relay).toMatchObject({ ok: true, peer: 'south', via: 'did', reply: 'echo: hello south' });
+
+    const rows = await supabase.query('select peer_id, request, reply, resolved_via from messages order by id');
+    expect(rows).toEqual([
+      { peer_id: 'north', request: 'hello north', reply: 'echo: hello north', resolved_via: 'registry' },
+      { peer_id: 'south', request: 'hello south', reply: 'echo: hello south', resolved_via: 'did' },
+    ]);
+
+    // Only the embedded DID host has a chaos control.
+    const chaos = await getJson<ChaosState>(`${demo.url}/chaos`);
+    expect(chaos.dependencies.map((d) => d.name)).toEqual(['did-host']);
+    expect((await fetch(`${demo.url}/chaos/supabase/down`, { method: 'POST' })).status).toBe(404);
+  });
+});
