@@ -4,11 +4,11 @@
  * runs, named by SUPABASE_URL / SUPABASE_KEY and PEER_URLS. The agent must use them (and start no
  * stand-in of its own for them, so they have no chaos control).
  */
-import { A2aPeer, SupabaseStandIn } from '@phlow/testkit';
+import { A2aPeer, FaultProxy, SupabaseStandIn } from '@phlow/testkit';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type DemoProcess } from './demo-process.js';
-import { getJson, relay, type ChaosState } from './helpers.js';
+import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { getJson, relay, type ChaosState, type Health } from './helpers.js';
 
 // The tables the agent expects (apps/demo-agent/src/stand-ins.ts, SCHEMA_SQL).
 const SCHEMA = `
@@ -20,6 +20,8 @@ create table messages (
 );`;
 
 const supabase = new SupabaseStandIn({ schemaSql: SCHEMA, apiKey: 'project-anon-key' });
+// The test's own fault proxy in front of "the project", to take it away and bring it back.
+let network: FaultProxy;
 const north = new A2aPeer({ name: 'north' });
 const south = new A2aPeer({ name: 'south' });
 let demo: DemoProcess;
@@ -28,11 +30,14 @@ let client: Client;
 beforeAll(async () => {
   await Promise.all([supabase.start(), north.start(), south.start()]);
   await supabase.query("insert into agent_cards (id, name, url) values ('north', 'North', $1)", [north.url]);
-  demo = await startDemo({ SUPABASE_URL: supabase.url, SUPABASE_KEY: 'project-anon-key', PEER_URLS: `north=${north.url},south=${south.url}` });
+  network = new FaultProxy({ target: supabase.url });
+  await network.start();
+  demo = await startDemo({ SUPABASE_URL: network.url, SUPABASE_KEY: 'project-anon-key', PEER_URLS: `north=${north.url},south=${south.url}` });
   client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(demo.url);
 });
 afterAll(async () => {
   await demo?.stop();
+  await network?.stop();
   await Promise.all([supabase.stop(), north.stop(), south.stop()]);
 });
 
@@ -57,5 +62,19 @@ describe('real dependencies from the environment', () => {
     const chaos = await getJson<ChaosState>(`${demo.url}/chaos`);
     expect(chaos.dependencies.map((d) => d.name)).toEqual(['did-host']);
     expect((await fetch(`${demo.url}/chaos/supabase/down`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('writes made while the project is unreachable wait in the outbox and land there, marked replayed, once it is back', async () => {
+    await network.setFaults({ refuse: true });
+    for (let i = 0; i < 4; i++) {
+      const answer = await relay(client, 'north', `offline ${i}`);
+      // The registry is gone: north is found by its DID document; the exchange waits.
+      expect(answer.relay).toMatchObject({ ok: true, peer: 'north', via: 'did', recorded: 'outbox' });
+    }
+    expect(await supabase.query('select count(*)::int as n from messages where replayed')).toEqual([{ n: 0 }]);
+    await network.clearFaults();
+    await waitFor(async () => ((await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0 ? true : undefined), 'the outbox to drain');
+    const replayed = await supabase.query('select request, resolved_via from messages where replayed order by id');
+    expect(replayed).toEqual([0, 1, 2, 3].map((i) => ({ request: `offline ${i}`, resolved_via: 'did' })));
   });
 });
