@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { holdBody } from './held-body.js';
+import { protectFetch } from './protect-fetch.js';
 
 let server: Server;
 let url: string;
@@ -10,6 +12,11 @@ beforeAll(async () => {
     if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end('data: 1\n\n');
+    } else if (req.url?.startsWith('/rest/v1/broken')) {
+      // Headers and half a body, then the connection dies.
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('[{"id":"a1"},');
+      setTimeout(() => res.socket?.destroy(), 20);
     } else if (req.url === '/empty') {
       res.writeHead(204);
       res.end();
@@ -48,6 +55,17 @@ describe('holdBody: the body read inside the call, answered from memory', () => 
     const streamed = await holdBody(await fetch(`${url}/json`));
     expect(await new Response(streamed.body).text()).toBe('{"id":"a1"}');
     expect(streamed.bodyUsed).toBe(true);
+  });
+
+  it('through protectFetch, a connection broken mid-body is a failure, not a success with a truncated body', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const protectedFetch = protectFetch(url, { registry });
+    const error = await protectedFetch(`${url}/rest/v1/broken`).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect(protectedFetch.breakerFor().getStats()).toMatchObject({ total_failures: 1, total_successes: 0 });
   });
 
   it('passes event streams and bodiless responses on untouched', async () => {
