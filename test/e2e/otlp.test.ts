@@ -44,9 +44,17 @@ describe('OTLP export', () => {
     expect(metrics.body).toContain('phlow-demo-agent');
     const traces = await waitFor(() => {
       const bodies = received.filter((r) => r.path === '/v1/traces').map((r) => r.body).join('\n');
-      return bodies.includes('a2a SendMessage') && bodies.includes('resolve did:web') ? bodies : undefined;
+      return bodies.includes('a2a SendMessage') && bodies.includes('resolve did:web') && bodies.includes('"relay"') ? bodies : undefined;
     }, 'OTLP spans of the relay (A2A call and DID resolution)', 20_000);
     expect(traces).toContain('phlow.circuit_breaker.name');
+    // The relay span holds the adapters' spans: one trace per relayed message.
+    const spans = received
+      .filter((r) => r.path === '/v1/traces')
+      .flatMap((r) => (JSON.parse(r.body) as { resourceSpans: { scopeSpans: { spans: { name: string; traceId: string; spanId: string; parentSpanId?: string }[] }[] }[] }).resourceSpans)
+      .flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+    const root = spans.find((s) => s.name === 'relay')!;
+    const send = spans.find((s) => s.name === 'a2a SendMessage' && s.traceId === root.traceId);
+    expect(send?.parentSpanId).toBe(root.spanId);
     // The /metrics endpoint keeps working beside OTLP.
     expect(await (await fetch(`${demo.url}/metrics`)).text()).toContain('phlow_circuit_breaker_state');
   });

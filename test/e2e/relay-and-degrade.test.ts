@@ -3,6 +3,9 @@
  * broken through the chaos API (the fault proxies) and the agent must fail fast, degrade, report it on
  * the health endpoint and recover once healed. Waits are bounded polls, never sleeps or timed assertions.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
@@ -173,5 +176,17 @@ describe('the demo agent, end to end', () => {
     expect((await health()).breaker_stats['a2a/beta']).toMatchObject({ state: 'closed', failure_count: 0 });
     await chaos(demo.url, 'peer-beta', 'heal');
     expect((await relay(client, 'beta', 'after reset')).relay).toMatchObject({ ok: true });
+  });
+
+  it('demo:load drives relays at the agent and prints a progress line', async () => {
+    const load = fileURLToPath(new URL('../../apps/demo-agent/dist/load.js', import.meta.url));
+    const before = (await health()).breaker_stats['a2a/gamma']!.total_calls;
+    const { stdout } = await promisify(execFile)(process.execPath, [load], {
+      env: { ...process.env, AGENT_URL: demo.url, DURATION: '2', RATE: '20', CONCURRENCY: '2', PEERS: 'alpha,beta,gamma' },
+      timeout: 20_000,
+    });
+    expect(stdout).toMatch(/^\s*\d+ s {2}sent \d+ {2}ok [1-9]\d* {2}refused 0 {2}errors 0 .* p50 [\d.]+ ms {2}p99 [\d.]+ ms$/m);
+    expect(stdout).toMatch(/^Done: \d+ sent in [\d.]+ s, [1-9]\d* ok, 0 refused, 0 errors\.$/m);
+    expect((await health()).breaker_stats['a2a/gamma']!.total_calls).toBeGreaterThan(before);
   });
 });

@@ -11,6 +11,7 @@
  *      Supabase breaker lets requests through again.
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Role, type Message, type SendMessageRequest, type Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { createA2aClient } from '@phlow/a2a';
@@ -98,6 +99,8 @@ function replyText(result: Message | Task): string {
   return `task ${result.id}: ${String(result.status?.state)}`;
 }
 
+const tracer = trace.getTracer('phlow-demo-agent');
+
 /** The peer key (its breaker is `a2a/<key>`): the agent id, or the `agents:<id>` of an agent DID. */
 function peerKeyOf(target: string): string | undefined {
   if (!target.startsWith('did:')) return target;
@@ -150,11 +153,25 @@ export class Relay {
     return client;
   }
 
-  async relay(target: string, text: string): Promise<RelayResult> {
-    const result = await this.#relay(target, text);
-    if (result.ok) this.#relayed++;
-    else this.#failed++;
-    return result;
+  /** Relays `text` to `target` (agent id or DID); one `relay` span holds the lookup, resolution, send and write spans. */
+  relay(target: string, text: string): Promise<RelayResult> {
+    return tracer.startActiveSpan('relay', { kind: SpanKind.INTERNAL, attributes: { 'phlow.demo.target': target } }, async (span) => {
+      try {
+        const result = await this.#relay(target, text);
+        span.setAttribute('phlow.demo.peer', result.peer);
+        if (result.ok) {
+          this.#relayed++;
+          span.setAttributes({ 'phlow.demo.resolved_via': result.via, 'phlow.demo.recorded': result.recorded });
+        } else {
+          this.#failed++;
+          span.setAttribute('phlow.demo.status', result.status);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
+        }
+        return result;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   async #relay(target: string, text: string): Promise<RelayResult> {
