@@ -67,14 +67,16 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     realtime: { transport: WebSocket as never },
     auth: { persistSession: false, autoRefreshToken: false },
   });
-  const resolver = new CircuitBreakerResolver(
-    { ...getWebResolver({ allowPrivateAddresses: deps.embedded.includes('did-host') || process.env['DID_ALLOW_PRIVATE'] === '1', ...(deps.didCa === undefined ? {} : { ca: deps.didCa }) }) },
-    {
-      registry,
-      breaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs },
-      cache: { ttlMs: config.didCacheTtlMs, staleIfErrorMs: 86_400_000, maxEntries: 1_000 },
-    },
-  );
+  const didDriver = getWebResolver({
+    // The embedded host is on loopback; a real one must not resolve to a private address (SSRF guard) unless told.
+    allowPrivateAddresses: process.env['DID_ALLOW_PRIVATE'] === '1' ? true : deps.embedded.includes('did-host') ? ['127.0.0.1', '::1'] : false,
+    ...(deps.didCa === undefined ? {} : { ca: deps.didCa }),
+  });
+  const resolver = new CircuitBreakerResolver(didDriver, {
+    registry,
+    breaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs },
+    cache: { ttlMs: config.didCacheTtlMs, staleIfErrorMs: 86_400_000, maxEntries: 1_000 },
+  });
   const outbox = new Outbox(supabase, registry, 'supabase');
   const relay = new Relay({
     registry,

@@ -233,7 +233,7 @@ export class Relay {
           ok: false,
           status: 503,
           peer,
-          message: `Service temporarily unavailable: cannot locate peer ${peer} (registry and DID host unavailable, no cached DID document)${retry === undefined ? '' : `; retry in ${seconds(retry)}`}`,
+          message: `Service temporarily unavailable: cannot locate peer ${peer} (DID host unavailable and no cached DID document; see notes for the registry)${retry === undefined ? '' : `; retry in ${seconds(retry)}`}`,
           retryAfterMs: retry,
           notes,
         };
