@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
-import { chaos, getJson, received, relay, type Health } from './helpers.js';
+import { chaos, getJson, received, relay, textRequest, type Health } from './helpers.js';
 
 let demo: DemoProcess;
 let client: Client;
@@ -53,7 +53,13 @@ describe('the demo agent, end to end', () => {
     const beta = await relay(rest, 'beta', 'over REST');
     expect(beta.relay).toMatchObject({ ok: true, peer: 'beta', reply: 'echo: over REST' });
 
-    expect((await health()).outbox.stored).toBe(before + 3);
+    // Streaming clients get the same answer as one event.
+    const events = [];
+    for await (const event of client.sendMessageStream(textRequest('alpha streamed'), { signal: AbortSignal.timeout(10_000) })) events.push(event);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.payload?.$case).toBe('message');
+
+    expect((await health()).outbox.stored).toBe(before + 4);
     const unknown = await relay(client, 'nobody', 'hello?');
     expect(unknown.relay).toMatchObject({ ok: false, status: 404 });
   });
