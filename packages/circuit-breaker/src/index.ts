@@ -21,7 +21,7 @@ export {
   CircuitOpenError,
   CircuitTimeoutError,
 } from './errors.js';
-export { DEFAULTS, resolveOptions } from './options.js';
+export { CIRCUIT_BREAKER_OPTION_NAMES, DEFAULTS, resolveOptions } from './options.js';
 export type {
   CircuitBreakerInit,
   CircuitBreakerOptions,

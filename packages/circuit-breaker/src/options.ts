@@ -99,7 +99,8 @@ export interface ResolvedOptions {
   readonly stateStore: CircuitStateStore | undefined;
 }
 
-const OPTION_NAMES = [
+/** Every option name `CircuitBreakerInit` accepts (adapters that pass options through check against it). */
+export const CIRCUIT_BREAKER_OPTION_NAMES = [
   'failureThreshold',
   'failurePolicy',
   'recoveryTimeoutMs',
@@ -127,7 +128,7 @@ export function resolveOptions(options: CircuitBreakerInit = {}): ResolvedOption
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`circuit breaker options must be an object; got ${describeValue(options)}`);
   }
-  checkKnownKeys('circuit breaker options', options, OPTION_NAMES);
+  checkKnownKeys('circuit breaker options', options, CIRCUIT_BREAKER_OPTION_NAMES);
   if (options.failureThreshold !== undefined && options.failurePolicy !== undefined) {
     throw new TypeError(
       'failureThreshold and failurePolicy are exclusive: failureThreshold is short for failurePolicy { type: "consecutive", threshold }',

@@ -1,5 +1,6 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import {
+  CIRCUIT_BREAKER_OPTION_NAMES,
   checkFunction,
   checkInteger,
   checkKnownKeys,
@@ -46,20 +47,10 @@ export interface SupabaseCircuitOptions extends SupabaseBreakerOptions {
 }
 
 const ADAPTER_KEYS = ['name', 'perService', 'registry', 'rejectWith', 'rejectionStatus', 'classifyStatus', 'tracerProvider', 'fetch'] as const;
-const BREAKER_KEYS = [
-  'failureThreshold',
-  'failurePolicy',
-  'recoveryTimeoutMs',
-  'timeoutMs',
-  'halfOpenMaxCalls',
-  'successThreshold',
-  'halfOpenMaxWaitMs',
-  'openBackoff',
-  'clock',
-  'random',
-  'logger',
-  'stateStore',
-] as const;
+/** The core's options this adapter passes through; it owns classification and does not restore state. */
+const BREAKER_KEYS = CIRCUIT_BREAKER_OPTION_NAMES.filter(
+  (key) => key !== 'expectedError' && key !== 'classifyResult' && key !== 'initialState',
+);
 
 /** Options after defaults and validation. */
 export interface ResolvedSupabaseOptions {
