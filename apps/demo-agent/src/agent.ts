@@ -3,7 +3,7 @@
  * plus the operator's side: `/health/circuit-breakers` (the guide's shape), `/metrics` (Prometheus),
  * a live dashboard at `/` with chaos controls, and a token-protected admin reset.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Role, type AgentCard, type Message } from '@a2a-js/sdk';
@@ -34,6 +34,12 @@ export const CHAOS_ACTIONS: Readonly<Record<string, Faults | null>> = {
   slow: { latency: { ms: 1_500 } },
   heal: null,
 };
+
+/** Compares two secrets in constant time (hashing first makes the lengths equal). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
 
 export interface RunningAgent {
   readonly url: string;
@@ -233,7 +239,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   app.post('/admin/reset', (req: Request, res: Response) => {
     const header = req.get('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : req.get('x-admin-token');
-    if (token !== config.adminToken) {
+    if (token === undefined || !sameSecret(token, config.adminToken)) {
       res.status(401).json({ detail: 'admin token required: Authorization: Bearer <token> (printed at start-up, or ADMIN_TOKEN)' });
       return;
     }
