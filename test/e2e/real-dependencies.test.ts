@@ -32,7 +32,14 @@ beforeAll(async () => {
   await supabase.query("insert into agent_cards (id, name, url) values ('north', 'North', $1)", [north.url]);
   network = new FaultProxy({ target: supabase.url });
   await network.start();
-  demo = await startDemo({ SUPABASE_URL: network.url, SUPABASE_KEY: 'project-anon-key', PEER_URLS: `north=${north.url},south=${south.url}` });
+  demo = await startDemo({
+    SUPABASE_URL: network.url,
+    SUPABASE_KEY: 'project-anon-key',
+    PEER_URLS: `north=${north.url},south=${south.url}`,
+    // Short call timeouts, so the hanging-dependency test below is quick.
+    PHLOW_PEER_TIMEOUT_MS: '1000',
+    PHLOW_SUPABASE_TIMEOUT_MS: '1500',
+  });
   client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(demo.url);
 });
 afterAll(async () => {
@@ -76,5 +83,27 @@ describe('real dependencies from the environment', () => {
     await waitFor(async () => ((await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0 ? true : undefined), 'the outbox to drain');
     const replayed = await supabase.query('select request, resolved_via from messages where replayed order by id');
     expect(replayed).toEqual([0, 1, 2, 3].map((i) => ({ request: `offline ${i}`, resolved_via: 'did' })));
+  });
+
+  it('hanging dependencies are cut off by their timeouts: the project (lookup and write) and a peer (then its breaker opens)', async () => {
+    // The project hangs: the lookup times out and the peer is found by DID; the write times out into the outbox.
+    await network.setFaults({ blackHole: true });
+    const slowRegistry = await relay(client, 'south', 'registry hangs');
+    expect(slowRegistry.relay).toMatchObject({ ok: true, via: 'did', recorded: 'outbox' });
+    expect(slowRegistry.relay.notes.join(' ')).toMatch(/registry lookup failed \(.*\): resolved by DID/);
+    await network.clearFaults();
+    await waitFor(async () => ((await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0 ? true : undefined), 'the outbox to drain');
+
+    // The peer hangs: each call ends at the 1 s timeout (504); three of them open its breaker.
+    south.setBehavior({ kind: 'delay', ms: 60_000 });
+    for (let i = 0; i < 3; i++) {
+      const answer = await relay(client, 'south', `hangs ${i}`);
+      expect(answer.relay).toMatchObject({ ok: false, status: 504, peer: 'south' });
+      expect(answer.text).toBe('Peer south did not answer within 1.0 s');
+    }
+    const open = await relay(client, 'south', 'open now');
+    expect(open.relay).toMatchObject({ ok: false, status: 503, peer: 'south' });
+    south.setBehavior({ kind: 'echo' });
+    await waitFor(async () => ((await relay(client, 'south', 'back?')).relay.ok ? true : undefined), 'south to answer again', 15_000, 100);
   });
 });
