@@ -63,6 +63,7 @@ describe('the dashboard in Chromium', () => {
     await expect(openRow.locator('td').nth(2).textContent()).resolves.toBe('3 / 3');
     await expect(openRow.locator('td').nth(6).textContent()).resolves.toMatch(/^\d+\.\d s$/);
     await page.locator('#status.degraded').waitFor();
+    await page.locator('#transitions li >> text=a2a/beta closed → open (failure_threshold)').waitFor();
     await page.screenshot({ path: `${ARTIFACTS}dashboard-breaker-open.png`, fullPage: true });
 
     // Heal from the page; after the recovery timeout the next relay is the probe that closes it.

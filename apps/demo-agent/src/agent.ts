@@ -250,6 +250,12 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
 
   // --- dashboard: state snapshots, pushed by server-sent events ---
   // Two minutes of per-second samples, zeros before start-up, so the chart is drawn from the first second.
+  // The latest state changes, newest first, for the dashboard's event list.
+  const transitions: { at: number; name: string; from: string; to: string; reason: string }[] = [];
+  const transitionSubscription = registry.onStateChange((e) => {
+    transitions.unshift({ at: Date.now(), name: e.breaker.name, from: e.from, to: e.to, reason: e.reason });
+    transitions.length = Math.min(transitions.length, 20);
+  });
   const samples: Sample[] = Array.from({ length: 120 }, (_, i) => ({ t: Date.now() - (120 - i) * 1_000, calls: 0, failures: 0, rejections: 0 }));
   let last = { calls: 0, failures: 0, rejections: 0 };
   const totals = (stats: Record<string, CircuitBreakerStats>) => {
@@ -293,6 +299,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
       dependencies: chaosState(),
       outbox: outbox.stats,
       relays: relay.counts,
+      transitions,
       samples,
     };
   };
@@ -331,6 +338,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
       stopped = true;
       clearInterval(sampler);
       clearInterval(pusher);
+      transitionSubscription.dispose();
       outbox.dispose();
       for (const stream of streams) stream.end();
       for (const socket of sockets) socket.destroy();

@@ -40,6 +40,9 @@ export const DASHBOARD_HTML = `<!doctype html>
 <svg id="chart" width="1060" height="150" viewBox="0 0 1060 150" role="img" aria-label="calls, failures and rejections per second"></svg>
 <div class="muted"><span style="color:#2563eb">■ calls</span> · <span style="color:#dc2626">■ failures</span> · <span style="color:#d97706">■ rejections</span> · <span id="relays"></span> · <span id="outbox"></span></div>
 
+<h2>State changes</h2>
+<ol id="transitions" class="muted"></ol>
+
 <h2>Chaos (through the fault proxies)</h2>
 <table id="chaos"><thead><tr><th>Dependency</th><th>Breaker</th><th>Faults</th><th>Passed (requests; connections for TLS)</th><th></th></tr></thead><tbody></tbody></table>
 
@@ -69,6 +72,8 @@ function render(s) {
   }).join('');
   $('#relays').textContent = 'relays: ' + s.relays.relayed + ' ok, ' + s.relays.failed + ' refused/failed';
   $('#outbox').textContent = 'outbox: ' + s.outbox.pending + ' pending, ' + s.outbox.replayed + ' replayed, ' + s.outbox.dropped + ' dropped';
+  $('#transitions').innerHTML = s.transitions.length === 0 ? '<li>none yet</li>' : s.transitions.map((t) =>
+    '<li>' + esc(new Date(t.at).toLocaleTimeString()) + ' <b>' + esc(t.name) + '</b> ' + esc(t.from) + ' → ' + esc(t.to) + ' (' + esc(t.reason) + ')</li>').join('');
   chart(s.samples);
 }
 function chart(samples) {
