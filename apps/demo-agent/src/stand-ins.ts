@@ -3,8 +3,7 @@
  * controls can break and heal it. A dependency given through the environment is used as it is (and has
  * no chaos control: there is no proxy in front of it).
  */
-import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, type FaultProxyOptions } from '@phlow/testkit';
+import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument } from '@phlow/testkit';
 import type { DemoConfig } from './config.js';
 
 /** The registry's schema: the agent cards the relay looks peers up in, and the exchanges it records. */
@@ -58,33 +57,12 @@ const STAND_IN_PEERS = [
   { id: 'gamma', inRegistry: false, description: 'Echo agent known only by its DID (not in the registry)' },
 ] as const;
 
-const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
-
-/**
- * A FaultProxy whose listening sockets have Nagle's algorithm off. The testkit's proxy accepts with
- * `net.createServer` (no `noDelay`), so a response written as header + body waits for the client's
- * delayed ACK: every other request through it took ~40 ms more on loopback (measured: 3 ms / 45 ms
- * alternating). Until the testkit sets `noDelay` itself, the server it creates gets it here; the
- * patch lasts for the constructor call only (`syncBuiltinESMExports` carries it to ESM importers).
- */
-function newFaultProxy(options: FaultProxyOptions): FaultProxy {
-  const createServer = net.createServer;
-  net.createServer = ((opts: object, listener: () => void) => createServer.call(net, { noDelay: true, ...opts }, listener)) as typeof net.createServer;
-  syncBuiltinESMExports();
-  try {
-    return new FaultProxy(options);
-  } finally {
-    net.createServer = createServer;
-    syncBuiltinESMExports();
-  }
-}
-
 export async function startDependencies(config: DemoConfig): Promise<Dependencies> {
   const stops: (() => Promise<void>)[] = [];
   const proxies = new Map<string, FaultProxy>();
   const embedded: string[] = [];
   const proxy = async (name: string, target: string, mode?: 'tcp'): Promise<FaultProxy> => {
-    const p = newFaultProxy(mode === undefined ? { target } : { target, mode });
+    const p = new FaultProxy(mode === undefined ? { target } : { target, mode });
     await p.start();
     stops.push(() => p.stop());
     proxies.set(name, p);
