@@ -1,24 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { Role, type Message, type SendMessageRequest } from '@a2a-js/sdk';
+import type { Message } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 
-export function textRequest(text: string): SendMessageRequest {
-  return {
-    tenant: '',
-    message: {
-      messageId: randomUUID(),
-      contextId: '',
-      taskId: '',
-      role: Role.ROLE_USER,
-      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: [],
-    },
-    configuration: undefined,
-    metadata: undefined,
-  };
-}
+import { textMessageRequest as textRequest } from '@phlow/a2a';
+
+export { textRequest };
 
 /** The relay's structured result, as the agent puts it in the answer's metadata. */
 export interface RelayAnswer {

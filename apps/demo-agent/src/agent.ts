@@ -10,6 +10,7 @@ import { Role, type AgentCard, type Message } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import { CircuitBreakerRegistry, jsonLineLogger, type CircuitBreakerStats } from '@phlow/circuit-breaker';
+import { messageText } from '@phlow/a2a';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { instrumentCircuitBreakers, traceContextLogger } from '@phlow/otel';
 import { startTelemetry } from '@phlow/otel/sdk';
@@ -20,7 +21,7 @@ import WebSocket from 'ws';
 import type { DemoConfig } from './config.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { Outbox } from './outbox.js';
-import { Relay, firstText, parseRelayText, type RelayResult } from './relay.js';
+import { Relay, parseRelayText, type RelayResult } from './relay.js';
 import type { Dependencies } from './stand-ins.js';
 
 export const A2A_JSONRPC_PATH = '/a2a/jsonrpc';
@@ -139,7 +140,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   };
   const executor: AgentExecutor = {
     execute: async (context, bus) => {
-      const parsed = parseRelayText(firstText(context.userMessage));
+      const parsed = parseRelayText(messageText(context.userMessage));
       const result: RelayResult =
         parsed === undefined
           ? { ok: false, status: 400, peer: '', message: 'Send "<peer> <message>", e.g. "alpha hello" (peer: an agent id or a DID)', notes: [] }

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
-import { textRequest } from './relay.js';
+import { textMessageRequest } from '@phlow/a2a';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 
@@ -73,7 +73,7 @@ try {
   const relayHttp = (peer: string, expect: number) => async () => (await post(http, '/relay', JSON.stringify({ to: peer, text: 'bench' }))) === expect;
   const a2a = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(url);
   const relayA2a = (peer: string, okWanted: boolean) => async () => {
-    const answer = await a2a.sendMessage(textRequest(`${peer} bench`));
+    const answer = await a2a.sendMessage(textMessageRequest(`${peer} bench`));
     return 'role' in answer && (answer.metadata as { relay: { ok: boolean } }).relay.ok === okWanted;
   };
 

@@ -10,11 +10,10 @@
  *   4. record the exchange in Supabase (`messages`) — not reachable → the outbox, replayed when the
  *      Supabase breaker lets requests through again.
  */
-import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Role, type Message, type SendMessageRequest, type Task } from '@a2a-js/sdk';
+import type { Message, Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
-import { createA2aClient } from '@phlow/a2a';
+import { createA2aClient, messageText, textMessageRequest } from '@phlow/a2a';
 import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, type CircuitBreakerRegistry, type CircuitBreakerOptions } from '@phlow/circuit-breaker';
 import type { CircuitBreakerResolver } from '@phlow/did-resolver';
 import { isCircuitRejection } from '@phlow/supabase';
@@ -68,32 +67,11 @@ export function parseRelayText(input: string): { target: string; text: string } 
   return { target: match[1]!.replace(/^@/, ''), text: match[2]! };
 }
 
-export function textRequest(text: string): SendMessageRequest {
-  return {
-    tenant: '',
-    message: {
-      messageId: randomUUID(),
-      contextId: '',
-      taskId: '',
-      role: Role.ROLE_USER,
-      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: [],
-    },
-    configuration: undefined,
-    metadata: undefined,
-  };
-}
 
-export function firstText(message: Message | undefined): string {
-  for (const part of message?.parts ?? []) if (part.content?.$case === 'text') return part.content.value;
-  return '';
-}
 
 function replyText(result: Message | Task): string {
-  if ('role' in result) return firstText(result);
-  const status = firstText(result.status?.message);
+  if ('role' in result) return messageText(result);
+  const status = messageText(result.status?.message);
   if (status !== '') return status;
   for (const artifact of result.artifacts) for (const part of artifact.parts) if (part.content?.$case === 'text') return part.content.value;
   return `task ${result.id}: ${String(result.status?.state)}`;
@@ -193,7 +171,7 @@ export class Relay {
     let reply: string;
     try {
       const client = await this.clientFor(peer, url);
-      reply = replyText(await client.sendMessage(textRequest(text)));
+      reply = replyText(await client.sendMessage(textMessageRequest(text)));
     } catch (error) {
       return this.#peerFailure(peer, error, notes);
     }

@@ -32,4 +32,6 @@ export {
   INSTRUMENTATION_SCOPE,
   SPAN_NAME_PREFIX,
 } from './telemetry-names.js';
+export { messageText, textMessageRequest } from './text-message.js';
+export type { TextMessageOptions } from './text-message.js';
 export { VERSION } from './version.js';

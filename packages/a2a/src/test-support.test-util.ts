@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { context, propagation, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Role, type AgentCard, type SendMessageRequest } from '@a2a-js/sdk';
+import type { AgentCard, SendMessageRequest } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { A2A_JSONRPC_PATH, A2aPeer, FaultProxy, type ClosedBy } from '@phlow/testkit';
+import { textMessageRequest } from './text-message.js';
 
 /** The real OTel SDK: in-memory exporter, W3C propagator and async-local-storage context registered globally. */
 export function setUpTracing(): { tracer: Tracer; exporter: InMemorySpanExporter; spans: (name?: string) => ReadableSpan[] } {
@@ -23,22 +23,9 @@ export function setUpTracing(): { tracer: Tracer; exporter: InMemorySpanExporter
   };
 }
 
+/** A user text message, optionally in an existing task. */
 export function textRequest(text: string, taskId = ''): SendMessageRequest {
-  return {
-    tenant: '',
-    message: {
-      messageId: randomUUID(),
-      contextId: '',
-      taskId,
-      role: Role.ROLE_USER,
-      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: [],
-    },
-    configuration: undefined,
-    metadata: undefined,
-  };
+  return textMessageRequest(text, { taskId });
 }
 
 /** A real A2A peer behind a fault proxy, and the card pointing at the proxy. */
