@@ -22,6 +22,7 @@ export {
   CircuitTimeoutError,
 } from './errors.js';
 export { CIRCUIT_BREAKER_OPTION_NAMES, DEFAULTS, resolveOptions } from './options.js';
+export { withAdapterDefaults } from './adapter-defaults.js';
 export type {
   CircuitBreakerInit,
   CircuitBreakerOptions,
