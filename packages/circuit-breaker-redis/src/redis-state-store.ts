@@ -7,7 +7,7 @@ import {
   type StoreBinding,
   type StoreConnection,
 } from '@phlow/circuit-breaker';
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ACQUIRE_SCRIPT, RECORD_SCRIPT, SYNC_SCRIPT } from './lua-scripts.js';
 import { breakerKeys, transitionsChannel, type BreakerKeys } from './redis-keys.js';
 import { decodeMessage, decodeSnapshot, snapshotArgs } from './snapshot-codec.js';
@@ -19,8 +19,9 @@ import {
 import { resolveStoreOptions, type ClientRole, type RedisStateStoreOptions, type ResolvedStoreOptions } from './store-options.js';
 
 /**
- * `connecting` until Redis first answers; `ready` while it does; `degraded` while it is down or slow
- * (breakers run on local state); `closed` after {@link RedisStateStore.close}.
+ * `connecting` until Redis first answers; `ready` while it does; `degraded` while it is down or slow, or
+ * (on a cluster) while the slot of any attached breaker is unreachable — those breakers run on local
+ * state; `closed` after {@link RedisStateStore.close}.
  */
 export type StoreStatus = 'connecting' | 'ready' | 'degraded' | 'closed';
 
@@ -91,6 +92,15 @@ export class RedisStateStore implements CircuitStateStore {
 
   private statusValue: StoreStatus = 'connecting';
   private degradedAt = 0;
+  /** The commands connection is down as a whole (a single Redis gone; every cluster node gone). */
+  private connectionDown = false;
+  /**
+   * Breakers whose last command failed or timed out. On a cluster, one slot's primary can be down while
+   * the others answer: the store stays degraded until each of these has been answered again, instead of
+   * flapping back to ready on the first answer from a healthy slot.
+   */
+  private readonly failing = new Set<BreakerLink>();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private subscribed = false;
   private readyWaiters: Array<() => void> = [];
 
@@ -131,16 +141,16 @@ export class RedisStateStore implements CircuitStateStore {
     this.commands.defineCommand('phlowAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
     this.scripts = this.commands as unknown as ScriptCommands;
 
-    this.commands.on('ready', () => this.healthy());
-    this.commands.on('error', (error: unknown) => this.degrade('connection_lost', error));
-    this.commands.on('close', () => this.degrade('connection_lost', new Error('Redis connection closed')));
+    this.commands.on('ready', () => this.connectionUp());
+    this.commands.on('error', (error: unknown) => this.connectionLost(error));
+    this.commands.on('close', () => this.connectionLost(new Error('Redis connection closed')));
     this.subscriber.on('error', () => {
       // Reported through the commands connection; a lone subscriber error is caught up by reconcile.
     });
     this.subscriber.on('ready', () => this.subscriberReady());
     this.subscriber.on('message', (channel: string, message: string) => this.received(channel, message));
     if (this.subscriber.status === 'ready') this.subscriberReady();
-    if (this.commands.status === 'ready') this.healthy();
+    if (this.commands.status === 'ready') this.connectionUp();
 
     this.reconcileTimer = setInterval(() => void this.reconcile(), this.options.reconcileIntervalMs);
     this.reconcileTimer.unref();
@@ -224,7 +234,10 @@ export class RedisStateStore implements CircuitStateStore {
     if (this.statusValue === 'closed') return;
     clearInterval(this.reconcileTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.flushTimer = undefined;
+    this.retryTimer = undefined;
+    this.failing.clear();
     const releases: Promise<void>[] = [];
     for (const group of this.groups.values()) for (const link of group) releases.push(...this.releaseAll(link));
     this.groups.clear();
@@ -258,7 +271,7 @@ export class RedisStateStore implements CircuitStateStore {
       .phlowSync(keys.state, keys.failures, this.channel, binding.name, ...snapshotArgs(snapshot), String(this.options.stateTtlMs))
       .then(
         (reply) => {
-          this.healthy();
+          this.answered(link);
           const status = reply[0];
           if (status === 'accepted') this.counters.transitionsPublished++;
           else if (status === 'conflict' || status === 'stale') {
@@ -266,13 +279,15 @@ export class RedisStateStore implements CircuitStateStore {
             this.adopt(binding.name, reply.slice(1));
           }
         },
-        (error: unknown) => this.commandFailed(error),
+        (error: unknown) => this.commandFailed(link, error),
       );
   }
 
   /** @internal */
   acquire(link: BreakerLink, generation: number): Promise<boolean> {
-    if (this.statusValue !== 'ready') {
+    // Known unreachable (Redis down, or this breaker's cluster slot failing over): the local permit at once.
+    // A breaker whose slot answers still asks, even while another slot keeps the store degraded.
+    if (this.statusValue === 'connecting' || this.statusValue === 'closed' || this.connectionDown || this.failing.has(link)) {
       this.counters.probeFallbacks++;
       return Promise.resolve(true);
     }
@@ -283,7 +298,7 @@ export class RedisStateStore implements CircuitStateStore {
       const timer = setTimeout(() => {
         answered = true;
         this.counters.probeFallbacks++;
-        this.degrade('timeout', new Error(`no half-open permit answer from Redis within probeWaitMs (${this.options.probeWaitMs} ms)`));
+        this.linkFailed(link, 'timeout', new Error(`no half-open permit answer from Redis within probeWaitMs (${this.options.probeWaitMs} ms)`));
         resolve(true);
       }, this.options.probeWaitMs);
       timer.unref();
@@ -298,7 +313,7 @@ export class RedisStateStore implements CircuitStateStore {
         )
         .then(
           (reply) => {
-            this.healthy();
+            this.answered(link);
             const granted = reply[0] === 'granted';
             if (answered) {
               // Too late: the call went ahead on its local permit. Hand this one back.
@@ -317,7 +332,7 @@ export class RedisStateStore implements CircuitStateStore {
             resolve(granted);
           },
           (error: unknown) => {
-            this.commandFailed(error);
+            this.commandFailed(link, error);
             if (answered) return;
             answered = true;
             clearTimeout(timer);
@@ -333,14 +348,15 @@ export class RedisStateStore implements CircuitStateStore {
     const token = link.unhold(generation);
     if (token === undefined || this.statusValue === 'closed') return Promise.resolve();
     return this.scripts.zrem(link.keys.probes(generation), token).then(
-      () => this.healthy(),
-      (error: unknown) => this.commandFailed(error), // the lease expires it anyway
+      () => this.answered(link),
+      (error: unknown) => this.commandFailed(link, error), // the lease expires it anyway
     );
   }
 
   /** @internal */
   detach(link: BreakerLink): void {
     void this.releaseAll(link);
+    if (this.failing.delete(link)) this.updateHealth();
     const group = this.groups.get(link.binding.name);
     if (group === undefined) return;
     group.delete(link);
@@ -396,7 +412,7 @@ export class RedisStateStore implements CircuitStateStore {
       )
       .then(
         (reply) => {
-          this.healthy();
+          this.answered(link);
           switch (reply[0]) {
             case 'counted':
               if (add > 0) link.contributedGeneration = generation;
@@ -416,7 +432,7 @@ export class RedisStateStore implements CircuitStateStore {
               break;
           }
         },
-        (error: unknown) => this.commandFailed(error), // the local policy still counts these failures
+        (error: unknown) => this.commandFailed(link, error), // the local policy still counts these failures
       );
   }
 
@@ -469,9 +485,57 @@ export class RedisStateStore implements CircuitStateStore {
     }
   }
 
-  private healthy(): void {
+  private connectionUp(): void {
+    this.connectionDown = false;
+    if (this.statusValue === 'closed') return;
+    // Breakers whose commands failed while the connection was down are answered by this round.
+    if (this.failing.size > 0) void this.reconcile();
+    this.updateHealth();
+  }
+
+  private connectionLost(error: unknown): void {
+    this.connectionDown = true;
+    this.degrade('connection_lost', error);
+  }
+
+  /** Redis answered a command of this breaker's. */
+  private answered(link: BreakerLink): void {
+    this.failing.delete(link);
+    this.updateHealth();
+  }
+
+  private commandFailed(link: BreakerLink, error: unknown): void {
+    this.counters.commandFailures++;
+    this.linkFailed(link, 'command_failed', error);
+  }
+
+  private linkFailed(link: BreakerLink, reason: DegradationReason, error: unknown): void {
+    if (this.statusValue === 'closed') return;
+    if (!link.disposed) this.failing.add(link);
+    this.degrade(reason, error);
+    this.armRetry();
+  }
+
+  /**
+   * While the connection is up but some breakers' commands fail (a cluster slot failing over, a hung
+   * Redis), re-check just those every min(commandTimeoutMs, reconcileIntervalMs): the first answer after a
+   * failover is noticed within that, not at the next full reconcile. A connection that is down as a
+   * whole is retried by the client's reconnect instead, and its 'ready' reconciles everything.
+   */
+  private armRetry(): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.statusValue === 'closed' || this.failing.size === 0 || this.connectionDown) return;
+      for (const link of this.failing) void this.sync(link, link.binding.snapshot());
+      this.armRetry();
+    }, Math.min(this.options.commandTimeoutMs, this.options.reconcileIntervalMs));
+    this.retryTimer.unref();
+  }
+
+  private updateHealth(): void {
     if (this.statusValue === 'ready' || this.statusValue === 'closed') return;
-    if (this.commands.status !== 'ready') return;
+    if (this.connectionDown || this.failing.size > 0 || this.commands.status !== 'ready') return;
     const wasDegraded = this.statusValue === 'degraded';
     this.statusValue = 'ready';
     if (wasDegraded && this.recoveredEvents.size) {
@@ -480,11 +544,6 @@ export class RedisStateStore implements CircuitStateStore {
     }
     this.settleReadyWaiters();
     void this.reconcile();
-  }
-
-  private commandFailed(error: unknown): void {
-    this.counters.commandFailures++;
-    this.degrade('command_failed', error);
   }
 
   private degrade(reason: DegradationReason, error: unknown): void {
@@ -513,7 +572,7 @@ export class RedisStateStore implements CircuitStateStore {
   }
 
   private makeClient(role: ClientRole): Client {
-    const { createClient, redis, commandTimeoutMs } = this.options;
+    const { createClient, redis, cluster, commandTimeoutMs } = this.options;
     if (createClient !== undefined) {
       const client = createClient(role);
       if (typeof client !== 'object' || client === null || typeof (client as Client).defineCommand !== 'function') {
@@ -521,6 +580,7 @@ export class RedisStateStore implements CircuitStateStore {
       }
       return client;
     }
+    if (cluster !== undefined) return makeClusterClient(role, cluster.nodes, cluster.options ?? {}, commandTimeoutMs);
     const base: RedisOptions = typeof redis === 'object' ? redis : {};
     const failFast: RedisOptions = {
       // A down Redis fails a command at once instead of queueing it until reconnection.
@@ -535,6 +595,26 @@ export class RedisStateStore implements CircuitStateStore {
     const url = typeof redis === 'string' ? redis : undefined;
     return url === undefined ? new Redis({ ...base, ...failFast }) : new Redis(url, { ...base, ...failFast });
   }
+}
+
+/**
+ * The single-node fail-fast settings, on a cluster: commands to a slot whose primary is down fail (after
+ * ioredis's own brief failover retries, bounded by `commandTimeout`) instead of queueing. Classic
+ * pub/sub: a PUBLISH on any node reaches subscribers on every node, so one subscription on whichever node
+ * ioredis picks hears every breaker's transitions, and ioredis moves it to another node if that one dies.
+ */
+function makeClusterClient(role: ClientRole, nodes: readonly ClusterNode[], options: ClusterOptions, commandTimeoutMs: number): Cluster {
+  return new Cluster([...nodes], {
+    ...options,
+    enableOfflineQueue: false,
+    lazyConnect: false,
+    redisOptions: {
+      ...options.redisOptions,
+      maxRetriesPerRequest: 0,
+      commandTimeout: role === 'commands' ? commandTimeoutMs : undefined,
+      connectionName: `phlow-cb-${role}`,
+    },
+  });
 }
 
 /** QUIT lets queued replies (permit releases) finish; a client that is not connected is just dropped. */

@@ -29,9 +29,15 @@ describe('RedisStateStore options', () => {
     [{ keyPrefix: '' }, TypeError, 'keyPrefix must be a non-empty string'],
     [{ redis: 'http://localhost' }, TypeError, 'redis must be a redis:// or rediss:// URL; got "http://localhost"'],
     [{ redis: 42 }, TypeError, 'redis must be a redis:// URL string or an ioredis options object; got 42'],
-    [{ redis: 'redis://x', createClient: () => undefined }, TypeError, 'redis and createClient are exclusive'],
+    [{ redis: 'redis://x', createClient: () => undefined }, TypeError, 'redis, cluster and createClient are exclusive (one way to connect); got redis and createClient'],
+    [{ redis: 'redis://x', cluster: { nodes: [7000] } }, TypeError, 'got redis and cluster'],
+    [{ cluster: { nodes: [] } }, TypeError, 'cluster.nodes must list at least one seed node ({ host, port }, "host:port" or a port); got []'],
+    [{ cluster: ['127.0.0.1:7000'] }, TypeError, 'cluster must be { nodes: [...], options? } with at least one seed node; got ["127.0.0.1:7000"]'],
+    [{ cluster: { nodes: [null] } }, TypeError, 'cluster.nodes entries must be { host, port }, "host:port" or a port; got null'],
+    [{ cluster: { nodes: [70_000] } }, TypeError, 'cluster.nodes entries must be { host, port }, "host:port" or a port; got 70000'],
+    [{ cluster: { nodes: [7000], options: 'fast' } }, TypeError, 'cluster.options must be ioredis ClusterOptions (an object); got "fast"'],
     [{ createClient: 'nope' }, TypeError, 'createClient must be a function; got "nope"'],
-    [{ flushInterval: 10 }, TypeError, 'RedisStateStore: unknown option "flushInterval"; allowed: redis, createClient, keyPrefix'],
+    [{ flushInterval: 10 }, TypeError, 'RedisStateStore: unknown option "flushInterval"; allowed: redis, cluster, createClient, keyPrefix'],
   ])('rejects %j', (options, type, message) => {
     const attempt = () => resolveStoreOptions(options as never);
     expect(attempt).toThrow(type);

@@ -1,21 +1,34 @@
 import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 
 /** What a store's Redis connection is for: scripts and commands, or the pub/sub subscription. */
 export type ClientRole = 'commands' | 'subscriber';
+
+/** Where a Redis Cluster is: seed nodes and ioredis cluster options. */
+export interface RedisClusterConnection {
+  /** Some nodes of the cluster (`{ host, port }`, `"host:port"` or a port); ioredis discovers the rest. */
+  readonly nodes: readonly ClusterNode[];
+  /** ioredis `ClusterOptions`; the store overrides the fail-fast settings as it does for `redis`. */
+  readonly options?: ClusterOptions;
+}
 
 /** Options of {@link RedisStateStore}. Durations are in milliseconds. */
 export interface RedisStateStoreOptions {
   /**
    * Where Redis is: a `redis://` URL or ioredis options. The store makes two connections from it and
    * forces the fail-fast settings (no offline queue, no per-command retries, a command timeout).
-   * Default `redis://127.0.0.1:6379`. Exclusive with `createClient`.
+   * Default `redis://127.0.0.1:6379`. Exclusive with `cluster` and `createClient`.
    */
   readonly redis?: string | RedisOptions;
   /**
-   * Makes the store's connections yourself — e.g. `new Cluster(nodes, options)` for Redis Cluster.
-   * Called once per role. Give them `enableOfflineQueue: false` (and `maxRetriesPerRequest: 0`) or a
-   * Redis outage queues commands instead of failing them fast. Exclusive with `redis`.
+   * A Redis Cluster instead of a single Redis: the store makes two ioredis `Cluster` clients from it
+   * with the same fail-fast settings. Exclusive with `redis` and `createClient`.
+   */
+  readonly cluster?: RedisClusterConnection;
+  /**
+   * Makes the store's connections yourself. Called once per role. Give them `enableOfflineQueue: false`
+   * (and `maxRetriesPerRequest: 0`) or a Redis outage queues commands instead of failing them fast.
+   * Exclusive with `redis` and `cluster`.
    */
   readonly createClient?: (role: ClientRole) => Redis | Cluster;
   /** Start of every key and of the channel; no `{` or `}` (they are hash-tag syntax). Default `phlow:cb`. */
@@ -44,6 +57,7 @@ export interface RedisStateStoreOptions {
 /** Options after validation, defaults applied. */
 export interface ResolvedStoreOptions {
   readonly redis: string | RedisOptions | undefined;
+  readonly cluster: RedisClusterConnection | undefined;
   readonly createClient: ((role: ClientRole) => Redis | Cluster) | undefined;
   readonly keyPrefix: string;
   readonly stateTtlMs: number;
@@ -59,6 +73,7 @@ export interface ResolvedStoreOptions {
 
 const KNOWN: readonly (keyof RedisStateStoreOptions)[] = [
   'redis',
+  'cluster',
   'createClient',
   'keyPrefix',
   'stateTtlMs',
@@ -76,10 +91,12 @@ export function resolveStoreOptions(options: RedisStateStoreOptions = {}): Resol
     throw new TypeError(`RedisStateStore options must be an object; got ${String(options)}`);
   }
   checkKnownKeys('RedisStateStore', options, KNOWN);
-  const { redis, createClient } = options;
-  if (redis !== undefined && createClient !== undefined) {
-    throw new TypeError('RedisStateStore: redis and createClient are exclusive: pass a URL/options or a client factory, not both');
+  const { redis, cluster, createClient } = options;
+  const given = (['redis', 'cluster', 'createClient'] as const).filter((name) => options[name] !== undefined);
+  if (given.length > 1) {
+    throw new TypeError(`RedisStateStore: redis, cluster and createClient are exclusive (one way to connect); got ${given.join(' and ')}`);
   }
+  if (cluster !== undefined) checkCluster(cluster);
   if (redis !== undefined && typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) {
     throw new TypeError(`redis must be a redis:// URL string or an ioredis options object; got ${JSON.stringify(redis)}`);
   }
@@ -101,6 +118,7 @@ export function resolveStoreOptions(options: RedisStateStoreOptions = {}): Resol
   }
   return {
     redis,
+    cluster,
     createClient,
     keyPrefix,
     stateTtlMs,
@@ -113,4 +131,22 @@ export function resolveStoreOptions(options: RedisStateStoreOptions = {}): Resol
     probeWaitMs: checkDurationMs('probeWaitMs', options.probeWaitMs ?? 100, 1),
     commandTimeoutMs: checkDurationMs('commandTimeoutMs', options.commandTimeoutMs ?? 1_000, 1),
   };
+}
+
+function checkCluster(cluster: unknown): void {
+  if (typeof cluster !== 'object' || cluster === null || !Array.isArray((cluster as RedisClusterConnection).nodes)) {
+    throw new TypeError(`cluster must be { nodes: [...], options? } with at least one seed node; got ${JSON.stringify(cluster)}`);
+  }
+  const { nodes, options } = cluster as RedisClusterConnection;
+  if (nodes.length === 0) throw new TypeError('cluster.nodes must list at least one seed node ({ host, port }, "host:port" or a port); got []');
+  for (const node of nodes) {
+    const ok =
+      (typeof node === 'string' && node.length > 0) ||
+      (typeof node === 'number' && Number.isInteger(node) && node > 0 && node < 65_536) ||
+      (typeof node === 'object' && node !== null);
+    if (!ok) throw new TypeError(`cluster.nodes entries must be { host, port }, "host:port" or a port; got ${JSON.stringify(node)}`);
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`cluster.options must be ioredis ClusterOptions (an object); got ${JSON.stringify(options)}`);
+  }
 }
