@@ -1,5 +1,7 @@
 import { CircuitBreakerError } from '@phlow/circuit-breaker';
 
+const IDLE_TIMEOUT_MARKER = Symbol.for('phlow.a2a.stream-idle-timeout-error');
+
 /**
  * A stream (`sendMessageStream`, `resubscribeTask`) received no event for `idleTimeoutMs` after its
  * previous one; the HTTP request has been aborted. It counts as a failure of the peer. A
@@ -15,5 +17,18 @@ export class A2aStreamIdleTimeoutError extends CircuitBreakerError {
     this.idleTimeoutMs = idleTimeoutMs;
     this.eventsReceived = eventsReceived;
   }
+
+  override toJSON(): object {
+    return { ...super.toJSON(), idleTimeoutMs: this.idleTimeoutMs, eventsReceived: this.eventsReceived };
+  }
+
+  /**
+   * True for this error only, also from another copy of this package (where `instanceof` fails); the
+   * base class's `isInstance` would accept every breaker error.
+   */
+  static override isInstance(value: unknown): value is A2aStreamIdleTimeoutError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[IDLE_TIMEOUT_MARKER] === true;
+  }
 }
+Object.defineProperty(A2aStreamIdleTimeoutError.prototype, IDLE_TIMEOUT_MARKER, { value: true });
 A2aStreamIdleTimeoutError.prototype.name = 'A2aStreamIdleTimeoutError';
