@@ -4,6 +4,7 @@ import {
   type SupabaseClientOptions,
 } from '@supabase/supabase-js';
 import type { CircuitBreaker } from '@phlow/circuit-breaker';
+import { refuseProtectedFetch } from './layering.js';
 import type { SupabaseCircuitOptions } from './options.js';
 import { protectFetch, type ProtectedFetch } from './protect-fetch.js';
 import type { SupabaseService } from './supabase-request.js';
@@ -21,7 +22,8 @@ const fetches = new WeakMap<object, ProtectedFetch>();
 /**
  * supabase-js's `createClient`, with every request of the client (PostgREST, auth, storage,
  * functions) going through a circuit breaker: a drop-in replacement, same generics, same client.
- * A `global.fetch` you pass is the one the protection calls.
+ * A `global.fetch` you pass is the one the protection calls; a protected one (`protectFetch`) is refused
+ * with a `TypeError`, since two layers would count each failure twice.
  *
  * @example
  * import { createClient } from '@phlow/supabase'; // was: from '@supabase/supabase-js'
@@ -44,6 +46,11 @@ export function createClient<
 ): SupabaseClient<Database, SchemaNameOrClientOptions, SchemaName> {
   const { circuitBreaker, ...clientOptions } = options ?? {};
   const userFetch = clientOptions.global?.fetch;
+  refuseProtectedFetch(
+    'global.fetch',
+    userFetch,
+    "Use one: drop protectFetch and give its options here as circuitBreaker, or keep it and build the client with supabase-js's own createClient.",
+  );
   const protectedFetch = protectFetch(
     supabaseUrl,
     userFetch === undefined || circuitBreaker?.fetch !== undefined ? circuitBreaker : { ...circuitBreaker, fetch: userFetch },
@@ -58,7 +65,8 @@ export function createClient<
 
 /**
  * The breaker guarding a client made by this package's {@link createClient}, for `getStats()`,
- * `state`, `reset()` or events: the project's breaker, or `service`'s own with `perService`.
+ * `state`, `reset()` or events: `service`'s own (default `'rest'`), or the project's one with
+ * `perService: false`.
  */
 export function circuitBreakerOf(client: object, service: SupabaseService = 'rest'): CircuitBreaker {
   const protectedFetch = fetches.get(client);

@@ -33,7 +33,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe('holdBody: the body read inside the call, answered from memory', () => {
   it('keeps the response (status, headers, url) and answers each body method once, like any response', async () => {
     const original = await fetch(`${url}/json`);
-    const held = await holdBody(original);
+    const held = await holdBody(original, 1_000_000, 'rest');
     expect(held).toBe(original);
     expect(held).toBeInstanceOf(Response);
     expect([held.status, held.ok, held.headers.get('x-seen'), held.url]).toEqual([200, true, 'yes', `${url}/json`]);
@@ -48,11 +48,11 @@ describe('holdBody: the body read inside the call, answered from memory', () => 
   });
 
   it('answers text, arrayBuffer, blob and the body stream', async () => {
-    expect(await (await holdBody(await fetch(`${url}/json`))).text()).toBe('{"id":"a1"}');
-    expect(new TextDecoder().decode(await (await holdBody(await fetch(`${url}/json`))).arrayBuffer())).toBe('{"id":"a1"}');
-    const blob = await (await holdBody(await fetch(`${url}/json`))).blob();
+    expect(await (await holdBody(await fetch(`${url}/json`), 1_000_000, 'rest')).text()).toBe('{"id":"a1"}');
+    expect(new TextDecoder().decode(await (await holdBody(await fetch(`${url}/json`), 1_000_000, 'rest')).arrayBuffer())).toBe('{"id":"a1"}');
+    const blob = await (await holdBody(await fetch(`${url}/json`), 1_000_000, 'rest')).blob();
     expect([blob.type, await blob.text()]).toEqual(['application/json', '{"id":"a1"}']);
-    const streamed = await holdBody(await fetch(`${url}/json`));
+    const streamed = await holdBody(await fetch(`${url}/json`), 1_000_000, 'rest');
     expect(await new Response(streamed.body).text()).toBe('{"id":"a1"}');
     expect(streamed.bodyUsed).toBe(true);
   });
@@ -70,9 +70,9 @@ describe('holdBody: the body read inside the call, answered from memory', () => 
 
   it('passes event streams and bodiless responses on untouched', async () => {
     const stream = await fetch(`${url}/stream`);
-    expect(holdBody(stream)).toBe(stream);
+    expect(holdBody(stream, 1_000_000, 'rest')).toBe(stream);
     expect(await stream.text()).toBe('data: 1\n\n');
     const empty = await fetch(`${url}/empty`);
-    expect(holdBody(empty)).toBe(empty);
+    expect(holdBody(empty, 1_000_000, 'rest')).toBe(empty);
   });
 });

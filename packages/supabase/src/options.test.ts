@@ -23,6 +23,35 @@ describe('options', () => {
     expect(windowed.options.failurePolicy).toMatchObject({ type: 'count-window', size: 20 });
   });
 
+  it('adapter defaults and user options merge by the core rule: a failure policy of your own replaces the default one', () => {
+    expect(resolveSupabaseOptions({}).breaker).toEqual(SUPABASE_DEFAULTS);
+    expect(resolveSupabaseOptions({ timeoutMs: undefined }).breaker).toEqual(SUPABASE_DEFAULTS);
+    const policy = { type: 'count-window', size: 10 } as const;
+    expect(resolveSupabaseOptions({ failurePolicy: policy }).breaker).toEqual({ recoveryTimeoutMs: 30_000, timeoutMs: 10_000, failurePolicy: policy });
+    expect(resolveSupabaseOptions({ failureThreshold: 7, halfOpenMaxCalls: 2 }).breaker).toEqual({ ...SUPABASE_DEFAULTS, failureThreshold: 7, halfOpenMaxCalls: 2 });
+  });
+
+  it('one breaker per API by default, in one family named by the name option; perService: false for one breaker', () => {
+    const registry = fresh();
+    const perService = protectFetch(url, { registry });
+    expect(['rest', 'storage', 'auth', 'functions'].map((service) => perService.breakerFor(service as never).name)).toEqual([
+      'supabase/rest',
+      'supabase/storage',
+      'supabase/auth',
+      'supabase/functions',
+    ]);
+    expect(perService.breakerFor()).toBe(perService.breakerFor('rest'));
+    expect([...registry.getFamily('supabase').breakers()].map((breaker) => breaker.name).sort()).toEqual([
+      'supabase/auth',
+      'supabase/functions',
+      'supabase/rest',
+      'supabase/storage',
+    ]);
+    const single = protectFetch('https://other.supabase.co', { registry, name: 'other', perService: false });
+    expect(single.breakerFor('storage')).toBe(single.breakerFor('rest'));
+    expect(single.breakerFor().name).toBe('other');
+  });
+
   it('the default classification: 5xx, 429 and 408 fail; every other status succeeds', () => {
     const failing = [500, 501, 502, 503, 504, 520, 529, 429, 408];
     const fine = [200, 201, 204, 206, 300, 304, 400, 401, 403, 404, 406, 409, 412, 416, 422];
@@ -41,11 +70,25 @@ describe('options', () => {
     expect(() => resolveSupabaseOptions({ rejectWith: 'throw' as never })).toThrow(
       new RangeError('rejectWith must be one of "response", "error"; got "throw"'),
     );
-    expect(() => resolveSupabaseOptions({ name: '' })).toThrow(new TypeError('name must be a non-empty string; got ""'));
+    expect(() => resolveSupabaseOptions({ name: '' })).toThrow(
+      new TypeError('name must be a non-empty string without "/" (it separates family and key in breaker names); got ""'),
+    );
+    expect(() => resolveSupabaseOptions({ name: 'db/main' })).toThrow(/name must be a non-empty string without "\/"/);
+    expect(() => resolveSupabaseOptions({ maxBodyBytes: 0 })).toThrow(new RangeError('maxBodyBytes must be an integer >= 1 (bytes) or Infinity (no limit); got 0'));
+    expect(() => resolveSupabaseOptions({ maxBodyBytes: 1.5 })).toThrow(/maxBodyBytes must be an integer >= 1/);
+    expect(() => resolveSupabaseOptions({ maxBodyBytes: '1mb' as never })).toThrow(/maxBodyBytes must be an integer >= 1 .*; got 1mb/);
+    expect(resolveSupabaseOptions({ maxBodyBytes: Infinity }).maxBodyBytes).toBe(Infinity);
+    expect(resolveSupabaseOptions({}).maxBodyBytes).toBe(10 * 1024 * 1024);
     expect(() => resolveSupabaseOptions({ perService: 'yes' as never })).toThrow(new TypeError('perService must be true or false; got "yes"'));
     expect(() => resolveSupabaseOptions({ classifyStatus: 5 as never })).toThrow(new TypeError('classifyStatus must be a function; got 5'));
     expect(() => resolveSupabaseOptions({ fetch: 'fetch' as never })).toThrow(new TypeError('fetch must be a function; got "fetch"'));
     expect(() => resolveSupabaseOptions({ registry: {} as never })).toThrow(new TypeError('registry.getBreaker must be a function; got undefined'));
+    // null is a mistake to report, never a silent "default".
+    expect(() => resolveSupabaseOptions({ name: null as never })).toThrow(/name must be a non-empty string .*; got null/);
+    expect(() => resolveSupabaseOptions({ perService: null as never })).toThrow(new TypeError('perService must be true or false; got null'));
+    expect(() => resolveSupabaseOptions({ rejectWith: null as never })).toThrow(/rejectWith must be one of/);
+    // A breaker option set to null reaches the core's checks as it is, not replaced by the adapter's default.
+    expect(resolveSupabaseOptions({ timeoutMs: null as never }).breaker.timeoutMs).toBeNull();
     expect(() => resolveSupabaseOptions({ timeout: 5 } as never)).toThrow(/@phlow\/supabase options: unknown option "timeout"; allowed: name, perService/);
     expect(() => resolveSupabaseOptions({ classifyResult: () => 'success' } as never)).toThrow(/classifyResult and expectedError are set by the adapter/);
     // Breaker options are validated by the core, with its messages.

@@ -6,14 +6,19 @@ import {
   checkKnownKeys,
   checkOneOf,
   getCircuitBreakerRegistry,
+  withAdapterDefaults,
   type CircuitBreakerRegistry,
   type CircuitBreakerOptions,
 } from '@phlow/circuit-breaker';
 import { classifyStatus, type StatusClassifier } from './failure-classification.js';
+import { refuseProtectedFetch } from './layering.js';
 import { DEFAULT_REJECTION_STATUS, POSTGREST_RETRIED_STATUSES } from './rejection.js';
 
 /** The guide's Supabase settings: "threshold 3, recovery 30 s, timeout 10 s". */
 export const SUPABASE_DEFAULTS = { failureThreshold: 3, recoveryTimeoutMs: 30_000, timeoutMs: 10_000 } as const;
+
+/** The largest response body read into memory inside a call: 10 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /** Breaker options the adapter passes on to `@phlow/circuit-breaker` (it owns the classification). */
 export type SupabaseBreakerOptions = Omit<CircuitBreakerOptions, 'classifyResult' | 'expectedError'>;
@@ -23,10 +28,25 @@ export type SupabaseBreakerOptions = Omit<CircuitBreakerOptions, 'classifyResult
  * `classifyResult` and `expectedError` (use `classifyStatus`); the guide's Supabase defaults apply.
  */
 export interface SupabaseCircuitOptions extends SupabaseBreakerOptions {
-  /** Breaker name (metrics label, logs, errors). Default `'supabase'`; one name per project. */
+  /**
+   * Name of the project's breakers (metrics label, logs, errors). Default `'supabase'`; one name per
+   * project. With `perService` (the default) it names a family whose members are `{name}/rest`,
+   * `{name}/storage`, `{name}/auth`, `{name}/functions` (and `{name}/realtime`, `{name}/other`);
+   * without, the one breaker itself.
+   */
   readonly name?: string;
-  /** One breaker per API (`{name}/rest`, `{name}/auth`, `{name}/storage`, `{name}/functions`, …) instead of one per project. Default false. */
+  /**
+   * One breaker per Supabase API, so a failing or slow API (storage, say) cannot get the others refused.
+   * Default true. `false`: one breaker named `name` for every API of the project.
+   */
   readonly perService?: boolean;
+  /**
+   * The largest response body read into memory inside a call (PostgREST, auth, functions, storage's
+   * JSON API), in bytes: a larger one is cut off while it streams and the request fails with a
+   * `ResponseTooLargeError` (not counted against the project). `Infinity` for no limit. Storage
+   * downloads and event streams are never read inside a call. Default 10 MiB.
+   */
+  readonly maxBodyBytes?: number;
   /** Where the breakers live (shared by name, instrumented by `@phlow/otel`). Default: the process-wide registry. */
   readonly registry?: CircuitBreakerRegistry;
   /**
@@ -46,7 +66,7 @@ export interface SupabaseCircuitOptions extends SupabaseBreakerOptions {
   readonly fetch?: typeof fetch;
 }
 
-const ADAPTER_KEYS = ['name', 'perService', 'registry', 'rejectWith', 'rejectionStatus', 'classifyStatus', 'tracerProvider', 'fetch'] as const;
+const ADAPTER_KEYS = ['name', 'perService', 'maxBodyBytes', 'registry', 'rejectWith', 'rejectionStatus', 'classifyStatus', 'tracerProvider', 'fetch'] as const;
 /** The core's options this adapter passes through; it owns classification and does not restore state. */
 const BREAKER_KEYS = CIRCUIT_BREAKER_OPTION_NAMES.filter(
   (key) => key !== 'expectedError' && key !== 'classifyResult' && key !== 'initialState',
@@ -56,6 +76,7 @@ const BREAKER_KEYS = CIRCUIT_BREAKER_OPTION_NAMES.filter(
 export interface ResolvedSupabaseOptions {
   readonly name: string;
   readonly perService: boolean;
+  readonly maxBodyBytes: number;
   readonly registry: CircuitBreakerRegistry;
   readonly rejectWith: 'response' | 'error';
   readonly rejectionStatus: number;
@@ -77,34 +98,44 @@ export function resolveSupabaseOptions(options: SupabaseCircuitOptions = {}): Re
     );
   }
   checkKnownKeys('@phlow/supabase options', options, [...ADAPTER_KEYS, ...BREAKER_KEYS]);
-  const name = options.name ?? 'supabase';
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`name must be a non-empty string; got ${JSON.stringify(name)}`);
+  // An option set to null is a mistake to report, not a request for the default.
+  const name = options.name === undefined ? 'supabase' : options.name;
+  if (typeof name !== 'string' || name.length === 0 || name.includes('/')) {
+    throw new TypeError(`name must be a non-empty string without "/" (it separates family and key in breaker names); got ${JSON.stringify(name)}`);
   }
-  const perService = options.perService ?? false;
+  const perService = options.perService === undefined ? true : options.perService;
   if (typeof perService !== 'boolean') throw new TypeError(`perService must be true or false; got ${JSON.stringify(perService)}`);
-  const registry = options.registry ?? getCircuitBreakerRegistry();
+  const maxBodyBytes = options.maxBodyBytes === undefined ? DEFAULT_MAX_BODY_BYTES : options.maxBodyBytes;
+  if (maxBodyBytes !== Number.POSITIVE_INFINITY && !(typeof maxBodyBytes === 'number' && Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
+    throw new RangeError(`maxBodyBytes must be an integer >= 1 (bytes) or Infinity (no limit); got ${String(maxBodyBytes)}`);
+  }
+  const registry = options.registry === undefined ? getCircuitBreakerRegistry() : options.registry;
   checkFunction('registry.getBreaker', (registry as unknown as Record<string, unknown>)?.['getBreaker']);
-  const rejectWith = checkOneOf('rejectWith', options.rejectWith ?? 'response', ['response', 'error'] as const);
-  const rejectionStatus = checkInteger('rejectionStatus', options.rejectionStatus ?? DEFAULT_REJECTION_STATUS, 500, 599);
+  checkFunction('registry.getFamily', (registry as unknown as Record<string, unknown>)?.['getFamily']);
+  const rejectWith = checkOneOf('rejectWith', options.rejectWith === undefined ? 'response' : options.rejectWith, ['response', 'error'] as const);
+  const rejectionStatus = checkInteger('rejectionStatus', options.rejectionStatus === undefined ? DEFAULT_REJECTION_STATUS : options.rejectionStatus, 500, 599);
   if (POSTGREST_RETRIED_STATUSES.includes(rejectionStatus)) {
     throw new RangeError(
       `rejectionStatus must be from 500 to 599 except ${POSTGREST_RETRIED_STATUSES.join(' and ')} (postgrest-js retries those on reads, turning a fast rejection into seconds); got ${rejectionStatus}`,
     );
   }
-  const breaker: Record<string, unknown> = { ...SUPABASE_DEFAULTS };
-  if (options.failurePolicy !== undefined) delete breaker['failureThreshold'];
-  for (const key of BREAKER_KEYS) if (options[key] !== undefined) breaker[key] = options[key];
+  if (options.fetch !== undefined) {
+    refuseProtectedFetch('fetch', options.fetch, 'Pass the fetch underneath it instead (or nothing, for globalThis.fetch).');
+  }
+  const given: Record<string, unknown> = {};
+  for (const key of BREAKER_KEYS) if (key in options) given[key] = options[key];
+  const breaker = withAdapterDefaults(SUPABASE_DEFAULTS, given as CircuitBreakerOptions, '@phlow/supabase options');
   return {
     name,
     perService,
+    maxBodyBytes,
     registry,
     rejectWith,
     rejectionStatus,
     classifyStatus: options.classifyStatus === undefined ? classifyStatus : checkFunction('classifyStatus', options.classifyStatus),
     tracerProvider: options.tracerProvider === undefined ? undefined : checkTracerProvider(options.tracerProvider),
     fetch: options.fetch === undefined ? undefined : checkFunction('fetch', options.fetch),
-    breaker: breaker as CircuitBreakerOptions,
+    breaker,
   };
 }
 

@@ -3,15 +3,18 @@ import {
   CircuitOpenError,
   CircuitTimeoutError,
   type CircuitBreaker,
+  type CircuitBreakerFamily,
   type CircuitBreakerOptions,
   type Outcome,
 } from '@phlow/circuit-breaker';
 import { withBreakerSpan } from '@phlow/otel';
 import { holdBody } from './held-body.js';
+import { GUARDED_BY, guardedBy, type GuardedInit, isRejectionResponse, isVerdictFromBelow, markProtected } from './layering.js';
 import { resolveSupabaseOptions, type ResolvedSupabaseOptions, type SupabaseCircuitOptions } from './options.js';
 import { rejectionResponse, RequestRejectedError, RequestTimeoutError } from './rejection.js';
 import {
   describeRequest,
+  isDownload,
   projectLocation,
   requestUrl,
   serviceOf,
@@ -20,6 +23,7 @@ import {
   type FetchInput,
   type ProjectLocation,
   type SupabaseService,
+  SUPABASE_SERVICES,
 } from './supabase-request.js';
 import {
   ATTR_DB_RESPONSE_STATUS_CODE,
@@ -33,7 +37,7 @@ import { VERSION } from './version.js';
 /** A `fetch` whose every request goes through the project's circuit breaker. */
 export interface ProtectedFetch {
   (input: FetchInput, init?: RequestInit): Promise<Response>;
-  /** The breaker guarding `service`: the project's one, or the service's own with `perService`. */
+  /** The breaker guarding `service` (default `'rest'`): the service's own, or the project's one without `perService`. */
   breakerFor(service?: SupabaseService): CircuitBreaker;
 }
 
@@ -51,14 +55,23 @@ interface AttemptResult {
 /** Shared by every breaker this package creates, so the registry sees one configuration per name. */
 const classifyAttempt = (attempt: unknown): Outcome => (attempt as AttemptResult).outcome;
 
-/** Which project each breaker protects: one breaker per project, never shared by two by accident. */
-const projects = new WeakMap<CircuitBreaker, string>();
+/** Which project each breaker or family protects: one per project, never shared by two by accident. */
+const projects = new WeakMap<CircuitBreaker | CircuitBreakerFamily, string>();
+
+/**
+ * A family holding every service's breaker, never more: a member is never retired (that would drop the
+ * listeners a caller attached through `breakerFor`), and there is no key to evict for.
+ */
+const SERVICE_FAMILY = { maxKeys: SUPABASE_SERVICES.length, idleTtlMs: 2_147_483_647 } as const;
 
 /**
  * Wraps `fetch` so every request to the Supabase project at `supabaseUrl` goes through a circuit
- * breaker with the guide's defaults (3 failures, 30 s recovery, 10 s timeout). Hand it to a client you
- * build yourself: `createClient(url, key, { global: { fetch: protectFetch(url) } })` — supabase-js
- * sends every request (PostgREST, auth, storage, functions) through it.
+ * breaker with the guide's defaults (3 failures, 30 s recovery, 10 s timeout) — one per API by
+ * default (`supabase/rest`, `supabase/storage`, `supabase/auth`, `supabase/functions`), so a slow
+ * storage cannot get database queries refused. Hand it to a client you build yourself:
+ * `createClient(url, key, { global: { fetch: protectFetch(url) } })` — supabase-js sends every request
+ * (PostgREST, auth, storage, functions) through it. Not to `createClient` from this package, which
+ * protects its requests itself (it refuses a protected `global.fetch`).
  *
  * @example
  * const supabase = createClient(url, key, { global: { fetch: protectFetch(url, { timeoutMs: 5_000 }) } });
@@ -72,37 +85,37 @@ export function protectFetch(supabaseUrl: string, options?: SupabaseCircuitOptio
   const resolved = resolveSupabaseOptions(options);
   const project = projectLocation(supabaseUrl);
   const tracer = (resolved.tracerProvider ?? trace).getTracer(INSTRUMENTATION_SCOPE, VERSION);
-  const breakers = new Map<SupabaseService, CircuitBreaker>();
-  const breakerFor = (service: SupabaseService = 'rest'): CircuitBreaker => {
-    let breaker = breakers.get(service);
-    if (breaker === undefined) {
-      const name = resolved.perService ? `${resolved.name}/${service}` : resolved.name;
-      breaker = resolved.registry.getBreaker(name, breakerOptions(resolved.breaker));
-      bindToProject(breaker, project.base);
-      if (resolved.perService) breakers.set(service, breaker);
-      else for (const each of ['rest', 'auth', 'storage', 'functions', 'realtime', 'other'] as const) breakers.set(each, breaker);
-    }
-    return breaker;
-  };
+  const shared = breakerOptions(resolved.breaker);
+  let breakerFor: (service?: SupabaseService) => CircuitBreaker;
+  if (resolved.perService) {
+    const family = resolved.registry.getFamily(resolved.name, shared, SERVICE_FAMILY);
+    bindToProject(family, resolved.name, project.base);
+    // Asked per request, not cached: the family owns its members (and marks them used).
+    breakerFor = (service = 'rest') => family.get(service);
+  } else {
+    const breaker = resolved.registry.getBreaker(resolved.name, shared);
+    bindToProject(breaker, resolved.name, project.base);
+    breakerFor = () => breaker;
+  }
   breakerFor('rest'); // surface a configuration clash now, not at the first request
   const protectedFetch = (input: FetchInput, init?: RequestInit): Promise<Response> =>
     send(resolved, project, tracer, breakerFor, input, init);
-  return Object.assign(protectedFetch, { breakerFor });
+  return markProtected(Object.assign(protectedFetch, { breakerFor }));
 }
 
 function breakerOptions(options: CircuitBreakerOptions): CircuitBreakerOptions {
   return { ...options, classifyResult: classifyAttempt };
 }
 
-function bindToProject(breaker: CircuitBreaker, base: string): void {
-  const existing = projects.get(breaker);
+function bindToProject(guard: CircuitBreaker | CircuitBreakerFamily, name: string, base: string): void {
+  const existing = projects.get(guard);
   if (existing !== undefined && existing !== base) {
     throw new TypeError(
-      `circuit breaker ${JSON.stringify(breaker.name)} already protects the Supabase project ${existing}; ` +
+      `circuit breaker ${JSON.stringify(name)} already protects the Supabase project ${existing}; ` +
         `give ${base} its own breaker with the name option (one breaker per project)`,
     );
   }
-  projects.set(breaker, base);
+  projects.set(guard, base);
 }
 
 function send(
@@ -116,9 +129,12 @@ function send(
   const isRequest = typeof input === 'object' && input instanceof Request;
   const url = requestUrl(input);
   const method = (init?.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
-  const headers = init?.headers ?? (isRequest ? input.headers : undefined);
   const service = serviceOf(project, url);
   const breaker = breakerFor(service);
+  const fetchImpl = options.fetch ?? fetch;
+  // A protected fetch above guards this request with the same breaker already: one request, one count.
+  if (guardedBy(init) === breaker) return fetchImpl(input, init);
+  const headers = init?.headers ?? (isRequest ? input.headers : undefined);
   const request = describeRequest(project, service, url, method, headers);
   const callerSignal = init?.signal ?? (isRequest ? input.signal : undefined);
   // A postgrest-js retry belongs to an operation whose first failure was already counted: while the
@@ -131,9 +147,12 @@ function send(
   // since a refused call never reaches the function that would add them.
   let attributes: Attributes | undefined;
   if (state !== 'closed') describeRequest(project, service, url, method, headers, (attributes = {}));
-  const fetchImpl = options.fetch ?? fetch;
   const untimed = breaker.options.timeoutMs === 0;
   const classify = options.classifyStatus;
+  // A storage download is judged on its status and headers and handed on as a live stream: a large or
+  // slow file must neither be held in memory nor hold the breaker's timeout.
+  const download = service === 'storage' && isDownload(project, url, method);
+  const maxBodyBytes = options.maxBodyBytes;
   return withBreakerSpan(
     tracer,
     breaker,
@@ -150,25 +169,31 @@ function send(
         // runs; the request's parent is this span.
         if (init !== undefined && headerValue(headers, 'traceparent') !== null) sent = withTraceContext(init, headers);
       }
-      // Without a timeout or a caller's signal the breaker hands out one shared signal that never aborts;
-      // fetch would pile a listener per request onto it (undici drops them only at garbage collection).
-      return fetchImpl(input, untimed && callerSignal == null ? sent : { ...sent, signal })
-        .then(holdBody)
-        .then(
-          (response): AttemptResult | Promise<AttemptResult> => {
-            const judged = classify(response.status, service);
-            const attempt: AttemptResult = { response, error: undefined, outcome: countedAlready && judged === 'failure' ? 'ignored' : judged };
-            if (!span.isRecording()) return attempt;
-            recordResponse(span, response, attempt.outcome);
-            return response.status < 400 ? attempt : recordErrorCode(span, response).then(() => attempt);
-          },
-          (error: unknown) => {
-            // A caller's own abort settled the call already (not a failure); anything else is the network's.
-            const outcome: Outcome = countedAlready ? 'ignored' : 'failure';
-            if (span.isRecording() && !signal.aborted) recordNetworkError(span, error, outcome);
-            return { response: undefined, error, outcome };
-          },
-        );
+      // Without a timeout or a caller's signal the call's signal never aborts: fetch need not listen to it.
+      // The init names this breaker, so a protected fetch underneath using the same one lets it through.
+      const passed: GuardedInit =
+        untimed && callerSignal == null
+          ? { ...sent, [GUARDED_BY]: breaker }
+          : { ...sent, signal: download ? downloadSignal(signal, callerSignal) : signal, [GUARDED_BY]: breaker };
+      const answered = fetchImpl(input, passed);
+      return (download ? answered : answered.then((response) => holdBody(response, maxBodyBytes, service))).then(
+        (response): AttemptResult | Promise<AttemptResult> => {
+          let judged = classify(response.status, service);
+          // A protection underneath refused the request: nothing reached the project.
+          if (judged === 'failure' && isRejectionResponse(response)) judged = 'ignored';
+          const attempt: AttemptResult = { response, error: undefined, outcome: countedAlready && judged === 'failure' ? 'ignored' : judged };
+          if (!span.isRecording()) return attempt;
+          recordResponse(span, response, attempt.outcome);
+          return response.status < 400 || download ? attempt : recordErrorCode(span, response).then(() => attempt);
+        },
+        (error: unknown) => {
+          // A caller's own abort settled the call already (not a failure). A body over the limit, or a
+          // verdict of a protection underneath, says nothing about the project; anything else is the network's.
+          const outcome: Outcome = countedAlready || isVerdictFromBelow(error) ? 'ignored' : 'failure';
+          if (span.isRecording() && !signal.aborted) recordNetworkError(span, error, outcome);
+          return { response: undefined, error, outcome };
+        },
+      );
     },
     callerSignal === undefined || callerSignal === null ? { attributes } : { attributes, signal: callerSignal },
   ).then(
@@ -185,6 +210,14 @@ function send(
       throw error;
     },
   );
+}
+
+/**
+ * A download's signal: the call's (a timeout before the headers aborts it) and, for as long as the body
+ * streams, the caller's own. The call's signal is unlinked from the caller's once the call has ended.
+ */
+function downloadSignal(callSignal: AbortSignal, callerSignal: AbortSignal | null | undefined): AbortSignal {
+  return callerSignal == null ? callSignal : AbortSignal.any([callSignal, callerSignal]);
 }
 
 const headerSetter: TextMapSetter<Headers> = {

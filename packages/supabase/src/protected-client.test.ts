@@ -27,7 +27,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     expect(await project.standIn.query('select id from agents order by id')).toEqual([{ id: 'a1' }, { id: 'a2' }]);
 
     const breaker = circuitBreakerOf(supabase);
-    expect(breaker.name).toBe('supabase');
+    expect(breaker.name).toBe('supabase/rest');
     expect(breaker.getStats()).toMatchObject({ state: 'closed', total_calls: 6, total_successes: 6, total_failures: 0, failure_threshold: 3 });
     expect(breaker.options).toMatchObject({ recoveryTimeoutMs: 30_000, timeoutMs: 10_000 });
     expect(proxy.stats().requests.forwarded).toBe(6);
@@ -48,7 +48,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     const rejected = await supabase.from('agents').select('id');
     expect(rejected.status).toBe(DEFAULT_REJECTION_STATUS);
     expect(rejected.data).toBeNull();
-    expect(rejected.error).toMatchObject({ code: CIRCUIT_OPEN_CODE, message: 'Circuit breaker supabase is open: the request was not sent' });
+    expect(rejected.error).toMatchObject({ code: CIRCUIT_OPEN_CODE, message: 'Circuit breaker supabase/rest is open: the request was not sent' });
     expect(rejected.error?.details).toMatch(/^Supabase failed repeatedly; the next rest request goes through in \d+ ms$/);
     expect(isCircuitRejection(rejected.error)).toBe(true);
     expect(isCircuitRejection(rejected)).toBe(true);
@@ -85,7 +85,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     for (let i = 0; i < 3; i++) {
       const timedOut = await supabase.from('agents').select('id');
       expect(timedOut.status).toBe(0);
-      expect(timedOut.error?.message).toBe('CircuitTimeoutError: Circuit breaker supabase: call timed out after 200 ms');
+      expect(timedOut.error?.message).toBe('CircuitTimeoutError: Circuit breaker supabase/rest: call timed out after 200 ms');
       expect(timedOut.error?.hint).toBe('Request was aborted (timeout or manual cancellation)');
     }
     // Not retried by postgrest-js (the timeout says ABORT_ERR): three requests, three connections closed by the client.
@@ -179,7 +179,7 @@ describe('timeouts reach .throwOnError() as CircuitTimeoutError', () => {
     );
     expect(CircuitTimeoutError.isInstance(thrown)).toBe(true);
     expect(CircuitBreakerError.isInstance(thrown)).toBe(true);
-    expect(thrown).toMatchObject({ name: 'CircuitTimeoutError', breakerName: 'supabase', timeoutMs: 100, code: 'ABORT_ERR' });
+    expect(thrown).toMatchObject({ name: 'CircuitTimeoutError', breakerName: 'supabase/rest', timeoutMs: 100, code: 'ABORT_ERR' });
     expect(proxy.stats().requests.received).toBe(1);
   });
 });
@@ -206,7 +206,7 @@ describe('rejections, in the supabase-js idiom and as CircuitBreakerError', () =
       (error: unknown) => error,
     );
     expect(thrown).toBeInstanceOf(PostgrestError);
-    expect(thrown).toMatchObject({ code: CIRCUIT_OPEN_CODE, message: 'Circuit breaker supabase is forced_open: the request was not sent' });
+    expect(thrown).toMatchObject({ code: CIRCUIT_OPEN_CODE, message: 'Circuit breaker supabase/rest is forced_open: the request was not sent' });
     expect(isCircuitRejection(thrown)).toBe(true);
     expect(CircuitBreakerError.isInstance(thrown)).toBe(false);
   });
@@ -221,14 +221,14 @@ describe('rejections, in the supabase-js idiom and as CircuitBreakerError', () =
     } catch (error) {
       if (!CircuitBreakerError.isInstance(error)) throw error;
       expect(error).toBeInstanceOf(CircuitOpenError);
-      expect(error).toMatchObject({ name: 'CircuitOpenError', breakerName: 'supabase', state: 'open' });
+      expect(error).toMatchObject({ name: 'CircuitOpenError', breakerName: 'supabase/rest', state: 'open' });
       expect((error as CircuitOpenError).retryAfterMs).toBe(30_000);
       fallback = [{ id: 'cached' }];
     }
     expect(fallback).toEqual([{ id: 'cached' }]);
     // Without .throwOnError() the result still says it, as supabase-js reports any failed fetch.
     const result = await supabase.from('agents').select('id');
-    expect(result).toMatchObject({ data: null, status: 0, error: { message: 'CircuitOpenError: Circuit breaker supabase is open' } });
+    expect(result).toMatchObject({ data: null, status: 0, error: { message: 'CircuitOpenError: Circuit breaker supabase/rest is open' } });
     expect(proxy.stats().requests.received).toBe(3);
   });
 });

@@ -66,12 +66,12 @@ describe('README examples', () => {
       // --- end ---
     };
     expect(await read()).toEqual([{ id: 'a1' }, { id: 'a2' }]);
-    // Every client of the project shares its breaker (process-wide registry, name `supabase`).
-    getCircuitBreakerRegistry().getBreaker('supabase').forceOpen();
+    // Every client of the project shares its breakers (process-wide registry, family `supabase`, one per API).
+    getCircuitBreakerRegistry().getFamily('supabase').get('rest').forceOpen();
     try {
       expect(await read()).toEqual([{ id: 'cached' }]);
     } finally {
-      getCircuitBreakerRegistry().resetBreaker('supabase');
+      getCircuitBreakerRegistry().resetBreaker('supabase/rest');
     }
   });
 });

@@ -10,36 +10,9 @@ beforeAll(() => project.start());
 afterAll(() => project.stop());
 beforeEach(() => project.reseed());
 
-describe('every service of the client goes through the breaker', () => {
-  it('auth, storage and functions share the project breaker by default', async () => {
-    const { supabase, proxy } = await project.client();
-    await proxy.setFaults({ errorStatus: { status: 500 } });
-    const fn = await supabase.functions.invoke('hello', { body: { x: 1 } });
-    expect(fn.error).toBeInstanceOf(FunctionsHttpError);
-    const list = await supabase.storage.from('avatars').list();
-    expect(list.error).toBeInstanceOf(StorageApiError);
-    const users = await supabase.auth.admin.listUsers();
-    expect(users.error?.status).toBe(500);
-    const breaker = circuitBreakerOf(supabase);
-    expect(breaker).toBe(circuitBreakerOf(supabase, 'functions'));
-    expect(breaker.state).toBe('open');
-    expect(proxy.stats().requests.received).toBe(3);
-    // The database is refused too: one project, one breaker.
-    expect((await supabase.from('agents').select()).error?.code).toBe(CIRCUIT_OPEN_CODE);
-  });
-
-  it('a rejected edge function call reads as a 529 with the circuit body', async () => {
-    const { supabase } = await project.client();
-    circuitBreakerOf(supabase).forceOpen();
-    const { error } = await supabase.functions.invoke('hello');
-    expect(error).toBeInstanceOf(FunctionsHttpError);
-    const response = (error as FunctionsHttpError).context as Response;
-    expect(response.status).toBe(529);
-    expect(await response.json()).toMatchObject({ code: CIRCUIT_OPEN_CODE, breaker: 'supabase', state: 'forced_open', retryAfterMs: null });
-  });
-
-  it('perService: a failing API opens only its own breaker ({name}/{service})', async () => {
-    const { supabase, proxy } = await project.client({ perService: true });
+describe('every service of the client goes through a breaker: its own by default', () => {
+  it('a failing API opens only its own breaker ({name}/{service}, one family); the others keep working', async () => {
+    const { supabase, proxy, registry } = await project.client();
     await proxy.setFaults({ errorStatus: { status: 502 } });
     for (let i = 0; i < 3; i++) await supabase.functions.invoke('hello');
     expect(circuitBreakerOf(supabase, 'functions')).toMatchObject({ name: 'supabase/functions', state: 'open' });
@@ -49,7 +22,36 @@ describe('every service of the client goes through the breaker', () => {
     expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }] });
     expect(circuitBreakerOf(supabase, 'rest')).toMatchObject({ name: 'supabase/rest', state: 'closed' });
     expect(circuitBreakerOf(supabase, 'storage')).toMatchObject({ name: 'supabase/storage', state: 'closed' });
+    expect(circuitBreakerOf(supabase)).toBe(circuitBreakerOf(supabase, 'rest'));
+    expect(registry.getFamily('supabase').peek('functions')).toBe(circuitBreakerOf(supabase, 'functions'));
     expect(proxy.stats().requests.received).toBe(4);
+  });
+
+  it('a rejected edge function call reads as a 529 with the circuit body', async () => {
+    const { supabase } = await project.client();
+    circuitBreakerOf(supabase, 'functions').forceOpen();
+    const { error } = await supabase.functions.invoke('hello');
+    expect(error).toBeInstanceOf(FunctionsHttpError);
+    const response = (error as FunctionsHttpError).context as Response;
+    expect(response.status).toBe(529);
+    expect(await response.json()).toMatchObject({ code: CIRCUIT_OPEN_CODE, breaker: 'supabase/functions', state: 'forced_open', retryAfterMs: null });
+  });
+
+  it('perService: false: auth, storage, functions and the database share one breaker', async () => {
+    const { supabase, proxy } = await project.client({ perService: false });
+    await proxy.setFaults({ errorStatus: { status: 500 } });
+    const fn = await supabase.functions.invoke('hello', { body: { x: 1 } });
+    expect(fn.error).toBeInstanceOf(FunctionsHttpError);
+    const list = await supabase.storage.from('avatars').list();
+    expect(list.error).toBeInstanceOf(StorageApiError);
+    const users = await supabase.auth.admin.listUsers();
+    expect(users.error?.status).toBe(500);
+    const breaker = circuitBreakerOf(supabase);
+    expect(breaker).toBe(circuitBreakerOf(supabase, 'functions'));
+    expect(breaker).toMatchObject({ name: 'supabase', state: 'open' });
+    expect(proxy.stats().requests.received).toBe(3);
+    // The database is refused too: one project, one breaker.
+    expect((await supabase.from('agents').select()).error?.code).toBe(CIRCUIT_OPEN_CODE);
   });
 });
 
@@ -66,8 +68,8 @@ describe('installing into existing code', () => {
     expect((await supabase.from('agents').select('id').eq('id', 'a2')).data).toEqual([{ id: 'a2' }]);
     await proxy.setFaults({ errorStatus: { status: 500 } });
     for (let i = 0; i < 3; i++) await supabase.from('agents').insert({ id: `x${i}`, name: 'X' });
-    expect(fetch.breakerFor()).toBe(registry.getBreaker('supabase'));
-    expect(registry.getBreaker('supabase').state).toBe('open');
+    expect(fetch.breakerFor()).toBe(registry.getFamily('supabase').get('rest'));
+    expect(fetch.breakerFor().state).toBe('open');
     expect((await supabase.from('agents').select()).status).toBe(529);
   });
 
@@ -98,7 +100,7 @@ describe('installing into existing code', () => {
       body: JSON.stringify({ id: 'b1', name: 'B' }),
     });
     expect(insert.status).toBe(201);
-    expect(registry.getBreaker('bare').getStats()).toMatchObject({ total_successes: 2 });
+    expect(bare.breakerFor().getStats()).toMatchObject({ total_successes: 2 });
   });
 });
 
@@ -113,7 +115,8 @@ describe('one breaker per project', () => {
         'circuit breaker "supabase" already protects the Supabase project https://one.supabase.co/; give https://two.supabase.co/ its own breaker with the name option (one breaker per project)',
       ),
     );
-    expect(protectFetch('https://two.supabase.co', { registry, name: 'supabase_two' }).breakerFor().name).toBe('supabase_two');
+    expect(protectFetch('https://two.supabase.co', { registry, name: 'supabase_two' }).breakerFor().name).toBe('supabase_two/rest');
+    expect(() => protectFetch('https://two.supabase.co', { registry, perService: false })).toThrow(/name "supabase" is already used by a keyed family/);
   });
 
   it('a different configuration for an existing name is refused, not silently ignored', () => {

@@ -84,6 +84,17 @@ export function serviceOf(project: ProjectLocation, url: string): SupabaseServic
 }
 
 /**
+ * A storage object download: a GET or HEAD of an object (`object/{bucket}/…`, `object/public/…`,
+ * `object/authenticated/…`, `object/sign/…` with a token) or an image rendition (`render/…`). Listing,
+ * metadata (`object/info/…`), buckets and uploads answer with JSON.
+ */
+export function isDownload(project: ProjectLocation, url: string, method: string): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const path = servicePath(project, 'storage', url);
+  return (path.startsWith('object/') && !path.startsWith('object/info/')) || path.startsWith('render/');
+}
+
+/**
  * Names the request: service, span name and retry attempt. Paths carry ids (storage object paths, user
  * ids under `auth/v1/admin/users/…`), so only the first path segment of auth, storage and realtime
  * names a span; PostgREST tables, RPC functions and edge functions are bounded by the schema.

@@ -100,7 +100,7 @@ describe('spans', () => {
       [ATTR_DB_COLLECTION_NAME]: 'agents',
       [ATTR_HTTP_RESPONSE_STATUS_CODE]: 200,
       [ATTR_OUTCOME]: 'success',
-      'phlow.circuit_breaker.name': 'supabase',
+      'phlow.circuit_breaker.name': 'supabase/rest',
       'phlow.circuit_breaker.state': 'closed',
     });
     expect(select!.status.code).toBe(SpanStatusCode.UNSET);
@@ -195,7 +195,7 @@ describe('spans', () => {
   });
 });
 
-describe('metrics (from @phlow/otel, labelled with the breaker name)', () => {
+describe('metrics (from @phlow/otel, labelled with the family name)', () => {
   it('state, failures and calls by outcome for the supabase breaker', async () => {
     const reader = new CollectingReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
