@@ -1,5 +1,5 @@
 import { SpanStatusCode } from '@opentelemetry/api';
-import type { StreamResponse } from '@a2a-js/sdk';
+import type { StreamResponse, Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { CircuitBreakerRegistry, CircuitOpenError, ManualClock, type CircuitBreaker, type CircuitBreakerOptions } from '@phlow/circuit-breaker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -52,15 +52,16 @@ async function protect(breaker: CircuitBreakerOptions = {}): Promise<{ client: C
  * A stream that has delivered its first two events (task submitted, working) and waits for a step
  * the peer only sends after a minute of real time: `tail` is its pending next event.
  */
-async function openQuietStream(client: Client, text: string): Promise<{ stream: AsyncGenerator<StreamResponse>; tail: Promise<IteratorResult<StreamResponse>> }> {
+async function openQuietStream(client: Client, text: string): Promise<{ taskId: string; tail: Promise<IteratorResult<StreamResponse>> }> {
   side.peer.setBehavior({ kind: 'task', steps: 1, stepDelayMs: 60_000 });
   const stream = client.sendMessageStream(textRequest(text));
-  expect((await stream.next()).value?.payload?.$case).toBe('task');
+  const first = (await stream.next()).value as StreamResponse;
+  expect(first.payload?.$case).toBe('task');
   expect((await stream.next()).value?.payload?.$case).toBe('statusUpdate');
   const tail = stream.next();
   tail.catch(() => undefined); // settled by the test, later
   side.peer.setBehavior({ kind: 'echo' });
-  return { stream, tail };
+  return { taskId: (first.payload?.value as Task).id, tail };
 }
 
 /** Trips the breaker with failing unary calls (HTTP 503 for new requests; open streams are untouched). */
@@ -150,6 +151,24 @@ describe('a stream opened in an earlier generation that fails later is stale', (
     await side.proxy.setFaults({ errorStatus: { status: 503 } });
     await rejection(client.sendMessage(textRequest('one')));
     expect(breaker.getStats()).toMatchObject({ state: 'closed', failure_count: 1 });
+  });
+
+  it('a resubscribeTask stream obeys the same rule', async () => {
+    const { client, breaker } = await protect();
+    const { taskId, tail } = await openQuietStream(client, 'watched');
+    const watch = client.resubscribeTask({ tenant: '', id: taskId });
+    expect((await watch.next()).value?.payload?.$case).toBe('task'); // the task as it stands
+    const watchTail = watch.next();
+    watchTail.catch(() => undefined);
+    await trip(client, breaker);
+    clock.advance(RECOVERY_MS);
+    const halfOpen = breaker.getStats();
+    await cutOpenConnections(); // both the original stream and the resubscription fail
+    await rejection(tail);
+    await rejection(watchTail);
+    expect(breaker.getStats()).toMatchObject({ state: 'half_open', generation: halfOpen.generation, total_calls: halfOpen.total_calls, in_flight: 0 });
+    await client.sendMessage(textRequest('probe'));
+    expect(breaker.state).toBe('closed');
   });
 
   it('a probe stream whose first event closed the breaker, failing later, belongs to the half-open generation', async () => {
