@@ -1,0 +1,186 @@
+import type { Socket } from 'node:net';
+import { createSecureContext, rootCertificates } from 'node:tls';
+import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
+import { Dispatcher, Pool } from 'undici';
+import { AddressPolicy, type AddressPolicyOptions } from './address-policy.js';
+import { defaultLookup, guardedConnector, type LookupAll } from './guarded-connector.js';
+
+/** Options of {@link GuardedDispatcher} (and of {@link createGuardedFetch}). */
+export interface GuardedDispatcherOptions extends AddressPolicyOptions {
+  /** A policy to share instead of `allowPrivateAddresses` (give one or the other). */
+  readonly policy?: AddressPolicy;
+  /** Name resolution (every address of a host); `dns.lookup(host, { all: true })` by default. */
+  readonly lookup?: LookupAll;
+  /** Extra CA certificates (PEM) to trust on top of Node's root store: a private PKI or a test host. */
+  readonly ca?: string | readonly string[];
+  /** Most origins (scheme, host, port) with a pool at once; the least recently used one is closed. Default 64. */
+  readonly maxOrigins?: number;
+  /** Most sockets per origin; further requests wait for a free one. Default 16. */
+  readonly maxSocketsPerOrigin?: number;
+  /** An idle kept-alive socket is closed after this long (ms). Default 4 000 (undici's). */
+  readonly keepAliveTimeoutMs?: number;
+  /** A connection not set up (TCP and TLS) within this long fails (ms). Default 10 000. */
+  readonly connectTimeoutMs?: number;
+}
+
+export const GUARDED_DISPATCHER_OPTION_NAMES = [
+  'allowPrivateAddresses',
+  'policy',
+  'lookup',
+  'ca',
+  'maxOrigins',
+  'maxSocketsPerOrigin',
+  'keepAliveTimeoutMs',
+  'connectTimeoutMs',
+] as const;
+
+/** Per origin: its pool, the requests a guarded fetch has in flight to it, and its sockets still being set up. */
+interface OriginEntry {
+  readonly pool: Pool;
+  pending: number;
+  readonly connecting: Set<Socket>;
+}
+
+const ABANDONED = 'ERR_CONNECTION_ABANDONED';
+
+/**
+ * An undici dispatcher for Node's `fetch` that connects only where its {@link AddressPolicy} allows
+ * (checked where the connection is made: the IP literal, every looked-up address, the connected
+ * peer) and keeps checked connections alive for reuse: one pool per origin, at most `maxOrigins`
+ * pools (least recently used closed first) of at most `maxSocketsPerOrigin` sockets each.
+ * A redirect followed by `fetch` goes through the same dispatcher, so it is checked the same way.
+ *
+ * Pass it as `fetch(url, { dispatcher })`, or use {@link createGuardedFetch}, which also destroys a
+ * connection still being set up when the last request waiting for it is aborted.
+ */
+export class GuardedDispatcher extends Dispatcher {
+  /** The policy this dispatcher enforces. */
+  readonly policy: AddressPolicy;
+  private readonly origins = new Map<string, OriginEntry>();
+  private readonly poolOptions: Pool.Options;
+  private readonly settings: { policy: AddressPolicy; lookup: LookupAll; connectOptions: Record<string, unknown> };
+  private closed = false;
+
+  constructor(options: GuardedDispatcherOptions = {}) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new TypeError(`guarded dispatcher options must be an object; got ${String(options)}`);
+    checkKnownKeys('guarded dispatcher options', options, GUARDED_DISPATCHER_OPTION_NAMES);
+    if (options.policy !== undefined && options.allowPrivateAddresses !== undefined) {
+      throw new TypeError('give either policy or allowPrivateAddresses, not both');
+    }
+    if (options.policy !== undefined && !(options.policy instanceof AddressPolicy)) {
+      throw new TypeError(`policy must be an AddressPolicy; got ${String(options.policy)}`);
+    }
+    this.policy = options.policy ?? new AddressPolicy(options);
+    const ca = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
+    if (!ca.every((pem) => typeof pem === 'string' && pem.includes('-----BEGIN CERTIFICATE-----'))) {
+      throw new TypeError('ca must be a PEM certificate string or a list of them ("-----BEGIN CERTIFICATE-----...")');
+    }
+    const maxSockets = checkInteger('maxSocketsPerOrigin', options.maxSocketsPerOrigin ?? 16, 1);
+    this.maxOrigins = checkInteger('maxOrigins', options.maxOrigins ?? 64, 1);
+    const keepAliveTimeout = checkDurationMs('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? 4_000, 1);
+    const connectTimeout = checkDurationMs('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1);
+    // Parsing Node's ~140 root certificates plus `ca` costs ~40 ms: once per dispatcher, not per connection.
+    const secureContext = ca.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...ca] }) : undefined;
+    this.settings = {
+      policy: this.policy,
+      lookup: options.lookup === undefined ? defaultLookup : checkFunction<LookupAll>('lookup', options.lookup),
+      connectOptions: { timeout: connectTimeout, ...(secureContext === undefined ? {} : { secureContext }) },
+    };
+    this.poolOptions = { connections: maxSockets, keepAliveTimeout, keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000) };
+  }
+
+  private readonly maxOrigins: number;
+
+  /** Origins with a pool now (bounded by `maxOrigins`). */
+  get originCount(): number {
+    return this.origins.size;
+  }
+
+  private entryFor(origin: string): OriginEntry {
+    let entry = this.origins.get(origin);
+    if (entry !== undefined) {
+      // Most recently used last: Map iteration order is insertion order.
+      this.origins.delete(origin);
+      this.origins.set(origin, entry);
+      return entry;
+    }
+    const connecting = new Set<Socket>();
+    const connect = guardedConnector(this.settings as never, connecting);
+    entry = { pool: new Pool(origin, { ...this.poolOptions, connect }), pending: 0, connecting };
+    this.origins.set(origin, entry);
+    if (this.origins.size > this.maxOrigins) {
+      const [oldest, evicted] = this.origins.entries().next().value as [string, OriginEntry];
+      this.origins.delete(oldest);
+      // close() lets requests in flight finish, then closes the sockets.
+      evicted.pool.close().catch(() => {});
+    }
+    return entry;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.closed) throw new TypeError('the guarded dispatcher is closed');
+    const origin = originOf(options.origin);
+    return this.entryFor(origin).pool.dispatch(options, handler);
+  }
+
+  /** @internal A guarded fetch starts a request to `origin`. */
+  begin(origin: string): void {
+    if (this.closed) return;
+    this.entryFor(origin).pending++;
+  }
+
+  /**
+   * @internal A guarded fetch's request to `origin` ended (`abandoned`: aborted or failed before an
+   * answer). When nobody else waits for `origin`, its sockets still being set up are destroyed:
+   * undici would keep them connecting until the connect timeout, and fetch cannot cancel a request
+   * that waits for a socket.
+   */
+  end(origin: string, abandoned: boolean): void {
+    const entry = this.origins.get(origin);
+    if (entry === undefined) return;
+    entry.pending = Math.max(0, entry.pending - 1);
+    if (!abandoned || entry.pending > 0) return;
+    for (const socket of entry.connecting) {
+      entry.connecting.delete(socket);
+      socket.destroy(Object.assign(new Error(`connection to ${origin} abandoned: its request was aborted`), { code: ABANDONED }));
+    }
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    this.closed = true;
+    const pools = [...this.origins.values()].map((entry) => entry.pool.close());
+    this.origins.clear();
+    const done = Promise.all(pools).then(() => undefined);
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(first?: Error | null | (() => void), second?: () => void): Promise<void> | void {
+    const error = typeof first === 'function' ? null : (first ?? null);
+    const callback = typeof first === 'function' ? first : second;
+    this.closed = true;
+    const entries = [...this.origins.values()];
+    this.origins.clear();
+    const done = Promise.all(
+      entries.map((entry) => {
+        for (const socket of entry.connecting) socket.destroy();
+        return entry.pool.destroy(error);
+      }),
+    ).then(() => undefined);
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+  }
+}
+
+function originOf(origin: Dispatcher.DispatchOptions['origin']): string {
+  if (typeof origin === 'string') return new URL(origin).origin;
+  if (origin instanceof URL) return origin.origin;
+  throw new TypeError(`dispatch options need an origin; got ${String(origin)}`);
+}

@@ -1,0 +1,83 @@
+import { checkFunction, checkKnownKeys } from '@phlow/circuit-breaker';
+import { findAddressRefusal } from './address-not-allowed-error.js';
+import type { AddressPolicy } from './address-policy.js';
+import { GUARDED_DISPATCHER_OPTION_NAMES, GuardedDispatcher, type GuardedDispatcherOptions } from './guarded-dispatcher.js';
+
+/** Options of {@link createGuardedFetch}: the dispatcher's, and the fetch underneath. */
+export interface GuardedFetchOptions extends GuardedDispatcherOptions {
+  /** The fetch that performs the requests; the global `fetch` by default. It must accept `dispatcher` (Node's and undici's do). */
+  readonly fetch?: typeof fetch;
+}
+
+/** A `fetch` that connects only where its policy allows. */
+export interface GuardedFetch {
+  (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** The policy it enforces. */
+  readonly policy: AddressPolicy;
+  /** Its dispatcher (bounded keep-alive pool of checked connections). */
+  readonly dispatcher: GuardedDispatcher;
+  /** Closes its kept-alive connections (requests in flight finish first). */
+  close(): Promise<void>;
+}
+
+const GUARDED_FETCH = Symbol.for('phlow.address-policy.guarded-fetch');
+
+/**
+ * A `fetch` for URLs learned from fetched data (DID documents, registry rows, agent cards): every
+ * connection it makes — redirects included — goes through a {@link GuardedDispatcher}, so only
+ * addresses the policy allows are ever connected to, and checked connections are reused per origin
+ * (a bounded pool). A refusal rejects with {@link AddressNotAllowedError} itself (a `TypeError`, as
+ * fetch's network errors are), naming the host, the address and why. Aborting the request's signal
+ * also destroys a connection still being set up for it when no other request waits for it.
+ *
+ * @example
+ * const guardedFetch = createGuardedFetch();                   // refuse private addresses
+ * await guardedFetch('http://2130706433/');                    // AddressNotAllowedError: 127.0.0.1 is a loopback address
+ * const dev = createGuardedFetch({ allowPrivateAddresses: ['localhost', '127.0.0.1'] });
+ */
+export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFetch {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`guarded fetch options must be an object; got ${String(options)}`);
+  checkKnownKeys('guarded fetch options', options, [...GUARDED_DISPATCHER_OPTION_NAMES, 'fetch']);
+  const { fetch: fetchOption, ...dispatcherOptions } = options;
+  const baseFetch = fetchOption === undefined ? globalThis.fetch : checkFunction<typeof fetch>('fetch', fetchOption);
+  const dispatcher = new GuardedDispatcher(dispatcherOptions);
+  const policy = dispatcher.policy;
+
+  const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = policy.checkUrl(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const origin = url.origin;
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    signal?.throwIfAborted();
+    let ended = false;
+    const end = (abandoned: boolean): void => {
+      if (ended) return;
+      ended = true;
+      signal?.removeEventListener('abort', onAbort);
+      dispatcher.end(origin, abandoned);
+    };
+    const onAbort = (): void => end(true);
+    dispatcher.begin(origin);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Node's fetch takes an undici 7 dispatcher; only the two undici type packages disagree.
+      const response = await baseFetch(input, { ...init, dispatcher } as unknown as RequestInit);
+      end(false);
+      return response;
+    } catch (error) {
+      end(true);
+      throw findAddressRefusal(error) ?? error;
+    }
+  };
+  Object.defineProperties(guarded, {
+    policy: { value: policy, enumerable: true },
+    dispatcher: { value: dispatcher, enumerable: true },
+    close: { value: () => dispatcher.close() },
+    [GUARDED_FETCH]: { value: true },
+  });
+  return guarded as GuardedFetch;
+}
+
+/** True for a fetch from {@link createGuardedFetch} (of any copy of this package). */
+export function isGuardedFetch(value: unknown): value is GuardedFetch {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[GUARDED_FETCH] === true;
+}

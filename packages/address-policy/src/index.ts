@@ -1,0 +1,13 @@
+export { AddressPolicy } from './address-policy.js';
+export type { AddressPolicyOptions, AllowPrivateAddresses } from './address-policy.js';
+export { classifyAddress } from './classify-address.js';
+export type { AddressCategory } from './classify-address.js';
+export { canonicalHost } from './canonical-host.js';
+export type { CanonicalHost } from './canonical-host.js';
+export { AddressNotAllowedError, findAddressRefusal } from './address-not-allowed-error.js';
+export { GuardedDispatcher } from './guarded-dispatcher.js';
+export type { GuardedDispatcherOptions } from './guarded-dispatcher.js';
+export { createGuardedFetch, isGuardedFetch } from './guarded-fetch.js';
+export type { GuardedFetch, GuardedFetchOptions } from './guarded-fetch.js';
+export type { LookupAll, ResolvedAddress } from './guarded-connector.js';
+export { VERSION } from './version.js';
