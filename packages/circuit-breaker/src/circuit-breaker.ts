@@ -12,7 +12,7 @@ import { CIRCUIT_STATES, type CircuitSnapshot, type CircuitState, type Transitio
 import { CircuitOpenError, CircuitTimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
 import type { FailurePolicy } from './failure-policy.js';
-import { transitionLevel, transitionMessage } from './json-logger.js';
+import { describeThrown, transitionLevel, transitionMessage } from './json-logger.js';
 import { internOptions, resolveOptions, type CircuitBreakerInit, type Outcome, type ResolvedOptions } from './options.js';
 import { PendingCall, type CallOwner } from './pending-call.js';
 import { createPolicy } from './policies.js';
@@ -144,6 +144,13 @@ export class CircuitBreaker implements CallOwner {
     if (typeof name !== 'string' || name.length === 0) {
       throw new TypeError(`circuit breaker name must be a non-empty string; got ${describeValue(name)}`);
     }
+    if (membership === undefined && name.includes('/')) {
+      // One naming rule: "family/key" names a keyed family's member and nothing else, so a plain
+      // breaker can never be mistaken for (or shadow) a member in stats, resets and metrics.
+      throw new TypeError(
+        `circuit breaker name must not contain "/" (reserved for keyed family members, named family/key); got ${describeValue(name)}`,
+      );
+    }
     this.name = name;
     this.membership = membership;
     const init = options as CircuitBreakerInit | undefined;
@@ -186,13 +193,15 @@ export class CircuitBreaker implements CallOwner {
       let result: T | PromiseLike<T>;
       try {
         result = fn(UNABORTABLE);
+        // Inside the try: `instanceof` and `then` run the caller's code too (a Proxy, an own `then`).
+        if (result instanceof Promise) return result.then(handlers.value as (value: T) => T, handlers.error);
       } catch (error) {
         this.settleError(error, handlers.generation, NaN);
         return rejectSoon(error);
       }
-      if (result instanceof Promise) return result.then(handlers.value as (value: T) => T, handlers.error);
       return this.settleNonPromise(result, handlers.generation, NaN);
     }
+    if (options !== undefined) checkExecuteOptions(options);
     let startedAt = NaN;
     if (this.inner !== CLOSED) {
       startedAt = this.options.clock.now();
@@ -226,12 +235,12 @@ export class CircuitBreaker implements CallOwner {
     let result: T | PromiseLike<T>;
     try {
       result = fn(UNABORTABLE);
+      if (result instanceof Promise) return this.track(result as Promise<T>, generation, startedAt);
     } catch (error) {
       this.settleError(error, generation, startedAt);
       return rejectSoon(error);
     }
-    if (!(result instanceof Promise)) return this.settleNonPromise(result, generation, startedAt);
-    return this.track(result as Promise<T>, generation, startedAt);
+    return this.settleNonPromise(result, generation, startedAt);
   }
 
   /** Settles the breaker's side of `promise` and passes its outcome on to the caller. */
@@ -253,9 +262,20 @@ export class CircuitBreaker implements CallOwner {
     );
   }
 
-  /** A plain value settles now; another thenable is adopted into a Promise first. */
+  /**
+   * A plain value settles now; another thenable is adopted into a Promise first. Reading `then` runs
+   * the caller's code (a getter, a Proxy): if it throws, the call failed with that error — it must
+   * never escape `execute` synchronously and leave the call counted in flight.
+   */
   private settleNonPromise<T>(result: T | PromiseLike<T>, generation: number, startedAt: number): Promise<T> {
-    if (isThenable(result)) return this.track(Promise.resolve(result), generation, startedAt);
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (error) {
+      this.settleError(error, generation, startedAt);
+      return rejectSoon(error);
+    }
+    if (thenable) return this.track(Promise.resolve(result), generation, startedAt);
     this.settleValue(result, generation, startedAt);
     return Promise.resolve(result);
   }
@@ -392,7 +412,8 @@ export class CircuitBreaker implements CallOwner {
     if (!granted || generation !== this.generation || inner.kind !== 'half_open') {
       if (inner.kind === 'half_open' && generation === this.generation) removeOne(inner.probes, startedAt);
       if (granted) store.releaseProbe?.(generation);
-      throw this.reject(this.options.clock.now(), null);
+      const now = this.options.clock.now();
+      throw this.reject(now, this.fleetRetryAt(now));
     }
     this.calls++;
     try {
@@ -401,6 +422,24 @@ export class CircuitBreaker implements CallOwner {
         : await this.run(fn, generation, startedAt);
     } finally {
       store.releaseProbe?.(generation);
+    }
+  }
+
+  /**
+   * When a call refused a fleet permit may try again. Another replica holds the permit; we cannot see
+   * when its probe started, but within `halfOpenMaxWaitMs` it has settled or been declared stuck.
+   */
+  private fleetRetryAt(now: number): number | null {
+    const inner = this.inner;
+    switch (inner.kind) {
+      case 'open':
+        return inner.retryAt;
+      case 'forced_open':
+        return null;
+      case 'half_open':
+        return now + this.options.halfOpenMaxWaitMs;
+      default:
+        return now; // closed or disabled meanwhile: a retry runs at once
     }
   }
 
@@ -523,6 +562,7 @@ export class CircuitBreaker implements CallOwner {
         logger({
           timestamp: now / 1000,
           level: transitionLevel(to),
+          event: 'state_change',
           message: transitionMessage(this.name, to),
           name: this.name,
           from,
@@ -741,21 +781,21 @@ export class CircuitBreaker implements CallOwner {
     };
   }
 
+  /** A listener or classifier threw: log it as what it is, never as a state change. */
   private reportListenerError(error: unknown): void {
     const logger = this.options.logger;
     if (logger === null) return;
     try {
+      const text = describeThrown(error);
       logger({
         timestamp: this.options.clock.now() / 1000,
         level: 'warning',
-        message: `Circuit breaker ${this.name}: a listener or classifier threw: ${String(error)}`,
+        event: 'listener_error',
+        message: `Circuit breaker ${this.name}: a listener or classifier threw: ${text}`,
         name: this.name,
-        from: this.inner.kind,
-        to: this.inner.kind,
-        reason: 'manual',
-        failure_count: 0,
-        threshold: this.policy.threshold,
         generation: this.generation,
+        state: this.inner.kind,
+        error: text,
       });
     } catch {
       // nowhere left to report
@@ -778,6 +818,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 function rejectSoon<T>(reason: unknown): Promise<T> {
   return new Promise<T>((_, reject) => queueMicrotask(() => reject(reason)));
+}
+
+function checkExecuteOptions(options: ExecuteOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`execute options must be an object { signal? }; got ${describeValue(options)}`);
+  }
+  const signal = options.signal as unknown;
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof (signal as AbortSignal).aborted === 'boolean' && typeof (signal as AbortSignal).addEventListener === 'function')) {
+    throw new TypeError(`execute options: signal must be an AbortSignal or undefined; got ${describeValue(signal)}`);
+  }
 }
 
 function isResolved(options: unknown): options is ResolvedOptions {

@@ -3,6 +3,7 @@ import type { CircuitState } from './circuit-state.js';
 const MARKER = Symbol.for('phlow.circuit-breaker.error');
 const OPEN_MARKER = Symbol.for('phlow.circuit-breaker.open-error');
 const TIMEOUT_MARKER = Symbol.for('phlow.circuit-breaker.timeout-error');
+const FAMILY_FULL_MARKER = Symbol.for('phlow.circuit-breaker.family-full-error');
 
 function hasMarker(value: unknown, marker: symbol): boolean {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
@@ -96,21 +97,42 @@ Object.defineProperty(CircuitTimeoutError.prototype, TIMEOUT_MARKER, { value: tr
 CircuitTimeoutError.prototype.name = 'CircuitTimeoutError';
 
 /**
- * A keyed family is full of breakers that must not be retired (open, half-open or busy), so a new key
- * cannot get a breaker. Rejecting is the safe answer: evicting an open breaker would silently drop its
- * protection.
+ * A keyed family holds `maxKeys` breakers that are all still in use (open or half-open and called
+ * within the last recovery timeout, or with calls in flight), so a new key gets no breaker yet.
+ * `retryAt` says when the family makes room anyway (see `CircuitBreakerFamily`): never later than one
+ * recovery timeout after the family first had to refuse a key.
  */
 export class CircuitFamilyFullError extends CircuitBreakerError {
   readonly key: string;
   readonly maxKeys: number;
+  /** When a retry is sure to get a breaker (epoch ms), or null when unknown. */
+  readonly retryAt: number | null;
+  declare private readonly clock: { now(): number };
 
-  constructor(familyName: string, key: string, maxKeys: number) {
+  constructor(familyName: string, key: string, maxKeys: number, retryAt: number | null = null, clock: { now(): number } = Date) {
     super(
       familyName,
-      `Circuit breaker family ${familyName} holds ${maxKeys} breakers (maxKeys) that are open or busy; no breaker for key ${key}`,
+      `Circuit breaker family ${familyName} holds ${maxKeys} breakers (maxKeys) that are all in use; no breaker for key ${key} yet` +
+        (retryAt === null ? '' : ` (room is made by ${new Date(retryAt).toISOString()})`),
     );
     this.key = key;
     this.maxKeys = maxKeys;
+    this.retryAt = retryAt;
+    Object.defineProperty(this, 'clock', { value: clock, enumerable: false });
+  }
+
+  /** Milliseconds from now to `retryAt`, or null when unknown. */
+  get retryAfterMs(): number | null {
+    return this.retryAt === null ? null : Math.max(0, this.retryAt - this.clock.now());
+  }
+
+  override toJSON(): object {
+    return { name: this.name, message: this.message, breakerName: this.breakerName, key: this.key, maxKeys: this.maxKeys, retryAt: this.retryAt, retryAfterMs: this.retryAfterMs };
+  }
+
+  static override isInstance(value: unknown): value is CircuitFamilyFullError {
+    return hasMarker(value, FAMILY_FULL_MARKER);
   }
 }
+Object.defineProperty(CircuitFamilyFullError.prototype, FAMILY_FULL_MARKER, { value: true });
 CircuitFamilyFullError.prototype.name = 'CircuitFamilyFullError';

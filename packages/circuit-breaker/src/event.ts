@@ -35,13 +35,34 @@ export class Emitter<T> {
     };
   };
 
+  /** Events emitted by a listener while an emission is running, delivered after it (see {@link emit}). */
+  private queued: T[] | undefined = undefined;
+
+  /**
+   * Calls every listener with `event`. An event emitted from inside a listener (one that resets the
+   * breaker on a state change, say) waits until every listener has seen the current one, so all of them
+   * see events in the order they happened.
+   */
   emit(event: T): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.onListenerError(error);
+    if (this.queued !== undefined) {
+      this.queued.push(event);
+      return;
+    }
+    const queued: T[] = (this.queued = []);
+    try {
+      let next: T | undefined = event;
+      for (let i = 0; ; next = queued[i++]) {
+        for (const listener of this.listeners) {
+          try {
+            listener(next as T);
+          } catch (error) {
+            this.onListenerError(error);
+          }
+        }
+        if (i >= queued.length) break;
       }
+    } finally {
+      this.queued = undefined;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './circuit-breaker.js';
-import { firstDifference, resolveOptions } from './options.js';
+import { CIRCUIT_BREAKER_OPTION_NAMES, firstDifference, resolveOptions } from './options.js';
 
 const make = (options: object) => () => new CircuitBreaker('x', options as never);
 
@@ -103,5 +103,54 @@ describe('firstDifference', () => {
     expect(firstDifference(resolveOptions({ expectedError: TypeError }), resolveOptions({ expectedError: RangeError }))).toBe(
       'expectedError',
     );
+  });
+});
+
+describe('null, 0 and empty values never mean "default"', () => {
+  it.each(CIRCUIT_BREAKER_OPTION_NAMES.map((name) => [name]))('%s: null is refused, naming the option and what it accepts', (name) => {
+    const attempt = make({ [name]: null });
+    expect(attempt).toThrow(TypeError);
+    expect(attempt).toThrow(new RegExp(`^${name} must be .+; got null \\(leave the option out, or pass undefined, for its default\\)$`));
+  });
+
+  it('timeoutMs: null does not quietly mean 30 s (the reported case)', () => {
+    expect(make({ timeoutMs: null })).toThrow('timeoutMs must be a duration in ms (0 turns the timeout off); got null');
+  });
+
+  it.each([
+    [{ failurePolicy: '' }, 'failurePolicy must be an object with a type; got ""'],
+    [{ failurePolicy: 0 }, 'failurePolicy must be an object with a type; got 0'],
+    [{ failurePolicy: false }, 'failurePolicy must be an object with a type; got false'],
+    [{ timeoutMs: '' }, 'timeoutMs must be a number >= 0 and <= 2147483647; got ""'],
+    [{ failureThreshold: '' }, 'failureThreshold must be an integer >= 1; got ""'],
+    [{ openBackoff: { maxMs: 100_000, multiplier: null } }, 'openBackoff.multiplier must be a number > 1 and <= 1000; got null'],
+    [{ openBackoff: { maxMs: 100_000, jitter: null } }, 'openBackoff.jitter must be a number >= 0 and <= 1; got null'],
+    [{ openBackoff: { maxMs: 100_000, multiplier: 0 } }, 'openBackoff.multiplier must be a number > 1 and <= 1000; got 0'],
+    [{ failurePolicy: { type: 'time-window', windowMs: 1000, minimumCalls: 5, failureRateThreshold: 0.5, buckets: null } }, 'failurePolicy.buckets must be an integer from 1 to 10000; got null'],
+    [{ failurePolicy: { type: 'consecutive', threshold: null } }, 'failurePolicy.threshold must be an integer >= 1; got null'],
+  ])('%j', (options, message) => {
+    expect(make(options)).toThrow(message);
+  });
+
+  it('0 keeps its documented meaning where it has one, and is refused elsewhere', () => {
+    expect(new CircuitBreaker('x', { timeoutMs: 0, logger: false }).options.timeoutMs).toBe(0); // off
+    expect(new CircuitBreaker('x', { recoveryTimeoutMs: 0, logger: false }).options.recoveryTimeoutMs).toBe(0); // probe at once
+    // With both off, the half-open max wait falls back to 60 s (documented), not to 0.
+    expect(new CircuitBreaker('x', { timeoutMs: 0, recoveryTimeoutMs: 0, logger: false }).options.halfOpenMaxWaitMs).toBe(60_000);
+    for (const name of ['failureThreshold', 'halfOpenMaxCalls', 'successThreshold', 'halfOpenMaxWaitMs']) {
+      expect(make({ [name]: 0 }), name).toThrow(RangeError);
+    }
+  });
+
+  it('execute options: null and a signal that is not an AbortSignal are refused before anything runs', async () => {
+    const breaker = new CircuitBreaker('x', { logger: false, timeoutMs: 0 });
+    let ran = 0;
+    expect(() => breaker.execute(() => ran++, null as never)).toThrow('execute options must be an object { signal? }; got null');
+    expect(() => breaker.execute(() => ran++, { signal: null as never })).toThrow(
+      'execute options: signal must be an AbortSignal or undefined; got null',
+    );
+    expect(() => breaker.execute(() => ran++, { signal: {} as never })).toThrow('signal must be an AbortSignal or undefined; got {}');
+    expect(ran).toBe(0);
+    expect(breaker.getStats()).toMatchObject({ total_calls: 0, in_flight: 0 });
   });
 });

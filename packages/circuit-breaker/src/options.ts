@@ -120,6 +120,38 @@ export const CIRCUIT_BREAKER_OPTION_NAMES = [
 
 export const DEFAULTS = { failureThreshold: 5, recoveryTimeoutMs: 60_000, timeoutMs: 30_000 } as const;
 
+/** What each option accepts, for the error a `null` gets (null never means "default" or "off"). */
+const ACCEPTS: Record<(typeof CIRCUIT_BREAKER_OPTION_NAMES)[number], string> = {
+  failureThreshold: 'an integer >= 1',
+  failurePolicy: 'a failure policy object { type, ... }',
+  recoveryTimeoutMs: 'a duration in ms >= 0',
+  timeoutMs: 'a duration in ms (0 turns the timeout off)',
+  expectedError: 'an error class, a list of error classes or a predicate',
+  classifyResult: 'a function (value) => outcome',
+  halfOpenMaxCalls: 'an integer >= 1',
+  successThreshold: 'an integer >= 1',
+  halfOpenMaxWaitMs: 'a duration in ms >= 1',
+  openBackoff: 'an object { maxMs, multiplier?, jitter? }, or false for no backoff',
+  clock: 'a clock { now, setTimeout, clearTimeout }',
+  random: 'a function returning a number in [0, 1)',
+  logger: 'a function (entry) => void, or false for no logging',
+  stateStore: 'a state store { connect }',
+  initialState: 'a snapshot from toJSON()',
+};
+
+/**
+ * `null` is refused for every option: `??` would quietly read it as "use the default" (so
+ * `timeoutMs: null` meant 30 s, not off). Leave an option out, or pass `undefined`, for its default.
+ */
+function refuseNulls(options: object): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (value === null) {
+      const accepts = ACCEPTS[key as keyof typeof ACCEPTS];
+      throw new TypeError(`${key} must be ${accepts}; got null (leave the option out, or pass undefined, for its default)`);
+    }
+  }
+}
+
 const defaultLogger = jsonLineLogger();
 const countEverything = (): Outcome => 'failure';
 
@@ -129,17 +161,19 @@ export function resolveOptions(options: CircuitBreakerInit = {}): ResolvedOption
     throw new TypeError(`circuit breaker options must be an object; got ${describeValue(options)}`);
   }
   checkKnownKeys('circuit breaker options', options, CIRCUIT_BREAKER_OPTION_NAMES);
+  refuseNulls(options);
   if (options.failureThreshold !== undefined && options.failurePolicy !== undefined) {
     throw new TypeError(
       'failureThreshold and failurePolicy are exclusive: failureThreshold is short for failurePolicy { type: "consecutive", threshold }',
     );
   }
-  const failurePolicy = options.failurePolicy
-    ? checkPolicy(options.failurePolicy)
-    : {
-        type: 'consecutive' as const,
-        threshold: checkInteger('failureThreshold', options.failureThreshold ?? DEFAULTS.failureThreshold, 1),
-      };
+  const failurePolicy =
+    options.failurePolicy !== undefined
+      ? checkPolicy(options.failurePolicy)
+      : {
+          type: 'consecutive' as const,
+          threshold: checkInteger('failureThreshold', options.failureThreshold ?? DEFAULTS.failureThreshold, 1),
+        };
   const recoveryTimeoutMs = checkDurationMs('recoveryTimeoutMs', options.recoveryTimeoutMs ?? DEFAULTS.recoveryTimeoutMs);
   const timeoutMs = checkDurationMs('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
   const halfOpenMaxCalls = checkInteger('halfOpenMaxCalls', options.halfOpenMaxCalls ?? 1, 1);
@@ -221,8 +255,8 @@ function checkBackoff(backoff: OpenBackoffOptions | false | undefined, recoveryT
   }
   return {
     maxMs,
-    multiplier: checkNumber('openBackoff.multiplier', backoff.multiplier ?? 2, 1, 1000, true),
-    jitter: checkNumber('openBackoff.jitter', backoff.jitter ?? 0.2, 0, 1),
+    multiplier: checkNumber('openBackoff.multiplier', backoff.multiplier === undefined ? 2 : backoff.multiplier, 1, 1000, true),
+    jitter: checkNumber('openBackoff.jitter', backoff.jitter === undefined ? 0.2 : backoff.jitter, 0, 1),
   };
 }
 

@@ -49,18 +49,17 @@ export class PendingCall implements CallContext, AbortWaiter {
   /** Runs `fn` and settles with its outcome unless a deadline or abort came first. */
   run(fn: (context: CallContext) => unknown): void {
     if (this.callerSignal !== undefined) waitForAbort(this.callerSignal, this);
-    let result: unknown;
     try {
-      result = fn(this);
+      // `then` callbacks rather than an async function: one promise fewer per call. Adopting the result
+      // runs the caller's code (a `then` getter, a promise's own `then`): inside the try, so whatever it
+      // throws fails the call instead of escaping `execute` with the call still in flight.
+      Promise.resolve(fn(this)).then(
+        (value) => this.succeeded(value),
+        (error: unknown) => this.failed(error),
+      );
     } catch (error) {
       this.failed(error);
-      return;
     }
-    // `then` callbacks rather than an async function: one promise fewer per call.
-    Promise.resolve(result).then(
-      (value) => this.succeeded(value),
-      (error: unknown) => this.failed(error),
-    );
   }
 
   private succeeded(value: unknown): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { CircuitFamilyFullError, CircuitOpenError } from './errors.js';
 import { ManualClock } from './manual-clock.js';
 import { CircuitBreakerRegistry, getCircuitBreakerRegistry } from './registry.js';
@@ -19,8 +19,30 @@ describe('registry', () => {
     const registry = quiet();
     registry.getBreaker('db', { failureThreshold: 3 });
     expect(() => registry.getBreaker('db', { failureThreshold: 10 })).toThrow(
-      /circuit breaker "db" already exists with a different failurePolicy \(existing: \{"type":"consecutive","threshold":3\}, requested: \{"type":"consecutive","threshold":10\}\)/,
+      /circuit breaker "db" already exists with a different failureThreshold \(existing: 3, requested: 10\)/,
     );
+  });
+
+  it('the mismatch error names the option the caller used, not the policy it is short for', () => {
+    const registry = quiet();
+    registry.getBreaker('default-threshold');
+    expect(() => registry.getBreaker('default-threshold', { failureThreshold: 2 })).toThrow(
+      'different failureThreshold (existing: 5, requested: 2)',
+    );
+    const windowed = { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 0.5 } as const;
+    registry.getBreaker('windowed', { failurePolicy: windowed });
+    expect(() => registry.getBreaker('windowed', { failureThreshold: 3 })).toThrow(
+      /different failureThreshold \(existing: none \(failurePolicy \{.*"count-window".*\}\), requested: 3\)/,
+    );
+    expect(() => registry.getBreaker('default-threshold', { failurePolicy: windowed })).toThrow(/different failurePolicy/);
+    expect(() => registry.getBreaker('default-threshold', { timeoutMs: 5 })).toThrow('different timeoutMs (existing: 0, requested: 5)');
+  });
+
+  it('registry defaults and breaker options merge by the adapters’ rule: undefined is "not given"', () => {
+    const registry = new CircuitBreakerRegistry({ logger: false, timeoutMs: 1_234, failureThreshold: 2 });
+    expect(registry.getBreaker('a', { timeoutMs: undefined }).options.timeoutMs).toBe(1_234);
+    const windowed = { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 0.5 } as const;
+    expect(registry.getBreaker('b', { failurePolicy: windowed }).options.failurePolicy).toEqual(windowed);
   });
 
   it('getStats in the guide shape, by name', async () => {
@@ -77,6 +99,37 @@ describe('registry', () => {
 
   it('validates registry defaults up front', () => {
     expect(() => new CircuitBreakerRegistry({ timeoutMs: -5 })).toThrow('timeoutMs must be a number >= 0');
+  });
+});
+
+describe('one naming rule: "/" means a family member and nothing else', () => {
+  it('a plain breaker named like a member is refused, so it can never collide with one in stats or resets', async () => {
+    const registry = quiet();
+    const members = registry.getFamily('fam', { failureThreshold: 1 });
+    await settle(members.execute('x', fail));
+    expect(() => registry.getBreaker('fam/x')).toThrow(
+      'circuit breaker name must not contain "/" (reserved for keyed family members, named family/key); got "fam/x"',
+    );
+    expect(() => registry.getBreaker('other/x')).toThrow(/must not contain "\/"/);
+    expect(() => new CircuitBreaker('solo/x', { logger: false })).toThrow(/must not contain "\/"/);
+    expect(Object.keys(registry.getStats())).toEqual(['fam/x']);
+    expect(registry.resetBreaker('fam/x')).toBe(true);
+    expect(members.peek('x')?.state).toBe('closed');
+  });
+
+  it('a family and a plain breaker never share a name, whichever comes first', () => {
+    const registry = quiet();
+    registry.getBreaker('db');
+    expect(() => registry.getFamily('db')).toThrow('circuit breaker family name "db" is already used by a breaker');
+    registry.getFamily('peers');
+    expect(() => registry.getBreaker('peers')).toThrow('circuit breaker name "peers" is already used by a keyed family');
+  });
+
+  it('family keys may contain "/": the family name never does, so the split is unambiguous', async () => {
+    const registry = quiet();
+    const hosts = registry.getFamily('did-web');
+    await hosts.execute('example.com/users/alice', succeed);
+    expect(registry.get('did-web/example.com/users/alice')).toBe(hosts.peek('example.com/users/alice'));
   });
 });
 

@@ -2,13 +2,18 @@ import { CircuitBreaker, sharedOptions, type CircuitBreakerStats } from './circu
 import type { StateChangeEvent } from './circuit-events.js';
 import { CircuitBreakerFamily, type FamilyOptions } from './circuit-breaker-family.js';
 import { Emitter, type Disposable, type Event } from './event.js';
-import { firstDifference, resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options.js';
+import { withAdapterDefaults } from './adapter-defaults.js';
+import { DEFAULTS, firstDifference, resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options.js';
 import { describeValue } from './validate.js';
 
 /**
  * Named breakers and keyed families, created on first use and shared by name — the guide's
  * `get_circuit_breaker_registry()`. Asking for an existing name with a different configuration throws
  * instead of silently returning the old breaker (the guide's "Configuration Not Applied" trap).
+ *
+ * One naming rule: `family/key` names a member of a keyed family and nothing else. A plain breaker's
+ * name may not contain "/", and a family may not share its name with a plain breaker (either way
+ * round), so every name in `getStats()`, `get()` and `resetBreaker()` means exactly one breaker.
  */
 export class CircuitBreakerRegistry {
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -16,6 +21,8 @@ export class CircuitBreakerRegistry {
   private readonly added = new Emitter<CircuitBreaker>(() => {});
   private readonly removed = new Emitter<CircuitBreaker>(() => {});
   private readonly stateChanges = new Emitter<StateChangeEvent>(() => {});
+  /** Each breaker's subscription feeding {@link onStateChange}, dropped when a family retires it. */
+  private readonly relays = new Map<CircuitBreaker, Disposable>();
 
   /**
    * @param defaults options every breaker of this registry starts from (e.g. a logger or a clock);
@@ -38,7 +45,7 @@ export class CircuitBreakerRegistry {
     if (this.families.has(name)) {
       throw new TypeError(`circuit breaker name ${JSON.stringify(name)} is already used by a keyed family`);
     }
-    const breaker = new CircuitBreaker(name, sharedOptions({ ...this.defaults, ...options }));
+    const breaker = new CircuitBreaker(name, sharedOptions(this.withDefaults(options)));
     this.breakers.set(name, breaker);
     this.adopt(breaker);
     return breaker;
@@ -58,26 +65,51 @@ export class CircuitBreakerRegistry {
     if (this.breakers.has(name)) {
       throw new TypeError(`circuit breaker family name ${JSON.stringify(name)} is already used by a breaker`);
     }
-    const family = new CircuitBreakerFamily(name, sharedOptions({ ...this.defaults, ...options }), familyOptions, {
+    const family = new CircuitBreakerFamily(name, sharedOptions(this.withDefaults(options)), familyOptions, {
       added: (breaker) => this.adopt(breaker),
-      removed: (breaker) => this.removed.emit(breaker),
+      removed: (breaker) => {
+        // A retired member may still settle calls that were in flight; nothing of it reaches us now.
+        this.relays.get(breaker)?.dispose();
+        this.relays.delete(breaker);
+        this.removed.emit(breaker);
+      },
     });
     this.families.set(name, family);
     return family;
   }
 
+  /**
+   * The registry's defaults under a breaker's own options, by the adapters' rule: an option left out
+   * (or `undefined`) takes the registry's default, and a failure policy of the breaker's replaces the
+   * registry's (`failurePolicy` drops a default `failureThreshold` and the other way round).
+   */
+  private withDefaults(options: CircuitBreakerOptions | undefined): CircuitBreakerOptions {
+    return withAdapterDefaults(this.defaults, options, 'options');
+  }
+
   private checkSameConfig(what: string, existing: ResolvedOptions, options: CircuitBreakerOptions): void {
-    const difference = firstDifference(existing, resolveOptions({ ...this.defaults, ...options }));
-    if (difference !== undefined) {
-      throw new TypeError(
-        `circuit ${what} already exists with a different ${difference} (existing: ${describeValue(existing[difference as keyof ResolvedOptions])}, requested: ${describeValue(resolveOptions({ ...this.defaults, ...options })[difference as keyof ResolvedOptions])}); ` +
-          'define its options once, or call getBreaker(name) without options to reuse it',
-      );
+    const merged = this.withDefaults(options);
+    const requested = resolveOptions(merged);
+    const difference = firstDifference(existing, requested);
+    if (difference === undefined) return;
+    let option = difference;
+    let had = describeValue(existing[difference as keyof ResolvedOptions]);
+    let asked = describeValue(requested[difference as keyof ResolvedOptions]);
+    if (difference === 'failurePolicy' && merged.failurePolicy === undefined) {
+      // The caller said failureThreshold (or nothing): name that, not the policy it is short for.
+      option = 'failureThreshold';
+      const policy = existing.failurePolicy;
+      had = policy.type === 'consecutive' ? String(policy.threshold) : `none (failurePolicy ${describeValue(policy)})`;
+      asked = String(merged.failureThreshold ?? DEFAULTS.failureThreshold);
     }
+    throw new TypeError(
+      `circuit ${what} already exists with a different ${option} (existing: ${had}, requested: ${asked}); ` +
+        'define its options once, or call getBreaker(name) without options to reuse it',
+    );
   }
 
   private adopt(breaker: CircuitBreaker): void {
-    breaker.onStateChange((event) => this.stateChanges.emit(event));
+    this.relays.set(breaker, breaker.onStateChange((event) => this.stateChanges.emit(event)));
     this.added.emit(breaker);
   }
 
@@ -127,7 +159,7 @@ export class CircuitBreakerRegistry {
     return this.added.event;
   }
 
-  /** A family retired an idle breaker. */
+  /** A family retired a member (idle, or evicted to make room; see `CircuitBreakerFamily`). */
   get onBreakerRemoved(): Event<CircuitBreaker> {
     return this.removed.event;
   }
