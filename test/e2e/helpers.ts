@@ -45,7 +45,8 @@ export async function getJson<T>(url: string): Promise<T> {
 }
 
 export async function chaos(agentUrl: string, dependency: string, action: string): Promise<void> {
-  const response = await fetch(`${agentUrl}/chaos/${dependency}/${action}`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  // The dashboard's request: same-origin JSON (the chaos controls refuse anything a hostile page could send).
+  const response = await fetch(`${agentUrl}/chaos/${dependency}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`chaos ${dependency} ${action}: ${response.status} ${await response.text()}`);
 }
 

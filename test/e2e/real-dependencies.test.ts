@@ -68,7 +68,7 @@ describe('real dependencies from the environment', () => {
     // Only the embedded DID host has a chaos control.
     const chaos = await getJson<ChaosState>(`${demo.url}/chaos`);
     expect(chaos.dependencies.map((d) => d.name)).toEqual(['did-host']);
-    expect((await fetch(`${demo.url}/chaos/supabase/down`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${demo.url}/chaos/supabase/down`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
   });
 
   it('writes made while the project is unreachable wait in the outbox and land there, marked replayed, once it is back', async () => {

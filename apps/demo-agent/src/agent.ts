@@ -3,7 +3,7 @@
  * plus the operator's side: `/health/circuit-breakers` (the guide's shape), `/metrics` (Prometheus),
  * a live dashboard at `/` with chaos controls, and a token-protected admin reset.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Role, type AgentCard, type Message } from '@a2a-js/sdk';
@@ -20,7 +20,12 @@ import express, { type Request, type Response } from 'express';
 import WebSocket from 'ws';
 import type { DemoConfig } from './config.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { HostAllowList } from './host-allow-list.js';
+import { HttpError, detailBody, jsonErrors, jsonNotFound, jsonRpcErrorBody, restErrorBody, sendError, type ErrorBody } from './http-errors.js';
+import { isJsonObject, jsonBody } from './json-body.js';
+import { adminOnly, operatorOnly } from './operator-requests.js';
 import { Outbox } from './outbox.js';
+import { OPERATOR_PEERS } from './peer-identity.js';
 import { Relay, parseRelayText, type RelayResult } from './relay.js';
 import type { Dependencies } from './stand-ins.js';
 
@@ -36,10 +41,18 @@ export const CHAOS_ACTIONS: Readonly<Record<string, Faults | null>> = {
   heal: null,
 };
 
-/** Compares two secrets in constant time (hashing first makes the lengths equal). */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
+/** Body caps of the A2A endpoints: what a text relay needs, far from what hurts. */
+const A2A_BODY = { limit: '100kb', maxDepth: 32, types: ['application/json', 'application/a2a+json'], required: false } as const;
+/** `POST /relay` takes `{ "to", "text" }`. */
+const RELAY_BODY = { limit: '64kb', maxDepth: 8, types: ['application/json'], required: true } as const;
+const RELAY_EXPECTED = 'the body must be a JSON object { "to": "<agent id or DID>", "text": "<message>" }';
+
+/** The error shape of a request's route family: the A2A bindings' own, `{ detail }` elsewhere. */
+function errorBodyFor(req: Request): ErrorBody {
+  const path = req.originalUrl.split('?', 1)[0]!;
+  if (path === A2A_JSONRPC_PATH || path.startsWith(`${A2A_JSONRPC_PATH}/`)) return jsonRpcErrorBody;
+  if (path === A2A_REST_PATH || path.startsWith(`${A2A_REST_PATH}/`)) return restErrorBody;
+  return detailBody;
 }
 
 export interface RunningAgent {
@@ -74,10 +87,11 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     realtime: { transport: WebSocket as never },
     auth: { persistSession: false, autoRefreshToken: false },
   });
+  const didCas = [deps.didCa, config.didCa].filter((pem): pem is string => pem !== undefined);
   const didDriver = getWebResolver({
     // The embedded host is on loopback; a real one must not resolve to a private address (SSRF guard) unless told.
     allowPrivateAddresses: process.env['DID_ALLOW_PRIVATE'] === '1' ? true : deps.embedded.includes('did-host') ? ['127.0.0.1', '::1'] : false,
-    ...(deps.didCa === undefined ? {} : { ca: deps.didCa }),
+    ...(didCas.length === 0 ? {} : { ca: didCas }),
   });
   const resolver = new CircuitBreakerResolver(didDriver, {
     registry,
@@ -97,6 +111,11 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   // --- the A2A server ---
   const app = express();
   app.disable('x-powered-by');
+  // DNS rebinding: answer only requests addressed to one of our names.
+  const allowedHosts = new HostAllowList(config.allowedHosts);
+  app.use((req, _res, next) => {
+    next(allowedHosts.allows(req.get('host')) ? undefined : new HttpError(421, `misdirected request: this agent does not answer for Host ${JSON.stringify((req.get('host') ?? '(none)').slice(0, 200))}; its operator can add the name to ALLOWED_HOSTS`));
+  });
   const server: Server = createServer(app);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -162,15 +181,28 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   };
   const requestHandler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
   app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: requestHandler }));
+  // Our own body reading first (the SDK's parser then finds the body read): caps, and an object.
+  const a2aBody = [
+    ...jsonBody(A2A_BODY),
+    ((req, _res, next) => {
+      const expected = req.baseUrl === A2A_JSONRPC_PATH ? 'a JSON-RPC request object { "jsonrpc": "2.0", "id", "method", "params" }' : 'a JSON object (an A2A HTTP+JSON request)';
+      next(req.body === undefined || isJsonObject(req.body) ? undefined : new HttpError(400, `the body must be ${expected}`));
+    }) satisfies express.RequestHandler,
+  ];
+  app.use(A2A_JSONRPC_PATH, ...a2aBody);
+  app.use(A2A_REST_PATH, ...a2aBody);
   app.use(A2A_JSONRPC_PATH, jsonRpcHandler({ requestHandler, userBuilder: UserBuilder.noAuthentication }));
   app.use(A2A_REST_PATH, restHandler({ requestHandler, userBuilder: UserBuilder.noAuthentication }));
 
   // --- plain HTTP: relay, health, metrics ---
-  const json = express.json({ limit: '64kb' });
-  app.post('/relay', json, async (req: Request, res: Response) => {
-    const { to, text } = (req.body ?? {}) as { to?: unknown; text?: unknown };
+  app.post('/relay', ...jsonBody(RELAY_BODY), async (req: Request, res: Response) => {
+    if (!isJsonObject(req.body)) {
+      sendError(res, 400, `${RELAY_EXPECTED}; got ${req.body === null ? 'null' : Array.isArray(req.body) ? 'an array' : typeof req.body}`);
+      return;
+    }
+    const { to, text } = req.body;
     if (typeof to !== 'string' || to === '' || typeof text !== 'string' || text === '') {
-      res.status(400).json({ detail: 'body must be { "to": "<agent id or DID>", "text": "<message>" }' });
+      sendError(res, 400, `${RELAY_EXPECTED}: both non-empty strings`);
       return;
     }
     const result = await relay.relay(to, text);
@@ -212,7 +244,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   const chaosState = () =>
     [...deps.proxies].map(([name, proxy]: [string, FaultProxy]) => ({ name, mode: proxy.mode, breaker: breakerOf(name), faults: proxy.faults, forwarded: proxy.mode === 'tcp' ? proxy.stats().connections.accepted : proxy.stats().requests.forwarded, received: proxy.stats().requests.received }));
   app.get('/chaos', (_req, res) => void res.json({ actions: Object.keys(CHAOS_ACTIONS), dependencies: chaosState() }));
-  app.post('/chaos/:dependency/:action', async (req: Request, res: Response) => {
+  app.post('/chaos/:dependency/:action', operatorOnly(config.adminToken), async (req: Request, res: Response) => {
     const dependency = String(req.params['dependency']);
     const action = String(req.params['action']);
     const proxy = deps.proxies.get(dependency);
@@ -237,13 +269,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     broadcast();
     res.json({ dependency, action, faults: proxy.faults });
   });
-  app.post('/admin/reset', (req: Request, res: Response) => {
-    const header = req.get('authorization') ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : req.get('x-admin-token');
-    if (token === undefined || !sameSecret(token, config.adminToken)) {
-      res.status(401).json({ detail: 'admin token required: Authorization: Bearer <token> (printed at start-up, or ADMIN_TOKEN)' });
-      return;
-    }
+  app.post('/admin/reset', adminOnly(config.adminToken), (_req: Request, res: Response) => {
     registry.resetAll();
     broadcast();
     res.json({ reset: Object.keys(registry.getStats()) });
@@ -319,12 +345,14 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     req.on('close', () => streams.delete(res));
   });
   app.get('/', (_req, res) => void res.type('html').send(DASHBOARD_HTML));
+  app.use(jsonNotFound(errorBodyFor));
+  app.use(jsonErrors(errorBodyFor));
 
   // Warm up: create every known peer's breaker and client, cache its DID document, touch the registry,
   // so the dashboard lists every breaker from the start. Failures here are the breakers' business.
   await Promise.allSettled([
     supabase.from('agent_cards').select('id').limit(1).retry(false),
-    ...deps.peers.map((peer) => relay.clientFor(peer.id, peer.url)),
+    ...deps.peers.map((peer) => relay.clientFor({ family: OPERATOR_PEERS, key: peer.id }, peer.url)),
     ...deps.peers.flatMap((peer) => (peer.did === undefined ? [] : [resolver.resolve(peer.did)])),
   ]);
 

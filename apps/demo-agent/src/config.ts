@@ -3,6 +3,8 @@
  * (the testkit's), used when its variable is not set; setting it points the agent at the real thing.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAgentId } from './peer-identity.js';
 
 export interface DemoConfig {
   /** Where the agent listens (`HOST`, `PORT`; default 127.0.0.1:8080, `PORT=0` takes a free port). */
@@ -15,7 +17,14 @@ export interface DemoConfig {
   readonly peerUrls: ReadonlyMap<string, string> | undefined;
   /** `DID_WEB_HOST`: the did:web host whose `agents:<id>` documents name peers (`did:web:<host>:agents:<id>`). */
   readonly didWebHost: string | undefined;
-  /** `ADMIN_TOKEN`: guards `POST /admin/reset`; generated (and printed) when unset. */
+  /** `DID_CA_FILE`: PEM file of CA certificates to trust for did:web hosts (a private PKI), besides Node's roots. */
+  readonly didCa: string | undefined;
+  /**
+   * `ALLOWED_HOSTS`: the host names requests may carry in their `Host` header (comma list), against DNS
+   * rebinding. Default: `HOST`, `127.0.0.1`, `localhost` and `[::1]`.
+   */
+  readonly allowedHosts: readonly string[];
+  /** `ADMIN_TOKEN`: guards `POST /admin/reset` (and lets scripts use the chaos controls); generated (and printed) when unset. */
   readonly adminToken: string;
   /** `PHLOW_RECOVERY_MS`: how long every breaker stays open before a probe (demo default 10 s). */
   readonly recoveryTimeoutMs: number;
@@ -43,12 +52,35 @@ function peerUrls(raw: string | undefined): ReadonlyMap<string, string> | undefi
   const peers = new Map<string, string>();
   for (const entry of raw.split(',')) {
     const [id, url] = entry.split('=').map((s) => s.trim());
-    if (id === undefined || id === '' || url === undefined || !/^https?:\/\//.test(url)) {
-      throw new TypeError(`PEER_URLS must be a comma list of id=http(s)://url; got ${JSON.stringify(entry)}`);
+    if (id === undefined || !isAgentId(id) || url === undefined || !/^https?:\/\//.test(url)) {
+      throw new TypeError(`PEER_URLS must be a comma list of id=http(s)://url (id: letters, digits, '.', '_', '-'); got ${JSON.stringify(entry)}`);
     }
     peers.set(id, url.replace(/\/+$/, ''));
   }
   return peers;
+}
+
+function caFile(path: string | undefined): string | undefined {
+  if (path === undefined || path === '') return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new TypeError(`DID_CA_FILE must name a readable PEM file; got ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new TypeError(`DID_CA_FILE must hold PEM certificates ("-----BEGIN CERTIFICATE-----"); ${JSON.stringify(path)} does not`);
+  return pem;
+}
+
+function hostList(raw: string | undefined, host: string): readonly string[] {
+  if (raw === undefined || raw.trim() === '') return [...new Set([host, '127.0.0.1', 'localhost', '[::1]'])];
+  const hosts = raw.split(',').map((s) => s.trim());
+  for (const entry of hosts) {
+    if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(entry)) {
+      throw new TypeError(`ALLOWED_HOSTS must be a comma list of host names or IP addresses without port (e.g. "agent.example.com,127.0.0.1"); got ${JSON.stringify(entry)}`);
+    }
+  }
+  return hosts;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
@@ -57,13 +89,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   if (supabaseUrl !== undefined && supabaseKey === undefined) {
     throw new TypeError('SUPABASE_URL is set but SUPABASE_KEY (or SUPABASE_ANON_KEY) is not: give both, or neither for the embedded stand-in');
   }
+  const host = env['HOST'] || '127.0.0.1';
   return {
-    host: env['HOST'] || '127.0.0.1',
+    host,
     port: integer(env, 'PORT', 8080, 0),
     supabaseUrl,
     supabaseKey,
     peerUrls: peerUrls(env['PEER_URLS']),
     didWebHost: env['DID_WEB_HOST'] || undefined,
+    didCa: caFile(env['DID_CA_FILE']),
+    allowedHosts: hostList(env['ALLOWED_HOSTS'], host),
     adminToken: env['ADMIN_TOKEN'] || randomBytes(12).toString('hex'),
     recoveryTimeoutMs: integer(env, 'PHLOW_RECOVERY_MS', 10_000, 1),
     peerTimeoutMs: integer(env, 'PHLOW_PEER_TIMEOUT_MS', 5_000, 1),

@@ -1,7 +1,8 @@
 /**
  * The dashboard: one HTML page, no build step. It listens to `/events` (server-sent events, a state
  * snapshot every 500 ms), draws each breaker (state, failures, time to the next probe), a chart of
- * calls / failures / rejections per second (plain SVG), the chaos controls (POST /chaos/:dep/:action),
+ * calls / failures / rejections per second (plain SVG), the chaos controls (POST /chaos/:dep/:action, a
+ * same-origin JSON request),
  * a relay form, and the admin reset (POST /admin/reset with the token printed at start-up).
  */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -86,7 +87,8 @@ function chart(samples) {
 }
 document.addEventListener('click', async (e) => {
   const b = e.target.closest('button[data-chaos]'); if (!b) return;
-  const r = await fetch('/chaos/' + encodeURIComponent(b.dataset.chaos) + '/' + b.dataset.action, { method: 'POST' });
+  // A same-origin JSON request: what the agent asks of the chaos controls without the admin token.
+  const r = await fetch('/chaos/' + encodeURIComponent(b.dataset.chaos) + '/' + b.dataset.action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   $('#log').textContent = 'chaos ' + b.dataset.chaos + ' ' + b.dataset.action + ': ' + r.status;
 });
 $('#relay').addEventListener('submit', async (e) => {

@@ -20,6 +20,8 @@ describe('readConfig', () => {
     const config = readConfig({});
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, supabaseUrl: undefined, peerUrls: undefined, recoveryTimeoutMs: 10_000, peerTimeoutMs: 5_000 });
     expect(config.adminToken).toMatch(/^[0-9a-f]{24}$/);
+    expect(config.allowedHosts).toEqual(['127.0.0.1', 'localhost', '[::1]']);
+    expect(readConfig({ HOST: '0.0.0.0', ALLOWED_HOSTS: 'agent.example.com, ::1' }).allowedHosts).toEqual(['agent.example.com', '::1']);
   });
 
   it('reads real dependencies and tuning from the environment', () => {
@@ -33,7 +35,10 @@ describe('readConfig', () => {
   it('names the variable, the value and what is allowed when a value is wrong', () => {
     expect(() => readConfig({ PORT: 'eighty' })).toThrow(RangeError);
     expect(() => readConfig({ PORT: 'eighty' })).toThrow('PORT must be an integer >= 0; got "eighty"');
-    expect(() => readConfig({ PEER_URLS: 'alpha' })).toThrow('PEER_URLS must be a comma list of id=http(s)://url; got "alpha"');
+    expect(() => readConfig({ PEER_URLS: 'alpha' })).toThrow(`PEER_URLS must be a comma list of id=http(s)://url (id: letters, digits, '.', '_', '-'); got "alpha"`);
+    expect(() => readConfig({ PEER_URLS: 'a/b=http://x' })).toThrow('got "a/b=http://x"');
+    expect(() => readConfig({ ALLOWED_HOSTS: 'agent.example.com:8080' })).toThrow('ALLOWED_HOSTS must be a comma list of host names or IP addresses without port (e.g. "agent.example.com,127.0.0.1"); got "agent.example.com:8080"');
+    expect(() => readConfig({ DID_CA_FILE: '/nonexistent/ca.pem' })).toThrow('DID_CA_FILE must name a readable PEM file; got "/nonexistent/ca.pem" (ENOENT)');
     expect(() => readConfig({ SUPABASE_URL: 'https://x.supabase.co' })).toThrow(/SUPABASE_KEY/);
   });
 });

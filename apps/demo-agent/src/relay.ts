@@ -18,14 +18,20 @@ import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, type Circui
 import type { CircuitBreakerResolver } from '@phlow/did-resolver';
 import { isCircuitRejection } from '@phlow/supabase';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { BoundedMap } from './bounded-map.js';
+import { LastKnownAddresses } from './last-known-addresses.js';
 import { Outbox, type MessageRow } from './outbox.js';
+import { AgentDidNamespace, DID_PEERS, OPERATOR_PEERS, breakerNameOf, isAgentId, parseTarget, type PeerIdentity, type RelayTarget } from './peer-identity.js';
 
 /** How the peer's address was found. */
 export type ResolvedVia = 'registry' | 'did' | 'did-stale' | 'last-known';
 
 export interface RelaySuccess {
   readonly ok: true;
+  /** The peer's key: its agent id, or its DID when it is known only by a DID on another host. */
   readonly peer: string;
+  /** The peer's breaker (`a2a/<agent id>` or `a2a-did/<DID>`). */
+  readonly breaker: string;
   readonly url: string;
   readonly via: ResolvedVia;
   readonly reply: string;
@@ -37,9 +43,12 @@ export interface RelaySuccess {
 
 export interface RelayFailure {
   readonly ok: false;
-  /** HTTP status for the REST route: 503 unavailable (the guide's), 404 unknown peer, 502 the peer failed, 400 bad input. */
+  /** HTTP status for the REST route: 503 unavailable (the guide's), 404 unknown peer, 502 the peer (or its DID document) failed, 400 bad input. */
   readonly status: 400 | 404 | 502 | 503 | 504;
+  /** The peer's key once known, else the target as given. */
   readonly peer: string;
+  /** The peer's breaker, once the peer is known. */
+  readonly breaker?: string | undefined;
   /** One sentence for a person: which peer (or dependency) is unavailable and when to retry. */
   readonly message: string;
   /** When the peer's breaker lets a probe through, when known. */
@@ -58,6 +67,8 @@ export interface RelayOptions {
   /** Options of every peer breaker (one object: a family takes one configuration). */
   readonly peerBreaker: CircuitBreakerOptions;
   readonly outbox: Outbox;
+  /** Most breakers (and clients) for peers known only by a DID on another host. Default 200. */
+  readonly maxDidPeers?: number;
 }
 
 /** Parses `<peer> <text>`: the first word names the peer (agent id or DID), the rest is the message. */
@@ -79,12 +90,6 @@ function replyText(result: Message | Task): string {
 
 const tracer = trace.getTracer('phlow-demo-agent');
 
-/** The peer key (its breaker is `a2a/<key>`): the agent id, or the `agents:<id>` of an agent DID. */
-function peerKeyOf(target: string): string | undefined {
-  if (!target.startsWith('did:')) return target;
-  return /:agents:([^:/?#]+)$/.exec(target)?.[1];
-}
-
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /**
@@ -104,15 +109,28 @@ const cardFromLookedUpOrigin: typeof fetch = async (input, init) => {
   return new Response(JSON.stringify(card), { status: response.status, headers: { 'content-type': 'application/json' } });
 };
 
+/** A peer's address as found, and who vouches for it. */
+interface Found {
+  readonly peer: PeerIdentity;
+  readonly url: string;
+  readonly via: ResolvedVia;
+}
+
 export class Relay {
   readonly #options: RelayOptions;
-  readonly #clients = new Map<string, Promise<Client>>();
-  readonly #lastUrl = new Map<string, string>();
+  readonly #namespace: AgentDidNamespace;
+  readonly #clients: BoundedMap<string, Promise<Client>>;
+  readonly #lastKnown: LastKnownAddresses;
   #relayed = 0;
   #failed = 0;
 
   constructor(options: RelayOptions) {
     this.#options = options;
+    this.#namespace = new AgentDidNamespace(options.didWebHost);
+    const maxDidPeers = options.maxDidPeers ?? 200;
+    // Operator peers are as many as the registry holds (the family's default bound, 1000) plus DID peers.
+    this.#clients = new BoundedMap(1_000 + maxDidPeers);
+    this.#lastKnown = new LastKnownAddresses(1_000 + maxDidPeers);
   }
 
   get counts(): { relayed: number; failed: number } {
@@ -120,11 +138,12 @@ export class Relay {
   }
 
   /** The protected client of a peer (its card download goes through the peer's breaker too). */
-  clientFor(peer: string, url: string): Promise<Client> {
-    const key = `${peer} ${url}`;
+  clientFor(peer: PeerIdentity, url: string): Promise<Client> {
+    const key = `${breakerNameOf(peer)} ${url}`;
     let client = this.#clients.get(key);
     if (client === undefined) {
-      client = createA2aClient(url, { peer, registry: this.#options.registry, breaker: this.#options.peerBreaker, fetch: cardFromLookedUpOrigin });
+      const family = peer.family === DID_PEERS ? { family: DID_PEERS, maxPeers: this.#options.maxDidPeers ?? 200 } : { family: OPERATOR_PEERS };
+      client = createA2aClient(url, { peer: peer.key, ...family, registry: this.#options.registry, breaker: this.#options.peerBreaker, fetch: cardFromLookedUpOrigin });
       this.#clients.set(key, client);
       client.catch(() => this.#clients.delete(key));
     }
@@ -152,22 +171,25 @@ export class Relay {
     });
   }
 
-  async #relay(target: string, text: string): Promise<RelayResult> {
+  async #relay(given: string, text: string): Promise<RelayResult> {
     const notes: string[] = [];
-    // Fail fast: the peer's breaker is keyed by agent id. While it is open, skip the lookups and call the
-    // peer's last-known address through its breaker, which refuses at once (counted as a rejection; if
-    // the recovery timeout has just passed, this call is the probe).
-    const key = peerKeyOf(target);
-    const breaker = key === undefined ? undefined : this.#options.registry.get(`a2a/${key}`);
-    const lastUrl = key === undefined ? undefined : this.#lastUrl.get(key);
-    const found =
-      breaker !== undefined && lastUrl !== undefined && (breaker.state === 'open' || breaker.state === 'forced_open')
-        ? { peer: key!, url: lastUrl, via: 'last-known' as const }
+    const target = parseTarget(given);
+    if ('error' in target) return { ok: false, status: 400, peer: given, message: target.error, notes };
+    // Fail fast: while the peer's breaker is open, skip the lookups and call the peer's last-known
+    // address through its breaker, which refuses at once (counted as a rejection; if the recovery
+    // timeout has just passed, this call is the probe).
+    const expected = this.#namespace.expectedIdentity(target);
+    const breaker = this.#options.registry.get(breakerNameOf(expected));
+    const last = this.#lastKnown.get(expected);
+    const found: Found | RelayFailure =
+      breaker !== undefined && last !== undefined && (breaker.state === 'open' || breaker.state === 'forced_open')
+        ? { peer: expected, url: last.url, via: 'last-known' }
         : await this.#find(target, notes);
     if ('status' in found) return found;
     const { peer, url, via } = found;
+    const name = breakerNameOf(peer);
 
-    this.#lastUrl.set(peer, url);
+    if (via !== 'last-known') this.#lastKnown.remember(peer, url, via === 'registry' ? 'registry' : 'did');
     let reply: string;
     try {
       const client = await this.clientFor(peer, url);
@@ -176,72 +198,85 @@ export class Relay {
       return this.#peerFailure(peer, error, notes);
     }
 
-    const row: MessageRow = { peer_id: peer, peer_url: url, request: text, reply, resolved_via: via, replayed: false };
+    const row: MessageRow = { peer_id: peer.key, peer_url: url, request: text, reply, resolved_via: via, replayed: false };
     const recorded = await this.#options.outbox.record(row);
     if (recorded === 'outbox') notes.push('Supabase unavailable: the exchange waits in the outbox and is written once Supabase is back');
-    return { ok: true, peer, url, via, reply, recorded, notes };
+    return { ok: true, peer: peer.key, breaker: name, url, via, reply, recorded, notes };
   }
 
-  async #find(target: string, notes: string[]): Promise<{ peer: string; url: string; via: ResolvedVia } | RelayFailure> {
-    const isDid = target.startsWith('did:');
-    const column = isDid ? 'did' : 'id';
+  async #find(target: RelayTarget, notes: string[]): Promise<Found | RelayFailure> {
+    const given = target.kind === 'did' ? target.did : target.id;
+    const [column, value] = target.kind === 'did' ? ['did', target.did] : ['id', target.id];
     // .retry(false): postgrest-js would otherwise retry a failed read three times (1 + 2 + 4 s).
-    const { data, error } = await this.#options.supabase.from('agent_cards').select('id,did,url').eq(column, target).limit(1).retry(false);
+    const { data, error } = await this.#options.supabase.from('agent_cards').select('id,did,url').eq(column, value).limit(1).retry(false);
     if (error !== null) {
       notes.push(isCircuitRejection(error) ? 'registry unavailable (Supabase breaker open): resolved by DID' : `registry lookup failed (${error.message}): resolved by DID`);
     } else if (data !== null && data.length > 0) {
-      const row = data[0] as { id: string; did: string | null; url: string };
-      return { peer: row.id, url: row.url, via: 'registry' };
+      const row = data[0] as { id: unknown; did: unknown; url: unknown };
+      if (typeof row.id !== 'string' || !isAgentId(row.id) || typeof row.url !== 'string' || !isHttpUrl(row.url)) {
+        return { ok: false, status: 502, peer: given, message: `The registry's row for ${given} is not usable: expected an agent id and an http(s) URL`, notes };
+      }
+      return { peer: { family: OPERATOR_PEERS, key: row.id }, url: row.url, via: 'registry' };
     } else {
       notes.push('not in the registry: resolved by DID');
     }
 
-    const did = isDid ? target : this.#options.didWebHost === undefined ? undefined : `did:web:${this.#options.didWebHost}:agents:${target}`;
-    if (did === undefined) return { ok: false, status: 404, peer: target, message: `Unknown peer ${target}: not in the registry and no DID host configured`, notes };
+    const did = target.kind === 'did' ? target.did : this.#namespace.didOf(target.id);
+    if (did === undefined) return { ok: false, status: 404, peer: given, message: `Unknown peer ${given}: not in the registry and no DID host configured`, notes };
+    return this.#resolve(did, notes);
+  }
+
+  /** The peer a DID names: its document must be the DID's own (id), its endpoint an http(s) URL. */
+  async #resolve(did: string, notes: string[]): Promise<Found | RelayFailure> {
+    const peer = this.#namespace.identityOf(did);
+    const breaker = breakerNameOf(peer);
     const { url, resolution } = await this.#options.resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
     const meta = resolution.didResolutionMetadata as { error?: string; reason?: string; stale?: boolean; retryAfterMs?: number; message?: string };
-    const peer = peerKeyOf(did) ?? new URL(url ?? 'http://unknown').host;
-    if (url === undefined) {
-      if (meta.error === 'notFound' || meta.error === 'invalidDid') {
-        return { ok: false, status: 404, peer, message: `Unknown peer ${target}: no DID document (${meta.error})`, notes };
-      }
-      if (meta.error !== undefined) {
-        const retry = meta.retryAfterMs;
-        return {
-          ok: false,
-          status: 503,
-          peer,
-          message: `Service temporarily unavailable: cannot locate peer ${peer} (DID host unavailable and no cached DID document; see notes for the registry)${retry === undefined ? '' : `; retry in ${seconds(retry)}`}`,
-          retryAfterMs: retry,
-          notes,
-        };
-      }
-      return { ok: false, status: 404, peer, message: `Peer ${peer}'s DID document has no A2A service endpoint`, notes };
+    const failure = (status: RelayFailure['status'], message: string, retryAfterMs?: number): RelayFailure => ({ ok: false, status, peer: peer.key, breaker, message, retryAfterMs, notes });
+    if (meta.error === 'notFound' || meta.error === 'invalidDid') return failure(404, `Unknown peer ${peer.key}: no DID document (${meta.error})`);
+    if (meta.error === 'invalidDidDocument') return failure(502, `Peer ${peer.key}'s DID document is not usable: ${meta.message ?? 'invalid'}`);
+    if (meta.error !== undefined && url === undefined) {
+      const retry = meta.retryAfterMs;
+      return failure(
+        503,
+        `Service temporarily unavailable: cannot locate peer ${peer.key} (DID host unavailable and no cached DID document; see notes for the registry)${retry === undefined ? '' : `; retry in ${seconds(retry)}`}`,
+        retry,
+      );
     }
+    // A driver that does not check it (web-did-resolver returns mismatching documents) must not make
+    // another DID's document speak for this one.
+    const documentId: unknown = resolution.didDocument?.id;
+    if (documentId !== did) return failure(502, `Peer ${peer.key}'s DID document is not usable: its id ${JSON.stringify(documentId)} is not the DID`);
+    if (url === undefined) return failure(404, `Peer ${peer.key}'s DID document has no A2A service endpoint`);
+    if (!isHttpUrl(url)) return failure(502, `Peer ${peer.key}'s DID document is not usable: its A2A endpoint is not an http(s) URL`);
     if (meta.stale === true) notes.push('DID host unavailable: used the cached DID document');
     return { peer, url, via: meta.stale === true ? 'did-stale' : 'did' };
   }
 
-  #peerUnavailable(peer: string, retryAfterMs: number | undefined, notes: string[]): RelayFailure {
+  #peerUnavailable(peer: PeerIdentity, retryAfterMs: number | undefined, notes: string[]): RelayFailure {
     return {
       ok: false,
       status: 503,
-      peer,
-      message: `Service temporarily unavailable: peer ${peer} is unavailable (circuit open)${retryAfterMs === undefined ? '' : `; retry in ${seconds(retryAfterMs)}`}`,
+      peer: peer.key,
+      breaker: breakerNameOf(peer),
+      message: `Service temporarily unavailable: peer ${peer.key} is unavailable (circuit open)${retryAfterMs === undefined ? '' : `; retry in ${seconds(retryAfterMs)}`}`,
       retryAfterMs,
       notes,
     };
   }
 
-  #peerFailure(peer: string, error: unknown, notes: string[]): RelayFailure {
+  #peerFailure(peer: PeerIdentity, error: unknown, notes: string[]): RelayFailure {
     if (CircuitOpenError.isInstance(error)) return this.#peerUnavailable(peer, error.retryAfterMs ?? undefined, notes);
-    if (CircuitTimeoutError.isInstance(error)) {
-      return { ok: false, status: 504, peer, message: `Peer ${peer} did not answer within ${seconds(error.timeoutMs)}`, notes };
-    }
-    if (CircuitBreakerError.isInstance(error)) {
-      return { ok: false, status: 503, peer, message: `Service temporarily unavailable: peer ${peer}: ${(error as Error).message}`, notes };
-    }
+    const about = { ok: false as const, peer: peer.key, breaker: breakerNameOf(peer), notes };
+    if (CircuitTimeoutError.isInstance(error)) return { ...about, status: 504, message: `Peer ${peer.key} did not answer within ${seconds(error.timeoutMs)}` };
+    if (CircuitBreakerError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key}: ${(error as Error).message}` };
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, status: 502, peer, message: `Peer ${peer} failed: ${(error as Error).message}${cause === undefined ? '' : ` (${cause})`}`, notes };
+    return { ...about, status: 502, message: `Peer ${peer.key} failed: ${(error as Error).message}${cause === undefined ? '' : ` (${cause})`}` };
   }
+}
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'http:' || protocol === 'https:';
 }

@@ -1,0 +1,165 @@
+/**
+ * A hostile DID cannot speak for a real peer. Everything here is real: the registry is the testkit's
+ * PostgREST stand-in (PGlite) read through @phlow/supabase, both did:web hosts are real HTTPS hosts
+ * resolved through @phlow/did-resolver, the peers are real @a2a-js/sdk servers (one behind a fault
+ * proxy that answers 503). Only time is a ManualClock, so the recovery timeout passes without sleeping.
+ */
+import type { DIDResolver } from 'did-resolver';
+import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
+import { createClient } from '@phlow/supabase';
+import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Outbox } from './outbox.js';
+import { Relay, type RelayFailure, type RelaySuccess } from './relay.js';
+import { SCHEMA_SQL } from './stand-ins.js';
+
+const RECOVERY_MS = 10_000;
+const clock = new ManualClock();
+const registryDb = new SupabaseStandIn({ schemaSql: SCHEMA_SQL });
+const alpha = new A2aPeer({ name: 'alpha' });
+const gamma = new A2aPeer({ name: 'gamma' });
+const bogus = new A2aPeer({ name: 'bogus' });
+let failing: FaultProxy;
+let alphaLink: FaultProxy;
+let trusted: DidWebHost;
+let hostile: DidWebHost;
+let registry: CircuitBreakerRegistry;
+let outbox: Outbox;
+
+const agentDid = (id: string) => trusted.didFor(`agents/${id}`);
+const hostileDid = (id: string) => hostile.didFor(`agents/${id}`);
+const a2aDocument = (did: string, url: string) => ({ ...basicDidDocument(did), service: [{ id: `${did}#a2a`, type: 'A2AService', serviceEndpoint: url }] });
+
+beforeAll(async () => {
+  // Both hosts on loopback with one certificate (SAN localhost): the relay trusts it, as it would a public CA.
+  const certificate = await generateLoopbackCertificate();
+  trusted = new DidWebHost({ certificate });
+  hostile = new DidWebHost({ certificate });
+  await Promise.all([registryDb.start(), alpha.start(), gamma.start(), bogus.start(), trusted.start(), hostile.start()]);
+  failing = new FaultProxy({ target: bogus.url });
+  alphaLink = new FaultProxy({ target: alpha.url });
+  await Promise.all([failing.start(), alphaLink.start()]);
+  await failing.setFaults({ errorStatus: { status: 503 } });
+  await registryDb.query('insert into agent_cards (id, name, did, url) values ($1, $2, $3, $4)', ['alpha', 'Alpha', agentDid('alpha'), alphaLink.url]);
+  trusted.setDocument('agents/alpha', a2aDocument(agentDid('alpha'), alphaLink.url));
+  trusted.setDocument('agents/gamma', a2aDocument(agentDid('gamma'), gamma.url));
+  // The attacker's host claims agents alpha and gamma, with endpoints on a server that fails.
+  hostile.setDocument('agents/alpha', a2aDocument(hostileDid('alpha'), failing.url));
+  hostile.setDocument('agents/gamma', a2aDocument(hostileDid('gamma'), failing.url));
+}, 120_000);
+afterAll(async () => {
+  outbox?.dispose();
+  await Promise.all([failing?.stop(), alphaLink?.stop()]);
+  await Promise.all([registryDb.stop(), alpha.stop(), gamma.stop(), bogus.stop(), trusted?.stop(), hostile?.stop()]);
+});
+
+function relayWith(drivers: Record<string, DIDResolver>): Relay {
+  registry = new CircuitBreakerRegistry();
+  const supabase = createClient(registryDb.url, 'anon', {
+    circuitBreaker: { registry, name: 'supabase', failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS },
+    realtime: { transport: WebSocket as never },
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
+  outbox?.dispose();
+  outbox = new Outbox(supabase, registry, 'supabase');
+  const resolver = new CircuitBreakerResolver(drivers, { registry, cache: false });
+  return new Relay({
+    registry,
+    supabase,
+    resolver,
+    didWebHost: trusted.did.slice('did:web:'.length),
+    peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
+    outbox,
+  });
+}
+
+const guardedDrivers = () => getWebResolver({ ca: trusted.ca, allowPrivateAddresses: ['127.0.0.1', '::1'] });
+
+describe('a DID on another host claiming a real peer', () => {
+  it('gets a breaker of its own: failures through it never open the real peer\'s, and the real peer keeps working', async () => {
+    const relay = relayWith(guardedDrivers());
+    expect(await relay.relay('alpha', 'warm')).toMatchObject({ ok: true, breaker: 'a2a/alpha' });
+    const target = hostileDid('alpha');
+    for (let i = 0; i < 3; i++) {
+      const answer = (await relay.relay(target, `attack ${i}`)) as RelayFailure;
+      expect(answer).toMatchObject({ ok: false, status: 502, peer: target, breaker: `a2a-did/${target}` });
+    }
+    expect((await relay.relay(target, 'attack 4')) as RelayFailure).toMatchObject({ ok: false, status: 503, breaker: `a2a-did/${target}` });
+    expect(registry.get(`a2a-did/${target}`)?.state).toBe('open');
+    expect(failing.stats().requests.received).toBeGreaterThanOrEqual(3);
+
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
+    const real = (await relay.relay('alpha', 'still you?')) as RelaySuccess;
+    expect(real).toMatchObject({ ok: true, peer: 'alpha', breaker: 'a2a/alpha', via: 'registry', url: alphaLink.url, reply: 'echo: still you?' });
+    // Recorded under the DID, never as alpha.
+    const rows = await registryDb.query("select peer_id from messages where request like 'attack%'");
+    expect(rows.every((row) => row['peer_id'] === target)).toBe(true);
+  });
+
+  it('cannot change where the real peer is reached: the probe after an outage goes to the registry\'s address', async () => {
+    const relay = relayWith(guardedDrivers());
+    // The attacker's DID for alpha is relayed to before and during alpha's outage.
+    await relay.relay(hostileDid('alpha'), 'overwrite?');
+    expect(await relay.relay('alpha', 'warm')).toMatchObject({ ok: true, url: alphaLink.url });
+    await relay.relay(hostileDid('alpha'), 'overwrite?');
+    // alpha really fails: its breaker opens.
+    await alphaLink.setFaults({ refuse: true });
+    for (let i = 0; i < 3; i++) expect(await relay.relay('alpha', `down ${i}`)).toMatchObject({ ok: false, status: 502, peer: 'alpha' });
+    expect(registry.get('a2a/alpha')?.state).toBe('open');
+    await relay.relay(hostileDid('alpha'), 'overwrite?');
+    await alphaLink.clearFaults();
+    const before = failing.stats().requests.received;
+    clock.advance(RECOVERY_MS);
+    // The first relay after the recovery timeout is the probe: to alpha's address, never the attacker's.
+    const probe = (await relay.relay('alpha', 'probe')) as RelaySuccess;
+    expect(probe).toMatchObject({ ok: true, url: alphaLink.url, reply: 'echo: probe' });
+    expect(registry.get('a2a/alpha')?.state).toBe('closed');
+    expect(failing.stats().requests.received).toBe(before);
+    expect(await registryDb.query("select url from agent_cards where id = 'alpha'")).toEqual([{ url: alphaLink.url }]);
+  });
+
+  it('an agent DID on the configured host keeps its agent id; the same id on another host, or another path on our host, does not', async () => {
+    const relay = relayWith(guardedDrivers());
+    expect(await relay.relay(agentDid('gamma'), 'by DID')).toMatchObject({ ok: true, peer: 'gamma', breaker: 'a2a/gamma', via: 'did', reply: 'echo: by DID' });
+    expect(await relay.relay('gamma', 'by id')).toMatchObject({ ok: true, peer: 'gamma', breaker: 'a2a/gamma', via: 'did' });
+    expect(await relay.relay(hostileDid('gamma'), 'claim')).toMatchObject({ ok: false, peer: hostileDid('gamma'), breaker: `a2a-did/${hostileDid('gamma')}` });
+    // Another path on the configured host that ends in agents:gamma is not agent gamma.
+    trusted.setDocument('x/agents/gamma', a2aDocument(trusted.didFor('x/agents/gamma'), failing.url));
+    expect(await relay.relay(trusted.didFor('x/agents/gamma'), 'claim')).toMatchObject({ ok: false, breaker: `a2a-did/${trusted.didFor('x/agents/gamma')}` });
+    expect(registry.get('a2a/gamma')?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
+  });
+
+  it('a document whose id is another DID is refused, even from a driver that does not check it (as web-did-resolver does not)', async () => {
+    // The attacker's document for "beta" says it is our agent alpha's DID, with the failing endpoint.
+    hostile.setDocument('agents/beta', a2aDocument(agentDid('alpha'), failing.url));
+    const checked = relayWith(guardedDrivers());
+    expect(await checked.relay(hostileDid('beta'), 'x')).toMatchObject({ ok: false, status: 502, peer: hostileDid('beta') });
+
+    // A lax driver: fetches the document over real HTTPS and returns it whatever its id says.
+    const lax: DIDResolver = async (did) => {
+      const path = did.split(':').slice(3).join('/');
+      const response = await hostile.fetch(`${hostile.url}/${path}/did.json`);
+      return { didDocument: (await response.json()) as never, didDocumentMetadata: {}, didResolutionMetadata: {} };
+    };
+    const relay = relayWith({ web: lax });
+    const before = failing.stats().requests.received;
+    const answer = (await relay.relay(hostileDid('beta'), 'x')) as RelayFailure;
+    expect(answer).toMatchObject({ ok: false, status: 502, peer: hostileDid('beta') });
+    expect(answer.message).toContain(`its id "${agentDid('alpha')}" is not the DID`);
+    expect(failing.stats().requests.received).toBe(before);
+    expect(registry.get('a2a/alpha')).toBeUndefined();
+  });
+
+  it('refuses targets that are neither an agent id nor a DID, before any lookup', async () => {
+    const relay = relayWith(guardedDrivers());
+    let lookups = 0;
+    const counting = registryDb.onRequest(() => lookups++);
+    for (const target of ['did:web:evil.example/agents/alpha', 'did:web:evil.example:agents:alpha#frag', 'alpha/../beta', `did:web:${'a'.repeat(300)}`, 'al pha', '']) {
+      expect(await relay.relay(target, 'x')).toMatchObject({ ok: false, status: 400 });
+    }
+    counting.dispose();
+    expect(lookups).toBe(0);
+  });
+});
