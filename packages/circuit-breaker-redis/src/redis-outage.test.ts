@@ -128,6 +128,55 @@ describe('RedisStateStore when Redis goes away', () => {
     await store.close();
   });
 
+  it('one breaker whose commands fail (as a cluster slot whose primary is down) keeps the store degraded until Redis answers it again; breakers Redis does answer keep their fleet permits', async () => {
+    const clock = new ManualClock();
+    const inspect = new Redis(server.url);
+    // Every script on this breaker's keys now fails with WRONGTYPE, while the other breaker's succeed:
+    // the shape of a partial outage on a single Redis.
+    await inspect.set('{partial:broken}:state', 'not a hash');
+    const store = new RedisStateStore({ redis: { port: server.port, retryStrategy: () => 50 }, keyPrefix: 'partial', commandTimeoutMs: 100, probeWaitMs: 5_000 });
+    const events: string[] = [];
+    store.onDegraded((e) => events.push(`degraded:${e.reason}`));
+    store.onRecovered(() => events.push('recovered'));
+    await store.ready();
+    const options = { failureThreshold: 1, recoveryTimeoutMs: 1_000, logger: false as const, clock, stateStore: store };
+    const healthy = new CircuitBreaker('healthy', options);
+    const broken = new CircuitBreaker('broken', options);
+    try {
+      await store.reconcile();
+      expect(store.status).toBe('degraded');
+      // The healthy breaker's transition is answered, and still the store does not report recovery.
+      await healthy.execute(fail).catch(() => undefined);
+      await until(async () => (await inspect.hget('{partial:healthy}:state', 's')) === 'open', 'healthy trip stored');
+      await store.reconcile();
+      expect(store.status).toBe('degraded');
+      expect(events).toEqual(['degraded:command_failed']);
+
+      await broken.execute(fail).catch(() => undefined);
+      clock.advance(1_000);
+      // Half-open while degraded: the healthy breaker still asks Redis and gets a fleet permit...
+      const { probesGranted, probeFallbacks } = store.getStats();
+      await expect(healthy.execute(() => 'probe')).resolves.toBe('probe');
+      expect(store.getStats().probesGranted).toBe(probesGranted + 1);
+      // ...the broken one does not ask: its call runs on the local permit before any I/O could happen.
+      expect(await settlesWithoutIo(() => broken.execute(() => 'probe'))).toEqual({ value: 'probe', waitedForIo: false });
+      expect(store.getStats().probeFallbacks).toBe(probeFallbacks + 1);
+      expect([healthy.state, broken.state]).toEqual(['closed', 'closed']);
+
+      // Repaired: the store re-checks the failing breaker by itself (every commandTimeoutMs here), and
+      // only then reports recovery, once; the breaker's local history is pushed to Redis.
+      await inspect.del('{partial:broken}:state');
+      await until(() => store.status === 'ready', 'recovered once the broken breaker is answered');
+      expect(events).toEqual(['degraded:command_failed', 'recovered']);
+      await until(async () => (await inspect.hget('{partial:broken}:state', 'g')) === String(broken.toJSON().generation), 'broken breaker synced');
+    } finally {
+      healthy.dispose();
+      broken.dispose();
+      await store.close();
+      inspect.disconnect();
+    }
+  });
+
   it('starting while Redis is down: reported as degraded, breakers work locally, the store catches up when Redis starts', async () => {
     await server.kill();
     const store = new RedisStateStore({ redis: { port: server.port, retryStrategy: () => 50 }, keyPrefix: 'late-start' });

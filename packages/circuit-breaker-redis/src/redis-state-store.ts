@@ -107,7 +107,7 @@ export class RedisStateStore implements CircuitStateStore {
   private dirty: BreakerLink[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private flushing = false;
-  private reconciling = false;
+  private reconciling: Promise<void> | undefined = undefined;
   private reconcileAgain = false;
   private readonly reconcileTimer: ReturnType<typeof setInterval>;
   private tokenSeq = 0;
@@ -195,28 +195,31 @@ export class RedisStateStore implements CircuitStateStore {
 
   /**
    * Checks every attached breaker against Redis now (the store also does it every
-   * `reconcileIntervalMs` and whenever Redis comes back). Never rejects.
+   * `reconcileIntervalMs` and whenever Redis comes back); resolves once that check is done. Never rejects.
    */
-  async reconcile(): Promise<void> {
-    if (this.statusValue === 'closed') return;
-    if (this.reconciling) {
-      // One round at a time; a request during a round (Redis just came back) gets a round of its own.
+  reconcile(): Promise<void> {
+    if (this.statusValue === 'closed') return Promise.resolve();
+    if (this.reconciling !== undefined) {
+      // One round at a time; a request during a round (Redis just came back, a caller) gets a round of
+      // its own, and its promise settles after that round, not with the one already under way.
       this.reconcileAgain = true;
-      return;
+      return this.reconciling;
     }
-    this.reconciling = true;
-    try {
-      do {
-        this.reconcileAgain = false;
-        const pending: Promise<void>[] = [];
-        for (const group of this.groups.values()) {
-          for (const link of group) pending.push(this.sync(link, link.binding.snapshot()));
-        }
-        await Promise.all(pending);
-      } while (this.reconcileAgain && this.status !== 'closed'); // close() may have run while we awaited
-    } finally {
-      this.reconciling = false;
-    }
+    this.reconciling = this.reconcileRounds().finally(() => {
+      this.reconciling = undefined;
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileRounds(): Promise<void> {
+    do {
+      this.reconcileAgain = false;
+      const pending: Promise<void>[] = [];
+      for (const group of this.groups.values()) {
+        for (const link of group) pending.push(this.sync(link, link.binding.snapshot()));
+      }
+      await Promise.all(pending);
+    } while (this.reconcileAgain && this.status !== 'closed'); // close() may have run while we awaited
   }
 
   /** Counters for dashboards and metrics. */
