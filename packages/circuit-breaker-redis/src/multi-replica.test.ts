@@ -79,6 +79,14 @@ describe('three replica processes on one Redis', () => {
     expect(storms.reduce((n, s) => n + s.ran, 0)).toBe(2);
     expect(storms.reduce((n, s) => n + s.rejected, 0)).toBe(28);
     expect(storms.reduce((n, s) => n + s.otherErrors, 0)).toBe(0);
+    // Every rejection here lost the fleet permit (no replica reached its own cap of 10): each still tells
+    // the caller when to try again, as a rejection by the local state does.
+    const hints = storms.flatMap((s) => s.retryAfterMs);
+    expect(hints).toHaveLength(28);
+    for (const hint of hints) {
+      expect(Number.isFinite(hint)).toBe(true);
+      expect(hint).toBeGreaterThan(0);
+    }
     await Promise.all(fleet.map((r) => r.call('releaseProbes')));
     await Promise.all(fleet.map((r) => r.call('waitFor', { state: 'closed' })));
   });

@@ -224,6 +224,7 @@ describe('RedisStateStore on Redis Cluster', () => {
     expect(storms.reduce((n, s) => n + s.ran, 0)).toBe(1);
     expect(storms.reduce((n, s) => n + s.rejected, 0)).toBe(14);
     expect(storms.reduce((n, s) => n + s.otherErrors, 0)).toBe(0);
+    for (const hint of storms.flatMap((s) => s.retryAfterMs)) expect(hint).toBeGreaterThan(0); // finite: null fails too
     await Promise.all(replicas.map((r) => r.call('releaseProbes', { name: probed })));
     await Promise.all(replicas.map((r) => r.call('waitFor', { name: probed, state: 'closed' })));
 
