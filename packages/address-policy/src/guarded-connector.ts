@@ -72,10 +72,9 @@ export function guardedConnector(
     ...settings.connectOptions,
     ...(policy.enforced ? { lookup: guardedLookup(policy, settings.lookup) } : {}),
   } as buildConnector.BuildOptions);
-  if (!policy.enforced) return connect;
   return (options, callback) => {
     const host = options.hostname;
-    if (isIP(host) !== 0) {
+    if (policy.enforced && isIP(host) !== 0) {
       const category = policy.verdict(host, host);
       if (category !== undefined) {
         queueMicrotask(() => callback(new AddressNotAllowedError(host, host, category), null));
@@ -89,7 +88,7 @@ export function guardedConnector(
         return;
       }
       const remote = connected.remoteAddress;
-      const category = remote === undefined ? 'reserved' : policy.verdict(hostKey(host), remote);
+      const category = !policy.enforced ? undefined : remote === undefined ? 'reserved' : policy.verdict(hostKey(host), remote);
       if (category !== undefined) {
         connected.destroy();
         callback(new AddressNotAllowedError(host, remote ?? '(unknown address)', category), null);

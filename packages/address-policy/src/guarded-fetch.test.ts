@@ -4,7 +4,8 @@ import { AddressNotAllowedError } from './address-not-allowed-error.js';
 import { canonicalHost } from './canonical-host.js';
 import { createGuardedFetch, isGuardedFetch } from './guarded-fetch.js';
 import { pickFrom, refusedAddress, spellHost } from './host-spellings.js';
-import { CountingServer, SilentServer, spyOnConnections, waitFor } from './test-servers.test-util.js';
+import { spyOnConnections } from './connection-spy.js';
+import { CountingServer, SilentServer, waitFor } from './test-servers.test-util.js';
 
 const server = new CountingServer((url) => (url.startsWith('/to/') ? { status: 302, headers: { location: decodeURIComponent(url.slice(4)) } } : { status: 200, body: `hello ${url}` }));
 const other = new CountingServer();
@@ -92,6 +93,9 @@ describe('allow-list', () => {
     for (let i = 0; i < 20; i++) expect(await (await guarded(`http://127.0.0.1:${server.port}/${i}`)).text()).toBe(`hello /${i}`);
     // A socket goes back to the pool a moment after its body ends, so a second one may be opened.
     expect(server.accepted).toBeLessThanOrEqual(2);
+    // The spy sees allowed connections (so its silence elsewhere means something).
+    expect(spy.connected.length).toBe(server.accepted);
+    expect(spy.attempts.length).toBe(server.accepted);
     expect(isGuardedFetch(guarded)).toBe(true);
     await guarded.close();
   });
@@ -177,5 +181,20 @@ describe('property: every spelling of a refused address is refused before any co
     expect(spy.connected).toEqual([]);
     expect(server.accepted).toBe(0);
     await guarded.close();
+  });
+});
+
+describe('aborts without a policy check', () => {
+  it('allowPrivateAddresses: true still destroys a connection being set up when its request is aborted', async () => {
+    const silent = await new SilentServer().start();
+    const guarded = createGuardedFetch({ allowPrivateAddresses: true, connectTimeoutMs: 60_000 });
+    const controller = new AbortController();
+    const pending = guarded(`https://localhost:${silent.port}/`, { signal: controller.signal });
+    await waitFor(() => silent.open.size === 1, 'the TCP connection');
+    controller.abort();
+    await expect(pending).rejects.toThrow(/aborted/i);
+    await waitFor(() => silent.open.size === 0, 'the client to destroy the half-set-up connection');
+    await guarded.close();
+    await silent.stop();
   });
 });

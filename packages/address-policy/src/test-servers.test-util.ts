@@ -1,7 +1,5 @@
-import diagnostics from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import net from 'node:net';
-import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** A loopback HTTP server that counts the TCP connections it accepted (the connections actually opened). */
@@ -66,44 +64,6 @@ export class SilentServer {
     for (const socket of this.open) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-}
-
-/**
- * Spies on every connection attempt undici's connector makes (`net.connect` / `tls.connect`, called
- * through the module objects at call time) and on the connections it completed
- * (`undici:client:connected`).
- */
-export function spyOnConnections(): { readonly attempts: string[]; readonly connected: string[]; dispose(): void } {
-  const attempts: string[] = [];
-  const connected: string[] = [];
-  const originalNet = net.connect;
-  const originalTls = tls.connect;
-  const record = (options: unknown): void => {
-    const o = options as { host?: string; port?: number } | undefined;
-    attempts.push(`${o?.host}:${o?.port}`);
-  };
-  net.connect = ((...args: unknown[]) => {
-    record(args[0]);
-    return (originalNet as (...a: unknown[]) => unknown)(...args);
-  }) as typeof net.connect;
-  tls.connect = ((...args: unknown[]) => {
-    record(args[0]);
-    return (originalTls as (...a: unknown[]) => unknown)(...args);
-  }) as typeof tls.connect;
-  const onConnected = (message: unknown): void => {
-    const socket = (message as { socket?: Socket }).socket;
-    connected.push(`${socket?.remoteAddress}:${socket?.remotePort}`);
-  };
-  diagnostics.subscribe('undici:client:connected', onConnected);
-  return {
-    attempts,
-    connected,
-    dispose() {
-      net.connect = originalNet;
-      tls.connect = originalTls;
-      diagnostics.unsubscribe('undici:client:connected', onConnected);
-    },
-  };
 }
 
 /** Waits until `condition()` holds, polling; fails after `timeoutMs` (a bound, not a timed assertion). */

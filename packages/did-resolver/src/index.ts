@@ -4,8 +4,9 @@ export { WebDidDriver, getWebResolver } from './web-did-driver.js';
 export type { ResolvedAddress, WebDidDriverOptions } from './web-did-driver.js';
 export { didWebLocation } from './did-web-url.js';
 export type { DidWebLocation } from './did-web-url.js';
-export { AddressNotAllowedError, classifyAddress } from './address-policy.js';
-export type { AddressCategory, PrivateAddressPolicy } from './address-policy.js';
+// The address policy lives in @phlow/address-policy (shared with @phlow/a2a); re-exported so existing imports keep working.
+export { AddressNotAllowedError, classifyAddress } from '@phlow/address-policy';
+export type { AddressCategory, AllowPrivateAddresses as PrivateAddressPolicy } from '@phlow/address-policy';
 export { classifyResolution, isWebDidResolverTransportFailure } from './classify-resolution.js';
 export { endpointUrl, findServices } from './service-endpoint.js';
 export type { ServiceEndpointLookup } from './service-endpoint.js';

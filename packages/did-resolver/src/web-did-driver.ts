@@ -1,33 +1,32 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import type { LookupFunction } from 'node:net';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import {
+  AddressNotAllowedError,
+  AddressPolicy,
+  createGuardedFetch,
+  type AddressPolicyOptions,
+  type GuardedFetch,
+  type LookupAll,
+  type ResolvedAddress,
+} from '@phlow/address-policy';
 import type { DIDDocument, DIDResolutionOptions, DIDResolutionResult, DIDResolver, ParsedDID } from 'did-resolver';
-import type { Socket } from 'node:net';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
-import { AddressGuard, AddressNotAllowedError, type PrivateAddressPolicy } from './address-policy.js';
 import { didWebLocation } from './did-web-url.js';
 import { failedResolution } from './resolution-result.js';
 
-/** A resolved address, as `dns.lookup(host, { all: true })` returns it. */
-export interface ResolvedAddress {
-  readonly address: string;
-  readonly family: number;
-}
+export type { ResolvedAddress };
 
-/** Options of {@link WebDidDriver} and {@link getWebResolver}. */
-export interface WebDidDriverOptions {
-  /**
-   * Refuse hosts that resolve to loopback, private, shared, link-local, metadata, multicast or reserved
-   * addresses (`false`, the default); allow them all (`true`, local development); or allow the listed
-   * addresses and CIDR ranges only (`['127.0.0.1', '::1']`).
-   */
-  readonly allowPrivateAddresses?: PrivateAddressPolicy;
+/**
+ * Options of {@link WebDidDriver} and {@link getWebResolver}. `allowPrivateAddresses` is the shared
+ * address policy of `@phlow/address-policy` (the same option guards A2A endpoints in `@phlow/a2a`).
+ */
+export interface WebDidDriverOptions extends AddressPolicyOptions {
   /** Extra CA certificates (PEM) to trust on top of Node's root store: a private PKI or a test host. */
   readonly ca?: string | readonly string[];
   /**
-   * Your own undici dispatcher instead of the driver's. The address policy is then checked by a
-   * lookup before the request, but the connection is not pinned to the checked address.
+   * Your own undici dispatcher instead of the driver's guarded pool. The address policy is then
+   * checked on the canonical host and by a lookup before the request, but the connection is not
+   * pinned to the checked address (a DNS answer that changes in between is not seen).
    */
   readonly dispatcher?: Dispatcher;
   /** The fetch to use; the global `fetch` by default. It must accept `dispatcher` (Node's and undici's do). */
@@ -37,16 +36,19 @@ export interface WebDidDriverOptions {
   /** Largest document accepted (bytes). Default 262 144 (256 KiB). */
   readonly maxBytes?: number;
   /** Name resolution (all addresses of a host); `dns.lookup(host, { all: true })` by default. */
-  readonly lookup?: (hostname: string) => Promise<readonly ResolvedAddress[]>;
+  readonly lookup?: LookupAll;
+  /**
+   * Most did:web hosts with kept-alive connections at once (least recently used closed first);
+   * each host keeps at most 16 sockets. Default 64.
+   */
+  readonly maxPooledHosts?: number;
 }
 
-const OPTION_NAMES = ['allowPrivateAddresses', 'ca', 'dispatcher', 'fetch', 'timeoutMs', 'maxBytes', 'lookup'] as const;
+const OPTION_NAMES = ['allowPrivateAddresses', 'ca', 'dispatcher', 'fetch', 'timeoutMs', 'maxBytes', 'lookup', 'maxPooledHosts'] as const;
 
 /** Media types a did:web document may be served as (DID Core §6.2, §6.3, and plain JSON as hosts serve it). */
 const DOCUMENT_TYPES = ['application/did+json', 'application/did+ld+json', 'application/json', 'application/ld+json'];
 const ACCEPT = 'application/did+json, application/did+ld+json;q=0.9, application/json;q=0.8, application/ld+json;q=0.7';
-
-const defaultLookup = (hostname: string): Promise<readonly ResolvedAddress[]> => dnsLookup(hostname, { all: true, verbatim: true });
 
 /**
  * A did:web driver for did-resolver on `fetch`, written because web-did-resolver (2.0.32) cannot be
@@ -55,40 +57,37 @@ const defaultLookup = (hostname: string): Promise<readonly ResolvedAddress[]> =>
  *
  * - maps DIDs per the did:web spec (ports, paths) and refuses ids that would escape their path;
  * - refuses hosts whose resolved addresses are private (all of them are checked) and pins the
- *   connection to the checked addresses: the check runs inside the connection's own DNS lookup;
+ *   connection to the checked addresses: the check runs inside the connection's own DNS lookup, on
+ *   the host as the URL parser reads it, and again on the address actually connected;
+ * - keeps checked connections alive per host (a bounded pool: `maxPooledHosts` hosts, 16 sockets
+ *   each), so resolving several DIDs of one host costs one TLS handshake;
  * - takes an `AbortSignal` through the resolution options (`{ signal }`) and has its own timeout;
- *   an abort closes the resolution's socket at once, even mid-TLS-handshake;
+ *   an abort destroys a connection still being set up for it (even mid-TLS-handshake);
  * - caps the response size, checks the content type and that the document's `id` is the DID;
  * - never throws: every problem is a `didResolutionMetadata.error` (see the README's table).
  */
 export class WebDidDriver {
   /** The driver function, for a did-resolver registry: `new Resolver({ web: driver.resolve })`. */
   readonly resolve: DIDResolver;
-  private readonly guard: AddressGuard;
+  private readonly policy: AddressPolicy;
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
-  private readonly lookup: (hostname: string) => Promise<readonly ResolvedAddress[]>;
+  private readonly lookup: LookupAll | undefined;
   private readonly userDispatcher: Dispatcher | undefined;
-  /** One connector for every resolution: it holds the TLS session cache and the parsed CA store. */
-  private readonly connect: buildConnector.connector;
+  /** Every request without a dispatcher of the user's goes through it: one pool, one TLS session cache. */
+  private readonly guardedFetch: GuardedFetch | undefined;
 
   constructor(options: WebDidDriverOptions = {}) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`web did driver options must be an object; got ${String(options)}`);
     }
     checkKnownKeys('web did driver options', options, OPTION_NAMES);
-    const policy = options.allowPrivateAddresses ?? false;
-    if (typeof policy !== 'boolean' && !Array.isArray(policy)) {
-      throw new TypeError(
-        `allowPrivateAddresses must be true, false or a list of addresses/CIDR ranges; got ${JSON.stringify(policy)}`,
-      );
-    }
-    this.guard = new AddressGuard(policy);
+    this.policy = new AddressPolicy(options);
     this.timeoutMs = checkDurationMs('timeoutMs', options.timeoutMs ?? 15_000);
     this.maxBytes = checkInteger('maxBytes', options.maxBytes ?? 262_144, 1);
     this.fetchImpl = options.fetch === undefined ? globalThis.fetch : checkFunction('fetch', options.fetch);
-    this.lookup = options.lookup === undefined ? defaultLookup : checkFunction('lookup', options.lookup);
+    this.lookup = options.lookup === undefined ? undefined : checkFunction<LookupAll>('lookup', options.lookup);
     const ca = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
     if (!ca.every((pem) => typeof pem === 'string' && pem.includes('-----BEGIN CERTIFICATE-----'))) {
       throw new TypeError('ca must be a PEM certificate string or a list of them ("-----BEGIN CERTIFICATE-----...")');
@@ -98,65 +97,25 @@ export class WebDidDriver {
         throw new TypeError('dispatcher must be an undici Dispatcher (an object with dispatch())');
       }
       if (ca.length > 0) throw new TypeError('give either ca or dispatcher: a dispatcher brings its own TLS settings');
+      if (options.maxPooledHosts !== undefined) throw new TypeError('give either maxPooledHosts or dispatcher: a dispatcher brings its own pool');
     }
     this.userDispatcher = options.dispatcher;
-    // Parsing Node's ~140 root certificates plus `ca` costs ~40 ms: do it once, not per connection.
-    const secureContext = ca.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...ca] }) : undefined;
-    this.connect = buildConnector({
-      ...(secureContext === undefined ? {} : { secureContext }),
-      ...(this.guard.checks ? { lookup: this.guardedLookup() } : {}),
-    } as buildConnector.BuildOptions);
+    this.guardedFetch =
+      options.dispatcher !== undefined
+        ? undefined
+        : createGuardedFetch({
+            policy: this.policy,
+            fetch: this.fetchImpl,
+            ...(ca.length > 0 ? { ca } : {}),
+            ...(this.lookup === undefined ? {} : { lookup: this.lookup }),
+            ...(options.maxPooledHosts === undefined ? {} : { maxOrigins: checkInteger('maxPooledHosts', options.maxPooledHosts, 1) }),
+          });
     this.resolve = (did, parsed, _resolver, resolutionOptions) => this.resolveDid(did, parsed, resolutionOptions);
   }
 
-  /**
-   * The lookup our agent connects with: it resolves every address of the host, refuses the host if
-   * any address is refused, and hands the checked addresses to the socket, so the address connected
-   * to is one that was checked (no window for DNS rebinding between check and connect).
-   */
-  private guardedLookup(): LookupFunction {
-    return (hostname, options, callback) => {
-      this.lookup(hostname)
-        .then((addresses) => {
-          this.guard.check(hostname, addresses.map((a) => a.address));
-          const usable = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : [...addresses];
-          if (usable.length === 0) throw Object.assign(new Error(`no usable address for ${hostname}`), { code: 'ENOTFOUND' });
-          return usable;
-        })
-        .then(
-          (usable) => {
-            if (options.all === true) (callback as unknown as (error: null, addresses: ResolvedAddress[]) => void)(null, usable);
-            else callback(null, usable[0]!.address, usable[0]!.family);
-          },
-          (error: NodeJS.ErrnoException) => callback(error, '', 0),
-        );
-    };
-  }
-
-  /**
-   * A connection of its own for one resolution, closed when it ends. undici neither closes a socket
-   * still connecting when its request is aborted nor when its agent is destroyed: the socket lives
-   * on until the connect timeout (10 s), so against a black-holed host every timeout would leave a
-   * socket behind. Our connector keeps the socket it made and `close()` destroys it. No pooling is
-   * lost that matters: documents are cached, and a pool would keep sockets open to untrusted hosts.
-   */
-  private ownConnection(): { agent: Agent; close(): void } {
-    const sockets: Socket[] = [];
-    const connect = this.connect;
-    const agent = new Agent({
-      connect: (options, callback) => {
-        const socket = connect(options, callback) as unknown as Socket | undefined;
-        if (socket !== undefined) sockets.push(socket);
-        return socket as never;
-      },
-    });
-    return {
-      agent,
-      close() {
-        for (const socket of sockets) socket.destroy();
-        agent.destroy().catch(() => {});
-      },
-    };
+  /** Closes the kept-alive connections (resolutions in flight finish first). */
+  close(): Promise<void> {
+    return this.guardedFetch?.close() ?? Promise.resolve();
   }
 
   private async resolveDid(did: string, parsed: ParsedDID, options: DIDResolutionOptions | undefined): Promise<DIDResolutionResult> {
@@ -169,17 +128,21 @@ export class WebDidDriver {
     const timeoutSignal = this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
     const signals = [callerSignal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    const connection = this.userDispatcher === undefined ? this.ownConnection() : undefined;
-    const agent = connection?.agent;
     try {
-      if (this.guard.checks && agent === undefined) {
-        const addresses = await this.lookup(location.hostname);
-        this.guard.check(location.hostname, addresses.map((a) => a.address));
-      }
-      // Node's fetch takes an undici 7 dispatcher; only the two undici type packages disagree.
-      const init: Record<string, unknown> = { headers: { accept: ACCEPT }, redirect: 'manual', dispatcher: agent ?? this.userDispatcher };
+      const init: Record<string, unknown> = { headers: { accept: ACCEPT }, redirect: 'manual' };
       if (signal !== undefined) init['signal'] = signal;
-      const response = await this.fetchImpl(location.url, init as RequestInit);
+      let response: Response;
+      if (this.guardedFetch !== undefined) {
+        response = await this.guardedFetch(location.url, init as RequestInit);
+      } else {
+        if (this.policy.enforced) {
+          const addresses = this.lookup !== undefined ? await this.lookup(location.hostname) : await dnsLookup(location.hostname, { all: true, verbatim: true });
+          this.policy.check(location.hostname, addresses.map((a) => a.address));
+        }
+        // Node's fetch takes an undici 7 dispatcher; only the two undici type packages disagree.
+        init['dispatcher'] = this.userDispatcher;
+        response = await this.fetchImpl(location.url, init as RequestInit);
+      }
       return await this.readDocument(did, location.url, response);
     } catch (error) {
       if (timeoutSignal?.aborted === true) {
@@ -191,8 +154,6 @@ export class WebDidDriver {
       const refused = findCause(error, AddressNotAllowedError.isInstance);
       if (refused !== undefined) return failedResolution('notAllowed', refused.message, { reason: 'address' });
       return failedResolution('internalError', `${location.url}: ${describeNetworkError(error)}`, { reason: 'network' });
-    } finally {
-      connection?.close();
     }
   }
 

@@ -1,0 +1,53 @@
+import diagnostics from 'node:diagnostics_channel';
+import net from 'node:net';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+
+/** What {@link spyOnConnections} saw. */
+export interface ConnectionSpy {
+  /** `host:port` of every `net.connect` / `tls.connect` call (a socket was created to connect somewhere). */
+  readonly attempts: string[];
+  /** `address:port` of every connection undici completed (`undici:client:connected`). */
+  readonly connected: string[];
+  /** Puts `net.connect` and `tls.connect` back and stops listening. */
+  dispose(): void;
+}
+
+/**
+ * Spies on every connection attempt undici's connector makes (`net.connect` / `tls.connect`, called
+ * through the module objects at call time) and on the connections it completed
+ * (`undici:client:connected`).
+ */
+export function spyOnConnections(): ConnectionSpy {
+  const attempts: string[] = [];
+  const connected: string[] = [];
+  const originalNet = net.connect;
+  const originalTls = tls.connect;
+  const record = (options: unknown): void => {
+    const o = options as { host?: string; port?: number } | undefined;
+    attempts.push(`${o?.host}:${o?.port}`);
+  };
+  net.connect = ((...args: unknown[]) => {
+    record(args[0]);
+    return (originalNet as (...a: unknown[]) => unknown)(...args);
+  }) as typeof net.connect;
+  tls.connect = ((...args: unknown[]) => {
+    record(args[0]);
+    return (originalTls as (...a: unknown[]) => unknown)(...args);
+  }) as typeof tls.connect;
+  const onConnected = (message: unknown): void => {
+    const socket = (message as { socket?: Socket }).socket;
+    connected.push(`${socket?.remoteAddress}:${socket?.remotePort}`);
+  };
+  diagnostics.subscribe('undici:client:connected', onConnected);
+  return {
+    attempts,
+    connected,
+    dispose() {
+      net.connect = originalNet;
+      tls.connect = originalTls;
+      diagnostics.unsubscribe('undici:client:connected', onConnected);
+    },
+  };
+}
+
