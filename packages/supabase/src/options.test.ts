@@ -26,7 +26,7 @@ describe('options', () => {
   it('adapter defaults and user options merge by the core rule: a failure policy of your own replaces the default one', () => {
     expect(resolveSupabaseOptions({}).breaker).toEqual(SUPABASE_DEFAULTS);
     expect(resolveSupabaseOptions({ timeoutMs: undefined }).breaker).toEqual(SUPABASE_DEFAULTS);
-    const policy = { type: 'count-window', size: 10 } as const;
+    const policy = { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 0.5 } as const;
     expect(resolveSupabaseOptions({ failurePolicy: policy }).breaker).toEqual({ recoveryTimeoutMs: 30_000, timeoutMs: 10_000, failurePolicy: policy });
     expect(resolveSupabaseOptions({ failureThreshold: 7, halfOpenMaxCalls: 2 }).breaker).toEqual({ ...SUPABASE_DEFAULTS, failureThreshold: 7, halfOpenMaxCalls: 2 });
   });
