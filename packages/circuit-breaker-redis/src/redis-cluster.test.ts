@@ -99,6 +99,25 @@ describe('RedisStateStore on Redis Cluster', () => {
     await Promise.all(peers.map((x) => reaches(x, 'closed')));
   });
 
+  it('README: connecting to a cluster', async () => {
+    const CLUSTER_NODES = cluster.seeds.slice(0, 2);
+    // --- README: cluster ---
+    const store = new RedisStateStore({
+      cluster: { nodes: CLUSTER_NODES }, // e.g. [{ host: '10.0.0.11', port: 6379 }, { host: '10.0.0.12', port: 6379 }]
+      keyPrefix: 'agent-a:cb',
+    });
+    // --- end ---
+    cleanups.push(() => store.close());
+    await store.ready();
+    const b = breaker(store, 'payments');
+    await store.reconcile();
+    // The breaker's state lives on the primary that owns its slot, whichever seed the store was given.
+    const owner = await cluster.primaryOf(await cluster.slotOf(breakerKeys('agent-a:cb', 'payments').state));
+    expect(await cluster.command(owner.port, 'HGET', breakerKeys('agent-a:cb', 'payments').state, 's')).toBe('closed');
+    expect(store.status).toBe('ready');
+    expect(b.state).toBe('closed');
+  });
+
   it('scripts flushed from every primary (as on a promoted replica, which never cached them) are sent again: NOSCRIPT falls back to EVAL', async () => {
     const [a, b] = [store('noscript'), store('noscript')];
     await Promise.all([a.ready(), b.ready()]);
