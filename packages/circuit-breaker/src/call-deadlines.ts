@@ -1,33 +1,47 @@
-import type { Clock, TimerHandle } from './clock.js';
+import { monotonicSource, type Clock, type TimerHandle } from './clock.js';
 import type { PendingCall } from './pending-call.js';
+
+/**
+ * The calls listed between two ticks. `sealedAt` is the monotonic time of the tick that closed the
+ * list — every one of those calls started at or before it — and Infinity while it is still open.
+ */
+export interface DeadlineEpoch {
+  sealedAt: number;
+}
 
 /**
  * The in-flight calls of one breaker that have a deadline, oldest first, and the one timer that
  * expires them.
  *
- * Reading the clock costs more than the rest of a timed call, so calls do not read it: while calls are
- * in flight a timer ticks every `resolution` ms (timeoutMs / 100, from 1 ms to 1 s) and refreshes a
- * coarse `now`; a call's deadline is that coarse time plus one resolution plus `timeoutMs`. A call
- * therefore never times out early and at most two resolutions (2 %) late. The first call after an idle
- * period reads the clock and gets an exact deadline. When a tick finds no calls left it does not re-arm,
- * so an idle breaker holds no timer.
+ * Reading the clock costs more than the rest of a timed call, so calls do not read it. Instead each
+ * call joins the current epoch; while calls are in flight a timer ticks every `resolution` ms
+ * (timeoutMs / 100, from 1 ms to 1 s), reads the monotonic clock once and seals the epoch with that
+ * reading. A call may time out once `timeoutMs` has passed since its epoch was sealed: the seal is
+ * read after the call started, so a call never times out early — not after an event-loop stall (a
+ * stalled tick seals later), not under load (a late tick likewise), not when the wall clock is set
+ * (monotonic time). It times out at most about two resolutions late while the loop runs freely, and
+ * a stall delays it by no more than the stall itself. The first call after an idle period reads the
+ * clock itself and gets an exact deadline. When a tick finds no calls left it does not re-arm, so an
+ * idle breaker holds no timer.
  *
- * Deadlines arrive (nearly) in order, so a linked list is the priority queue: add and remove are O(1)
- * and a tick expires from the head. Written by hand because no maintained library offers a coarse,
- * cancellable timer queue on an injectable clock.
+ * Epochs are sealed in order, so the list is ordered by deadline and a linked list is the priority
+ * queue: add and remove are O(1) and a tick expires from the head. Written by hand because no
+ * maintained library offers a coarse, cancellable timer queue on an injectable clock.
  */
 export class CallDeadlines {
   readonly resolution: number;
   private head: PendingCall | undefined = undefined;
   private tail: PendingCall | undefined = undefined;
   private timer: TimerHandle | undefined = undefined;
-  private coarseNow = 0;
+  private epoch: DeadlineEpoch = { sealedAt: Infinity };
+  private readonly monotonicNow: () => number;
 
   constructor(
     private readonly clock: Clock,
     private readonly timeoutMs: number,
   ) {
     this.resolution = Math.min(1_000, Math.max(1, timeoutMs / 100));
+    this.monotonicNow = monotonicSource(clock);
   }
 
   /** Whether the tick timer is armed (for leak checks). */
@@ -35,14 +49,15 @@ export class CallDeadlines {
     return this.timer !== undefined;
   }
 
-  /** Lists `call` with a deadline from `startedAt` when known (already read), else from the coarse clock. */
-  add(call: PendingCall, startedAt: number): void {
+  /** Lists `call`; its deadline is `timeoutMs` after its epoch is sealed. */
+  add(call: PendingCall): void {
     if (this.timer === undefined) {
-      this.coarseNow = startedAt === startedAt ? startedAt : this.clock.now();
-      call.deadline = this.coarseNow + this.timeoutMs;
+      // Idle until now: read the clock once, so this call's deadline is exact.
+      call.epoch = { sealedAt: this.monotonicNow() };
+      this.epoch = { sealedAt: Infinity };
       this.timer = this.clock.setTimeout(this.tick, this.resolution);
     } else {
-      call.deadline = (startedAt === startedAt ? startedAt : this.coarseNow + this.resolution) + this.timeoutMs;
+      call.epoch = this.epoch;
     }
     call.prev = this.tail;
     call.next = undefined;
@@ -61,10 +76,12 @@ export class CallDeadlines {
   }
 
   private readonly tick = (): void => {
-    const now = (this.coarseNow = this.clock.now());
-    // Exact deadlines (from a known start) can sit behind a coarse one; scanning until the first
-    // call not yet due keeps the tick O(expired) at the cost of expiring those up to one tick late.
-    while (this.head !== undefined && this.head.deadline <= now) {
+    const now = this.monotonicNow();
+    // Every call listed since the last tick started no later than now.
+    this.epoch.sealedAt = now;
+    this.epoch = { sealedAt: Infinity };
+    const timeoutMs = this.timeoutMs;
+    while (this.head !== undefined && this.head.epoch!.sealedAt + timeoutMs <= now) {
       const call = this.head;
       this.remove(call);
       call.timeOut();

@@ -56,9 +56,8 @@ class Model {
   ignored = 0;
   readonly pending: ModelCall[] = [];
   now = 0;
-  /** The deadline queue's coarse clock and tick timer (see CallDeadlines). */
+  /** The deadline queue's tick timer (see CallDeadlines). */
   private ticking = false;
-  private coarse = 0;
   private nextTick = 0;
   private readonly resolution: number;
 
@@ -66,16 +65,18 @@ class Model {
     this.resolution = Math.min(1_000, Math.max(1, config.timeoutMs / 100));
   }
 
-  /** A call's deadline: exact when the start time is known or the queue was idle, else coarse. */
-  private deadlineFor(startKnown: boolean): number {
+  /**
+   * A call's deadline: exact when the queue was idle; otherwise the call joins the epoch the next tick
+   * seals, and may time out `timeoutMs` after that tick.
+   */
+  private deadlineFor(): number {
     if (this.config.timeoutMs === 0) return Infinity;
     if (!this.ticking) {
       this.ticking = true;
-      this.coarse = this.now;
       this.nextTick = this.now + this.resolution;
       return this.now + this.config.timeoutMs;
     }
-    return (startKnown ? this.now : this.coarse + this.resolution) + this.config.timeoutMs;
+    return this.nextTick + this.config.timeoutMs;
   }
 
   private move(state: CircuitState) {
@@ -100,14 +101,12 @@ class Model {
   /** Returns the admitted call, or undefined when rejected. */
   start(id: number): ModelCall | undefined {
     this.calls++;
-    // Outside CLOSED the breaker reads the clock to admit, so the call's start time is known.
-    const startKnown = this.state !== 'closed';
-    if (startKnown) this.refresh();
+    if (this.state !== 'closed') this.refresh();
     if (this.state === 'open' || (this.state === 'half_open' && this.probes.length >= this.config.halfOpenMaxCalls)) {
       this.rejections++;
       return undefined;
     }
-    const call = { id, generation: this.generation, startedAt: this.now, deadline: this.deadlineFor(startKnown) };
+    const call = { id, generation: this.generation, startedAt: this.now, deadline: this.deadlineFor() };
     if (this.state === 'half_open') this.probes.push(call);
     this.pending.push(call);
     return call;
@@ -134,7 +133,7 @@ class Model {
   advance(ms: number) {
     const target = this.now + ms;
     while (this.ticking && this.nextTick <= target) {
-      this.now = this.coarse = this.nextTick;
+      this.now = this.nextTick;
       // The queue expires from its head (oldest call) and stops at the first call not yet due.
       while (this.pending.length > 0 && this.pending[0]!.deadline <= this.now) {
         this.timeouts++;

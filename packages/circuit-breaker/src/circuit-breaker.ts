@@ -316,7 +316,7 @@ export class CircuitBreaker implements CallOwner {
     }
     const call = new PendingCall(this, this.generation, startedAt, signal);
     const timeoutMs = this.options.timeoutMs;
-    if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call, startedAt);
+    if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call);
     call.run(fn);
     return call.promise as Promise<T>;
   }

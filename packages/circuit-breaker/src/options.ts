@@ -132,7 +132,7 @@ const ACCEPTS: Record<(typeof CIRCUIT_BREAKER_OPTION_NAMES)[number], string> = {
   successThreshold: 'an integer >= 1',
   halfOpenMaxWaitMs: 'a duration in ms >= 1',
   openBackoff: 'an object { maxMs, multiplier?, jitter? }, or false for no backoff',
-  clock: 'a clock { now, setTimeout, clearTimeout }',
+  clock: 'a clock { now, monotonicNow?, setTimeout, clearTimeout }',
   random: 'a function returning a number in [0, 1)',
   logger: 'a function (entry) => void, or false for no logging',
   stateStore: 'a state store { connect }',
@@ -264,6 +264,7 @@ function checkClock(clock: Clock): Clock {
   for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
     checkFunction(`clock.${method}`, (clock as unknown as Record<string, unknown>)?.[method]);
   }
+  if (clock.monotonicNow !== undefined) checkFunction('clock.monotonicNow', clock.monotonicNow);
   return clock;
 }
 

@@ -1,5 +1,6 @@
 import { stopWaitingForAbort, waitForAbort, type AbortWaiter } from './abort-fanout.js';
 import type { CallContext } from './call-context.js';
+import type { DeadlineEpoch } from './call-deadlines.js';
 
 /** The breaker's side of a guarded call (timeout and/or caller signal). */
 export interface CallOwner {
@@ -19,7 +20,8 @@ export class PendingCall implements CallContext, AbortWaiter {
   /** Deadline-list links; see `CallDeadlines`. */
   prev: PendingCall | undefined = undefined;
   next: PendingCall | undefined = undefined;
-  deadline = Infinity;
+  /** The deadline list's epoch this call joined; see `CallDeadlines`. */
+  epoch: DeadlineEpoch | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private abortReason: unknown = undefined;
   private resolve!: (value: unknown) => void;
