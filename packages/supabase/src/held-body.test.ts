@@ -17,6 +17,17 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('[{"id":"a1"},');
       setTimeout(() => res.socket?.destroy(), 20);
+    } else if (req.url === '/chunked') {
+      // Several chunks, no Content-Length: read chunk by chunk and joined.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const parts = ['[', '{"id":"a1"}', ',', '{"id":"a2"}', ']'];
+      const next = (): void => {
+        const part = parts.shift();
+        if (part === undefined) return void res.end();
+        res.write(part);
+        setImmediate(next);
+      };
+      next();
     } else if (req.url === '/empty') {
       res.writeHead(204);
       res.end();
@@ -66,6 +77,18 @@ describe('holdBody: the body read inside the call, answered from memory', () => 
     );
     expect(error).toBeInstanceOf(TypeError);
     expect(protectedFetch.breakerFor().getStats()).toMatchObject({ total_failures: 1, total_successes: 0 });
+  });
+
+  it('joins a chunked body read chunk by chunk, and cuts one past the limit', async () => {
+    const held = await holdBody(await fetch(`${url}/chunked`), 1_000, 'rest');
+    expect(await held.json()).toEqual([{ id: 'a1' }, { id: 'a2' }]);
+    await expect(holdBody(await fetch(`${url}/chunked`), 20, 'functions')).rejects.toMatchObject({
+      name: 'ResponseTooLargeError',
+      service: 'functions',
+      maxBodyBytes: 20,
+    });
+    // Exactly at the limit is fine.
+    expect(await (await holdBody(await fetch(`${url}/chunked`), 27, 'rest')).text()).toBe('[{"id":"a1"},{"id":"a2"}]');
   });
 
   it('passes event streams and bodiless responses on untouched', async () => {

@@ -4,6 +4,7 @@ import { CircuitBreakerError, getCircuitBreakerRegistry } from '@phlow/circuit-b
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { circuitBreakerOf, createClient, isCircuitRejection, protectFetch } from './index.js';
+import { Gateway } from './test-gateway.test-util.js';
 import { Project } from './test-setup.test-util.js';
 
 const project = new Project();
@@ -72,6 +73,47 @@ describe('README examples', () => {
       expect(await read()).toEqual([{ id: 'cached' }]);
     } finally {
       getCircuitBreakerRegistry().resetBreaker('supabase/rest');
+    }
+  });
+
+  it('Usage: the breakers of a client, one per API', async () => {
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, circuitBreaker: { name: 'readme_breakers' } });
+    // --- README: breakers ---
+    circuitBreakerOf(supabase).state; // 'closed': the database's breaker, supabase/rest
+    circuitBreakerOf(supabase, 'storage').getStats(); // storage's own
+    // --- end ---
+    expect([circuitBreakerOf(supabase).name, circuitBreakerOf(supabase, 'storage').getStats().state]).toEqual(['readme_breakers/rest', 'closed']);
+  });
+
+  it('Bodies: a select larger than maxBodyBytes, then a page of it', async () => {
+    // The README's table is far larger than 10 MiB; here the limit is lowered to fit a small one.
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, circuitBreaker: { name: 'readme_bodies', maxBodyBytes: 200 } });
+    await project.standIn.query(`insert into events (agent_id, kind) select 'a1', 'kind ' || i from generate_series(1, 50) i`);
+    // --- README: bodies ---
+    const { error } = await supabase.from('events').select('*'); // a table far larger than 10 MiB
+    // error.message: 'ResponseTooLargeError: Supabase rest response (status 200) is larger than maxBodyBytes (10485760 bytes): …'
+    const page = await supabase.from('events').select('*').range(0, 999); // ask for less, or raise maxBodyBytes
+    // --- end ---
+    expect(error?.message).toMatch(/^ResponseTooLargeError: Supabase rest response \(status 200\) is larger than maxBodyBytes \(200 bytes\)/);
+    expect(page.error?.message).toMatch(/^ResponseTooLargeError/);
+    expect((await supabase.from('events').select('id').range(0, 1)).data).toHaveLength(2);
+  });
+
+  it('Bodies: a storage download as a stream, with its own signal', async () => {
+    const gateway = new Gateway(SUPABASE_URL);
+    await gateway.start();
+    try {
+      gateway.put('reports/2026/annual.pdf', { size: 3 * 1024 * 1024 });
+      const supabase = createClient(gateway.url, SUPABASE_KEY, { ...node20, circuitBreaker: { name: 'readme_storage', maxBodyBytes: 1024 } });
+      // --- README: download ---
+      const { data: stream } = await supabase.storage
+        .from('reports')
+        .download('2026/annual.pdf', {}, { signal: AbortSignal.timeout(120_000) })
+        .asStream();
+      // --- end ---
+      expect((await new Response(stream).arrayBuffer()).byteLength).toBe(3 * 1024 * 1024);
+    } finally {
+      await gateway.stop();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRequest, headerValue, projectLocation, serviceOf } from './supabase-request.js';
+import { describeRequest, headerValue, isDownload, projectLocation, serviceOf } from './supabase-request.js';
 
 const project = projectLocation('https://abc.supabase.co');
 
@@ -50,5 +50,24 @@ describe('naming requests', () => {
     expect(headerValue({ 'x-retry-count': '2' }, 'x-retry-count')).toBe('2');
     expect(headerValue({ Prefer: 'a' }, 'prefer')).toBe('a');
     expect(headerValue(undefined, 'prefer')).toBeNull();
+  });
+});
+
+describe('storage downloads', () => {
+  it('GETs of objects and renditions are downloads; listing, metadata, buckets and uploads are not', () => {
+    const storage = 'https://abc.supabase.co/storage/v1';
+    const downloads = [
+      `${storage}/object/avatars/folder/a.png`,
+      `${storage}/object/public/avatars/a.png`,
+      `${storage}/object/authenticated/avatars/a.png?cacheNonce=1`,
+      `${storage}/object/sign/avatars/a.png?token=t`,
+      `${storage}/render/image/authenticated/avatars/a.png?width=10`,
+    ];
+    expect(downloads.map((url) => isDownload(project, url, 'GET'))).toEqual(downloads.map(() => true));
+    expect(isDownload(project, `${storage}/object/avatars/a.png`, 'HEAD')).toBe(true);
+    expect(isDownload(project, `${storage}/object/avatars/a.png`, 'POST')).toBe(false); // upload
+    expect(isDownload(project, `${storage}/object/list/avatars`, 'POST')).toBe(false);
+    expect(isDownload(project, `${storage}/object/info/avatars/a.png`, 'GET')).toBe(false);
+    expect(isDownload(project, `${storage}/bucket`, 'GET')).toBe(false);
   });
 });
