@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './redis-server.test-util.js';
+import { freePort, spawnRedisServer } from './redis-server.test-util.js';
 
 /** One node of the cluster as `CLUSTER NODES` describes it. */
 export interface ClusterNode {
@@ -80,7 +80,16 @@ export class RedisCluster {
 
   /** The cluster's view of its nodes, asked of a running node. */
   async describe(): Promise<ClusterNode[]> {
-    return parseClusterNodes(await this.ask(this.runningPort(), 'CLUSTER', 'NODES'));
+    return parseClusterNodes(await this.command(this.runningPort(), 'CLUSTER', 'NODES'));
+  }
+
+  /** The running replica of the primary with this id, once it reports its link to it up (or throws). */
+  async linkedReplicaOf(primaryId: string): Promise<ClusterNode> {
+    const replica = (await this.describe()).find((n) => n.primaryId === primaryId && !n.failing);
+    if (replica === undefined) throw new Error(`primary ${primaryId} has no replica`);
+    const replication = await this.command(replica.port, 'INFO', 'replication');
+    if (!replication.includes('master_link_status:up')) throw new Error(`replica ${replica.port} is not in sync with its primary`);
+    return replica;
   }
 
   /** The running primary serving `slot`. */
@@ -93,7 +102,7 @@ export class RedisCluster {
 
   /** The slot a key hashes to (asked of the cluster, which owns the CRC16 rule). */
   async slotOf(key: string): Promise<number> {
-    return Number(await this.ask(this.runningPort(), 'CLUSTER', 'KEYSLOT', key));
+    return Number(await this.command(this.runningPort(), 'CLUSTER', 'KEYSLOT', key));
   }
 
   /** SIGKILL one node and wait for the process to be gone. */
@@ -113,7 +122,7 @@ export class RedisCluster {
     for (;;) {
       try {
         const primary = await this.primaryOf(slot);
-        const info = await this.ask(primary.port, 'CLUSTER', 'INFO');
+        const info = await this.command(primary.port, 'CLUSTER', 'INFO');
         if (primary.port !== formerPort && info.includes('cluster_state:ok')) return primary;
       } catch {
         // a node we asked is mid-change; ask again
@@ -141,29 +150,16 @@ export class RedisCluster {
 
   private async spawnNode(node: NodeProcess, busPort: number): Promise<void> {
     // prettier-ignore
-    const child = spawn('redis-server', [
+    await spawnRedisServer([
       '--port', String(node.port), '--bind', '127.0.0.1', '--protected-mode', 'no',
       '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
       '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', String(this.nodeTimeoutMs),
       '--dir', node.dir, '--save', '', '--appendonly', 'no',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    node.child = child;
-    everyChild.add(child);
-    child.once('exit', () => everyChild.delete(child));
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          child.stdout!.off('data', onData);
-          child.stdout!.resume();
-          child.off('exit', onExit);
-          resolve();
-        }
-      };
-      const onExit = (code: number | null) => reject(new Error(`redis-server on ${node.port} exited with ${code}: ${out}`));
-      child.stdout!.on('data', onData);
-      child.once('exit', onExit);
+    ], (child) => {
+      // Known before it is ready, so stop() and the exit hook can kill a node that never got ready.
+      node.child = child;
+      everyChild.add(child);
+      child.once('exit', () => everyChild.delete(child));
     });
   }
 
@@ -173,7 +169,7 @@ export class RedisCluster {
     for (;;) {
       const states = await Promise.all(
         ports.map(async (port) => {
-          const [info, replication] = await Promise.all([this.ask(port, 'CLUSTER', 'INFO'), this.ask(port, 'INFO', 'replication')]);
+          const [info, replication] = await Promise.all([this.command(port, 'CLUSTER', 'INFO'), this.command(port, 'INFO', 'replication')]);
           return (
             info.includes('cluster_state:ok') &&
             info.includes(`cluster_known_nodes:${expectedNodes}\r`) &&
@@ -193,8 +189,8 @@ export class RedisCluster {
     return node.port;
   }
 
-  /** One command on one node over a short-lived plain connection. */
-  private async ask(port: number, ...command: string[]): Promise<string> {
+  /** One command on one node over a short-lived plain connection; the reply as a string. */
+  async command(port: number, ...command: string[]): Promise<string> {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => undefined);
     try {

@@ -13,6 +13,28 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Starts `redis-server` with these arguments; resolves once it accepts connections, rejects if it exits first. */
+export async function spawnRedisServer(args: string[], onSpawn?: (child: ChildProcess) => void): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  onSpawn?.(child);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        child.off('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`redis-server ${args.join(' ')} exited with ${code}: ${out}`));
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
+  });
+  return child;
+}
+
 /** A redis-server of our own that a test can kill, freeze and restart on the same port. */
 export class RedisServer {
   private child: ChildProcess | undefined;
@@ -29,33 +51,15 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts (again) on the same port, empty: no persistence, as after a crash that lost the data. */
   /** Whether the server process is up (a test may have killed it). */
   get running(): boolean {
     return this.child !== undefined;
   }
 
+  /** Starts (again) on the same port, empty: no persistence, as after a crash that lost the data. */
   async restart(): Promise<void> {
     if (this.child !== undefined) throw new Error('redis-server already running');
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) {
-          child.stdout!.off('data', onData);
-          child.stdout!.resume();
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-    });
+    this.child = await spawnRedisServer(['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']);
   }
 
   /** SIGKILL, then wait until the port refuses connections. */
