@@ -1,10 +1,12 @@
 // Benchmarks for @phlow/did-resolver (`pnpm bench`). Prints figures; asserts nothing (STYLE rule 14).
 //   1. A cached resolution (fresh hit), and a stale answer while the host's breaker is open.
-//   2. An uncached resolution against a local HTTPS did:web host: our driver alone, through the
-//      resolver (breaker + span), and web-did-resolver, interleaved in the same run.
+//   2. An uncached resolution against a local HTTPS did:web host, with the address guard ON (an
+//      allow-list naming the loopback addresses, not `allowPrivateAddresses: true`): the same host
+//      again (a kept-alive, already checked connection), a new host each time (lookup, check, TCP and
+//      TLS handshake), through the resolver (breaker + span), and web-did-resolver, interleaved.
 //   3. A refused private-address DID (name lookup + policy check, no connection).
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
-import { DidWebHost, basicDidDocument } from '@phlow/testkit';
+import { DidWebHost, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
 import { Resolver } from 'did-resolver';
 import { getResolver as webDidResolver } from 'web-did-resolver';
 import { CircuitBreakerResolver, WebDidDriver } from '../dist/index.js';
@@ -26,11 +28,20 @@ async function interleaved(subjects, calls, rounds) {
   subjects.forEach(([label], i) => console.log(`${label.padEnd(58)} ${median(samples[i]).toFixed(1).padStart(8)} µs`));
 }
 
-const host = new DidWebHost({ documents: { '': (did) => basicDidDocument(did) } });
+const certificate = await generateLoopbackCertificate();
+const host = new DidWebHost({ documents: { '': (did) => basicDidDocument(did) }, certificate });
 await host.start();
+// A second host with the same certificate: alternating between the two with a pool of one host
+// makes every resolution a new host's (its connection is closed when the other host's opens).
+const other = new DidWebHost({ documents: { '': (did) => basicDidDocument(did) }, certificate });
+await other.start();
 const trust = host.trustGlobalAgent();
 const did = host.did;
-const driver = new WebDidDriver({ ca: host.ca, allowPrivateAddresses: true });
+const allowLoopback = ['127.0.0.1', '::1'];
+const driver = new WebDidDriver({ ca: host.ca, allowPrivateAddresses: allowLoopback });
+const newHostDriver = new WebDidDriver({ ca: host.ca, allowPrivateAddresses: allowLoopback, maxPooledHosts: 1 });
+let flip = 0;
+const newHostResolver = new Resolver({ web: newHostDriver.resolve });
 const registry = new CircuitBreakerRegistry({ logger: false });
 
 console.log(`Node ${process.version}; medians of 7 interleaved rounds\n`);
@@ -52,8 +63,9 @@ const protectedResolver = new CircuitBreakerResolver({ web: driver.resolve }, { 
 const legacy = new Resolver(webDidResolver());
 await interleaved(
   [
-    ['uncached: WebDidDriver alone (new TLS connection each)', () => bare.resolve(did)],
-    ['uncached: CircuitBreakerResolver (breaker + span)', () => protectedResolver.resolve(did)],
+    ['uncached, same host: WebDidDriver alone (guard on)', () => bare.resolve(did)],
+    ['uncached, same host: CircuitBreakerResolver (guard on)', () => protectedResolver.resolve(did)],
+    ['uncached, new host each: WebDidDriver (guard on, new TLS)', () => newHostResolver.resolve(flip++ % 2 === 0 ? did : other.did)],
     ['uncached: web-did-resolver 2.0.32 (node-fetch, global agent)', () => legacy.resolve(did)],
   ],
   100,
@@ -66,4 +78,5 @@ const strict = new Resolver({ web: new WebDidDriver({ ca: host.ca }).resolve });
 await interleaved([['refused private address (lookup + check, no connection)', () => strict.resolve(did)]], 500, 7);
 
 trust.dispose();
-await host.stop();
+await Promise.all([driver.close(), newHostDriver.close()]);
+await Promise.all([host.stop(), other.stop()]);
