@@ -46,7 +46,7 @@ describe('the dashboard in Chromium', () => {
   it('lists every breaker live, shows one open after a chaos click and closed after healing', async () => {
     await page.goto(demo.url);
     // Every dependency's breaker is listed from the start (the agent warms them up), closed.
-    for (const name of ['supabase', 'a2a/alpha', 'a2a/beta', 'a2a/gamma']) {
+    for (const name of ['supabase/rest', 'a2a/alpha', 'a2a/beta', 'a2a/gamma']) {
       await page.locator(`tr[data-breaker="${name}"][data-state="closed"]`).waitFor();
     }
     await expect(page.locator('tr[data-breaker^="did-web/"]').count()).resolves.toBe(1);

@@ -10,6 +10,8 @@ const MAIN = fileURLToPath(new URL('../../apps/demo-agent/dist/main.js', import.
 export interface DemoProcess {
   readonly url: string;
   readonly adminToken: string;
+  /** What the agent printed at start-up (dependencies' URLs, peers, DIDs). */
+  readonly banner: string;
   readonly process: ChildProcess;
   /** JSON lines the agent wrote on stderr (breaker state changes, chaos actions). */
   readonly logs: Record<string, unknown>[];
@@ -58,6 +60,7 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoP
   return {
     url,
     adminToken,
+    banner,
     process: child,
     logs,
     stop: async () => {

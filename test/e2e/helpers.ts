@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { Message } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 
@@ -11,6 +12,8 @@ export interface RelayAnswer {
   readonly relay: {
     readonly ok: boolean;
     readonly peer: string;
+    readonly breaker?: string;
+    readonly url?: string;
     readonly via?: string;
     readonly reply?: string;
     readonly recorded?: string;
@@ -60,4 +63,32 @@ export async function received(agentUrl: string, dependency: string): Promise<nu
   const entry = state.dependencies.find((d) => d.name === dependency);
   if (entry === undefined) throw new Error(`no dependency ${dependency}`);
   return entry.received;
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+/**
+ * One HTTP request with node:http, so any header can be set (`Host`, `Origin`, a wrong `Content-Length`)
+ * and the body sent as raw bytes. Bounded at 10 s.
+ */
+export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: options.method ?? 'GET', headers: options.headers, timeout: 10_000, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${url}: no answer within 10 s`)));
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }

@@ -118,7 +118,7 @@ describe('the demo agent, end to end', () => {
     }
     expect(answers.at(-1)!.relay.notes).toContain('registry unavailable (Supabase breaker open): resolved by DID');
     const degraded = await health();
-    expect(degraded.open_breakers).toContain('supabase');
+    expect(degraded.open_breakers).toContain('supabase/rest');
     expect(degraded.outbox.pending).toBe(4);
 
     await chaos(demo.url, 'supabase', 'heal');
@@ -127,7 +127,7 @@ describe('the demo agent, end to end', () => {
       return h.outbox.pending === 0 ? h : undefined;
     }, 'the outbox to be replayed');
     expect(replayed.outbox.replayed).toBe(4);
-    expect(replayed.breaker_stats['supabase']!.state).toBe('closed');
+    expect(replayed.breaker_stats['supabase/rest']!.state).toBe('closed');
     expect((await relay(client, 'beta', 'registry back')).relay).toMatchObject({ ok: true, via: 'registry', recorded: 'stored' });
   });
 

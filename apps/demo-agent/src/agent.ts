@@ -14,7 +14,7 @@ import { messageText } from '@phlow/a2a';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { instrumentCircuitBreakers, traceContextLogger } from '@phlow/otel';
 import { startTelemetry } from '@phlow/otel/sdk';
-import { createClient } from '@phlow/supabase';
+import { circuitBreakerOf, createClient } from '@phlow/supabase';
 import type { Faults, FaultProxy } from '@phlow/testkit';
 import express, { type Request, type Response } from 'express';
 import WebSocket from 'ws';
@@ -98,7 +98,9 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     breaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs },
     cache: { ttlMs: config.didCacheTtlMs, staleIfErrorMs: 86_400_000, maxEntries: 1_000 },
   });
-  const outbox = new Outbox(supabase, registry, 'supabase');
+  // One breaker per Supabase API: the registry and the messages are both REST (`supabase/rest`).
+  const supabaseBreaker = circuitBreakerOf(supabase).name;
+  const outbox = new Outbox(supabase, registry, supabaseBreaker);
   const relay = new Relay({
     registry,
     supabase,
@@ -236,7 +238,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
 
   // --- chaos and admin ---
   const breakerOf = (dependency: string): string | undefined => {
-    if (dependency === 'supabase') return 'supabase';
+    if (dependency === 'supabase') return supabaseBreaker;
     if (dependency === 'did-host') return deps.didWebHost === undefined ? undefined : `did-web/${decodeURIComponent(deps.didWebHost)}`;
     if (dependency.startsWith('peer-')) return `a2a/${dependency.slice(5)}`;
     return undefined;

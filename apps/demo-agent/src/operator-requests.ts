@@ -35,7 +35,7 @@ export function isSameOrigin(origin: string, hostHeader: string | undefined): bo
   return from.host === new URL(`${from.protocol}//${hostHeader}`).host;
 }
 
-const TOKEN_HELP = 'Authorization: Bearer <token> (printed at start-up, or ADMIN_TOKEN)';
+const TOKEN_HELP = 'Authorization: Bearer <token> (the agent prints it when it starts; or set ADMIN_TOKEN)';
 
 /** Only with the admin token. */
 export function adminOnly(adminToken: string): RequestHandler {

@@ -35,7 +35,7 @@ const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DID = /^did:[a-z0-9]+:(?:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})*:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})+$/;
 const MAX_DID_LENGTH = 256;
 
-export const TARGET_EXPECTED = `an agent id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit) or a DID (did:<method>:<id>, at most ${MAX_DID_LENGTH} characters, no path, query or fragment)`;
+export const TARGET_EXPECTED = `an agent id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit) or a DID (did:<method>:<id>, no longer than ${MAX_DID_LENGTH} characters, no path, query or fragment)`;
 
 /** Parses a relay target, or answers why it is not one. */
 export function parseTarget(target: string): RelayTarget | { readonly error: string } {

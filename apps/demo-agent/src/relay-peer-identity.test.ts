@@ -7,7 +7,7 @@
 import type { DIDResolver } from 'did-resolver';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
-import { createClient } from '@phlow/supabase';
+import { circuitBreakerOf, createClient } from '@phlow/supabase';
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +63,7 @@ function relayWith(drivers: Record<string, DIDResolver>): Relay {
     auth: { persistSession: false, autoRefreshToken: false },
   });
   outbox?.dispose();
-  outbox = new Outbox(supabase, registry, 'supabase');
+  outbox = new Outbox(supabase, registry, circuitBreakerOf(supabase).name);
   const resolver = new CircuitBreakerResolver(drivers, { registry, cache: false });
   return new Relay({
     registry,

@@ -1,0 +1,139 @@
+/**
+ * What a hostile client or web page sends the demo agent, over raw HTTP (node:http, so any Host,
+ * Origin or body can be sent): unreadable, null, huge, compressed-huge, deeply nested and mistyped
+ * bodies; cross-site form posts to the chaos controls; a rebound DNS name in Host. Every answer must be
+ * a clear 4xx in JSON, with nothing of the agent's insides (no stack frames, no file paths).
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type DemoProcess } from './demo-process.js';
+import { getJson, rawRequest, type ChaosState, type RawResponse } from './helpers.js';
+
+let demo: DemoProcess;
+let host: string;
+
+beforeAll(async () => {
+  demo = await startDemo();
+  host = new URL(demo.url).host;
+});
+afterAll(async () => {
+  await demo?.stop();
+});
+
+/** The answer is JSON of the expected status, and says nothing about the agent's code or files. */
+function expectCleanJson(response: RawResponse, status: number): Record<string, unknown> {
+  expect(response.status, response.text).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/(a2a\+)?json/);
+  for (const internal of [/\bat /, '/work/', 'node_modules', 'file:', '.js:', '.ts:', '<html', '<pre>', 'Error:']) {
+    if (typeof internal === 'string') expect(response.text).not.toContain(internal);
+    else expect(response.text).not.toMatch(internal);
+  }
+  return JSON.parse(response.text) as Record<string, unknown>;
+}
+
+const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+  rawRequest(`${demo.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+const nested = (depth: number, inner = '1') => `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`;
+const jsonRpc = (message: string) => `{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":${message}}}`;
+const A2A = { 'a2a-version': '1.0' };
+const faultsOf = async (dependency: string) => (await getJson<ChaosState>(`${demo.url}/chaos`)).dependencies.find((d) => d.name === dependency)!.faults;
+
+describe('POST /relay with hostile bodies', () => {
+  it('malformed JSON, null, non-objects and mistyped fields: 400 naming what is expected', async () => {
+    expect(expectCleanJson(await post('/relay', '{"to": "alpha", '), 400)).toEqual({ detail: 'the body is not valid JSON' });
+    const expected = 'the body must be a JSON object { "to": "<agent id or DID>", "text": "<message>" }';
+    expect(expectCleanJson(await post('/relay', 'null'), 400)).toEqual({ detail: `${expected}; got null` });
+    expect(expectCleanJson(await post('/relay', '[{"to":"alpha","text":"x"}]'), 400)).toEqual({ detail: `${expected}; got an array` });
+    expect(expectCleanJson(await post('/relay', '"alpha hello"'), 400)).toEqual({ detail: `${expected}; got string` });
+    expect(expectCleanJson(await post('/relay', '{"to":["alpha"],"text":{"a":1}}'), 400)).toEqual({ detail: `${expected}: both non-empty strings` });
+    const target = expectCleanJson(await post('/relay', '{"to":"did:web:evil.example/../../agents/alpha","text":"x"}'), 400);
+    expect(target['detail']).toMatch(/^"did:web:evil\.example\/\.\.\/\.\.\/agents\/alpha" is not a peer: expected an agent id/);
+    expect(expectCleanJson(await post('/relay', `{"to":"alpha","text":"x","extra":${nested(20)}}`), 400)).toEqual({ detail: 'the body is nested deeper than 8 levels' });
+  });
+
+  it('too large, also when compressed: 413; not JSON: 415', async () => {
+    const big = JSON.stringify({ to: 'alpha', text: 'x'.repeat(70_000) });
+    expect(expectCleanJson(await post('/relay', big), 413)).toEqual({ detail: 'the body is larger than 65536 bytes' });
+    // 10 MB of JSON in a 10 KB gzip: the cap holds on what the body inflates to.
+    const bomb = gzipSync(JSON.stringify({ to: 'alpha', text: 'x'.repeat(10_000_000) }));
+    expect(bomb.length).toBeLessThan(20_000);
+    expect(expectCleanJson(await post('/relay', bomb, { 'content-encoding': 'gzip' }), 413)).toEqual({ detail: 'the body is larger than 65536 bytes' });
+    expect(expectCleanJson(await post('/relay', 'to=alpha&text=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415)).toEqual({
+      detail: 'Content-Type must be application/json; got "application/x-www-form-urlencoded"',
+    });
+    expect(expectCleanJson(await post('/relay', '{"to":"alpha","text":"x"}', { 'content-type': 'text/plain' }), 415)['detail']).toMatch(/^Content-Type must be application\/json/);
+    expect(expectCleanJson(await post('/relay', '{}', { 'content-encoding': 'compress' }), 415)['detail']).toMatch(/^unsupported Content-Encoding/);
+  });
+
+  it('a well-formed relay still works, and unknown routes answer JSON too', async () => {
+    expect(expectCleanJson(await post('/relay', '{"to":"alpha","text":"fine"}'), 200)).toMatchObject({ ok: true, peer: 'alpha', reply: 'echo: fine' });
+    expect(expectCleanJson(await rawRequest(`${demo.url}/no/such/page`), 404)).toEqual({ detail: 'no route GET /no/such/page' });
+    expect(expectCleanJson(await post('/health/circuit-breakers', '{}'), 404)).toEqual({ detail: 'no route POST /health/circuit-breakers' });
+  });
+});
+
+describe('the A2A endpoints with hostile bodies', () => {
+  it('JSON-RPC: unreadable, null, too large, too deep → 4xx with a JSON-RPC error; mistyped params → the protocol\'s error', async () => {
+    expect(expectCleanJson(await post('/a2a/jsonrpc', '{"jsonrpc":', A2A), 400)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'the body is not valid JSON' } });
+    expect(expectCleanJson(await post('/a2a/jsonrpc', 'null', A2A), 400)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringMatching(/^the body must be a JSON-RPC request object/) } });
+    expect(expectCleanJson(await post('/a2a/jsonrpc', '[1,2]', A2A), 400)).toMatchObject({ error: { code: -32600 } });
+    const big = jsonRpc(JSON.stringify({ messageId: 'm', role: 'ROLE_USER', parts: [{ text: `alpha ${'x'.repeat(200_000)}` }] }));
+    expect(expectCleanJson(await post('/a2a/jsonrpc', big, A2A), 413)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'the body is larger than 102400 bytes' } });
+    // 40 000 levels fit in 80 KB; the SDK's protobuf conversion overflowed the stack on them (a 500).
+    const deep = jsonRpc(`{"messageId":"m","role":"ROLE_USER","parts":[{"text":"alpha hi"}],"metadata":{"a":${nested(40_000)}}}`);
+    expect(expectCleanJson(await post('/a2a/jsonrpc', deep, A2A), 400)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'the body is nested deeper than 32 levels' } });
+    const mistyped = expectCleanJson(await post('/a2a/jsonrpc', jsonRpc('42'), A2A), 200);
+    expect(mistyped).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32602 } });
+  });
+
+  it('REST: too large, too deep, null → 4xx in the binding\'s error shape', async () => {
+    const big = JSON.stringify({ message: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(200_000) }] } });
+    expect(expectCleanJson(await post('/a2a/rest/message:send', big, A2A), 413)).toEqual({ error: { code: 413, status: 'RESOURCE_EXHAUSTED', message: 'the body is larger than 102400 bytes', details: [] } });
+    const deep = `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"alpha hi"}],"metadata":{"a":${nested(40_000)}}}}`;
+    expect(expectCleanJson(await post('/a2a/rest/message:send', deep, A2A), 400)).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: 'the body is nested deeper than 32 levels' } });
+    expect(expectCleanJson(await post('/a2a/rest/message:send', 'null', A2A), 400)).toMatchObject({ error: { code: 400, message: 'the body must be a JSON object (an A2A HTTP+JSON request)' } });
+    expect(expectCleanJson(await post('/a2a/rest/message:send', '{"message":', A2A), 400)).toMatchObject({ error: { code: 400, message: 'the body is not valid JSON' } });
+  });
+});
+
+describe('the chaos and admin controls against a hostile page', () => {
+  it('a cross-site form post (any enctype) is refused and changes nothing', async () => {
+    const evil = { origin: 'http://evil.example' };
+    for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain']) {
+      const answer = expectCleanJson(await post('/chaos/peer-alpha/down', 'a=b', { ...evil, 'content-type': type }), 415);
+      expect(answer['detail']).toMatch(/^chaos controls need Content-Type: application\/json from this agent's own page, or the admin token/);
+    }
+    // No body, no content type (a form-less POST, or fetch with mode: no-cors).
+    expectCleanJson(await rawRequest(`${demo.url}/chaos/peer-alpha/down`, { method: 'POST', headers: evil }), 415);
+    expect(expectCleanJson(await post('/admin/reset', 'a=b', { ...evil, 'content-type': 'application/x-www-form-urlencoded' }), 401)['detail']).toMatch(/^admin token required/);
+    expect(await faultsOf('peer-alpha')).toEqual({});
+  });
+
+  it('JSON from another origin (or origin null) is refused; from our own page, a script without Origin, or with the token it works', async () => {
+    for (const origin of ['http://evil.example', `http://${host}.evil.example`, 'http://localhost:1', 'null']) {
+      expect(expectCleanJson(await post('/chaos/peer-alpha/down', '{}', { origin }), 403)['detail']).toMatch(/^cross-origin request refused/);
+    }
+    expect(await faultsOf('peer-alpha')).toEqual({});
+    expect(expectCleanJson(await post('/chaos/peer-alpha/slow', '{}', { origin: demo.url }), 200)).toMatchObject({ dependency: 'peer-alpha', action: 'slow' });
+    expect(expectCleanJson(await post('/chaos/peer-alpha/heal', '{}'), 200)).toMatchObject({ action: 'heal' });
+    const withToken = await rawRequest(`${demo.url}/chaos/peer-alpha/heal`, { method: 'POST', headers: { authorization: `Bearer ${demo.adminToken}`, origin: 'http://evil.example' } });
+    expectCleanJson(withToken, 200);
+    expect(expectCleanJson(await post('/chaos/peer-alpha/down', '{}', { authorization: 'Bearer wrong' }), 401)['detail']).toMatch(/^wrong admin token/);
+    expect(await faultsOf('peer-alpha')).toEqual({});
+  });
+
+  it('a request for another Host (DNS rebinding) is answered 421 on every route; our names work', async () => {
+    const port = new URL(demo.url).port;
+    for (const name of ['evil.example', 'localhost.evil.example', '127.0.0.1.nip.io', 'evil@127.0.0.1']) {
+      const state = expectCleanJson(await rawRequest(`${demo.url}/api/state`, { headers: { host: `${name}:${port}` } }), 421);
+      expect(state['detail']).toMatch(/^misdirected request: this agent does not answer for Host/);
+      expectCleanJson(await post('/chaos/peer-alpha/down', '{}', { host: `${name}:${port}`, origin: `http://${name}:${port}` }), 421);
+      expectCleanJson(await post('/relay', '{"to":"alpha","text":"x"}', { host: `${name}:${port}` }), 421);
+      expectCleanJson(await post('/a2a/jsonrpc', jsonRpc('{"messageId":"m","role":"ROLE_USER","parts":[{"text":"alpha x"}]}'), { ...A2A, host: `${name}:${port}` }), 421);
+    }
+    expect(await faultsOf('peer-alpha')).toEqual({});
+    for (const name of [`localhost:${port}`, `[::1]:${port}`, `127.0.0.1:${port}`, 'LOCALHOST']) {
+      expect((await rawRequest(`${demo.url}/health/circuit-breakers`, { headers: { host: name } })).status, name).toBe(200);
+    }
+  });
+});
