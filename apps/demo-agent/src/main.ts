@@ -38,8 +38,8 @@ ${peers}
 
 Try:
   curl -s -X POST ${agent.url}/relay -H 'content-type: application/json' -d '{"to":"alpha","text":"hello"}'
-  curl -s -X POST ${agent.url}/chaos/peer-alpha/down      # then relay again: the breaker opens, answers are immediate
-  curl -s -X POST ${agent.url}/chaos/peer-alpha/heal
+  curl -s -X POST ${agent.url}/chaos/peer-alpha/down -H 'authorization: Bearer ${agent.adminToken}'   # then relay again: the breaker opens, answers are immediate
+  curl -s -X POST ${agent.url}/chaos/peer-alpha/heal -H 'authorization: Bearer ${agent.adminToken}'
   pnpm demo:load                                          # traffic, so the dashboard moves (AGENT_URL=${agent.url})
 
 Breaker state changes are logged as JSON lines on stderr. Ctrl-C stops everything.
