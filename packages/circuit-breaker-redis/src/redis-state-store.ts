@@ -195,10 +195,13 @@ export class RedisStateStore implements CircuitStateStore {
 
   /**
    * Checks every attached breaker against Redis now (the store also does it every
-   * `reconcileIntervalMs` and whenever Redis comes back); resolves once that check is done. Never rejects.
+   * `reconcileIntervalMs` and whenever Redis comes back); resolves once that check is done. Does nothing
+   * while the connection is down (its return runs one). Never rejects.
    */
   reconcile(): Promise<void> {
-    if (this.statusValue === 'closed') return Promise.resolve();
+    // Not connected (yet, or any more): every command would fail at once and report a degradation
+    // that is not news; the connection's 'ready' runs a reconcile.
+    if (this.statusValue === 'closed' || this.commands.status !== 'ready') return Promise.resolve();
     if (this.reconciling !== undefined) {
       // One round at a time; a request during a round (Redis just came back, a caller) gets a round of
       // its own, and its promise settles after that round, not with the one already under way.
@@ -501,8 +504,9 @@ export class RedisStateStore implements CircuitStateStore {
     this.degrade('connection_lost', error);
   }
 
-  /** Redis answered a command of this breaker's. */
+  /** Redis answered a command of this breaker's (so the connection works, whatever its last event said). */
   private answered(link: BreakerLink): void {
+    this.connectionDown = false;
     this.failing.delete(link);
     this.updateHealth();
   }
