@@ -2,19 +2,34 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import type { AgentCard } from '@a2a-js/sdk';
 import { ClientFactory, DefaultAgentCardResolver, type Client } from '@a2a-js/sdk/client';
 import { withBreakerSpan } from '@phlow/otel';
+import { guardedA2aFetch, type A2aAddressGuard } from './a2a-address-guard.js';
+import type { AddressPolicyOptions } from '@phlow/address-policy';
 import { resolveProtection, serverOf, type ProtectA2aClientOptions } from './a2a-protection-options.js';
 import { protectA2aClient } from './protect-a2a-client.js';
 import { AGENT_CARD_OPERATION, ATTR_PEER, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, SPAN_NAME_PREFIX } from './telemetry-names.js';
 
-/** Options of {@link createA2aClient}: those of {@link protectA2aClient} (with `peer` optional) and how to build the client. */
-export interface CreateA2aClientOptions extends Omit<ProtectA2aClientOptions, 'peer' | 'url'> {
+/**
+ * Options of {@link createA2aClient}: those of {@link protectA2aClient} (with `peer` optional), how to
+ * build the client, and the address policy (`allowPrivateAddresses`, shared with `@phlow/did-resolver`).
+ */
+export interface CreateA2aClientOptions extends Omit<ProtectA2aClientOptions, 'peer' | 'url'>, AddressPolicyOptions {
   /** The peer key. Default: the host (`host:port`) of the URL, or of the card's first interface, else the card's name. */
   readonly peer?: string;
-  /** The SDK factory that builds the client (transports, interceptors, preferred transports). Default `new ClientFactory()`. */
+  /**
+   * The SDK factory that builds the client (transports, interceptors, preferred transports). Default:
+   * the SDK's JSON-RPC and REST transports, on a fetch guarded by the address policy. A factory of
+   * yours must give every transport a guarded fetch (`fetchImpl: createGuardedFetch(...)` from
+   * `@phlow/address-policy`), unless `allowPrivateAddresses` is `true`.
+   */
   readonly factory?: ClientFactory;
   /** Path of the agent card under the URL. Default `/.well-known/agent-card.json` (the SDK's). */
   readonly agentCardPath?: string;
-  /** `fetch` for the agent card download. Default `globalThis.fetch`. */
+  /**
+   * `fetch` for the agent card download. Default `globalThis.fetch`. The address guard passes its
+   * `dispatcher` to it, so it must hand `init` on to Node's fetch (a wrapper that does is fine). A
+   * guarded fetch from `@phlow/address-policy` is used as is, and its policy and pool then serve the
+   * transports too (give no `allowPrivateAddresses` then).
+   */
   readonly fetch?: typeof fetch;
 }
 
@@ -28,22 +43,32 @@ function cardUrl(card: AgentCard): string | undefined {
  * From a URL, the agent card download is itself a call through the peer's breaker (span
  * `a2a GetAgentCard`, aborted on timeout, `traceparent` sent).
  *
+ * Every request of the client — the card download, redirects, and the transports' calls to the
+ * card's `supportedInterfaces[].url` — connects only where the address policy allows: loopback,
+ * private, link-local, metadata and other special-purpose addresses are refused by default with an
+ * `AddressNotAllowedError` (which does not count against the peer's breaker).
+ *
  * @example
  * const planner = await createA2aClient('https://planner.example.com');
  * const fromCard = await createA2aClient(card, { peer: 'planner' });
+ * const local = await createA2aClient('http://localhost:41241', { allowPrivateAddresses: ['localhost'] });
  */
 export async function createA2aClient(source: string | AgentCard, options: CreateA2aClientOptions = {}): Promise<Client> {
   const what = 'createA2aClient';
   if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object; got ${String(options)}`);
-  const { factory = new ClientFactory(), agentCardPath, fetch: fetchImpl = globalThis.fetch, ...protection } = options;
-  if (!(factory instanceof ClientFactory) && typeof (factory as { createFromAgentCard?: unknown }).createFromAgentCard !== 'function') {
+  const { factory: givenFactory, agentCardPath, fetch: fetchImpl = globalThis.fetch, allowPrivateAddresses, ...protection } = options;
+  if (givenFactory !== undefined && !(givenFactory instanceof ClientFactory) && typeof (givenFactory as { createFromAgentCard?: unknown }).createFromAgentCard !== 'function') {
     throw new TypeError(`${what}: option "factory" must be a ClientFactory from @a2a-js/sdk/client`);
   }
   if (typeof fetchImpl !== 'function') throw new TypeError(`${what}: option "fetch" must be a function; got ${typeof fetchImpl}`);
   if (agentCardPath !== undefined && typeof agentCardPath !== 'string') throw new TypeError(`${what}: option "agentCardPath" must be a string; got ${typeof agentCardPath}`);
+  const guard: A2aAddressGuard = guardedA2aFetch(what, { allowPrivateAddresses, fetch: fetchImpl, factory: givenFactory });
+  const factory = givenFactory ?? guard.factory();
 
   if (typeof source === 'string') {
     if (!URL.canParse(source)) throw new TypeError(`${what}: source must be an absolute URL or an AgentCard; got ${JSON.stringify(source)}`);
+    // A refused IP literal (`http://0x7f.1/`) fails here, before the breaker: nothing was asked of a peer.
+    guard.checkUrl(source);
     const peer = options.peer ?? new URL(source).host;
     const settings = resolveProtection(what, { ...protection, peer, url: source });
     const breaker = settings.registry.getFamily(settings.family, settings.breakerOptions, settings.familyOptions).get(peer);
@@ -59,7 +84,7 @@ export async function createA2aClient(source: string | AgentCard, options: Creat
           fetchImpl: (input, init) => {
             const headers = new Headers(init?.headers);
             propagation.inject(spanContext, headers, { set: (carrier, key, value) => carrier.set(key, value) });
-            return fetchImpl(input, { ...init, headers, signal });
+            return guard.cardFetch(input, { ...init, headers, signal });
           },
         });
         return resolver.resolve(source, agentCardPath);

@@ -1,0 +1,69 @@
+import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
+import { AddressPolicy, createGuardedFetch, isGuardedFetch, type AllowPrivateAddresses, type GuardedFetch } from '@phlow/address-policy';
+
+/** @internal The address guard of one {@link createA2aClient} call. */
+export interface A2aAddressGuard {
+  /** The agent card download: the caller's `fetch`, guarded. */
+  readonly cardFetch: typeof fetch;
+  /** Throws `AddressNotAllowedError` for a URL whose host is a refused IP address (any spelling). */
+  checkUrl(url: string): void;
+  /** The default factory: the SDK's transports (JSON-RPC, REST) on the guarded fetch. */
+  factory(): ClientFactory;
+}
+
+/**
+ * @internal Builds the guard of a {@link createA2aClient} call: one guarded dispatcher (policy and
+ * bounded pool) for the card download and every transport, and checks that a factory of the
+ * caller's own does not go around it.
+ */
+export function guardedA2aFetch(
+  what: string,
+  options: { allowPrivateAddresses: AllowPrivateAddresses | undefined; fetch: typeof fetch; factory: ClientFactory | undefined },
+): A2aAddressGuard {
+  const { allowPrivateAddresses, fetch: cardBase, factory } = options;
+  let base: GuardedFetch;
+  let cardFetch: typeof fetch;
+  if (isGuardedFetch(cardBase)) {
+    if (allowPrivateAddresses !== undefined) {
+      throw new TypeError(`${what}: give either allowPrivateAddresses or a guarded fetch (it brings its own policy), not both`);
+    }
+    cardFetch = cardBase;
+    base = createGuardedFetch({ dispatcher: cardBase.dispatcher });
+  } else {
+    const policy = new AddressPolicy({ allowPrivateAddresses }, `${what}: option "allowPrivateAddresses"`);
+    base = createGuardedFetch({ policy });
+    cardFetch = cardBase === globalThis.fetch ? base : createGuardedFetch({ dispatcher: base.dispatcher, fetch: cardBase });
+  }
+  if (factory !== undefined && base.policy.enforced) checkFactory(what, factory);
+  return {
+    cardFetch,
+    checkUrl: (url) => void base.policy.checkUrl(url),
+    factory: () =>
+      new ClientFactory(
+        ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+          transports: [new JsonRpcTransportFactory({ fetchImpl: base }), new RestTransportFactory({ fetchImpl: base })],
+          cardResolver: new DefaultAgentCardResolver({ fetchImpl: base }),
+        }),
+      ),
+  };
+}
+
+/**
+ * A factory's transports contact the card's `supportedInterfaces[].url`: each must do so through a
+ * guarded fetch, or the policy would guard the card download and nothing after it. The SDK keeps a
+ * transport factory's options (with `fetchImpl`) in its `options` field.
+ */
+function checkFactory(what: string, factory: ClientFactory): void {
+  const transports = (factory as { options?: { transports?: readonly unknown[] } }).options?.transports ?? [];
+  for (const transport of transports) {
+    const fetchImpl = (transport as { options?: { fetchImpl?: unknown } }).options?.fetchImpl;
+    if (!isGuardedFetch(fetchImpl)) {
+      const name = String((transport as { protocolName?: unknown }).protocolName ?? 'a transport');
+      throw new TypeError(
+        `${what}: the factory's ${name} transport has no guarded fetchImpl, so its requests would skip the address policy; ` +
+          'build it with { fetchImpl: createGuardedFetch({ allowPrivateAddresses }) } from @phlow/address-policy, ' +
+          'or pass allowPrivateAddresses: true (local development)',
+      );
+    }
+  }
+}
