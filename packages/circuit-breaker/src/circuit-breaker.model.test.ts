@@ -34,11 +34,20 @@ const WITHOUT_TIMEOUTS: Config = { ...WITH_TIMEOUTS, timeoutMs: 0, halfOpenMaxWa
 
 type Kind = 'success' | 'failure' | 'ignored';
 
+interface Timer {
+  readonly at: number;
+  /** ManualClock fires timers due at the same time in the order they were set. */
+  readonly seq: number;
+}
+
 interface ModelCall {
   readonly id: number;
   readonly generation: number;
   readonly startedAt: number;
   readonly deadline: number;
+  /** Admitted while half-open: guarded, with its own stuck timer at `halfOpenMaxWaitMs`. */
+  readonly probe: boolean;
+  probeTimer: Timer | undefined;
 }
 
 class Model {
@@ -46,6 +55,7 @@ class Model {
   generation = 0;
   consecutive = 0;
   retryAt = 0;
+  halfOpenSince = 0;
   probes: ModelCall[] = [];
   halfOpenSuccesses = 0;
   calls = 0;
@@ -54,15 +64,22 @@ class Model {
   timeouts = 0;
   rejections = 0;
   ignored = 0;
+  /** Calls in flight, in the order they were admitted (the deadline list's order). */
   readonly pending: ModelCall[] = [];
+  /** Probes timed out whose functions still run: in flight until they settle. */
+  readonly abandoned: ModelCall[] = [];
   now = 0;
   /** The deadline queue's tick timer (see CallDeadlines). */
-  private ticking = false;
-  private nextTick = 0;
+  private tick: Timer | undefined = undefined;
+  private seq = 0;
   private readonly resolution: number;
 
   constructor(private readonly config: Config) {
     this.resolution = Math.min(1_000, Math.max(1, config.timeoutMs / 100));
+  }
+
+  private timer(ms: number): Timer {
+    return { at: this.now + ms, seq: this.seq++ };
   }
 
   /**
@@ -71,12 +88,11 @@ class Model {
    */
   private deadlineFor(): number {
     if (this.config.timeoutMs === 0) return Infinity;
-    if (!this.ticking) {
-      this.ticking = true;
-      this.nextTick = this.now + this.resolution;
+    if (this.tick === undefined) {
+      this.tick = this.timer(this.resolution);
       return this.now + this.config.timeoutMs;
     }
-    return this.nextTick + this.config.timeoutMs;
+    return this.tick.at + this.config.timeoutMs;
   }
 
   private move(state: CircuitState) {
@@ -86,34 +102,52 @@ class Model {
     if (state === 'half_open') {
       this.probes = [];
       this.halfOpenSuccesses = 0;
+      this.halfOpenSince = this.now;
     }
     if (state === 'closed') this.consecutive = 0;
   }
 
   refresh() {
     if (this.state === 'open' && this.now >= this.retryAt) this.move('half_open');
-    else if (this.state === 'half_open' && this.probes.length > 0) {
-      const oldest = Math.min(...this.probes.map((p) => p.startedAt));
-      if (this.now - oldest >= this.config.halfOpenMaxWaitMs) this.move('open');
-    }
+  }
+
+  /** Abandoned probes hold trial permits for the first halfOpenMaxWaitMs of a half-open period. */
+  private permitsTaken(): number {
+    const held = this.abandoned.length > 0 && this.now - this.halfOpenSince < this.config.halfOpenMaxWaitMs ? this.abandoned.length : 0;
+    return this.probes.length + held;
   }
 
   /** Returns the admitted call, or undefined when rejected. */
   start(id: number): ModelCall | undefined {
     this.calls++;
     if (this.state !== 'closed') this.refresh();
-    if (this.state === 'open' || (this.state === 'half_open' && this.probes.length >= this.config.halfOpenMaxCalls)) {
+    if (this.state === 'open' || (this.state === 'half_open' && this.permitsTaken() >= this.config.halfOpenMaxCalls)) {
       this.rejections++;
       return undefined;
     }
-    const call = { id, generation: this.generation, startedAt: this.now, deadline: this.deadlineFor() };
-    if (this.state === 'half_open') this.probes.push(call);
+    const probe = this.state === 'half_open';
+    const deadline = this.deadlineFor();
+    const call: ModelCall = {
+      id,
+      generation: this.generation,
+      startedAt: this.now,
+      deadline,
+      probe,
+      probeTimer: probe ? this.timer(this.config.halfOpenMaxWaitMs) : undefined,
+    };
+    if (probe) this.probes.push(call);
     this.pending.push(call);
     return call;
   }
 
   settle(call: ModelCall, kind: Kind) {
+    if (this.abandoned.includes(call)) {
+      // A late outcome of an abandoned probe: it only leaves the in-flight count.
+      this.abandoned.splice(this.abandoned.indexOf(call), 1);
+      return;
+    }
     this.pending.splice(this.pending.indexOf(call), 1);
+    call.probeTimer = undefined;
     const current = call.generation === this.generation;
     const isProbe = current && this.state === 'half_open';
     if (isProbe) this.probes.splice(this.probes.indexOf(call), 1);
@@ -130,17 +164,35 @@ class Model {
     }
   }
 
+  /** A deadline passed: a timeout failure; a probe's function keeps running, abandoned. */
+  private timeOut(call: ModelCall) {
+    this.timeouts++;
+    this.settle(call, 'failure');
+    if (call.probe) this.abandoned.push(call);
+  }
+
+  /** Moves time as ManualClock does: each due timer fires at its own time, in (time, order) order. */
   advance(ms: number) {
     const target = this.now + ms;
-    while (this.ticking && this.nextTick <= target) {
-      this.now = this.nextTick;
-      // The queue expires from its head (oldest call) and stops at the first call not yet due.
-      while (this.pending.length > 0 && this.pending[0]!.deadline <= this.now) {
-        this.timeouts++;
-        this.settle(this.pending[0]!, 'failure');
+    for (;;) {
+      let next: Timer | undefined = this.tick !== undefined && this.tick.at <= target ? this.tick : undefined;
+      let stuck: ModelCall | undefined;
+      for (const call of this.pending) {
+        const t = call.probeTimer;
+        if (t !== undefined && t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))) {
+          next = t;
+          stuck = call;
+        }
       }
-      if (this.pending.length > 0) this.nextTick = this.now + this.resolution;
-      else this.ticking = false;
+      if (next === undefined) break;
+      this.now = Math.max(this.now, next.at);
+      if (stuck !== undefined) {
+        this.timeOut(stuck);
+        continue;
+      }
+      // The tick expires from the head of the list (oldest call) and stops at the first call not yet due.
+      while (this.pending.length > 0 && this.pending[0]!.deadline <= this.now) this.timeOut(this.pending[0]!);
+      this.tick = this.pending.length > 0 ? this.timer(this.resolution) : undefined;
     }
     this.now = target;
   }
@@ -214,7 +266,8 @@ async function runSchedule(config: Config, commands: readonly Command[]) {
         break;
       }
       case 'settle': {
-        const open = model.pending;
+        // Abandoned probes (timed out, function still running) can settle late too.
+        const open = [...model.pending, ...model.abandoned];
         if (open.length === 0) break;
         const call = open[step.pick % open.length]!;
         const { gate } = real.get(call.id)!;
@@ -261,10 +314,11 @@ async function runSchedule(config: Config, commands: readonly Command[]) {
       timeouts: model.timeouts,
       rejections: model.rejections,
       ignored: model.ignored,
-      inFlight: model.pending.length,
+      inFlight: model.pending.length + model.abandoned.length,
       failureCount: model.consecutive,
     });
     expect(stats.generation).toBe(model.generation);
+    expect(stats.abandoned_probes).toBe(model.abandoned.length);
     if (expected === 'half_open') expect(stats.success_count).toBe(model.halfOpenSuccesses);
   }
   // Settle what is left so nothing leaks; afterwards counters reconcile exactly.

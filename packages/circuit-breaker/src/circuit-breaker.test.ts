@@ -185,12 +185,14 @@ describe('half-open', () => {
     await settle(breaker.execute(fail));
     clock.advance(1_000);
     const hung = deferred();
-    void breaker.execute(() => hung.promise);
+    const probe = settle(breaker.execute(() => hung.promise));
     clock.advance(4_999);
     expect(breaker.state).toBe('half_open');
     clock.advance(1);
     expect(breaker.state).toBe('open');
     expect(reasons).toContain('probe_stuck');
+    expect(breaker.getStats()).toMatchObject({ abandoned_probes: 1, in_flight: 1, total_timeouts: 1 });
+    expect(CircuitTimeoutError.isInstance(((await probe) as { error: unknown }).error)).toBe(true);
     // The stuck probe settling late moves nothing.
     hung.resolve('late');
     await flush();

@@ -6,6 +6,7 @@ import type {
   CallRejectedEvent,
   CallSuccessEvent,
   CallTimeoutEvent,
+  ProbeAbandonedEvent,
   StateChangeEvent,
 } from './circuit-events.js';
 import { CIRCUIT_STATES, type CircuitSnapshot, type CircuitState, type TransitionReason } from './circuit-state.js';
@@ -30,6 +31,8 @@ type Inner =
 interface HalfOpen {
   readonly kind: 'half_open';
   readonly openedAt: number;
+  /** When this half-open period began (epoch ms): abandoned probes hold permits for its first `halfOpenMaxWaitMs`. */
+  readonly since: number;
   /** Start times of the trial calls in flight (at most `halfOpenMaxCalls`). */
   readonly probes: number[];
   successes: number;
@@ -48,6 +51,7 @@ interface Listeners {
   ignored?: Emitter<CallIgnoredEvent>;
   rejections?: Emitter<CallRejectedEvent>;
   timeouts?: Emitter<CallTimeoutEvent>;
+  abandonedProbes?: Emitter<ProbeAbandonedEvent>;
 }
 
 const CLOSED: Inner = Object.freeze({ kind: 'closed' });
@@ -79,7 +83,13 @@ export interface CircuitBreakerStats {
   readonly total_timeouts: number;
   readonly total_rejections: number;
   readonly total_ignored: number;
+  /** Admitted calls not settled yet, plus abandoned probes (below) whose functions still run. */
   readonly in_flight: number;
+  /**
+   * Half-open probes aborted (stuck past `halfOpenMaxWaitMs`, or timed out) whose functions have not
+   * settled yet: work still running against the dependency although its caller got a timeout.
+   */
+  readonly abandoned_probes: number;
   readonly generation: number;
   /** Epoch ms, or null. */
   readonly opened_at: number | null;
@@ -121,6 +131,8 @@ export class CircuitBreaker implements CallOwner {
   private timeouts = 0;
   private rejections = 0;
   private ignored = 0;
+  /** Probes timed out whose functions have not settled yet (they ignored the abort, or are slow to honour it). */
+  private abandoned = 0;
 
   /** No result classifier, no state store, no listeners: a success needs no more than a count. */
   private get plain(): boolean {
@@ -207,8 +219,12 @@ export class CircuitBreaker implements CallOwner {
       startedAt = this.options.clock.now();
       const rejection = this.admit(startedAt);
       if (rejection !== undefined) return rejectSoon(rejection);
-      if (this.inner.kind === 'half_open' && this.store?.acquireProbe !== undefined) {
-        return this.executeWithFleetPermit(fn, options, startedAt);
+      if (this.inner.kind === 'half_open') {
+        // A probe: always guarded, so it has an abortable signal and its own stuck timer even with
+        // timeoutMs 0 — a probe that outlives halfOpenMaxWaitMs must be aborted and counted.
+        if (this.store?.acquireProbe !== undefined) return this.executeWithFleetPermit(fn, options, startedAt);
+        this.calls++;
+        return this.runGuarded(fn, options?.signal, startedAt, true);
       }
     } else if (this.timed) {
       startedAt = this.options.clock.now();
@@ -308,6 +324,7 @@ export class CircuitBreaker implements CallOwner {
     fn: (context: CallContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
     startedAt: number,
+    probe = false,
   ): Promise<T> {
     if (signal?.aborted) {
       // Never started: the caller gave up before we could run it. Not the dependency's fault.
@@ -317,6 +334,10 @@ export class CircuitBreaker implements CallOwner {
     const call = new PendingCall(this, this.generation, startedAt, signal);
     const timeoutMs = this.options.timeoutMs;
     if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call);
+    if (probe) {
+      // Probes are few (halfOpenMaxCalls at a time): each gets its own exact timer.
+      call.probeTimer = this.options.clock.setTimeout(() => call.timeOut(true), this.options.halfOpenMaxWaitMs);
+    }
     call.run(fn);
     return call.promise as Promise<T>;
   }
@@ -324,28 +345,56 @@ export class CircuitBreaker implements CallOwner {
   /** @internal CallOwner: a guarded call resolved. */
   callSucceeded(call: PendingCall, value: unknown): void {
     this.deadlines?.remove(call);
+    if (call.probeTimer !== undefined) this.stopProbeTimer(call);
     this.settleValue(value, call.generation, call.startedAt);
   }
 
   /** @internal CallOwner: a guarded call threw. */
   callFailed(call: PendingCall, error: unknown): void {
     this.deadlines?.remove(call);
+    if (call.probeTimer !== undefined) this.stopProbeTimer(call);
     this.settleError(error, call.generation, call.startedAt);
   }
 
-  /** @internal CallOwner: a guarded call passed its deadline; returns the error to reject it with. */
-  callTimedOut(call: PendingCall): unknown {
-    const error = new CircuitTimeoutError(this.name, this.options.timeoutMs);
+  /**
+   * @internal CallOwner: a guarded call passed its deadline (`stuck`: a probe passed
+   * `halfOpenMaxWaitMs`); returns the error to reject it with and abort its signal with.
+   */
+  callTimedOut(call: PendingCall, stuck: boolean): unknown {
+    this.deadlines?.remove(call);
+    const probe = call.probeTimer !== undefined;
+    if (probe) this.stopProbeTimer(call);
+    const limitMs = stuck ? this.options.halfOpenMaxWaitMs : this.options.timeoutMs;
+    const error = new CircuitTimeoutError(this.name, limitMs);
     this.timeouts++;
-    if (this.listeners?.timeouts?.size) this.listeners.timeouts.emit({ breaker: this, timeoutMs: this.options.timeoutMs });
-    this.settleFailure(call.generation, call.startedAt, 'timeout', error);
+    if (this.listeners?.timeouts?.size) this.listeners.timeouts.emit({ breaker: this, timeoutMs: limitMs });
+    this.settleFailure(call.generation, call.startedAt, 'timeout', error, stuck ? 'probe_stuck' : 'probe_failed');
+    if (probe) {
+      // Its function is still running: it stays in flight until it settles (see `abandonedProbes`).
+      call.abandoned = true;
+      this.abandoned++;
+      if (this.listeners?.abandonedProbes?.size) {
+        this.listeners.abandonedProbes.emit({ breaker: this, limitMs, abandonedProbes: this.abandoned });
+      }
+    }
     return error;
+  }
+
+  /** @internal CallOwner: the function of a timed-out probe settled at last. */
+  abandonedProbeSettled(): void {
+    this.abandoned--;
   }
 
   /** @internal CallOwner: the caller's signal aborted a guarded call. */
   callAborted(call: PendingCall, reason: unknown): void {
     this.deadlines?.remove(call);
+    if (call.probeTimer !== undefined) this.stopProbeTimer(call);
     this.settleIgnored(call.generation, call.startedAt, 'aborted', reason);
+  }
+
+  private stopProbeTimer(call: PendingCall): void {
+    this.options.clock.clearTimeout(call.probeTimer);
+    call.probeTimer = undefined;
   }
 
   /** Admission outside CLOSED; returns the rejection, or undefined when the call may run. */
@@ -356,12 +405,19 @@ export class CircuitBreaker implements CallOwner {
       case 'closed':
       case 'disabled':
         return undefined;
-      case 'half_open':
-        if (inner.probes.length < this.options.halfOpenMaxCalls) {
+      case 'half_open': {
+        const maxWait = this.options.halfOpenMaxWaitMs;
+        // Probes aborted earlier whose functions still run keep their permits for the first
+        // halfOpenMaxWaitMs of this period: the dependency sees no more trials than allowed unless a
+        // function ignores its abort that long, and even then the breaker keeps probing afterwards.
+        const held = this.abandoned > 0 && now - inner.since < maxWait ? this.abandoned : 0;
+        if (inner.probes.length + held < this.options.halfOpenMaxCalls) {
           inner.probes.push(now);
           return undefined;
         }
-        return this.reject(now, now + this.options.halfOpenMaxWaitMs - (now - Math.min(...inner.probes)));
+        const probeFree = inner.probes.length > 0 ? Math.min(...inner.probes) + maxWait : Infinity;
+        return this.reject(now, Math.min(probeFree, held > 0 ? inner.since + maxWait : Infinity));
+      }
       case 'open':
         return this.reject(now, inner.retryAt);
       case 'forced_open':
@@ -383,15 +439,16 @@ export class CircuitBreaker implements CallOwner {
     return error;
   }
 
-  /** Applies the transitions time alone causes: recovery timeout over, or a probe stuck too long. */
+  /**
+   * Applies the transition time alone causes: the recovery timeout is over. (A probe stuck past
+   * `halfOpenMaxWaitMs` is timed out by its own timer, see `runGuarded`.)
+   */
   private refresh(now: number): void {
     const inner = this.inner;
     if (inner.kind === 'open') {
       if (now >= inner.retryAt) {
-        this.moveTo({ kind: 'half_open', openedAt: inner.openedAt, probes: [], successes: 0 }, 'recovery_timeout', now);
+        this.moveTo({ kind: 'half_open', openedAt: inner.openedAt, since: now, probes: [], successes: 0 }, 'recovery_timeout', now);
       }
-    } else if (inner.kind === 'half_open' && inner.probes.length > 0) {
-      if (now - Math.min(...inner.probes) >= this.options.halfOpenMaxWaitMs) this.reopen('probe_stuck', now);
     }
   }
 
@@ -417,9 +474,7 @@ export class CircuitBreaker implements CallOwner {
     }
     this.calls++;
     try {
-      return options?.signal !== undefined || this.options.timeoutMs > 0
-        ? await this.runGuarded(fn, options?.signal, startedAt)
-        : await this.run(fn, generation, startedAt);
+      return await this.runGuarded(fn, options?.signal, startedAt, true);
     } finally {
       store.releaseProbe?.(generation);
     }
@@ -491,7 +546,13 @@ export class CircuitBreaker implements CallOwner {
     if (this.listeners?.successes?.size) this.listeners.successes.emit({ breaker: this, durationMs: now - startedAt, stale: !current });
   }
 
-  private settleFailure(generation: number, startedAt: number, cause: CallFailureEvent['cause'], error: unknown): void {
+  private settleFailure(
+    generation: number,
+    startedAt: number,
+    cause: CallFailureEvent['cause'],
+    error: unknown,
+    probeReason: TransitionReason = 'probe_failed',
+  ): void {
     this.failures++;
     const now = startedAt === startedAt ? this.options.clock.now() : NaN;
     const current = generation === this.generation;
@@ -501,7 +562,7 @@ export class CircuitBreaker implements CallOwner {
         this.store?.failureRecorded?.();
         if (this.policy.recordFailure(now, now - startedAt)) this.trip();
       } else if (inner.kind === 'half_open') {
-        this.reopen('probe_failed', this.options.clock.now());
+        this.reopen(probeReason, this.options.clock.now());
       }
     }
     if (this.listeners?.failures?.size) {
@@ -643,7 +704,7 @@ export class CircuitBreaker implements CallOwner {
         this.inner = { kind: 'open', openedAt, retryAt: snapshot.retryAt ?? now + this.openDurationMs() };
         break;
       case 'half_open':
-        this.inner = { kind: 'half_open', openedAt, probes: [], successes: 0 };
+        this.inner = { kind: 'half_open', openedAt, since: now, probes: [], successes: 0 };
         break;
       case 'forced_open':
         this.inner = FORCED_OPEN;
@@ -670,7 +731,7 @@ export class CircuitBreaker implements CallOwner {
       this.generation = checked.generation;
       this.failedProbes = checked.failedProbes;
       const inner = this.inner;
-      if (inner.kind === 'half_open') this.inner = { kind: 'half_open', openedAt: inner.openedAt, probes: [], successes: 0 };
+      if (inner.kind === 'half_open') this.inner = { kind: 'half_open', openedAt: inner.openedAt, since: now, probes: [], successes: 0 };
       return;
     }
     if (checked.state === 'open' && from === 'open') {
@@ -702,16 +763,17 @@ export class CircuitBreaker implements CallOwner {
       total_timeouts: this.timeouts,
       total_rejections: this.rejections,
       total_ignored: this.ignored,
-      in_flight: this.calls - settled,
+      in_flight: this.calls - settled + this.abandoned,
+      abandoned_probes: this.abandoned,
       generation: this.generation,
       opened_at: inner.kind === 'open' || inner.kind === 'half_open' ? inner.openedAt : null,
       retry_at: inner.kind === 'open' ? inner.retryAt : null,
     };
   }
 
-  /** Calls admitted and not yet settled. */
+  /** Calls admitted and not yet settled, abandoned probes included (see {@link CircuitBreakerStats.abandoned_probes}). */
   get inFlight(): number {
-    return this.calls - this.successes - this.failures - this.rejections - this.ignored;
+    return this.calls - this.successes - this.failures - this.rejections - this.ignored + this.abandoned;
   }
 
   /** Timers this breaker holds right now (0 or 1); an idle breaker holds none. */
@@ -756,6 +818,15 @@ export class CircuitBreaker implements CallOwner {
   /** A call timed out. */
   get onTimeout(): Event<CallTimeoutEvent> {
     return (this.events().timeouts ??= this.emitter()).event;
+  }
+
+  /**
+   * A half-open probe was aborted — stuck past `halfOpenMaxWaitMs`, or timed out — while its function
+   * still runs. It counts as a failed probe (the breaker reopens) and stays in `in_flight` and
+   * `abandoned_probes` until the function settles.
+   */
+  get onProbeAbandoned(): Event<ProbeAbandonedEvent> {
+    return (this.events().abandonedProbes ??= this.emitter()).event;
   }
 
   private events(): Listeners {

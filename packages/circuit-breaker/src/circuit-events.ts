@@ -54,3 +54,12 @@ export interface CallTimeoutEvent {
   readonly breaker: CircuitBreaker;
   readonly timeoutMs: number;
 }
+
+/** A half-open probe was aborted while its function still runs (see `CircuitBreaker.onProbeAbandoned`). */
+export interface ProbeAbandonedEvent {
+  readonly breaker: CircuitBreaker;
+  /** The limit it passed: `halfOpenMaxWaitMs` for a stuck probe, else `timeoutMs`. */
+  readonly limitMs: number;
+  /** Abandoned probes of this breaker whose functions still run, this one included. */
+  readonly abandonedProbes: number;
+}

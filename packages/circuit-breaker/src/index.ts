@@ -12,6 +12,7 @@ export type {
   CallRejectedEvent,
   CallSuccessEvent,
   CallTimeoutEvent,
+  ProbeAbandonedEvent,
   StateChangeEvent,
 } from './circuit-events.js';
 export type { CallContext, ExecuteOptions } from './call-context.js';

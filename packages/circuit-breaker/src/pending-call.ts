@@ -1,13 +1,15 @@
 import { stopWaitingForAbort, waitForAbort, type AbortWaiter } from './abort-fanout.js';
 import type { CallContext } from './call-context.js';
 import type { DeadlineEpoch } from './call-deadlines.js';
+import type { TimerHandle } from './clock.js';
 
 /** The breaker's side of a guarded call (timeout and/or caller signal). */
 export interface CallOwner {
   callSucceeded(call: PendingCall, value: unknown): void;
   callFailed(call: PendingCall, error: unknown): void;
-  callTimedOut(call: PendingCall): unknown;
+  callTimedOut(call: PendingCall, stuck: boolean): unknown;
   callAborted(call: PendingCall, reason: unknown): void;
+  abandonedProbeSettled(call: PendingCall): void;
 }
 
 /**
@@ -22,6 +24,10 @@ export class PendingCall implements CallContext, AbortWaiter {
   next: PendingCall | undefined = undefined;
   /** The deadline list's epoch this call joined; see `CallDeadlines`. */
   epoch: DeadlineEpoch | undefined = undefined;
+  /** A half-open probe's own stuck timer, while it runs. */
+  probeTimer: TimerHandle | undefined = undefined;
+  /** A probe timed out while its function still runs; the owner hears when it finally settles. */
+  abandoned = false;
   private controller: AbortController | undefined = undefined;
   private abortReason: unknown = undefined;
   private resolve!: (value: unknown) => void;
@@ -65,21 +71,28 @@ export class PendingCall implements CallContext, AbortWaiter {
   }
 
   private succeeded(value: unknown): void {
-    if (!this.finish(undefined)) return;
+    if (!this.finish(undefined)) return this.lateSettle();
     this.owner.callSucceeded(this, value);
     this.resolve(value);
   }
 
   private failed(error: unknown): void {
-    if (!this.finish(undefined)) return;
+    if (!this.finish(undefined)) return this.lateSettle();
     this.owner.callFailed(this, error);
     this.reject(error);
   }
 
-  /** The deadline passed. */
-  timeOut(): void {
+  /** The function settled after the call was settled by a deadline or abort: only an abandoned probe cares. */
+  private lateSettle(): void {
+    if (!this.abandoned) return;
+    this.abandoned = false;
+    this.owner.abandonedProbeSettled(this);
+  }
+
+  /** The deadline passed (`stuck`: a probe's `halfOpenMaxWaitMs`). */
+  timeOut(stuck = false): void {
     if (this.settled) return;
-    const error = this.owner.callTimedOut(this);
+    const error = this.owner.callTimedOut(this, stuck);
     this.finish(error);
     this.reject(error);
   }
