@@ -4,10 +4,13 @@
  * and the page shows it closed. Screenshots go to test/artifacts/.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { getJson, type ChaosState } from './helpers.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -91,5 +94,44 @@ describe('the dashboard in Chromium', () => {
     await page.fill('#text', 'typed in Chromium');
     await page.click('#relay button');
     await page.locator('#log >> text=echo: typed in Chromium').waitFor();
+  });
+
+  it('a page on another origin cannot drive the chaos controls: its form posts and fetches change nothing', async () => {
+    // The hostile page: a form post (each enctype a form can send), a no-cors fetch, and a JSON fetch
+    // (which needs a CORS preflight the agent never grants). It reports what the browser let it see.
+    const target = `${demo.url}/chaos/peer-alpha/down`;
+    const html = `<!doctype html><body>
+      <iframe name="sink"></iframe>
+      ${['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'].map((type, i) => `<form id="f${i}" method="POST" action="${target}" enctype="${type}" target="sink"><input name='{"a":"' value='"}'></form>`).join('')}
+      <script>
+        window.results = [];
+        (async () => {
+          for (let i = 0; i < 3; i++) { document.getElementById('f' + i).submit(); await new Promise((r) => setTimeout(r, 300)); }
+          await fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{}' }).then(() => results.push('no-cors sent'), (e) => results.push('no-cors ' + e.message));
+          await fetch(${JSON.stringify(target)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => results.push('json ' + r.status), (e) => results.push('json blocked'));
+          results.push('done');
+        })();
+      </script></body>`;
+    const hostile = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const attacker = await browser.newPage();
+    try {
+      const seen: { status: number; url: string }[] = [];
+      attacker.on('response', (response) => {
+        if (response.url() === target) seen.push({ status: response.status(), url: response.url() });
+      });
+      await attacker.goto(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`);
+      await attacker.waitForFunction(() => (window as unknown as { results: string[] }).results.includes('done'), undefined, { timeout: 15_000 });
+      const results = await attacker.evaluate(() => (window as unknown as { results: string[] }).results);
+      // The JSON fetch never got past the preflight; every request that reached the agent was refused.
+      expect(results).toContain('json blocked');
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      for (const response of seen) expect([403, 415]).toContain(response.status);
+      const state = await getJson<ChaosState>(`${demo.url}/chaos`);
+      expect(state.dependencies.find((d) => d.name === 'peer-alpha')!.faults).toEqual({});
+    } finally {
+      await attacker.close();
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
   });
 });
