@@ -2,8 +2,8 @@ import { createServer, isIP, type AddressInfo, type Server } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AgentCard, Message } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
-import { AddressNotAllowedError, createGuardedFetch } from '@phlow/address-policy';
-import { pickFrom, refusedAddress, spellHost, spyOnConnections, type ConnectionSpy } from '@phlow/address-policy/testing';
+import { createGuardedFetch } from '@phlow/address-policy';
+import { addressRefusalOf, pickFrom, refusedAddress, spellHost, spyOnConnections, type ConnectionSpy } from '@phlow/address-policy/testing';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { A2A_JSONRPC_PATH, A2aPeer } from '@phlow/testkit';
 import fc from 'fast-check';
@@ -62,14 +62,7 @@ function cardAt(url: string): AgentCard {
   return { ...card, supportedInterfaces: [{ ...card.supportedInterfaces[0]!, url }] };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<AddressNotAllowedError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(AddressNotAllowedError.isInstance(error), `expected a refusal, got ${String(error)}`).toBe(true);
-  return error as AddressNotAllowedError;
-}
+const refusal = addressRefusalOf;
 
 const ipAttempts = (): string[] => spy.attempts.filter((attempt) => isIP(attempt.slice(0, attempt.lastIndexOf(':')).replace(/^\[|\]$/g, '')) !== 0);
 

@@ -2,6 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { AddressNotAllowedError } from './address-not-allowed-error.js';
 
 /** What {@link spyOnConnections} saw. */
 export interface ConnectionSpy {
@@ -51,3 +52,18 @@ export function spyOnConnections(): ConnectionSpy {
   };
 }
 
+
+/**
+ * The {@link AddressNotAllowedError} `promise` rejects with; throws (naming what happened instead)
+ * when it resolves or rejects with anything else.
+ */
+export async function addressRefusalOf(promise: Promise<unknown>): Promise<AddressNotAllowedError> {
+  let outcome: unknown;
+  try {
+    outcome = await promise;
+  } catch (error) {
+    if (AddressNotAllowedError.isInstance(error)) return error;
+    throw new Error(`expected an AddressNotAllowedError, got ${String(error)}`, { cause: error });
+  }
+  throw new Error(`expected an AddressNotAllowedError, but the promise resolved with ${String(outcome)}`);
+}

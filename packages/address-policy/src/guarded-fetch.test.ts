@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AddressNotAllowedError } from './address-not-allowed-error.js';
 import { canonicalHost } from './canonical-host.js';
 import { createGuardedFetch, isGuardedFetch } from './guarded-fetch.js';
 import { pickFrom, refusedAddress, spellHost } from './host-spellings.js';
-import { spyOnConnections } from './connection-spy.js';
+import { addressRefusalOf, spyOnConnections } from './connection-spy.js';
 import { CountingServer, SilentServer, waitFor } from './test-servers.test-util.js';
 
 const server = new CountingServer((url) => (url.startsWith('/to/') ? { status: 302, headers: { location: decodeURIComponent(url.slice(4)) } } : { status: 200, body: `hello ${url}` }));
@@ -24,14 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => spy.dispose());
 
-async function refusal(promise: Promise<unknown>): Promise<AddressNotAllowedError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(AddressNotAllowedError.isInstance(error), `expected a refusal, got ${String(error)}`).toBe(true);
-  return error as AddressNotAllowedError;
-}
+const refusal = addressRefusalOf;
 
 describe('createGuardedFetch, default policy', () => {
   const guarded = createGuardedFetch();

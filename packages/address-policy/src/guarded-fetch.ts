@@ -3,10 +3,12 @@ import { findAddressRefusal } from './address-not-allowed-error.js';
 import type { AddressPolicy } from './address-policy.js';
 import { GUARDED_DISPATCHER_OPTION_NAMES, GuardedDispatcher, type GuardedDispatcherOptions } from './guarded-dispatcher.js';
 
-/** Options of {@link createGuardedFetch}: the dispatcher's, and the fetch underneath. */
+/** Options of {@link createGuardedFetch}: the dispatcher's (or a dispatcher to share), and the fetch underneath. */
 export interface GuardedFetchOptions extends GuardedDispatcherOptions {
   /** The fetch that performs the requests; the global `fetch` by default. It must accept `dispatcher` (Node's and undici's do). */
   readonly fetch?: typeof fetch;
+  /** A guarded dispatcher to share (its policy and pool) instead of building one; then give no dispatcher options. */
+  readonly dispatcher?: GuardedDispatcher;
 }
 
 /** A `fetch` that connects only where its policy allows. */
@@ -37,10 +39,15 @@ const GUARDED_FETCH = Symbol.for('phlow.address-policy.guarded-fetch');
  */
 export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFetch {
   if (typeof options !== 'object' || options === null) throw new TypeError(`guarded fetch options must be an object; got ${String(options)}`);
-  checkKnownKeys('guarded fetch options', options, [...GUARDED_DISPATCHER_OPTION_NAMES, 'fetch']);
-  const { fetch: fetchOption, ...dispatcherOptions } = options;
+  checkKnownKeys('guarded fetch options', options, [...GUARDED_DISPATCHER_OPTION_NAMES, 'fetch', 'dispatcher']);
+  const { fetch: fetchOption, dispatcher: shared, ...dispatcherOptions } = options;
   const baseFetch = fetchOption === undefined ? globalThis.fetch : checkFunction<typeof fetch>('fetch', fetchOption);
-  const dispatcher = new GuardedDispatcher(dispatcherOptions);
+  if (shared !== undefined) {
+    if (!(shared instanceof GuardedDispatcher)) throw new TypeError(`dispatcher must be a GuardedDispatcher; got ${String(shared)}`);
+    const given = Object.keys(dispatcherOptions).filter((key) => (dispatcherOptions as Record<string, unknown>)[key] !== undefined);
+    if (given.length > 0) throw new TypeError(`give either dispatcher or its options (${given.join(', ')}), not both`);
+  }
+  const dispatcher = shared ?? new GuardedDispatcher(dispatcherOptions);
   const policy = dispatcher.policy;
 
   const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
