@@ -1,35 +1,18 @@
-import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
-import type { SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { circuitBreakerOf, createClient } from './index.js';
+import { circuitBreakerOf } from './index.js';
 import type { SupabaseCircuitOptions } from './options.js';
 import { ResponseTooLargeError } from './response-too-large-error.js';
-import { Gateway } from './test-gateway.test-util.js';
-import { Project, until } from './test-setup.test-util.js';
+import { GatewayProject } from './test-gateway.test-util.js';
+import { until } from './test-setup.test-util.js';
 
 // Hostile answers come from a real node:http server in front of the stand-in (it forwards the rest).
-const project = new Project();
-const gateways: Gateway[] = [];
+const project = new GatewayProject();
 beforeAll(() => project.start());
 afterAll(() => project.stop());
 beforeEach(() => project.reseed());
-afterEach(async () => {
-  for (const gateway of gateways.splice(0)) await gateway.stop();
-});
+afterEach(() => project.stopGateways());
 
-async function setup(circuitBreaker: SupabaseCircuitOptions = {}): Promise<{ supabase: SupabaseClient; gateway: Gateway }> {
-  const proxy = await project.proxy();
-  const gateway = new Gateway(proxy.url);
-  await gateway.start();
-  gateways.push(gateway);
-  const supabase = createClient(gateway.url, 'test-key', {
-    realtime: { transport: WebSocket as never },
-    auth: { persistSession: false, autoRefreshToken: false },
-    circuitBreaker: { registry: new CircuitBreakerRegistry({ logger: false }), timeoutMs: 0, ...circuitBreaker },
-  });
-  return { supabase, gateway };
-}
+const setup = (circuitBreaker: SupabaseCircuitOptions = {}) => project.gatewayClient({ timeoutMs: 0, ...circuitBreaker });
 
 const MiB = 1024 * 1024;
 

@@ -1,36 +1,20 @@
-import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { circuitBreakerOf, createClient } from './index.js';
+import { circuitBreakerOf } from './index.js';
 import type { SupabaseCircuitOptions } from './options.js';
-import { byteAt, Gateway } from './test-gateway.test-util.js';
-import { Project, until } from './test-setup.test-util.js';
+import { byteAt, type Gateway, GatewayProject } from './test-gateway.test-util.js';
+import { until } from './test-setup.test-util.js';
 
 // Storage downloads against a real node:http server standing in for Supabase's gateway (the testkit's
 // stand-in serves PostgREST only), which forwards everything else to the stand-in behind its fault proxy.
-const project = new Project();
-const gateways: Gateway[] = [];
+const project = new GatewayProject();
 beforeAll(() => project.start());
 afterAll(() => project.stop());
 beforeEach(() => project.reseed());
-afterEach(async () => {
-  for (const gateway of gateways.splice(0)) await gateway.stop();
-});
+afterEach(() => project.stopGateways());
 
-async function setup(circuitBreaker: SupabaseCircuitOptions = {}): Promise<{ supabase: SupabaseClient; gateway: Gateway }> {
-  const proxy = await project.proxy();
-  const gateway = new Gateway(proxy.url);
-  await gateway.start();
-  gateways.push(gateway);
-  const supabase = createClient(gateway.url, 'test-key', {
-    realtime: { transport: WebSocket as never },
-    auth: { persistSession: false, autoRefreshToken: false },
-    // The real clock: these tests need real timeouts to fire (and show they do not touch downloads).
-    circuitBreaker: { registry: new CircuitBreakerRegistry({ logger: false }), timeoutMs: 1_000, ...circuitBreaker },
-  });
-  return { supabase, gateway };
-}
+// The real clock: these tests need real timeouts to fire (and show they do not touch downloads).
+const setup = (circuitBreaker: SupabaseCircuitOptions = {}) => project.gatewayClient({ timeoutMs: 1_000, ...circuitBreaker });
 
 /** Reads a download stream to its end, checking every byte against the stored pattern. */
 async function readChecked(stream: ReadableStream<Uint8Array>, from = 0): Promise<number> {

@@ -5,6 +5,12 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { createClient } from './index.js';
+import type { SupabaseCircuitOptions } from './options.js';
+import { Project } from './test-setup.test-util.js';
 
 /** Byte `i` of every stored object: a pattern a reader can check without the server's copy. */
 export const byteAt = (i: number): number => (i * 31 + 7) & 0xff;
@@ -144,7 +150,6 @@ export class Gateway {
     res.writeHead(200, { 'content-type': 'application/json' });
     if (table === 'hostile_broken') {
       res.write('[{"id":"a1"},');
-      res.once('drain', () => {});
       setImmediate(() => res.socket?.destroy());
       return;
     }
@@ -173,5 +178,26 @@ export class Gateway {
     upstream.on('error', () => res.destroy());
     res.on('close', () => upstream.destroy());
     req.pipe(upstream);
+  }
+}
+
+/** The stand-in reached through a gateway of its own per client (real clock, fresh registry); `stopGateways` after each test. */
+export class GatewayProject extends Project {
+  readonly #gateways: Gateway[] = [];
+
+  async gatewayClient(circuitBreaker: SupabaseCircuitOptions): Promise<{ supabase: SupabaseClient; gateway: Gateway }> {
+    const gateway = new Gateway((await this.proxy()).url);
+    await gateway.start();
+    this.#gateways.push(gateway);
+    const supabase = createClient(gateway.url, 'test-key', {
+      realtime: { transport: WebSocket as never },
+      auth: { persistSession: false, autoRefreshToken: false },
+      circuitBreaker: { registry: new CircuitBreakerRegistry({ logger: false }), ...circuitBreaker },
+    });
+    return { supabase, gateway };
+  }
+
+  async stopGateways(): Promise<void> {
+    for (const gateway of this.#gateways.splice(0)) await gateway.stop();
   }
 }
