@@ -40,4 +40,33 @@ describe('didWebLocation', () => {
       expect(typeof didWebLocation(id), id).toBe('string');
     }
   });
+
+  it.each([
+    ['0x7f.1', '127.0.0.1'],
+    ['2130706433', '127.0.0.1'],
+    ['0177.0.0.1', '127.0.0.1'],
+    ['127.1', '127.0.0.1'],
+    ['127.0.0.1.', '127.0.0.1'],
+    ['0', '0.0.0.0'],
+    ['0X7F000001%3A8443', '127.0.0.1'],
+    ['%31%32%37.0.0.1%3A8443', '127.0.0.1'],
+    ['0xa9.0xfe.0xa9.0xfe', '169.254.169.254'],
+    ['%5B%3A%3Affff%3A127.0.0.1%5D', '::ffff:7f00:1'],
+    ['%5B%3A%3A1%5D%3A8443', '::1'],
+  ])('did:web:%s is an IP address once the URL parser reads it (%s): refused', (id, address) => {
+    const answer = didWebLocation(id);
+    expect(answer).toMatch(/is an IP address/);
+    if (!/^(%5b|127\.0\.0\.1$)/i.test(id)) expect(answer).toContain(`URL parsers read it as ${address}`);
+  });
+
+  it('refuses zone ids, double encoding and hosts the URL parser rejects', () => {
+    for (const id of ['%5Bfe80%3A%3A1%25eth0%5D', '%2531%2532%2537.0.0.1', 'example.0x10', '1.2.3.4.5', 'exa%20mple.com']) {
+      expect(typeof didWebLocation(id), id).toBe('string');
+    }
+  });
+
+  it('keys the breaker by the canonical authority: case, and the default port, do not make a new host', () => {
+    expect(didWebLocation('Example.COM%3A443')).toMatchObject({ authority: 'example.com', url: 'https://example.com/.well-known/did.json' });
+    expect(didWebLocation('example.com%3A8443')).toMatchObject({ authority: 'example.com:8443' });
+  });
 });
