@@ -34,7 +34,7 @@ import {
 } from './telemetry-names.js';
 import { VERSION } from './version.js';
 
-/** A `fetch` whose every request goes through the project's circuit breaker. */
+/** A `fetch` whose every request goes through a circuit breaker of the project: its API's own, by default. */
 export interface ProtectedFetch {
   (input: FetchInput, init?: RequestInit): Promise<Response>;
   /** The breaker guarding `service` (default `'rest'`): the service's own, or the project's one without `perService`. */
