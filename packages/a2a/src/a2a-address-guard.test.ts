@@ -100,6 +100,13 @@ describe('createA2aClient refuses private addresses by default', () => {
     await guarded.close();
   });
 
+  it('an IPv6 zone id is not a URL host: refused before any connection', async () => {
+    await expect(createA2aClient(`http://[fe80::1%25eth0]:${sinkPort}`, { registry })).rejects.toThrow(/must be an absolute URL/);
+    const client = await createA2aClient(cardAt(`http://[fe80::1%25lo]:${sinkPort}${A2A_JSONRPC_PATH}`), { registry, peer: 'zone' });
+    await expect(client.sendMessage(textMessageRequest('x'))).rejects.toThrow(TypeError);
+    expect(spy.attempts).toEqual([]);
+  });
+
   it('a factory of your own must guard its transports, or createA2aClient refuses it', async () => {
     const bare = new ClientFactory({ transports: [new JsonRpcTransportFactory()] });
     await expect(createA2aClient(peer.agentCard, { registry, factory: bare, peer: 'x' })).rejects.toThrow(
