@@ -36,6 +36,8 @@ beforeAll(async () => {
     SUPABASE_URL: network.url,
     SUPABASE_KEY: 'project-anon-key',
     PEER_URLS: `north=${north.url},south=${south.url}`,
+    // The test's peers listen on loopback: a private address the agent refuses for peers it was given.
+    A2A_ALLOW_PRIVATE: '1',
     // Short call timeouts, so the hanging-dependency test below is quick.
     PHLOW_PEER_TIMEOUT_MS: '1000',
     PHLOW_SUPABASE_TIMEOUT_MS: '1500',

@@ -107,6 +107,8 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     resolver,
     didWebHost: deps.didWebHost,
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.peerTimeoutMs },
+    // The embedded peers listen on loopback; real ones must not be on a private address (SSRF guard) unless told.
+    peerAddresses: config.a2aAllowPrivate ? true : deps.embedded.some((name) => name.startsWith('peer-')) ? ['127.0.0.1', '::1'] : false,
     outbox,
   });
 

@@ -17,6 +17,11 @@ export interface DemoConfig {
   readonly peerUrls: ReadonlyMap<string, string> | undefined;
   /** `DID_WEB_HOST`: the did:web host whose `agents:<id>` documents name peers (`did:web:<host>:agents:<id>`). */
   readonly didWebHost: string | undefined;
+  /**
+   * `A2A_ALLOW_PRIVATE=1`: peers' A2A endpoints may be on private addresses (loopback, LAN). Without it
+   * only the embedded peers' loopback addresses are allowed, and none when peers come from `PEER_URLS`.
+   */
+  readonly a2aAllowPrivate: boolean;
   /** `DID_CA_FILE`: PEM file of CA certificates to trust for did:web hosts (a private PKI), besides Node's roots. */
   readonly didCa: string | undefined;
   /**
@@ -60,6 +65,13 @@ function peerUrls(raw: string | undefined): ReadonlyMap<string, string> | undefi
   return peers;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new TypeError(`${name} must be 1 (on) or 0 (off); got ${JSON.stringify(raw)}`);
+}
+
 function caFile(path: string | undefined): string | undefined {
   if (path === undefined || path === '') return undefined;
   let pem: string;
@@ -97,6 +109,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     supabaseKey,
     peerUrls: peerUrls(env['PEER_URLS']),
     didWebHost: env['DID_WEB_HOST'] || undefined,
+    a2aAllowPrivate: flag(env, 'A2A_ALLOW_PRIVATE'),
     didCa: caFile(env['DID_CA_FILE']),
     allowedHosts: hostList(env['ALLOWED_HOSTS'], host),
     adminToken: env['ADMIN_TOKEN'] || randomBytes(12).toString('hex'),

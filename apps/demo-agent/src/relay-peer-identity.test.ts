@@ -12,7 +12,7 @@ import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, gen
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from './outbox.js';
-import { Relay, type RelayFailure, type RelaySuccess } from './relay.js';
+import { Relay, type RelayFailure, type RelayOptions, type RelaySuccess } from './relay.js';
 import { SCHEMA_SQL } from './stand-ins.js';
 
 const RECOVERY_MS = 10_000;
@@ -55,7 +55,7 @@ afterAll(async () => {
   await Promise.all([registryDb.stop(), alpha.stop(), gamma.stop(), bogus.stop(), trusted?.stop(), hostile?.stop()]);
 });
 
-function relayWith(drivers: Record<string, DIDResolver>): Relay {
+function relayWith(drivers: Record<string, DIDResolver>, peerAddresses: RelayOptions['peerAddresses'] = ['127.0.0.1', '::1']): Relay {
   registry = new CircuitBreakerRegistry();
   const supabase = createClient(registryDb.url, 'anon', {
     circuitBreaker: { registry, name: 'supabase', failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS },
@@ -71,6 +71,7 @@ function relayWith(drivers: Record<string, DIDResolver>): Relay {
     resolver,
     didWebHost: trusted.did.slice('did:web:'.length),
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
+    peerAddresses,
     outbox,
   });
 }
@@ -161,5 +162,19 @@ describe('a DID on another host claiming a real peer', () => {
     }
     counting.dispose();
     expect(lookups).toBe(0);
+  });
+
+  it('by default an endpoint on a private address is not contacted at all, and counts against no breaker', async () => {
+    const relay = relayWith(guardedDrivers(), false);
+    const before = failing.stats().requests.received;
+    for (let i = 0; i < 4; i++) {
+      const answer = (await relay.relay(hostileDid('alpha'), 'to loopback?')) as RelayFailure;
+      expect(answer).toMatchObject({ ok: false, status: 502, peer: hostileDid('alpha') });
+      expect(answer.message).toBe(`Peer ${hostileDid('alpha')} is not reachable here: 127.0.0.1 is a loopback address (A2A_ALLOW_PRIVATE=1 allows private addresses)`);
+    }
+    expect(failing.stats().requests.received).toBe(before);
+    // Refused before its breaker is even made, or counted as nothing by it.
+    const stats = registry.get(`a2a-did/${hostileDid('alpha')}`)?.getStats();
+    expect(stats === undefined || (stats.state === 'closed' && stats.total_failures === 0)).toBe(true);
   });
 });

@@ -38,6 +38,7 @@ describe('readConfig', () => {
     expect(() => readConfig({ PEER_URLS: 'alpha' })).toThrow(`PEER_URLS must be a comma list of id=http(s)://url (id: letters, digits, '.', '_', '-'); got "alpha"`);
     expect(() => readConfig({ PEER_URLS: 'a/b=http://x' })).toThrow('got "a/b=http://x"');
     expect(() => readConfig({ ALLOWED_HOSTS: 'agent.example.com:8080' })).toThrow('ALLOWED_HOSTS must be a comma list of host names or IP addresses without port (e.g. "agent.example.com,127.0.0.1"); got "agent.example.com:8080"');
+    expect(() => readConfig({ A2A_ALLOW_PRIVATE: 'yes' })).toThrow('A2A_ALLOW_PRIVATE must be 1 (on) or 0 (off); got "yes"');
     expect(() => readConfig({ DID_CA_FILE: '/nonexistent/ca.pem' })).toThrow('DID_CA_FILE must name a readable PEM file; got "/nonexistent/ca.pem" (ENOENT)');
     expect(() => readConfig({ SUPABASE_URL: 'https://x.supabase.co' })).toThrow(/SUPABASE_KEY/);
   });

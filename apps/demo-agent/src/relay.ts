@@ -13,7 +13,7 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Message, Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
-import { createA2aClient, messageText, textMessageRequest } from '@phlow/a2a';
+import { createA2aClient, messageText, textMessageRequest, type CreateA2aClientOptions } from '@phlow/a2a';
 import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, type CircuitBreakerRegistry, type CircuitBreakerOptions } from '@phlow/circuit-breaker';
 import type { CircuitBreakerResolver } from '@phlow/did-resolver';
 import { isCircuitRejection } from '@phlow/supabase';
@@ -67,6 +67,11 @@ export interface RelayOptions {
   /** Options of every peer breaker (one object: a family takes one configuration). */
   readonly peerBreaker: CircuitBreakerOptions;
   readonly outbox: Outbox;
+  /**
+   * Which addresses peers' A2A endpoints may connect to (`@phlow/a2a`'s address policy): `false`
+   * refuses loopback, private, link-local and metadata addresses; a list allows those; `true` all.
+   */
+  readonly peerAddresses: CreateA2aClientOptions['allowPrivateAddresses'];
   /** Most breakers (and clients) for peers known only by a DID on another host. Default 200. */
   readonly maxDidPeers?: number;
 }
@@ -143,7 +148,14 @@ export class Relay {
     let client = this.#clients.get(key);
     if (client === undefined) {
       const family = peer.family === DID_PEERS ? { family: DID_PEERS, maxPeers: this.#options.maxDidPeers ?? 200 } : { family: OPERATOR_PEERS };
-      client = createA2aClient(url, { peer: peer.key, ...family, registry: this.#options.registry, breaker: this.#options.peerBreaker, fetch: cardFromLookedUpOrigin });
+      client = createA2aClient(url, {
+        peer: peer.key,
+        ...family,
+        registry: this.#options.registry,
+        breaker: this.#options.peerBreaker,
+        fetch: cardFromLookedUpOrigin,
+        allowPrivateAddresses: this.#options.peerAddresses,
+      });
       this.#clients.set(key, client);
       client.catch(() => this.#clients.delete(key));
     }
@@ -270,9 +282,21 @@ export class Relay {
     const about = { ok: false as const, peer: peer.key, breaker: breakerNameOf(peer), notes };
     if (CircuitTimeoutError.isInstance(error)) return { ...about, status: 504, message: `Peer ${peer.key} did not answer within ${seconds(error.timeoutMs)}` };
     if (CircuitBreakerError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key}: ${(error as Error).message}` };
+    const refused = addressRefusal(error);
+    if (refused !== undefined) return { ...about, status: 502, message: `Peer ${peer.key} is not reachable here: ${refused} (A2A_ALLOW_PRIVATE=1 allows private addresses)` };
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     return { ...about, status: 502, message: `Peer ${peer.key} failed: ${(error as Error).message}${cause === undefined ? '' : ` (${cause})`}` };
   }
+}
+
+/** The address policy's refusal (`ERR_ADDRESS_NOT_ALLOWED`, itself or as a fetch error's cause), as a sentence. */
+function addressRefusal(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown; host?: unknown; address?: unknown; category?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 3; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ERR_ADDRESS_NOT_ALLOWED') {
+      return e.host === e.address ? `${String(e.address)} is a ${String(e.category)} address` : `${String(e.host)} resolves to ${String(e.address)}, a ${String(e.category)} address`;
+    }
+  }
+  return undefined;
 }
 
 function isHttpUrl(text: string): boolean {
