@@ -36,4 +36,5 @@ export { messageText, textMessageRequest } from './text-message.js';
 export type { TextMessageOptions } from './text-message.js';
 // The address policy (shared with @phlow/did-resolver) lives in @phlow/address-policy.
 export { AddressNotAllowedError, createGuardedFetch } from '@phlow/address-policy';
+export type { AllowPrivateAddresses, GuardedFetch } from '@phlow/address-policy';
 export { VERSION } from './version.js';
