@@ -91,7 +91,7 @@ describe('the A2A endpoints with hostile bodies', () => {
     expect(expectCleanJson(await post('/a2a/rest/message:send', big, A2A), 413)).toEqual({ error: { code: 413, status: 'RESOURCE_EXHAUSTED', message: 'the body is larger than 102400 bytes', details: [] } });
     const deep = `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"alpha hi"}],"metadata":{"a":${nested(40_000)}}}}`;
     expect(expectCleanJson(await post('/a2a/rest/message:send', deep, A2A), 400)).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: 'the body is nested deeper than 32 levels' } });
-    expect(expectCleanJson(await post('/a2a/rest/message:send', 'null', A2A), 400)).toMatchObject({ error: { code: 400, message: 'the body must be a JSON object (an A2A HTTP+JSON request)' } });
+    expect(expectCleanJson(await post('/a2a/rest/message:send', 'null', A2A), 400)).toMatchObject({ error: { code: 400, message: 'the body must be a JSON object (an A2A HTTP+JSON request); got null' } });
     expect(expectCleanJson(await post('/a2a/rest/message:send', '{"message":', A2A), 400)).toMatchObject({ error: { code: 400, message: 'the body is not valid JSON' } });
   });
 });

@@ -20,9 +20,9 @@ import express, { type Request, type Response } from 'express';
 import WebSocket from 'ws';
 import type { DemoConfig } from './config.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { HostAllowList } from './host-allow-list.js';
-import { HttpError, detailBody, jsonErrors, jsonNotFound, jsonRpcErrorBody, restErrorBody, sendError, type ErrorBody } from './http-errors.js';
-import { isJsonObject, jsonBody } from './json-body.js';
+import { HostAllowList, allowedHostsOnly } from './host-allow-list.js';
+import { detailBody, jsonErrors, jsonNotFound, jsonRpcErrorBody, restErrorBody, sendError, type ErrorBody } from './http-errors.js';
+import { jsonBody } from './json-body.js';
 import { adminOnly, operatorOnly } from './operator-requests.js';
 import { Outbox } from './outbox.js';
 import { OPERATOR_PEERS } from './peer-identity.js';
@@ -43,9 +43,11 @@ export const CHAOS_ACTIONS: Readonly<Record<string, Faults | null>> = {
 
 /** Body caps of the A2A endpoints: what a text relay needs, far from what hurts. */
 const A2A_BODY = { limit: '100kb', maxDepth: 32, types: ['application/json', 'application/a2a+json'], required: false } as const;
+const JSON_RPC_BODY = { ...A2A_BODY, object: 'a JSON-RPC request object { "jsonrpc": "2.0", "id", "method", "params" }' };
+const REST_BODY = { ...A2A_BODY, object: 'a JSON object (an A2A HTTP+JSON request)' };
 /** `POST /relay` takes `{ "to", "text" }`. */
-const RELAY_BODY = { limit: '64kb', maxDepth: 8, types: ['application/json'], required: true } as const;
-const RELAY_EXPECTED = 'the body must be a JSON object { "to": "<agent id or DID>", "text": "<message>" }';
+const RELAY_OBJECT = 'a JSON object { "to": "<agent id or DID>", "text": "<message>" }';
+const RELAY_BODY = { limit: '64kb', maxDepth: 8, types: ['application/json'], required: true, object: RELAY_OBJECT } as const;
 
 /** The error shape of a request's route family: the A2A bindings' own, `{ detail }` elsewhere. */
 function errorBodyFor(req: Request): ErrorBody {
@@ -116,10 +118,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   const app = express();
   app.disable('x-powered-by');
   // DNS rebinding: answer only requests addressed to one of our names.
-  const allowedHosts = new HostAllowList(config.allowedHosts);
-  app.use((req, _res, next) => {
-    next(allowedHosts.allows(req.get('host')) ? undefined : new HttpError(421, `misdirected request: this agent does not answer for Host ${JSON.stringify((req.get('host') ?? '(none)').slice(0, 200))}; its operator can add the name to ALLOWED_HOSTS`));
-  });
+  app.use(allowedHostsOnly(new HostAllowList(config.allowedHosts)));
   const server: Server = createServer(app);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -186,27 +185,16 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   const requestHandler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
   app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: requestHandler }));
   // Our own body reading first (the SDK's parser then finds the body read): caps, and an object.
-  const a2aBody = [
-    ...jsonBody(A2A_BODY),
-    ((req, _res, next) => {
-      const expected = req.baseUrl === A2A_JSONRPC_PATH ? 'a JSON-RPC request object { "jsonrpc": "2.0", "id", "method", "params" }' : 'a JSON object (an A2A HTTP+JSON request)';
-      next(req.body === undefined || isJsonObject(req.body) ? undefined : new HttpError(400, `the body must be ${expected}`));
-    }) satisfies express.RequestHandler,
-  ];
-  app.use(A2A_JSONRPC_PATH, ...a2aBody);
-  app.use(A2A_REST_PATH, ...a2aBody);
+  app.use(A2A_JSONRPC_PATH, ...jsonBody(JSON_RPC_BODY));
+  app.use(A2A_REST_PATH, ...jsonBody(REST_BODY));
   app.use(A2A_JSONRPC_PATH, jsonRpcHandler({ requestHandler, userBuilder: UserBuilder.noAuthentication }));
   app.use(A2A_REST_PATH, restHandler({ requestHandler, userBuilder: UserBuilder.noAuthentication }));
 
   // --- plain HTTP: relay, health, metrics ---
   app.post('/relay', ...jsonBody(RELAY_BODY), async (req: Request, res: Response) => {
-    if (!isJsonObject(req.body)) {
-      sendError(res, 400, `${RELAY_EXPECTED}; got ${req.body === null ? 'null' : Array.isArray(req.body) ? 'an array' : typeof req.body}`);
-      return;
-    }
-    const { to, text } = req.body;
+    const { to, text } = req.body as Record<string, unknown>;
     if (typeof to !== 'string' || to === '' || typeof text !== 'string' || text === '') {
-      sendError(res, 400, `${RELAY_EXPECTED}: both non-empty strings`);
+      sendError(res, 400, `the body must be ${RELAY_OBJECT}: both non-empty strings`);
       return;
     }
     const result = await relay.relay(to, text);

@@ -6,6 +6,9 @@
  * is not compared (a reverse proxy may change it).
  */
 
+import type { RequestHandler } from 'express';
+import { HttpError } from './http-errors.js';
+
 /** A `Host` header: a name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
 const HOST_HEADER = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -35,4 +38,16 @@ export class HostAllowList {
     const host = canonicalHost(header);
     return host !== undefined && this.#hostnames.has(host);
   }
+}
+
+/** Answers 421 to a request whose `Host` is not one of `list`'s names. */
+export function allowedHostsOnly(list: HostAllowList): RequestHandler {
+  return (req, _res, next) => {
+    const host = req.get('host');
+    if (list.allows(host)) {
+      next();
+      return;
+    }
+    next(new HttpError(421, `misdirected request: this agent does not answer for Host ${JSON.stringify((host ?? '(none)').slice(0, 200))}; its operator can add the name to ALLOWED_HOSTS`));
+  };
 }

@@ -2,7 +2,7 @@
  * Reading a JSON request body, hostile or not: a size cap, a nesting cap (a body nested thousands of
  * levels deep parses, but overflows the stack of whatever walks it recursively later: the A2A SDK's
  * protobuf conversion answered "Maximum call stack size exceeded" with a 500), and the content type
- * the route needs. Every refusal is an {@link HttpError} or a body-parser error, answered as JSON by
+ * the route needs, and a JSON object where one is expected. Every refusal is an {@link HttpError} or a body-parser error, answered as JSON by
  * the app's error handler.
  */
 import express, { type RequestHandler } from 'express';
@@ -20,6 +20,8 @@ export interface JsonBodyOptions {
    * such a request passes through unread (the A2A SDK answers it in its protocol's terms).
    */
   readonly required: boolean;
+  /** What the body must be, when it must be a JSON object (`a JSON object { "to", "text" }`): else 400 naming it. */
+  readonly object?: string;
 }
 
 /** The nesting depth of `value`, counted without recursion; stops counting past `max`. */
@@ -57,5 +59,13 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler[] {
     }
     next();
   };
-  return [contentType, parse, depth];
+  const object: RequestHandler = (req, _res, next) => {
+    if (options.object === undefined || req.body === undefined || isJsonObject(req.body)) {
+      next();
+      return;
+    }
+    const got = req.body === null ? 'null' : Array.isArray(req.body) ? 'an array' : typeof req.body;
+    next(new HttpError(400, `the body must be ${options.object}; got ${got}`));
+  };
+  return [contentType, parse, depth, object];
 }
