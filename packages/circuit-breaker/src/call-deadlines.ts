@@ -88,10 +88,4 @@ export class CallDeadlines {
     }
     this.timer = this.head === undefined ? undefined : this.clock.setTimeout(this.tick, this.resolution);
   };
-
-  /** Stops the timer; listed calls stay pending (the breaker is being discarded). */
-  clear(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-  }
 }

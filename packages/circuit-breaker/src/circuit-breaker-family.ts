@@ -8,13 +8,15 @@ import { checkDurationMs, checkInteger, checkKnownKeys, describeValue } from './
 export interface FamilyOptions {
   /** Most breakers held at once (default 1000). */
   readonly maxKeys?: number;
-  /** A closed, idle breaker unused for this long is retired (ms, default 600 000). */
+  /** A member nobody has called for this long is retired, whatever its state (ms, default 600 000). */
   readonly idleTtlMs?: number;
 }
 
 /** A member's membership, with the last-use time only the family needs (readonly to everyone else). */
 interface Membership extends FamilyMembership {
   lastUsed: number;
+  /** Called more than once: someone keeps using this key (a key called once may be a scan). */
+  repeated: boolean;
 }
 
 /** @internal How a family tells its registry about members. */
@@ -25,16 +27,44 @@ export interface FamilyHooks {
 
 /**
  * One breaker per key — per peer agent, per DID host — created on demand with shared options.
- * Members are named `family/key`. The family stays bounded: closed, idle members are retired after
- * `idleTtlMs`, and at `maxKeys` the least recently used closed, idle member makes room. An open,
- * half-open or busy member is never retired: when only such members are left, a new key is refused
- * with {@link CircuitFamilyFullError} rather than silently dropping a breaker's protection.
+ * Members are named `family/key`.
+ *
+ * Keys often come from outside (hosts with any port, peer ids), so the family must stay bounded in
+ * memory and keep admitting new keys however an adversary picks, fails, hangs or abandons its keys:
+ *
+ * - **Idle retirement.** A member nobody has called for `idleTtlMs` is retired, whatever its state
+ *   and even with calls still in flight (a hanging call is no use): open breakers nobody asks about
+ *   do not stay forever.
+ * - **Room under pressure.** At `maxKeys`, a new key takes the slot of another member, chosen so a
+ *   flood of keys cannot push out the keys somebody keeps calling. A member is a *regular* once it
+ *   has been called more than once, and *in use* while it is open, half-open or forced open, or has
+ *   calls in flight, AND was called within the last `recoveryTimeoutMs` (an open member nobody called
+ *   for a recovery timeout would be probing on its next call anyway). Evicted first: members called
+ *   only once (not in use, then in use), then regulars not in use; within each, members with nothing
+ *   in flight before busy ones, then the least recently used. A key called once that fails, hangs or
+ *   is never called again therefore makes room for the next key, and a closed member loses nothing
+ *   but its failure count.
+ * - **A bounded wait.** Only when every member is a regular in use is a new key refused, with
+ *   {@link CircuitFamilyFullError}, whose `retryAt` says when it will get a breaker: at most one
+ *   `recoveryTimeoutMs` after the family first had to refuse. From then on, while that pressure lasts
+ *   (until no key has needed it for a whole recovery timeout), regulars in use are evicted by the
+ *   same order. So a member somebody still calls is never evicted in favour of keys nobody calls, and
+ *   a new key gets a working breaker within one recovery timeout, even against an adversary that
+ *   keeps calling all of its keys.
+ *
+ * A retired or evicted member is disposed: it leaves the registry (`onBreakerRemoved`), its calls
+ * still in flight end as they would (their deadlines still fire) but their outcomes are stale and
+ * change nothing, and a later call for its key gets a new breaker.
  */
 export class CircuitBreakerFamily {
   readonly maxKeys: number;
   readonly idleTtlMs: number;
   private readonly members = new Map<string, CircuitBreaker>();
   private lastSweep: number;
+  /** When every member first was a regular in use, in the current stretch of pressure, or undefined. */
+  private pressureSince: number | undefined = undefined;
+  /** The last time every member was a regular in use. */
+  private pressureSeen = -Infinity;
 
   constructor(
     readonly name: string,
@@ -46,28 +76,35 @@ export class CircuitBreakerFamily {
     if (typeof name !== 'string' || name.length === 0 || name.includes('/')) {
       throw new TypeError(`circuit breaker family name must be a non-empty string without "/"; got ${describeValue(name)}`);
     }
+    if (typeof familyOptions !== 'object' || familyOptions === null) {
+      throw new TypeError(`circuit breaker family options must be an object { maxKeys?, idleTtlMs? }; got ${describeValue(familyOptions)}`);
+    }
     checkKnownKeys('circuit breaker family options', familyOptions, ['maxKeys', 'idleTtlMs']);
-    this.maxKeys = checkInteger('maxKeys', familyOptions.maxKeys ?? 1000, 1);
-    this.idleTtlMs = checkDurationMs('idleTtlMs', familyOptions.idleTtlMs ?? 600_000, 1);
+    // `undefined` means "not given"; null is refused like any other wrong value (checkInteger names it).
+    this.maxKeys = checkInteger('maxKeys', familyOptions.maxKeys === undefined ? 1000 : familyOptions.maxKeys, 1);
+    this.idleTtlMs = checkDurationMs('idleTtlMs', familyOptions.idleTtlMs === undefined ? 600_000 : familyOptions.idleTtlMs, 1);
     this.lastSweep = options.clock.now();
   }
 
-  /** The breaker for `key`, created on first use. Throws `CircuitFamilyFullError` when the family is full of open breakers. */
+  /**
+   * The breaker for `key`, created on first use. Throws `CircuitFamilyFullError` (with `retryAt`)
+   * when the family holds `maxKeys` members that are all in use; see the class description.
+   */
   get(key: string): CircuitBreaker {
     const now = this.options.clock.now();
     if (now - this.lastSweep >= this.idleTtlMs / 2) this.retireIdle(now);
     const existing = this.members.get(key);
     if (existing !== undefined) {
-      (existing.membership as Membership).lastUsed = now;
+      const membership = existing.membership as Membership;
+      membership.lastUsed = now;
+      membership.repeated = true;
       return existing;
     }
     if (typeof key !== 'string' || key.length === 0) {
       throw new TypeError(`circuit breaker family ${this.name}: key must be a non-empty string; got ${describeValue(key)}`);
     }
-    if (this.members.size >= this.maxKeys && !this.makeRoom(now)) {
-      throw new CircuitFamilyFullError(this.name, key, this.maxKeys);
-    }
-    const membership: Membership = { family: this.name, key, lastUsed: now };
+    if (this.members.size >= this.maxKeys) this.makeRoom(key, now);
+    const membership: Membership = { family: this.name, key, lastUsed: now, repeated: false };
     const breaker = new CircuitBreaker(`${this.name}/${key}`, this.options, membership);
     this.members.set(key, breaker);
     this.hooks?.added(breaker);
@@ -111,31 +148,71 @@ export class CircuitBreakerFamily {
     }
   }
 
-  private static retirable(breaker: CircuitBreaker): boolean {
-    return breaker.inFlight === 0 && breaker.toJSON().state === 'closed';
-  }
-
-  /** Retires every closed, idle member unused for `idleTtlMs`. */
+  /** Retires every member nobody has called for `idleTtlMs`. */
   private retireIdle(now: number): void {
     this.lastSweep = now;
     for (const [key, breaker] of this.members) {
-      if (now - this.lastUseOf(breaker) >= this.idleTtlMs && CircuitBreakerFamily.retirable(breaker)) this.retire(key, breaker);
+      if (now - this.lastUseOf(breaker) >= this.idleTtlMs) this.retire(key, breaker);
     }
   }
 
-  /** Frees one slot by retiring the least recently used retirable member; false if none can go. */
-  private makeRoom(now: number): boolean {
+  /**
+   * Open, half-open or forced open, or with calls in flight, and called within the last recovery
+   * timeout: somebody relies on this breaker's state right now.
+   */
+  private inUse(breaker: CircuitBreaker, now: number): boolean {
+    if (now - this.lastUseOf(breaker) >= this.options.recoveryTimeoutMs) return false;
+    if (breaker.inFlight > 0) return true;
+    const state = breaker.toJSON().state;
+    return state === 'open' || state === 'half_open' || state === 'forced_open';
+  }
+
+  /** Frees one slot for `key`, or throws `CircuitFamilyFullError`. */
+  private makeRoom(key: string, now: number): void {
     this.retireIdle(now);
-    if (this.members.size < this.maxKeys) return true;
+    if (this.members.size < this.maxKeys) return;
+    let victim = this.pickVictim(now, false);
+    if (victim === undefined) {
+      // Every member is a regular in use. Refuse for at most one recovery timeout from the first
+      // refusal, then evict regulars in use too, by the same order, while the pressure lasts (it has
+      // passed once no key needed this for a whole recovery timeout).
+      const recovery = this.options.recoveryTimeoutMs;
+      if (this.pressureSince === undefined || now - this.pressureSeen > recovery) this.pressureSince = now;
+      this.pressureSeen = now;
+      const graceEnds = this.pressureSince + recovery;
+      if (now < graceEnds) throw new CircuitFamilyFullError(this.name, key, this.maxKeys, graceEnds, this.options.clock);
+      victim = this.pickVictim(now, true)!;
+    }
+    this.retire(victim[0], victim[1]);
+  }
+
+  /**
+   * The member to evict, by rank: called once and not in use, called once and in use, called
+   * repeatedly and not in use, then (only with `includeRegularsInUse`) called repeatedly and in use;
+   * within a rank, nothing in flight before busy, then least recently used.
+   */
+  private pickVictim(now: number, includeRegularsInUse: boolean): [string, CircuitBreaker] | undefined {
     let victim: [string, CircuitBreaker] | undefined;
+    let bestRank = 4;
+    let bestBusy = true;
+    let bestLastUsed = Infinity;
     for (const entry of this.members) {
-      if (CircuitBreakerFamily.retirable(entry[1]) && (victim === undefined || this.lastUseOf(entry[1]) < this.lastUseOf(victim[1]))) {
+      const breaker = entry[1];
+      const m = breaker.membership as Membership;
+      const rank = (m.repeated ? 2 : 0) + (this.inUse(breaker, now) ? 1 : 0);
+      if (rank === 3 && !includeRegularsInUse) continue;
+      const busy = breaker.inFlight > 0;
+      if (
+        victim === undefined ||
+        (rank !== bestRank ? rank < bestRank : busy !== bestBusy ? !busy : m.lastUsed < bestLastUsed)
+      ) {
         victim = entry;
+        bestRank = rank;
+        bestBusy = busy;
+        bestLastUsed = m.lastUsed;
       }
     }
-    if (victim === undefined) return false;
-    this.retire(victim[0], victim[1]);
-    return true;
+    return victim;
   }
 
   private lastUseOf(breaker: CircuitBreaker): number {

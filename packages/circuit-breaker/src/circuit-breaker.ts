@@ -781,11 +781,17 @@ export class CircuitBreaker implements CallOwner {
     return this.deadlines?.armed ? 1 : 0;
   }
 
-  /** Detaches from the state store and stops the timeout timer. The breaker must not be used afterwards. */
+  /**
+   * Detaches from the state store and makes every call in flight stale: those calls still end as they
+   * would (their deadlines still fire, so no caller waits forever) but their outcomes change nothing.
+   * The deadline timer stops by itself once they have ended. A keyed family disposes the members it
+   * retires; do not use a disposed breaker.
+   */
   dispose(): void {
-    this.deadlines?.clear();
     this.store?.dispose();
     this.store = undefined;
+    // Quietly: nothing to announce, nobody to tell; late outcomes just become stale.
+    this.generation++;
   }
 
   // --- events -----------------------------------------------------------------------------------

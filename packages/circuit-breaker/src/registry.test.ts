@@ -154,14 +154,19 @@ describe('keyed families', () => {
     expect(registry.get('a2a/dead-peer')).toBe(peers.get('dead-peer'));
   });
 
-  it('retires closed breakers idle for idleTtlMs, never an open one', async () => {
+  it('retires every member nobody called for idleTtlMs, open ones included', async () => {
     const { peers, clock, removed } = family(10, 1_000);
     await settle(peers.execute('open-peer', fail));
     await peers.execute('idle-peer', succeed);
-    clock.advance(5_000);
+    clock.advance(500);
+    await settle(peers.execute('open-peer', succeed)); // rejected, but called: still wanted
+    clock.advance(600);
     peers.get('fresh');
     expect(removed).toEqual(['a2a/idle-peer']);
     expect(peers.peek('open-peer')?.toJSON().state).toBe('open');
+    clock.advance(1_000);
+    peers.get('another');
+    expect(removed).toEqual(['a2a/idle-peer', 'a2a/open-peer', 'a2a/fresh']);
   });
 
   it('at maxKeys evicts the least recently used closed breaker', async () => {
@@ -176,10 +181,13 @@ describe('keyed families', () => {
     expect(peers.size).toBe(2);
   });
 
-  it('refuses a new key rather than dropping an open breaker when full', async () => {
+  it('refuses a new key rather than dropping an open breaker someone just called', async () => {
     const { peers } = family(2);
-    await settle(peers.execute('x', fail));
-    await settle(peers.execute('y', fail));
+    for (let i = 0; i < 2; i++) {
+      // Called twice: regulars, open (keys called only once make room; see circuit-breaker-family.test.ts).
+      await settle(peers.execute('x', fail));
+      await settle(peers.execute('y', fail));
+    }
     const outcome = await settle(peers.execute('z', succeed));
     const error = (outcome as { error: CircuitFamilyFullError }).error;
     expect(error).toBeInstanceOf(CircuitFamilyFullError);
@@ -188,13 +196,14 @@ describe('keyed families', () => {
     expect(CircuitOpenError.isInstance((await settle(peers.execute('x', succeed)) as { error: unknown }).error)).toBe(true);
   });
 
-  it('never retires a breaker with calls in flight', async () => {
+  it('does not evict a breaker with calls in flight that was just called', async () => {
     const { peers } = family(1);
     let release!: () => void;
-    const busy = peers.execute('busy', () => new Promise<void>((resolve) => (release = resolve)));
+    const running = new Promise<void>((resolve) => (release = resolve));
+    const busy = [peers.execute('busy', () => running), peers.execute('busy', () => running)];
     expect(() => peers.get('other')).toThrow(CircuitFamilyFullError);
     release();
-    await busy;
+    await Promise.all(busy);
     expect(peers.get('other').name).toBe('a2a/other');
   });
 
