@@ -327,15 +327,16 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     }
   });
 
-  it('answers family_full rather than evicting an open host breaker', async () => {
+  it('a family full of open host breakers still admits a new host: an open host called once makes room', async () => {
     const { resolver, registry } = resolverWith({ cache: false, maxHosts: 1, breaker: { failureThreshold: 1 }, clock: new ManualClock() });
     await b.proxy.setFaults({ refuse: true });
     await resolver.resolve(b.did);
     expect(registry.get(`did-web/${b.authority}`)?.state).toBe('open');
-    const refused = await resolver.resolve(a.did);
-    expect(refused.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'family_full' });
-    expect(refused.didResolutionMetadata['message']).toMatch(/maxKeys/);
-    expect(exporter.getFinishedSpans().at(-1)?.attributes['error.type']).toBe('CircuitFamilyFullError');
+    const admitted = await resolver.resolve(a.did);
+    expect(admitted.didResolutionMetadata.error).toBeUndefined();
+    expect(admitted.didDocument?.id).toBe(a.did);
+    expect(registry.get(`did-web/${a.authority}`)?.state).toBe('closed');
+    expect(registry.get(`did-web/${b.authority}`)).toBeUndefined();
   });
 
   it('validates its options, naming the option', async () => {
