@@ -37,6 +37,7 @@ export async function relay(client: Client, peer: string, text: string, withinMs
 export interface Health {
   readonly status: 'healthy' | 'degraded';
   readonly open_breakers: string[];
+  readonly open_foreign_breakers: string[];
   readonly breaker_stats: Record<string, { state: string; failure_count: number; total_rejections: number; total_calls: number }>;
   readonly outbox: { pending: number; replayed: number; dropped: number; stored: number };
 }

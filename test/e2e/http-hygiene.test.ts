@@ -69,6 +69,10 @@ describe('POST /relay with hostile bodies', () => {
     expect(expectCleanJson(await post('/relay', '{"to":"alpha","text":"fine"}'), 200)).toMatchObject({ ok: true, peer: 'alpha', reply: 'echo: fine' });
     expect(expectCleanJson(await rawRequest(`${demo.url}/no/such/page`), 404)).toEqual({ detail: 'no route GET /no/such/page' });
     expect(expectCleanJson(await post('/health/circuit-breakers', '{}'), 404)).toEqual({ detail: 'no route POST /health/circuit-breakers' });
+    // A malformed %-escape in a path parameter: the router's URIError was a 500.
+    const token = { authorization: `Bearer ${demo.adminToken}` };
+    expect(expectCleanJson(await post('/chaos/%E0%A4%A/down', '{}', token), 400)).toEqual({ detail: 'the URL is not valid percent-encoding' });
+    expect(expectCleanJson(await rawRequest(`${demo.url}/a2a/rest/tasks/%E0%A4%A`, { headers: A2A }), 400)).toMatchObject({ error: { code: 400, message: 'the URL is not valid percent-encoding' } });
   });
 });
 

@@ -20,12 +20,13 @@ import express, { type Request, type Response } from 'express';
 import WebSocket from 'ws';
 import type { DemoConfig } from './config.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { breakerHealth } from './health.js';
 import { HostAllowList, allowedHostsOnly } from './host-allow-list.js';
 import { detailBody, jsonErrors, jsonNotFound, jsonRpcErrorBody, restErrorBody, sendError, type ErrorBody } from './http-errors.js';
 import { jsonBody } from './json-body.js';
 import { adminOnly, operatorOnly } from './operator-requests.js';
 import { Outbox } from './outbox.js';
-import { OPERATOR_PEERS } from './peer-identity.js';
+import { DID_PEERS, OPERATOR_PEERS } from './peer-identity.js';
 import { Relay, parseRelayText, type RelayResult } from './relay.js';
 import type { Dependencies } from './stand-ins.js';
 
@@ -56,6 +57,9 @@ function errorBodyFor(req: Request): ErrorBody {
   if (path === A2A_REST_PATH || path.startsWith(`${A2A_REST_PATH}/`)) return restErrorBody;
   return detailBody;
 }
+
+/** Most dashboards (server-sent event streams) served at once. */
+const MAX_EVENT_STREAMS = 100;
 
 export interface RunningAgent {
   readonly url: string;
@@ -211,25 +215,25 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     res.status(result.status).json({ detail: result.message, peer: result.peer, notes: result.notes });
   });
 
-  const health = () => {
-    const stats = registry.getStats();
-    const open = Object.keys(stats).filter((name) => stats[name]!.state === 'open');
-    return { status: open.length === 0 ? 'healthy' : 'degraded', open_breakers: open, breaker_stats: stats, outbox: outbox.stats };
-  };
+  const didHostBreaker = deps.didWebHost === undefined ? undefined : `did-web/${decodeURIComponent(deps.didWebHost)}`;
+  const isForeign = (name: string) => name.startsWith(`${DID_PEERS}/`) || (name.startsWith('did-web/') && name !== didHostBreaker);
+  const health = () => ({ ...breakerHealth(registry.getStats(), isForeign), outbox: outbox.stats });
   app.get('/health/circuit-breakers', (_req, res) => void res.json(health()));
   app.get('/metrics', async (_req, res) => {
     try {
       const scrape = await fetch(telemetry.prometheusUrl!);
       res.status(scrape.status).type(scrape.headers.get('content-type') ?? 'text/plain').send(await scrape.text());
     } catch (error) {
-      res.status(500).type('text/plain').send(`metrics unavailable: ${(error as Error).message}`);
+      // The exporter's address is the agent's business, not the scraper's.
+      process.stderr.write(`${JSON.stringify({ timestamp: Date.now() / 1000, level: 'error', message: `metrics unavailable: ${(error as Error).message}` })}\n`);
+      sendError(res, 503, 'metrics unavailable (logged by the agent)');
     }
   });
 
   // --- chaos and admin ---
   const breakerOf = (dependency: string): string | undefined => {
     if (dependency === 'supabase') return supabaseBreaker;
-    if (dependency === 'did-host') return deps.didWebHost === undefined ? undefined : `did-web/${decodeURIComponent(deps.didWebHost)}`;
+    if (dependency === 'did-host') return didHostBreaker;
     if (dependency.startsWith('peer-')) return `a2a/${dependency.slice(5)}`;
     return undefined;
   };
@@ -331,6 +335,11 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   const pusher = setInterval(broadcast, 500);
   app.get('/api/state', (_req, res) => void res.json(snapshot()));
   app.get('/events', (req: Request, res: Response) => {
+    // Each stream is sent a snapshot twice a second: bounded, so opening streams cannot exhaust the agent.
+    if (streams.size >= MAX_EVENT_STREAMS) {
+      sendError(res, 503, `too many dashboards open (${MAX_EVENT_STREAMS}); close one and reload`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write(`data: ${JSON.stringify(snapshot())}\n\n`);
     streams.add(res);

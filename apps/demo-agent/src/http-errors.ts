@@ -67,6 +67,17 @@ function bodyParserError(error: { type?: unknown; limit?: unknown; status?: unkn
 }
 
 /**
+ * Another 4xx an Express layer raised (`status`/`statusCode`, the http-errors convention): the router's
+ * URIError for a malformed `%` in a path parameter, for instance. Answered with its status and a
+ * sentence of ours, not the layer's message.
+ */
+function clientError(error: { status?: unknown; statusCode?: unknown }): { status: number; message: string } | undefined {
+  const status = typeof error.status === 'number' ? error.status : error.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  return { status, message: error instanceof URIError ? 'the URL is not valid percent-encoding' : `the request was refused (HTTP ${status})` };
+}
+
+/**
  * The app's last error handler. `bodyFor` picks the error shape for the request's route family.
  * Unknown errors are logged (one JSON line on stderr) and answered 500 without their message.
  */
@@ -80,7 +91,7 @@ export function jsonErrors(bodyFor: (req: Request) => ErrorBody): ErrorRequestHa
       error instanceof HttpError
         ? { status: error.status, message: error.message }
         : typeof error === 'object' && error !== null
-          ? bodyParserError(error as { type?: unknown })
+          ? (bodyParserError(error as { type?: unknown }) ?? clientError(error as { status?: unknown; statusCode?: unknown }))
           : undefined;
     if (known !== undefined) {
       sendError(res, known.status, known.message, bodyFor(req));
