@@ -1,6 +1,9 @@
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 import { AddressPolicy, createGuardedFetch, isGuardedFetch, type AllowPrivateAddresses, type GuardedFetch } from '@phlow/address-policy';
 
+/** Most sockets per peer origin in the pool of a `createA2aClient` client. */
+const A2A_SOCKETS_PER_ORIGIN = 64;
+
 /** @internal The address guard of one {@link createA2aClient} call. */
 export interface A2aAddressGuard {
   /** The agent card download: the caller's `fetch`, guarded. */
@@ -31,7 +34,8 @@ export function guardedA2aFetch(
     base = createGuardedFetch({ dispatcher: cardBase.dispatcher });
   } else {
     const policy = new AddressPolicy({ allowPrivateAddresses }, `${what}: option "allowPrivateAddresses"`);
-    base = createGuardedFetch({ policy });
+    // Streams hold a socket each for their whole life: more per peer than the package default of 16.
+    base = createGuardedFetch({ policy, maxSocketsPerOrigin: A2A_SOCKETS_PER_ORIGIN });
     cardFetch = cardBase === globalThis.fetch ? base : createGuardedFetch({ dispatcher: base.dispatcher, fetch: cardBase });
   }
   if (factory !== undefined && base.policy.enforced) checkFactory(what, factory);
