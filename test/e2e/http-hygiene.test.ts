@@ -4,9 +4,10 @@
  * bodies; cross-site form posts to the chaos controls; a rebound DNS name in Host. Every answer must be
  * a clear 4xx in JSON, with nothing of the agent's insides (no stack frames, no file paths).
  */
+import { request, type ClientRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type DemoProcess } from './demo-process.js';
+import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
 import { getJson, rawRequest, type ChaosState, type RawResponse } from './helpers.js';
 
 let demo: DemoProcess;
@@ -138,6 +139,31 @@ describe('the chaos and admin controls against a hostile page', () => {
     expect(await faultsOf('peer-alpha')).toEqual({});
     for (const name of [`localhost:${port}`, `[::1]:${port}`, `127.0.0.1:${port}`, 'LOCALHOST']) {
       expect((await rawRequest(`${demo.url}/health/circuit-breakers`, { headers: { host: name } })).status, name).toBe(200);
+    }
+  });
+});
+
+describe('the dashboard\'s event streams', () => {
+  it('are bounded: past 100 open streams the next is refused with 503 JSON, and a closed one frees its place', async () => {
+    const open: ClientRequest[] = [];
+    const openStream = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${demo.url}/events`, { agent: false }, (res) => {
+          resolve(res.statusCode ?? 0);
+          res.resume();
+        });
+        req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+        req.end();
+        open.push(req);
+      });
+    try {
+      const statuses = await Promise.all(Array.from({ length: 100 }, openStream));
+      expect(statuses.every((status) => status === 200)).toBe(true);
+      expect(expectCleanJson(await rawRequest(`${demo.url}/events`), 503)).toEqual({ detail: 'too many dashboards open (100); close one and reload' });
+      open.shift()!.destroy();
+      await waitFor(async () => ((await openStream()) === 200 ? true : undefined), 'a freed stream place', 10_000, 50);
+    } finally {
+      for (const req of open) req.destroy();
     }
   });
 });
