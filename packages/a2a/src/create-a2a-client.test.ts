@@ -4,11 +4,14 @@ import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory } from '@a
 import { CircuitBreakerRegistry, CircuitOpenError, ManualClock } from '@phlow/circuit-breaker';
 import { A2A_REST_PATH, A2aPeer, messageText } from '@phlow/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createGuardedFetch } from '@phlow/address-policy';
 import { createA2aClient } from './create-a2a-client.js';
 import { a2aProtectionOf } from './protect-a2a-client.js';
 import { PeerBehindProxy, rejection, setUpTracing, textRequest, traceparentOf, waitFor } from './test-support.test-util.js';
 
 const tracing = setUpTracing();
+/** The peers here listen on loopback, which the address policy refuses unless allowed. */
+const local = { allowPrivateAddresses: ['127.0.0.1'] };
 const direct = new A2aPeer({ name: 'direct' });
 const gamma = new PeerBehindProxy('gamma');
 let registry: CircuitBreakerRegistry;
@@ -30,7 +33,7 @@ beforeEach(async () => {
 
 describe('createA2aClient', () => {
   it('from a URL: the card download goes through the peer breaker, traced, and the client is protected', async () => {
-    const client = await createA2aClient(direct.url, { registry, tracer: tracing.tracer });
+    const client = await createA2aClient(direct.url, { ...local, registry, tracer: tracing.tracer });
     const protection = a2aProtectionOf(client)!;
     expect(protection.peer).toBe(new URL(direct.url).host);
     expect(protection.breaker.name).toBe(`a2a/${new URL(direct.url).host}`);
@@ -45,7 +48,7 @@ describe('createA2aClient', () => {
 
   it('from a URL that is down: the card download counts against the peer', async () => {
     await gamma.proxy.setFaults({ refuse: true });
-    const options = { registry, tracer: tracing.tracer, peer: 'gamma' };
+    const options = { ...local, registry, tracer: tracing.tracer, peer: 'gamma' };
     for (let i = 0; i < 3; i++) expect(String((await rejection(createA2aClient(gamma.proxy.url, options)) as Error).cause)).toMatch(/ECONNREFUSED/);
     expect(CircuitOpenError.isInstance(await rejection(createA2aClient(gamma.proxy.url, options)))).toBe(true);
     expect(tracing.spans('a2a GetAgentCard').at(-1)?.status.code).toBe(SpanStatusCode.ERROR);
@@ -53,14 +56,15 @@ describe('createA2aClient', () => {
 
   it('a wrong card path (404) is the caller mistake: it does not count', async () => {
     for (let i = 0; i < 4; i++) {
-      const error = await rejection(createA2aClient(direct.url, { registry, tracer: tracing.tracer, peer: 'direct', agentCardPath: '/no-card-here.json' }));
+      const error = await rejection(createA2aClient(direct.url, { ...local, registry, tracer: tracing.tracer, peer: 'direct', agentCardPath: '/no-card-here.json' }));
       expect(String(error)).toMatch(/Failed to fetch Agent Card from .*: 404/);
     }
     expect(registry.get('a2a/direct')?.getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 4 });
   });
 
   it('from an agent card, with the SDK factory of your choice (REST binding)', async () => {
-    const factory = new ClientFactory({ transports: [new RestTransportFactory(), new JsonRpcTransportFactory()], preferredTransports: ['HTTP+JSON'] });
+    const fetchImpl = createGuardedFetch(local);
+    const factory = new ClientFactory({ transports: [new RestTransportFactory({ fetchImpl }), new JsonRpcTransportFactory({ fetchImpl })], preferredTransports: ['HTTP+JSON'] });
     const client = await createA2aClient(direct.agentCard, { registry, tracer: tracing.tracer, factory, peer: 'direct' });
     direct.setBehavior({ kind: 'task', steps: 1 });
     const task = (await client.sendMessage(textRequest('over rest'))) as Task;
@@ -78,7 +82,7 @@ describe('createA2aClient', () => {
   });
 
   it('from a card, the peer defaults to the host of its first interface', async () => {
-    const client = await createA2aClient(gamma.card, { registry, tracer: tracing.tracer });
+    const client = await createA2aClient(gamma.card, { ...local, registry, tracer: tracing.tracer });
     expect(a2aProtectionOf(client)?.peer).toBe(new URL(gamma.proxy.url).host);
   });
 
@@ -91,7 +95,7 @@ describe('createA2aClient', () => {
 describe('recovery', () => {
   it('open → half-open after the recovery timeout (ManualClock) → a successful probe closes it', async () => {
     const clock = new ManualClock();
-    const client = await createA2aClient(gamma.card, { registry, tracer: tracing.tracer, peer: 'gamma', breaker: { clock } });
+    const client = await createA2aClient(gamma.card, { ...local, registry, tracer: tracing.tracer, peer: 'gamma', breaker: { clock } });
     await gamma.proxy.setFaults({ refuse: true });
     for (let i = 0; i < 3; i++) await rejection(client.sendMessage(textRequest('x')));
     const breaker = a2aProtectionOf(client)!.breaker;
@@ -106,7 +110,7 @@ describe('recovery', () => {
   });
 
   it('a peer that drops the connection mid-stream counts as a failure', async () => {
-    const client = await createA2aClient(gamma.card, { registry, tracer: tracing.tracer, peer: 'gamma' });
+    const client = await createA2aClient(gamma.card, { ...local, registry, tracer: tracing.tracer, peer: 'gamma' });
     gamma.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 60_000 });
     const stream = client.sendMessageStream(textRequest('then a crash'));
     expect((await stream.next()).value?.payload?.$case).toBe('task');

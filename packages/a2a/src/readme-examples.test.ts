@@ -30,9 +30,11 @@ describe('README examples', () => {
     };
 
     // --- README: usage ---
-    // From a URL, in one line (the agent card download goes through the peer's breaker too)...
-    const planner = await createA2aClient(plannerUrl);
-    // ...or around a client you already have.
+    // From a URL, in one line (the agent card download goes through the peer's breaker too). Private
+    // addresses are refused unless allowed: these peers run on this machine (local development).
+    const local = { allowPrivateAddresses: ['127.0.0.1'] };
+    const planner = await createA2aClient(plannerUrl, local);
+    // ...or around a client you already have (its requests are yours: no address policy).
     const billing = protectA2aClient(await new ClientFactory().createFromUrl(billingUrl), { peer: 'billing' });
 
     try {
