@@ -346,6 +346,12 @@ export class CircuitBreaker implements CallOwner {
   callSucceeded(call: PendingCall, value: unknown): void {
     this.deadlines?.remove(call);
     if (call.probeTimer !== undefined) this.stopProbeTimer(call);
+    if (call.generation === this.generation && this.inner === CLOSED && call.startedAt !== call.startedAt && this.plain) {
+      // The common timed case with nothing to classify, share or tell (as in `handlersFor`).
+      this.successes++;
+      if (this.policy.recordSuccess(NaN, NaN)) this.trip();
+      return;
+    }
     this.settleValue(value, call.generation, call.startedAt);
   }
 

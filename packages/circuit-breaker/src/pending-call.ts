@@ -3,6 +3,16 @@ import type { CallContext } from './call-context.js';
 import type { DeadlineEpoch } from './call-deadlines.js';
 import type { TimerHandle } from './clock.js';
 
+/**
+ * The call whose promise is being constructed. One module-level executor instead of a closure per
+ * call: the Promise constructor runs it synchronously, so nothing else can interleave.
+ */
+let constructing: PendingCall | undefined;
+
+function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  constructing!.captured(resolve, reject);
+}
+
 /** The breaker's side of a guarded call (timeout and/or caller signal). */
 export interface CallOwner {
   callSucceeded(call: PendingCall, value: unknown): void;
@@ -40,10 +50,14 @@ export class PendingCall implements CallContext, AbortWaiter {
     readonly startedAt: number,
     private readonly callerSignal: AbortSignal | undefined,
   ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    constructing = this;
+    this.promise = new Promise(captureResolvers);
+  }
+
+  /** @internal Receives the promise's resolving functions (see `captureResolvers`). */
+  captured(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+    this.resolve = resolve;
+    this.reject = reject;
   }
 
   get signal(): AbortSignal {
@@ -61,7 +75,8 @@ export class PendingCall implements CallContext, AbortWaiter {
       // `then` callbacks rather than an async function: one promise fewer per call. Adopting the result
       // runs the caller's code (a `then` getter, a promise's own `then`): inside the try, so whatever it
       // throws fails the call instead of escaping `execute` with the call still in flight.
-      Promise.resolve(fn(this)).then(
+      const result = fn(this);
+      (result instanceof Promise ? result : Promise.resolve(result)).then(
         (value) => this.succeeded(value),
         (error: unknown) => this.failed(error),
       );
