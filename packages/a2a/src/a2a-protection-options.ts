@@ -8,7 +8,6 @@ import {
   type CircuitBreakerRegistry,
   type FamilyOptions,
 } from '@phlow/circuit-breaker';
-import { findAddressRefusal } from '@phlow/address-policy';
 import { isA2aPeerFailure } from './classify-a2a-error.js';
 import { INSTRUMENTATION_SCOPE } from './telemetry-names.js';
 import { VERSION } from './version.js';
@@ -46,21 +45,12 @@ export interface ProtectA2aClientOptions {
   readonly tracer?: Tracer;
 }
 
-/**
- * Whether an error counts against the peer: {@link isA2aPeerFailure}, except that an address the
- * policy refused is the caller's configuration, not the peer's failure (it is ignored by the
- * breaker, and visible on the span and in the breaker's `total_ignored`).
- */
-function countsAgainstPeer(error: unknown): boolean {
-  return findAddressRefusal(error) === undefined && isA2aPeerFailure(error);
-}
-
 /** The guide's A2A breaker: 3 failures open it, 45 s before a probe, 20 s per call. */
 export const A2A_BREAKER_DEFAULTS = Object.freeze({
   failureThreshold: 3,
   recoveryTimeoutMs: 45_000,
   timeoutMs: 20_000,
-  expectedError: countsAgainstPeer,
+  expectedError: isA2aPeerFailure,
 } satisfies CircuitBreakerOptions);
 
 /** Default family name. */

@@ -10,6 +10,7 @@ import {
   fromJsonRpcErrorResponse,
   fromRestErrorBody,
 } from '@a2a-js/sdk/errors';
+import { AddressNotAllowedError } from '@phlow/address-policy';
 import { CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
 import { classifyA2aError, classifyHttpStatus, classifyJsonRpcCode, JSON_RPC_ERROR_VERDICTS } from './classify-a2a-error.js';
@@ -77,6 +78,13 @@ describe('classifyA2aError', () => {
     expect(classifyA2aError(new Error('Failed to fetch Agent Card from http://h/.well-known/agent-card.json: 502'))).toBe('failure');
     expect([500, 502, 503, 504, 408, 429].map(classifyHttpStatus)).toEqual(Array(6).fill('failure'));
     expect([400, 401, 403, 404, 409, 415].map(classifyHttpStatus)).toEqual(Array(6).fill('ignored'));
+  });
+
+  it('an address the policy refused is ignored, bare or wrapped in fetch failed, so no expectedError loses it', () => {
+    const refusal = new AddressNotAllowedError('metadata.internal', '169.254.169.254', 'link-local');
+    expect(classifyA2aError(refusal)).toBe('ignored');
+    expect(classifyA2aError(new TypeError('fetch failed', { cause: refusal }))).toBe('ignored');
+    expect(classifyA2aError(new Error('Failed to fetch Agent Card', { cause: new TypeError('fetch failed', { cause: refusal }) }))).toBe('ignored');
   });
 
   it('transport errors and timeouts fail', () => {

@@ -1,3 +1,4 @@
+import { findAddressRefusal } from '@phlow/address-policy';
 import { CircuitTimeoutError } from '@phlow/circuit-breaker';
 
 /** What an error says about the peer: `failure` counts against its breaker, `ignored` does not. */
@@ -91,6 +92,8 @@ export function jsonRpcErrorCode(error: unknown): number | undefined {
 /**
  * Whether an error from an `@a2a-js/sdk` client call says the peer is unwell (`failure`: counts
  * against its breaker) or the request was wrong (`ignored`). The error and its `cause` chain are read:
+ * 0. an address the policy refused (`AddressNotAllowedError`) → ignored: the caller's configuration,
+ *    not the peer's failure;
  * 1. a timeout (the breaker's, or a stream's idle timeout) → failure;
  * 2. an A2A protocol error: JSON-RPC by its code ({@link classifyJsonRpcCode}), REST and client-side
  *    errors by their `reason` (caller reasons → ignored; a REST error with another reason → failure
@@ -100,6 +103,7 @@ export function jsonRpcErrorCode(error: unknown): number | undefined {
  *    cannot parse) → failure.
  */
 export function classifyA2aError(error: unknown): A2aErrorVerdict {
+  if (findAddressRefusal(error) !== undefined) return 'ignored';
   if (CircuitTimeoutError.isInstance(error)) return 'failure';
   for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
     const a2a = asA2aError(current);
