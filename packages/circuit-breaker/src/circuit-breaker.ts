@@ -190,28 +190,32 @@ export class CircuitBreaker implements CallOwner {
 
   /** Runs `fn` through the breaker (the guide's `acall`). Rejects with `CircuitOpenError` without running when open. */
   execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<T> {
-    const handlers = this.handlers;
-    if (
-      this.inner === CLOSED &&
-      options === undefined &&
-      !this.timed &&
-      this.options.timeoutMs === 0 &&
-      handlers !== undefined &&
-      handlers.generation === this.generation
-    ) {
-      // The hot path, kept flat (measured ~5 % faster at 1000 calls in flight than calling run()):
-      // closed, untimed, no signal, the shared handlers of this generation ready.
-      this.calls++;
-      let result: T | PromiseLike<T>;
-      try {
-        result = fn(UNABORTABLE);
-        // Inside the try: `instanceof` and `then` run the caller's code too (a Proxy, an own `then`).
-        if (result instanceof Promise) return result.then(handlers.value as (value: T) => T, handlers.error);
-      } catch (error) {
-        this.settleError(error, handlers.generation, NaN);
-        return rejectSoon(error);
+    if (this.inner === CLOSED && options === undefined && !this.timed) {
+      // The hot paths, kept flat (measured ~5 % faster at 1000 calls in flight than calling run()):
+      // closed, no clock read, no caller signal.
+      const deadlines = this.deadlines;
+      if (deadlines !== undefined) {
+        // Timed (the deadline list exists once timeoutMs > 0): one PendingCall joins the list.
+        this.calls++;
+        const call = new PendingCall(this, this.generation, NaN, undefined);
+        deadlines.add(call);
+        return call.run(fn) as Promise<T>;
       }
-      return this.settleNonPromise(result, handlers.generation, NaN);
+      const handlers = this.handlers;
+      if (this.options.timeoutMs === 0 && handlers !== undefined && handlers.generation === this.generation) {
+        // Untimed, with the shared handlers of this generation ready.
+        this.calls++;
+        let result: T | PromiseLike<T>;
+        try {
+          result = fn(UNABORTABLE);
+          // Inside the try: `instanceof` and `then` run the caller's code too (a Proxy, an own `then`).
+          if (result instanceof Promise) return result.then(handlers.value as (value: T) => T, handlers.error);
+        } catch (error) {
+          this.settleError(error, handlers.generation, NaN);
+          return rejectSoon(error);
+        }
+        return this.settleNonPromise(result, handlers.generation, NaN);
+      }
     }
     if (options !== undefined) checkExecuteOptions(options);
     let startedAt = NaN;
@@ -338,8 +342,7 @@ export class CircuitBreaker implements CallOwner {
       // Probes are few (halfOpenMaxCalls at a time): each gets its own exact timer.
       call.probeTimer = this.options.clock.setTimeout(() => call.timeOut(true), this.options.halfOpenMaxWaitMs);
     }
-    call.run(fn);
-    return call.promise as Promise<T>;
+    return call.run(fn) as Promise<T>;
   }
 
   /** @internal CallOwner: a guarded call resolved. */

@@ -42,17 +42,13 @@ export class PendingCall implements CallContext, AbortWaiter {
   private abortReason: unknown = undefined;
   private resolve!: (value: unknown) => void;
   private reject!: (error: unknown) => void;
-  readonly promise: Promise<unknown>;
 
   constructor(
     private readonly owner: CallOwner,
     readonly generation: number,
     readonly startedAt: number,
     private readonly callerSignal: AbortSignal | undefined,
-  ) {
-    constructing = this;
-    this.promise = new Promise(captureResolvers);
-  }
+  ) {}
 
   /** @internal Receives the promise's resolving functions (see `captureResolvers`). */
   captured(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
@@ -68,8 +64,13 @@ export class PendingCall implements CallContext, AbortWaiter {
     return this.controller.signal;
   }
 
-  /** Runs `fn` and settles with its outcome unless a deadline or abort came first. */
-  run(fn: (context: CallContext) => unknown): void {
+  /**
+   * Runs `fn`; the promise returned settles with its outcome unless a deadline or abort came first.
+   * (Not kept on the call: one field less on every guarded call.)
+   */
+  run(fn: (context: CallContext) => unknown): Promise<unknown> {
+    constructing = this;
+    const promise = new Promise(captureResolvers);
     if (this.callerSignal !== undefined) waitForAbort(this.callerSignal, this);
     try {
       // `then` callbacks rather than an async function: one promise fewer per call. Adopting the result
@@ -83,6 +84,7 @@ export class PendingCall implements CallContext, AbortWaiter {
     } catch (error) {
       this.failed(error);
     }
+    return promise;
   }
 
   private succeeded(value: unknown): void {
