@@ -24,8 +24,9 @@ export interface DeadlineEpoch {
  * clock itself and gets an exact deadline. When a tick finds no calls left it does not re-arm, so an
  * idle breaker holds no timer.
  *
- * Epochs are sealed in order, so the list is ordered by deadline and a linked list is the priority
- * queue: add and remove are O(1) and a tick expires from the head. Written by hand because no
+ * Epochs are sealed in order, so the list is ordered by deadline — but for calls with an exact
+ * deadline of their own, which may wait behind the open epoch for at most one tick — and a linked list
+ * is the priority queue: add and remove are O(1) and a tick expires from the head. Written by hand because no
  * maintained library offers a coarse, cancellable timer queue on an injectable clock.
  */
 export class CallDeadlines {
@@ -49,13 +50,20 @@ export class CallDeadlines {
     return this.timer !== undefined;
   }
 
-  /** Lists `call`; its deadline is `timeoutMs` after its epoch is sealed. */
-  add(call: PendingCall): void {
+  /**
+   * Lists `call`; its deadline is `timeoutMs` after its epoch is sealed. `exact`: the caller read the
+   * clock for this call anyway (a time-based policy, duration listeners, admission outside CLOSED), so
+   * one more read gives it an exact deadline of its own.
+   */
+  add(call: PendingCall, exact = false): void {
     if (this.timer === undefined) {
       // Idle until now: read the clock once, so this call's deadline is exact.
       call.epoch = { sealedAt: this.monotonicNow() };
       this.epoch = { sealedAt: Infinity };
       this.timer = this.clock.setTimeout(this.tick, this.resolution);
+    } else if (exact) {
+      // May sit behind calls of the open epoch, due at most one tick later: expired with them.
+      call.epoch = { sealedAt: this.monotonicNow() };
     } else {
       call.epoch = this.epoch;
     }

@@ -86,13 +86,14 @@ class Model {
    * A call's deadline: exact when the queue was idle; otherwise the call joins the epoch the next tick
    * seals, and may time out `timeoutMs` after that tick.
    */
-  private deadlineFor(): number {
+  private deadlineFor(startKnown: boolean): number {
     if (this.config.timeoutMs === 0) return Infinity;
     if (this.tick === undefined) {
       this.tick = this.timer(this.resolution);
       return this.now + this.config.timeoutMs;
     }
-    return this.tick.at + this.config.timeoutMs;
+    // A call whose start the breaker read (admitted outside CLOSED) gets an exact deadline too.
+    return (startKnown ? this.now : this.tick.at) + this.config.timeoutMs;
   }
 
   private move(state: CircuitState) {
@@ -120,13 +121,15 @@ class Model {
   /** Returns the admitted call, or undefined when rejected. */
   start(id: number): ModelCall | undefined {
     this.calls++;
-    if (this.state !== 'closed') this.refresh();
+    const startKnown = this.state !== 'closed';
+    if (startKnown) this.refresh();
     if (this.state === 'open' || (this.state === 'half_open' && this.permitsTaken() >= this.config.halfOpenMaxCalls)) {
       this.rejections++;
       return undefined;
     }
     const probe = this.state === 'half_open';
-    const deadline = this.deadlineFor();
+    // Outside CLOSED the breaker reads the clock to admit, so the call's start time is known.
+    const deadline = this.deadlineFor(startKnown);
     const call: ModelCall = {
       id,
       generation: this.generation,

@@ -337,7 +337,7 @@ export class CircuitBreaker implements CallOwner {
     }
     const call = new PendingCall(this, this.generation, startedAt, signal);
     const timeoutMs = this.options.timeoutMs;
-    if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call);
+    if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call, startedAt === startedAt);
     if (probe) {
       // Probes are few (halfOpenMaxCalls at a time): each gets its own exact timer.
       call.probeTimer = this.options.clock.setTimeout(() => call.timeOut(true), this.options.halfOpenMaxWaitMs);
