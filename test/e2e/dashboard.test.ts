@@ -134,4 +134,66 @@ describe('the dashboard in Chromium', () => {
       await new Promise<void>((resolve) => hostile.close(() => resolve()));
     }
   });
+  it('a page on another origin cannot frame the dashboard (clickjacking its chaos buttons)', async () => {
+    // The decoy: the dashboard in a transparent frame over a "play" button. Were it shown, the operator's
+    // click would land on a chaos button, a same-origin JSON request the chaos controls accept.
+    const html = `<!doctype html><body><button style="position:absolute;top:0;left:0">play</button>
+      <iframe id="victim" src="${demo.url}/" style="opacity:0.01;position:absolute;top:0;left:0;width:1140px;height:1000px"></iframe></body>`;
+    const hostile = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const attacker = await browser.newPage();
+    try {
+      const framed = attacker.waitForResponse((response) => response.url() === `${demo.url}/`);
+      await attacker.goto(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`);
+      const response = await framed;
+      expect(response.headers()['x-frame-options']).toBe('DENY');
+      expect(response.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      await attacker.waitForLoadState('load');
+      // The browser refused to render it: no frame holds the dashboard's buttons.
+      for (const frame of attacker.frames()) expect(await frame.locator('button[data-chaos]').count(), frame.url()).toBe(0);
+      const state = await getJson<ChaosState>(`${demo.url}/chaos`);
+      expect(state.dependencies.every((d) => Object.keys(d.faults).length === 0)).toBe(true);
+    } finally {
+      await attacker.close();
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+
+  it('renders hostile names and messages as text, and its policy would stop an injected script anyway', async () => {
+    // Every string field of a snapshot, as a hostile peer, DID host or error could make it.
+    const evil = (what: string) => `<img src=x onerror="window.__pwned='${what}'"><script>window.__pwned='${what}'</script>`;
+    const snapshot = {
+      now: Date.now(),
+      status: 'healthy',
+      breakers: [{ name: evil('breaker'), state: evil('state'), failure_count: 0, failure_threshold: 3, total_calls: 0, total_failures: 0, total_rejections: 0, retry_in_ms: null }],
+      dependencies: [{ name: evil('dependency'), mode: 'http', breaker: evil('dependency breaker'), faults: { [evil('fault')]: true }, forwarded: 0, received: 0 }],
+      outbox: { pending: 0, replayed: 0, dropped: 0, stored: 0 },
+      relays: { relayed: 0, failed: 0 },
+      transitions: [{ at: Date.now(), name: evil('transition'), from: 'closed', to: 'open', reason: evil('reason') }],
+      samples: [{ t: Date.now(), calls: 1, failures: 0, rejections: 0 }],
+    };
+    const victim = await browser.newPage();
+    const violations: string[] = [];
+    victim.on('console', (message) => {
+      if (/Content Security Policy/.test(message.text())) violations.push(message.text());
+    });
+    try {
+      await victim.route(`${demo.url}/events`, (route) => route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `data: ${JSON.stringify(snapshot)}\n\n` }));
+      await victim.goto(demo.url);
+      await victim.locator('#breakers td', { hasText: "<img src=x onerror=\"window.__pwned='breaker'\">" }).first().waitFor();
+      for (const where of ['#transitions li', '#chaos td']) await expect(victim.locator(where, { hasText: '<script>' }).count()).resolves.toBeGreaterThan(0);
+      expect(await victim.locator('#breakers img, #chaos img, #transitions img, #breakers script, #chaos script, #transitions script').count()).toBe(0);
+      expect(await victim.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
+      // The page's own script runs under its policy (it rendered); one injected at runtime does not.
+      await victim.evaluate(() => {
+        const s = document.createElement('script');
+        s.textContent = "window.__pwned = 'injected'";
+        document.body.appendChild(s);
+      });
+      expect(await victim.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
+      await waitFor(() => (violations.length > 0 ? true : undefined), 'a Content-Security-Policy violation report', 5_000);
+    } finally {
+      await victim.close();
+    }
+  });
 });

@@ -40,7 +40,9 @@ beforeAll(async () => {
   await failing.setFaults({ errorStatus: { status: 503 } });
   hostile.setDocument('agents/alpha', a2aDocument(hostileDid('alpha'), failing.url));
 
-  demo = await startDemo({ DID_CA_FILE: caFile, PHLOW_RECOVERY_MS: '3000' });
+  // The attacker's host and endpoints are on loopback here, where a stranger's DID gets nothing by
+  // default (http-hygiene.test.ts checks that): the operator allows private addresses for this test.
+  demo = await startDemo({ DID_CA_FILE: caFile, PHLOW_RECOVERY_MS: '3000', DID_ALLOW_PRIVATE: '1', A2A_ALLOW_PRIVATE: '1' });
   client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(demo.url);
   const alpha = /^ +alpha +(http:\/\/\S+)\n +(did:web:\S+)$/m.exec(demo.banner);
   alphaUrl = alpha?.[1] ?? '';

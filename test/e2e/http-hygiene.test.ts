@@ -5,6 +5,7 @@
  * a clear 4xx in JSON, with nothing of the agent's insides (no stack frames, no file paths).
  */
 import { request, type ClientRequest } from 'node:http';
+import { connect, createServer, type Server } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
@@ -164,6 +165,71 @@ describe('the dashboard\'s event streams', () => {
       await waitFor(async () => ((await openStream()) === 200 ? true : undefined), 'a freed stream place', 10_000, 50);
     } finally {
       for (const req of open) req.destroy();
+    }
+  });
+});
+
+describe('charsets, response headers and slow clients', () => {
+  it('JSON in any charset but UTF-8 is refused (utf-7 would let "+ADw-" through filters as "<"), on every JSON route', async () => {
+    const relayBody = '{"to":"alpha","text":"+ADw-script+AD4-"}';
+    for (const charset of ['utf-7', 'UTF-16LE', '"utf-7"', 'utf-8; charset=utf-7']) {
+      const answer = expectCleanJson(await post('/relay', relayBody, { 'content-type': `application/json; charset=${charset}` }), 415);
+      expect(answer['detail']).toMatch(/^unsupported charset "utf-(7|16le)": send JSON in UTF-8$/);
+    }
+    expect(expectCleanJson(await post('/a2a/jsonrpc', jsonRpc('{"messageId":"m","role":"ROLE_USER","parts":[{"text":"alpha x"}]}'), { ...A2A, 'content-type': 'application/json; charset=utf-7' }), 415)).toMatchObject({ jsonrpc: '2.0', id: null, error: { message: 'unsupported charset "utf-7": send JSON in UTF-8' } });
+    expectCleanJson(await post('/a2a/rest/message:send', '{}', { ...A2A, 'content-type': 'application/a2a+json; charset=utf-7' }), 415);
+    expect(expectCleanJson(await post('/relay', '{"to":"alpha","text":"utf8"}', { 'content-type': 'application/json; charset="UTF-8"' }), 200)).toMatchObject({ ok: true, reply: 'echo: utf8' });
+  });
+
+  it('every answer forbids framing and sniffing; the dashboard runs only its own script', async () => {
+    for (const response of [await rawRequest(`${demo.url}/`), await rawRequest(`${demo.url}/health/circuit-breakers`), await rawRequest(`${demo.url}/%3Cscript%3E`), await post('/relay', '{'), await rawRequest(`${demo.url}/api/state`, { headers: { host: 'evil.example' } })]) {
+      expect(response.headers['x-frame-options']).toBe('DENY');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    }
+    const page = await rawRequest(`${demo.url}/`);
+    expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+';/);
+  });
+
+  it('a client that trickles its headers is cut off with 408 (Node\'s default waits a minute, checked every 30 s)', async () => {
+    const socket = connect(Number(new URL(demo.url).port), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(`GET /health/circuit-breakers HTTP/1.1\r\nHost: ${host}\r\n`);
+    const trickle = setInterval(() => socket.writable && socket.write('x-slow: 1\r\n'), 1_000);
+    try {
+      // A bound, not a timing: the agent promises 10 s (+1 s checking); Node's default would take 60-90 s.
+      await waitFor(() => (socket.destroyed ? true : undefined), 'the agent to close a trickling connection', 20_000, 200);
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+  }, 30_000);
+});
+
+describe('a stranger\'s DID and the machine the agent runs on', () => {
+  it('a DID naming a loopback port (any spelling) makes the agent open no connection to it', async () => {
+    let connections = 0;
+    const listener: Server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    try {
+      for (const did of [`did:web:localhost%3A${port}:agents:alpha`, `did:web:127.0.0.1%3A${port}`, `did:web:127.1%3A${port}`, `did:web:%5B%3A%3A1%5D%3A${port}`, `did:web:0x7f000001%3A${port}`]) {
+        const answer = await post('/relay', JSON.stringify({ to: did, text: 'scan' }));
+        expect([404, 502, 503], `${did}: ${answer.text}`).toContain(answer.status);
+        expectCleanJson(answer, answer.status);
+      }
+      expect(connections).toBe(0);
+      // The operator's own DID host (also on loopback) still resolves: gamma is known only by DID.
+      expect(expectCleanJson(await post('/relay', '{"to":"gamma","text":"own host"}'), 200)).toMatchObject({ ok: true, peer: 'gamma', via: 'did', reply: 'echo: own host' });
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
     }
   });
 });

@@ -20,6 +20,7 @@ import express, { type Request, type Response } from 'express';
 import WebSocket from 'ws';
 import type { DemoConfig } from './config.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { byDidWebHost } from './did-drivers.js';
 import { breakerHealth } from './health.js';
 import { HostAllowList, allowedHostsOnly } from './host-allow-list.js';
 import { detailBody, jsonErrors, jsonNotFound, jsonRpcErrorBody, restErrorBody, sendError, type ErrorBody } from './http-errors.js';
@@ -28,6 +29,7 @@ import { adminOnly, operatorOnly } from './operator-requests.js';
 import { Outbox } from './outbox.js';
 import { DID_PEERS, OPERATOR_PEERS } from './peer-identity.js';
 import { Relay, parseRelayText, type RelayResult } from './relay.js';
+import { pagePolicy, securityHeaders } from './security-headers.js';
 import type { Dependencies } from './stand-ins.js';
 
 export const A2A_JSONRPC_PATH = '/a2a/jsonrpc';
@@ -57,6 +59,17 @@ function errorBodyFor(req: Request): ErrorBody {
   if (path === A2A_REST_PATH || path.startsWith(`${A2A_REST_PATH}/`)) return restErrorBody;
   return detailBody;
 }
+
+/** The dashboard runs its own script only, and talks to this agent only. */
+const DASHBOARD_POLICY = pagePolicy(DASHBOARD_HTML);
+
+/**
+ * Slow clients (slowloris): headers must arrive within 10 s and a whole request (a body sent a byte at
+ * a time) within 30 s, checked every second; Node's defaults (60 s and 5 min, checked every 30 s) let
+ * a few hundred trickling connections hold the agent's sockets for minutes. Server-sent event streams
+ * are answers, not requests: these bounds do not cut them.
+ */
+const SERVER_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 } as const;
 
 /** Most dashboards (server-sent event streams) served at once. */
 const MAX_EVENT_STREAMS = 100;
@@ -94,11 +107,15 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     auth: { persistSession: false, autoRefreshToken: false },
   });
   const didCas = [deps.didCa, config.didCa].filter((pem): pem is string => pem !== undefined);
-  const didDriver = getWebResolver({
-    // The embedded host is on loopback; a real one must not resolve to a private address (SSRF guard) unless told.
-    allowPrivateAddresses: process.env['DID_ALLOW_PRIVATE'] === '1' ? true : deps.embedded.includes('did-host') ? ['127.0.0.1', '::1'] : false,
-    ...(didCas.length === 0 ? {} : { ca: didCas }),
-  });
+  const didCa = didCas.length === 0 ? {} : { ca: didCas };
+  // The embedded host is on loopback; a real one must not resolve to a private address (SSRF guard)
+  // unless told. The loopback exception is the operator's DID host's alone: strangers' DIDs get none.
+  const didDriver =
+    process.env['DID_ALLOW_PRIVATE'] === '1'
+      ? getWebResolver({ allowPrivateAddresses: true, ...didCa })
+      : deps.embedded.includes('did-host') && deps.didWebHost !== undefined
+        ? { web: byDidWebHost(deps.didWebHost, getWebResolver({ allowPrivateAddresses: ['127.0.0.1', '::1'], ...didCa }).web, getWebResolver({ allowPrivateAddresses: false, ...didCa }).web) }
+        : getWebResolver({ allowPrivateAddresses: false, ...didCa });
   const resolver = new CircuitBreakerResolver(didDriver, {
     registry,
     breaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs },
@@ -115,15 +132,18 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.peerTimeoutMs },
     // The embedded peers listen on loopback; real ones must not be on a private address (SSRF guard) unless told.
     peerAddresses: config.a2aAllowPrivate ? true : deps.embedded.some((name) => name.startsWith('peer-')) ? ['127.0.0.1', '::1'] : false,
+    // Strangers' endpoints (DIDs on other hosts) never reach a private address unless the operator says so.
+    didPeerAddresses: config.a2aAllowPrivate,
     outbox,
   });
 
   // --- the A2A server ---
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   // DNS rebinding: answer only requests addressed to one of our names.
   app.use(allowedHostsOnly(new HostAllowList(config.allowedHosts)));
-  const server: Server = createServer(app);
+  const server: Server = createServer(SERVER_TIMEOUTS, app);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -345,7 +365,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     streams.add(res);
     req.on('close', () => streams.delete(res));
   });
-  app.get('/', (_req, res) => void res.type('html').send(DASHBOARD_HTML));
+  app.get('/', (_req, res) => void res.type('html').set('content-security-policy', DASHBOARD_POLICY).send(DASHBOARD_HTML));
   app.use(jsonNotFound(errorBodyFor));
   app.use(jsonErrors(errorBodyFor));
 

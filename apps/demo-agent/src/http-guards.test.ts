@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HostAllowList, canonicalHost } from './host-allow-list.js';
-import { depthExceeds } from './json-body.js';
+import { charsetOf, depthExceeds } from './json-body.js';
+import { pagePolicy } from './security-headers.js';
 import { isSameOrigin } from './operator-requests.js';
 
 describe('HostAllowList', () => {
@@ -59,5 +60,29 @@ describe('depthExceeds', () => {
     expect(depthExceeds(nested(100_000), 32)).toBe(true);
     expect(depthExceeds(null, 1)).toBe(false);
     expect(depthExceeds({ a: 1, b: [1, 2], c: { d: 'x' } }, 2)).toBe(false);
+  });
+});
+
+describe('charsetOf', () => {
+  it('reads the charset however it is spelled, and the one that is not UTF-8 when it is given twice', () => {
+    expect(charsetOf('application/json')).toBeUndefined();
+    expect(charsetOf(undefined)).toBeUndefined();
+    expect(charsetOf('application/json; charset=UTF-8')).toBe('utf-8');
+    expect(charsetOf('application/json;charset="utf-7"')).toBe('utf-7');
+    expect(charsetOf('application/json; CHARSET = utf-16le ')).toBe('utf-16le');
+    expect(charsetOf('application/json; charset=utf-8; charset=utf-7')).toBe('utf-7');
+    expect(charsetOf('application/json; charset=utf-7; charset=utf-8')).toBe('utf-7');
+  });
+});
+
+describe('pagePolicy', () => {
+  it('allows exactly the page\'s own inline scripts (by hash), no other source, and no framing', () => {
+    const policy = pagePolicy('<p>x</p><script>run()</script>');
+    // sha256("run()"), computed independently: printf 'run()' | openssl dgst -sha256 -binary | base64
+    expect(policy).toContain("script-src 'sha256-AvyuiL0SD1mVY3NNxR+V2uo+lhk6RMFrytWmRt6CrJQ='");
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain('unsafe-eval');
+    expect(policy).not.toMatch(/script-src[^;]*unsafe-inline/);
   });
 });

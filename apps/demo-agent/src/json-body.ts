@@ -38,6 +38,16 @@ export function depthExceeds(value: unknown, max: number): boolean {
   return false;
 }
 
+/**
+ * The `charset` of a Content-Type, lower-cased and unquoted; undefined without one. Given twice
+ * (`charset=utf-8; charset=utf-7`), both must agree, or the answer is the one that is not UTF-8:
+ * which of the two a parser honours is not ours to guess.
+ */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const charsets = [...(contentType ?? '').matchAll(/;\s*charset\s*=\s*("?)([^";]*)\1/gi)].map((m) => m[2]!.trim().toLowerCase());
+  return charsets.find((c) => c !== 'utf-8') ?? charsets[0];
+}
+
 /** True for a JSON object (not an array, not null). */
 export const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -48,6 +58,14 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler[] {
   const contentType: RequestHandler = (req, _res, next) => {
     if (options.required && !req.is(types)) {
       next(new HttpError(415, `Content-Type must be ${types.join(' or ')}; got ${JSON.stringify(req.get('content-type') ?? '(none)')}`));
+      return;
+    }
+    // body-parser decodes any charset starting with "utf-" (utf-7 included, through iconv-lite): a
+    // filter that reads the raw bytes then sees "+ADw-script+AD4-" where the agent sees "<script>".
+    // JSON between systems is UTF-8 (RFC 8259 §8.1); nothing else is read.
+    const charset = req.is(types) ? charsetOf(req.get('content-type')) : undefined;
+    if (charset !== undefined && charset !== 'utf-8') {
+      next(new HttpError(415, `unsupported charset ${JSON.stringify(charset.slice(0, 40))}: send JSON in UTF-8`));
       return;
     }
     next();

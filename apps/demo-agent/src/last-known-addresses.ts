@@ -6,7 +6,7 @@
  * word, a DID document only the word of whoever serves it.
  */
 import { BoundedMap } from './bounded-map.js';
-import { breakerNameOf, type PeerIdentity } from './peer-identity.js';
+import type { PeerIdentity } from './peer-identity.js';
 
 export type AddressSource = 'registry' | 'did';
 
@@ -15,21 +15,26 @@ export interface KnownAddress {
   readonly source: AddressSource;
 }
 
+/**
+ * Each family is bounded on its own: anyone can name new DIDs (family `a2a-did`) as fast as they like,
+ * and in one shared bound they would push the operator's peers' registry addresses out.
+ */
 export class LastKnownAddresses {
-  readonly #addresses: BoundedMap<string, KnownAddress>;
+  readonly #addresses: Record<PeerIdentity['family'], BoundedMap<string, KnownAddress>>;
 
-  constructor(maxPeers = 2_000) {
-    this.#addresses = new BoundedMap(maxPeers);
+  /** @param maxPeers most addresses kept per family. */
+  constructor(maxPeers: Readonly<Record<PeerIdentity['family'], number>> = { a2a: 1_000, 'a2a-did': 200 }) {
+    this.#addresses = { a2a: new BoundedMap(maxPeers.a2a), 'a2a-did': new BoundedMap(maxPeers['a2a-did']) };
   }
 
   get(peer: PeerIdentity): KnownAddress | undefined {
-    return this.#addresses.get(breakerNameOf(peer));
+    return this.#addresses[peer.family].get(peer.key);
   }
 
   /** Remembers `url` for `peer`, unless it comes from a DID and the registry's address is known. */
   remember(peer: PeerIdentity, url: string, source: AddressSource): void {
-    const name = breakerNameOf(peer);
-    if (source === 'did' && this.#addresses.get(name)?.source === 'registry') return;
-    this.#addresses.set(name, { url, source });
+    const addresses = this.#addresses[peer.family];
+    if (source === 'did' && addresses.get(peer.key)?.source === 'registry') return;
+    addresses.set(peer.key, { url, source });
   }
 }

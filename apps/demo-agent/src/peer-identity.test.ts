@@ -64,14 +64,19 @@ describe('LastKnownAddresses', () => {
     expect(known.get(alpha)?.url).toBe('http://registry-moved.example');
   });
 
-  it('keeps DID addresses when the registry never named the peer, and is bounded (least recently used goes)', () => {
-    const known = new LastKnownAddresses(2);
+  it('keeps DID addresses when the registry never named the peer; each family is bounded on its own', () => {
+    const known = new LastKnownAddresses({ a2a: 2, 'a2a-did': 2 });
     known.remember(alpha, 'http://a.example', 'did');
     known.remember(alpha, 'http://a2.example', 'did');
     expect(known.get(alpha)?.url).toBe('http://a2.example');
-    for (let i = 0; i < 5; i++) known.remember({ family: 'a2a-did', key: `did:web:evil${i}.example` }, 'http://x', 'did');
+    // A flood of strangers' DIDs pushes out strangers' addresses (least recently used first), never alpha's.
+    for (let i = 0; i < 1_000; i++) known.remember({ family: 'a2a-did', key: `did:web:evil${i}.example` }, 'http://x', 'did');
+    expect(known.get(alpha)?.url).toBe('http://a2.example');
+    expect(known.get({ family: 'a2a-did', key: 'did:web:evil0.example' })).toBeUndefined();
+    expect(known.get({ family: 'a2a-did', key: 'did:web:evil999.example' })?.url).toBe('http://x');
+    known.remember({ family: 'a2a', key: 'beta' }, 'http://b.example', 'registry');
+    known.remember({ family: 'a2a', key: 'delta' }, 'http://d.example', 'registry');
     expect(known.get(alpha)).toBeUndefined();
-    expect(known.get({ family: 'a2a-did', key: 'did:web:evil4.example' })?.url).toBe('http://x');
-    expect(() => new LastKnownAddresses(0)).toThrow('maxEntries must be an integer >= 1; got 0');
+    expect(() => new LastKnownAddresses({ a2a: 0, 'a2a-did': 1 })).toThrow('maxEntries must be an integer >= 1; got 0');
   });
 });

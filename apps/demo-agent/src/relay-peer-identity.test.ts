@@ -55,7 +55,12 @@ afterAll(async () => {
   await Promise.all([registryDb.stop(), alpha.stop(), gamma.stop(), bogus.stop(), trusted?.stop(), hostile?.stop()]);
 });
 
-function relayWith(drivers: Record<string, DIDResolver>, peerAddresses: RelayOptions['peerAddresses'] = ['127.0.0.1', '::1']): Relay {
+function relayWith(
+  drivers: Record<string, DIDResolver>,
+  peerAddresses: RelayOptions['peerAddresses'] = ['127.0.0.1', '::1'],
+  // The attacker's endpoints are on loopback here: strangers get loopback too unless a test says otherwise.
+  didPeerAddresses: RelayOptions['didPeerAddresses'] | 'relay default' = peerAddresses,
+): Relay {
   registry = new CircuitBreakerRegistry();
   const supabase = createClient(registryDb.url, 'anon', {
     circuitBreaker: { registry, name: 'supabase', failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS },
@@ -72,6 +77,7 @@ function relayWith(drivers: Record<string, DIDResolver>, peerAddresses: RelayOpt
     didWebHost: trusted.did.slice('did:web:'.length),
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
     peerAddresses,
+    ...(didPeerAddresses === 'relay default' ? {} : { didPeerAddresses }),
     outbox,
   });
 }
@@ -176,5 +182,18 @@ describe('a DID on another host claiming a real peer', () => {
     // Refused before its breaker is even made, or counted as nothing by it.
     const stats = registry.get(`a2a-did/${hostileDid('alpha')}`)?.getStats();
     expect(stats === undefined || (stats.state === 'closed' && stats.total_failures === 0)).toBe(true);
+  });
+  it('strangers\' endpoints get no private address even when the operator\'s peers may use loopback (the default)', async () => {
+    const relay = relayWith(guardedDrivers(), ['127.0.0.1', '::1'], 'relay default');
+    const before = failing.stats().requests.received;
+    for (let i = 0; i < 4; i++) {
+      const answer = (await relay.relay(hostileDid('alpha'), 'to loopback?')) as RelayFailure;
+      expect(answer).toMatchObject({ ok: false, status: 502, peer: hostileDid('alpha') });
+      expect(answer.message).toMatch(/is not reachable here: 127\.0\.0\.1 is a loopback address/);
+    }
+    expect(failing.stats().requests.received).toBe(before);
+    // The operator's peers on loopback still work: the registry's alpha, the configured host's gamma.
+    expect(await relay.relay('alpha', 'operator')).toMatchObject({ ok: true, breaker: 'a2a/alpha', reply: 'echo: operator' });
+    expect(await relay.relay(agentDid('gamma'), 'operator')).toMatchObject({ ok: true, breaker: 'a2a/gamma', reply: 'echo: operator' });
   });
 });

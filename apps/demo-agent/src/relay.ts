@@ -72,6 +72,11 @@ export interface RelayOptions {
    * refuses loopback, private, link-local and metadata addresses; a list allows those; `true` all.
    */
   readonly peerAddresses: CreateA2aClientOptions['allowPrivateAddresses'];
+  /**
+   * The same for peers known only by a DID on another host (anyone's document names their endpoint).
+   * Default `false`: no private address, whatever `peerAddresses` allows the operator's peers.
+   */
+  readonly didPeerAddresses?: CreateA2aClientOptions['allowPrivateAddresses'];
   /** Most breakers (and clients) for peers known only by a DID on another host. Default 200. */
   readonly maxDidPeers?: number;
 }
@@ -124,7 +129,8 @@ interface Found {
 export class Relay {
   readonly #options: RelayOptions;
   readonly #namespace: AgentDidNamespace;
-  readonly #clients: BoundedMap<string, Promise<Client>>;
+  /** Clients by family: a flood of strangers' DIDs evicts strangers' clients, never the operator's peers'. */
+  readonly #clients: Record<PeerIdentity['family'], BoundedMap<string, Promise<Client>>>;
   readonly #lastKnown: LastKnownAddresses;
   #relayed = 0;
   #failed = 0;
@@ -133,9 +139,9 @@ export class Relay {
     this.#options = options;
     this.#namespace = new AgentDidNamespace(options.didWebHost);
     const maxDidPeers = options.maxDidPeers ?? 200;
-    // Operator peers are as many as the registry holds (the family's default bound, 1000) plus DID peers.
-    this.#clients = new BoundedMap(1_000 + maxDidPeers);
-    this.#lastKnown = new LastKnownAddresses(1_000 + maxDidPeers);
+    // Operator peers are as many as the registry holds (the family's default bound, 1000).
+    this.#clients = { [OPERATOR_PEERS]: new BoundedMap(1_000), [DID_PEERS]: new BoundedMap(maxDidPeers) };
+    this.#lastKnown = new LastKnownAddresses({ [OPERATOR_PEERS]: 1_000, [DID_PEERS]: maxDidPeers });
   }
 
   get counts(): { relayed: number; failed: number } {
@@ -145,19 +151,21 @@ export class Relay {
   /** The protected client of a peer (its card download goes through the peer's breaker too). */
   clientFor(peer: PeerIdentity, url: string): Promise<Client> {
     const key = `${breakerNameOf(peer)} ${url}`;
-    let client = this.#clients.get(key);
+    const clients = this.#clients[peer.family];
+    let client = clients.get(key);
     if (client === undefined) {
-      const family = peer.family === DID_PEERS ? { family: DID_PEERS, maxPeers: this.#options.maxDidPeers ?? 200 } : { family: OPERATOR_PEERS };
+      const stranger = peer.family === DID_PEERS;
+      const family = stranger ? { family: DID_PEERS, maxPeers: this.#options.maxDidPeers ?? 200 } : { family: OPERATOR_PEERS };
       client = createA2aClient(url, {
         peer: peer.key,
         ...family,
         registry: this.#options.registry,
         breaker: this.#options.peerBreaker,
         fetch: cardFromLookedUpOrigin,
-        allowPrivateAddresses: this.#options.peerAddresses,
+        allowPrivateAddresses: stranger ? (this.#options.didPeerAddresses ?? false) : this.#options.peerAddresses,
       });
-      this.#clients.set(key, client);
-      client.catch(() => this.#clients.delete(key));
+      clients.set(key, client);
+      client.catch(() => clients.delete(key));
     }
     return client;
   }
