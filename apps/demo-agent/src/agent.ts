@@ -23,6 +23,7 @@ import { DASHBOARD_HTML } from './dashboard.js';
 import { byDidWebHost } from './did-drivers.js';
 import { breakerHealth } from './health.js';
 import { HostAllowList, allowedHostsOnly } from './host-allow-list.js';
+import { EventStreams } from './event-streams.js';
 import { detailBody, jsonErrors, jsonNotFound, jsonRpcErrorBody, restErrorBody, sendError, type ErrorBody } from './http-errors.js';
 import { jsonBody } from './json-body.js';
 import { adminOnly, operatorOnly } from './operator-requests.js';
@@ -73,6 +74,8 @@ const SERVER_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 30_000, connec
 
 /** Most dashboards (server-sent event streams) served at once. */
 const MAX_EVENT_STREAMS = 100;
+/** Most bytes a dashboard may leave unread (a few seconds of snapshots) before its stream is closed. */
+const MAX_EVENT_BACKLOG_BYTES = 1_000_000;
 
 export interface RunningAgent {
   readonly url: string;
@@ -346,24 +349,18 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
       samples,
     };
   };
-  const streams = new Set<Response>();
+  const streams = new EventStreams({ maxStreams: MAX_EVENT_STREAMS, maxBacklogBytes: MAX_EVENT_BACKLOG_BYTES });
   const broadcast = () => {
-    if (streams.size === 0) return;
-    const data = `data: ${JSON.stringify(snapshot())}\n\n`;
-    for (const stream of streams) stream.write(data);
+    if (streams.size > 0) streams.broadcast(JSON.stringify(snapshot()));
   };
   const pusher = setInterval(broadcast, 500);
   app.get('/api/state', (_req, res) => void res.json(snapshot()));
-  app.get('/events', (req: Request, res: Response) => {
-    // Each stream is sent a snapshot twice a second: bounded, so opening streams cannot exhaust the agent.
-    if (streams.size >= MAX_EVENT_STREAMS) {
+  app.get('/events', (_req: Request, res: Response) => {
+    if (!streams.hasRoom) {
       sendError(res, 503, `too many dashboards open (${MAX_EVENT_STREAMS}); close one and reload`);
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    res.write(`data: ${JSON.stringify(snapshot())}\n\n`);
-    streams.add(res);
-    req.on('close', () => streams.delete(res));
+    streams.open(res, JSON.stringify(snapshot()));
   });
   app.get('/', (_req, res) => void res.type('html').set('content-security-policy', DASHBOARD_POLICY).send(DASHBOARD_HTML));
   app.use(jsonNotFound(errorBodyFor));
@@ -390,7 +387,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
       clearInterval(pusher);
       transitionSubscription.dispose();
       outbox.dispose();
-      for (const stream of streams) stream.end();
+      streams.closeAll();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       instrumentation.dispose();

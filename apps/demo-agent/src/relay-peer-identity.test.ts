@@ -196,4 +196,13 @@ describe('a DID on another host claiming a real peer', () => {
     expect(await relay.relay('alpha', 'operator')).toMatchObject({ ok: true, breaker: 'a2a/alpha', reply: 'echo: operator' });
     expect(await relay.relay(agentDid('gamma'), 'operator')).toMatchObject({ ok: true, breaker: 'a2a/gamma', reply: 'echo: operator' });
   });
+  it('a DID of a method nobody resolves is a 400, not a 503 that tells clients to retry', async () => {
+    const relay = relayWith(guardedDrivers());
+    for (const did of ['did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 'did:example:123']) {
+      const answer = (await relay.relay(did, 'x')) as RelayFailure;
+      expect(answer).toMatchObject({ ok: false, status: 400, peer: did });
+      expect(answer.message).toBe(`Peer ${did}: DID method "${did.split(':')[1]}" is not supported; use did:web or an agent id`);
+      expect(answer.retryAfterMs).toBeUndefined();
+    }
+  });
 });

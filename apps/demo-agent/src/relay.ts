@@ -254,6 +254,8 @@ export class Relay {
     const meta = resolution.didResolutionMetadata as { error?: string; reason?: string; stale?: boolean; retryAfterMs?: number; message?: string };
     const failure = (status: RelayFailure['status'], message: string, retryAfterMs?: number): RelayFailure => ({ ok: false, status, peer: peer.key, breaker, message, retryAfterMs, notes });
     if (meta.error === 'notFound' || meta.error === 'invalidDid') return failure(404, `Unknown peer ${peer.key}: no DID document (${meta.error})`);
+    // Not an outage: no retry will ever resolve it (a 503 would tell clients to come back).
+    if (meta.error === 'unsupportedDidMethod') return failure(400, `Peer ${peer.key}: DID method ${JSON.stringify(did.split(':', 2)[1])} is not supported; use did:web or an agent id`);
     if (meta.error === 'invalidDidDocument') return failure(502, `Peer ${peer.key}'s DID document is not usable: ${meta.message ?? 'invalid'}`);
     if (meta.error !== undefined && url === undefined) {
       const retry = meta.retryAfterMs;
