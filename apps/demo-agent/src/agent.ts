@@ -20,7 +20,6 @@ import express, { type Request, type Response } from 'express';
 import WebSocket from 'ws';
 import type { DemoConfig } from './config.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { byDidWebHost } from './did-drivers.js';
 import { breakerHealth } from './health.js';
 import { HostAllowList, allowedHostsOnly } from './host-allow-list.js';
 import { EventStreams } from './event-streams.js';
@@ -60,6 +59,9 @@ function errorBodyFor(req: Request): ErrorBody {
   if (path === A2A_REST_PATH || path.startsWith(`${A2A_REST_PATH}/`)) return restErrorBody;
   return detailBody;
 }
+
+/** Name of the resolver of strangers' DIDs: their hosts' breakers are `foreign-did-web/<host>`. */
+const FOREIGN_DID = 'foreign-did';
 
 /** The dashboard runs its own script only, and talks to this agent only. */
 const DASHBOARD_POLICY = pagePolicy(DASHBOARD_HTML);
@@ -111,18 +113,24 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   });
   const didCas = [deps.didCa, config.didCa].filter((pem): pem is string => pem !== undefined);
   const didCa = didCas.length === 0 ? {} : { ca: didCas };
-  // The embedded host is on loopback; a real one must not resolve to a private address (SSRF guard)
-  // unless told. The loopback exception is the operator's DID host's alone: strangers' DIDs get none.
-  const didDriver =
-    process.env['DID_ALLOW_PRIVATE'] === '1'
-      ? getWebResolver({ allowPrivateAddresses: true, ...didCa })
-      : deps.embedded.includes('did-host') && deps.didWebHost !== undefined
-        ? { web: byDidWebHost(deps.didWebHost, getWebResolver({ allowPrivateAddresses: ['127.0.0.1', '::1'], ...didCa }).web, getWebResolver({ allowPrivateAddresses: false, ...didCa }).web) }
-        : getWebResolver({ allowPrivateAddresses: false, ...didCa });
-  const resolver = new CircuitBreakerResolver(didDriver, {
+  // The embedded DID host is on loopback; a real one must not resolve to a private address (SSRF guard)
+  // unless told. The loopback exception is the operator's DID host's alone: strangers' DIDs never get
+  // it (else a DID naming localhost:<port> makes the agent connect to any port of its machine).
+  const didAllowPrivate = process.env['DID_ALLOW_PRIVATE'] === '1';
+  const didBreaker = { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs };
+  const didCache = { ttlMs: config.didCacheTtlMs, staleIfErrorMs: 86_400_000 };
+  const resolver = new CircuitBreakerResolver(getWebResolver({ allowPrivateAddresses: didAllowPrivate ? true : deps.embedded.includes('did-host') ? ['127.0.0.1', '::1'] : false, ...didCa }), {
     registry,
-    breaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.didTimeoutMs },
-    cache: { ttlMs: config.didCacheTtlMs, staleIfErrorMs: 86_400_000, maxEntries: 1_000 },
+    breaker: didBreaker,
+    cache: { ...didCache, maxEntries: 1_000 },
+  });
+  // Strangers' DIDs: a resolver, breaker family (`foreign-did-web/<host>`) and cache of their own.
+  const didPeerResolver = new CircuitBreakerResolver(getWebResolver({ allowPrivateAddresses: didAllowPrivate, ...didCa }), {
+    registry,
+    name: FOREIGN_DID,
+    breaker: didBreaker,
+    maxHosts: 200,
+    cache: { ...didCache, maxEntries: 1_000 },
   });
   // One breaker per Supabase API: the registry and the messages are both REST (`supabase/rest`).
   const supabaseBreaker = circuitBreakerOf(supabase).name;
@@ -131,6 +139,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     registry,
     supabase,
     resolver,
+    didPeerResolver,
     didWebHost: deps.didWebHost,
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: config.recoveryTimeoutMs, timeoutMs: config.peerTimeoutMs },
     // The embedded peers listen on loopback; real ones must not be on a private address (SSRF guard) unless told.
@@ -239,7 +248,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   });
 
   const didHostBreaker = deps.didWebHost === undefined ? undefined : `did-web/${decodeURIComponent(deps.didWebHost)}`;
-  const isForeign = (name: string) => name.startsWith(`${DID_PEERS}/`) || (name.startsWith('did-web/') && name !== didHostBreaker);
+  const isForeign = (name: string) => name.startsWith(`${DID_PEERS}/`) || name.startsWith(`${FOREIGN_DID}-web/`) || (name.startsWith('did-web/') && name !== didHostBreaker);
   const health = () => ({ ...breakerHealth(registry.getStats(), isForeign), outbox: outbox.stats });
   app.get('/health/circuit-breakers', (_req, res) => void res.json(health()));
   app.get('/metrics', async (_req, res) => {

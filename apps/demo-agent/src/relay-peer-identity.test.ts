@@ -60,6 +60,7 @@ function relayWith(
   peerAddresses: RelayOptions['peerAddresses'] = ['127.0.0.1', '::1'],
   // The attacker's endpoints are on loopback here: strangers get loopback too unless a test says otherwise.
   didPeerAddresses: RelayOptions['didPeerAddresses'] | 'relay default' = peerAddresses,
+  didPeerDrivers?: Record<string, DIDResolver>,
 ): Relay {
   registry = new CircuitBreakerRegistry();
   const supabase = createClient(registryDb.url, 'anon', {
@@ -70,10 +71,12 @@ function relayWith(
   outbox?.dispose();
   outbox = new Outbox(supabase, registry, circuitBreakerOf(supabase).name);
   const resolver = new CircuitBreakerResolver(drivers, { registry, cache: false });
+  const didPeerResolver = didPeerDrivers === undefined ? undefined : new CircuitBreakerResolver(didPeerDrivers, { registry, name: 'foreign-did', cache: false });
   return new Relay({
     registry,
     supabase,
     resolver,
+    ...(didPeerResolver === undefined ? {} : { didPeerResolver }),
     didWebHost: trusted.did.slice('did:web:'.length),
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
     peerAddresses,
@@ -203,6 +206,33 @@ describe('a DID on another host claiming a real peer', () => {
       expect(answer).toMatchObject({ ok: false, status: 400, peer: did });
       expect(answer.message).toBe(`Peer ${did}: DID method "${did.split(':')[1]}" is not supported; use did:web or an agent id`);
       expect(answer.retryAfterMs).toBeUndefined();
+    }
+  });
+  it('strangers\' DIDs go to their own resolver (no private address, a family of their own); only the operator\'s exact agent DIDs reach its host', async () => {
+    const strict = getWebResolver({ ca: trusted.ca, allowPrivateAddresses: false });
+    const relay = relayWith(guardedDrivers(), ['127.0.0.1', '::1'], 'relay default', strict);
+    let ownRequests = 0;
+    let strangerRequests = 0;
+    const a = trusted.onRequest(() => ownRequests++);
+    const b = hostile.onRequest(() => strangerRequests++);
+    try {
+      expect(await relay.relay(agentDid('gamma'), 'own')).toMatchObject({ ok: true, breaker: 'a2a/gamma', reply: 'echo: own' });
+      expect(ownRequests).toBe(1);
+      // The attacker's host is on loopback: a stranger's DID never connects there.
+      for (let i = 0; i < 20; i++) expect(await relay.relay(hostile.didFor(`agents/x${i}`), 'x')).toMatchObject({ ok: false });
+      expect(strangerRequests).toBe(0);
+      // Other spellings of our own host are strangers' DIDs too: resolved without the loopback exception.
+      const authority = trusted.did.slice('did:web:'.length);
+      for (const spelling of [authority.toUpperCase(), authority.replace('%3A', '%3a'), authority.replace('localhost', '127.0.0.1')]) {
+        expect(await relay.relay(`did:web:${spelling}:agents:gamma`, 'x')).toMatchObject({ ok: false, breaker: `a2a-did/did:web:${spelling}:agents:gamma` });
+      }
+      expect(ownRequests).toBe(1);
+      const names = Object.keys(registry.getStats());
+      expect(names.filter((name) => name.startsWith('did-web/'))).toEqual([`did-web/${decodeURIComponent(authority)}`]);
+      expect(names.some((name) => name.startsWith('foreign-did-web/'))).toBe(true);
+    } finally {
+      a.dispose();
+      b.dispose();
     }
   });
 });

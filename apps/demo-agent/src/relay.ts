@@ -61,7 +61,15 @@ export type RelayResult = RelaySuccess | RelayFailure;
 export interface RelayOptions {
   readonly registry: CircuitBreakerRegistry;
   readonly supabase: SupabaseClient;
+  /** Resolves the operator's agent DIDs (`did:web:<didWebHost>:agents:<id>`, exactly that spelling). */
   readonly resolver: CircuitBreakerResolver;
+  /**
+   * Resolves every other DID (anyone's). A resolver of its own, so strangers' hosts fill their own
+   * breaker family and document cache, never the operator's: a flood of DIDs on hosts an attacker
+   * invents cannot push the operator's DID host out of its family, nor its cached documents (the
+   * stale copies served while that host is down) out of the cache. Default: `resolver`.
+   */
+  readonly didPeerResolver?: CircuitBreakerResolver;
   /** did:web authority of agent DIDs: agent `x` is `did:web:<authority>:agents:x` (the DID fallback for an id). */
   readonly didWebHost: string | undefined;
   /** Options of every peer breaker (one object: a family takes one configuration). */
@@ -250,7 +258,8 @@ export class Relay {
   async #resolve(did: string, notes: string[]): Promise<Found | RelayFailure> {
     const peer = this.#namespace.identityOf(did);
     const breaker = breakerNameOf(peer);
-    const { url, resolution } = await this.#options.resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
+    const resolver = peer.family === DID_PEERS ? (this.#options.didPeerResolver ?? this.#options.resolver) : this.#options.resolver;
+    const { url, resolution } = await resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
     const meta = resolution.didResolutionMetadata as { error?: string; reason?: string; stale?: boolean; retryAfterMs?: number; message?: string };
     const failure = (status: RelayFailure['status'], message: string, retryAfterMs?: number): RelayFailure => ({ ok: false, status, peer: peer.key, breaker, message, retryAfterMs, notes });
     if (meta.error === 'notFound' || meta.error === 'invalidDid') return failure(404, `Unknown peer ${peer.key}: no DID document (${meta.error})`);
