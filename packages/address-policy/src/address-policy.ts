@@ -43,6 +43,12 @@ class AllowList {
       if (extra !== undefined || !(bits >= 0 && bits <= max) || network.includes('%')) {
         throw new TypeError(`${option} must be ${allowed}; got ${JSON.stringify(entry)}`);
       }
+      // An IPv4-mapped entry (`::ffff:127.0.0.1`, `::ffff:0:0/96`) means the IPv4 addresses it maps:
+      // connections to both spellings reach the same IPv4 host, so they are one entry.
+      if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+        this.ranges.push([(address as ipaddr.IPv6).toIPv4Address(), bits - 96]);
+        return;
+      }
       this.ranges.push([address, bits]);
       return;
     }
@@ -68,10 +74,11 @@ class AllowList {
   }
 
   hasAddress(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-    const candidates = [address];
-    // An IPv4-mapped address reaches the IPv4 one: allowing 127.0.0.1 allows ::ffff:127.0.0.1.
-    if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) candidates.push((address as ipaddr.IPv6).toIPv4Address());
-    return candidates.some((candidate) => this.ranges.some(([network, bits]) => candidate.kind() === network.kind() && candidate.match(network, bits)));
+    // An IPv4-mapped address is the IPv4 one (a socket to it reaches the IPv4 host): allowing
+    // 127.0.0.1 allows ::ffff:127.0.0.1, and only an IPv4 entry does — an IPv6 range such as `::/0`
+    // or `::/8` must not let every IPv4 address through in its mapped spelling.
+    const candidate = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
+    return this.ranges.some(([network, bits]) => candidate.kind() === network.kind() && candidate.match(network, bits));
   }
 }
 

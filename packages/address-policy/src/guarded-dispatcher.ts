@@ -43,6 +43,23 @@ interface OriginEntry {
 
 const ABANDONED = 'ERR_CONNECTION_ABANDONED';
 
+/** @internal What {@link GuardedDispatcher.track} returns for one guarded fetch call. */
+export interface GuardedCall {
+  /** Pass it to fetch as `dispatcher`: it dispatches through the guarded pools and remembers the origins. */
+  readonly dispatcher: Dispatcher;
+  /** Whether fetch dispatched anything through it (a fetch that ignores `dispatcher` never does). */
+  readonly used: boolean;
+  /** The call is over; `abandoned` when it was aborted or failed before an answer. */
+  end(abandoned: boolean): void;
+}
+
+function abandonConnecting(entry: OriginEntry): void {
+  for (const socket of entry.connecting) {
+    entry.connecting.delete(socket);
+    socket.destroy(Object.assign(new Error('connection abandoned: the request waiting for it was aborted'), { code: ABANDONED }));
+  }
+}
+
 /**
  * An undici dispatcher for Node's `fetch` that connects only where its {@link AddressPolicy} allows
  * (checked where the connection is made: the IP literal, every looked-up address, the connected
@@ -125,27 +142,44 @@ export class GuardedDispatcher extends Dispatcher {
     return this.entryFor(origin).pool.dispatch(options, handler);
   }
 
-  /** @internal A guarded fetch starts a request to `origin`. */
-  begin(origin: string): void {
-    if (this.closed) return;
-    this.entryFor(origin).pending++;
-  }
-
   /**
-   * @internal A guarded fetch's request to `origin` ended (`abandoned`: aborted or failed before an
-   * answer). When nobody else waits for `origin`, its sockets still being set up are destroyed:
-   * undici would keep them connecting until the connect timeout, and fetch cannot cancel a request
-   * that waits for a socket.
+   * @internal One guarded fetch call: the dispatcher `fetch` is given for it, which sees every hop
+   * of the call (redirects to other origins included), and `end` to call when the call is over
+   * (`abandoned`: aborted or failed before an answer). When nobody else waits for an origin the
+   * call went to, that origin's sockets still being set up are destroyed: undici would keep them
+   * connecting until the connect timeout, and fetch cannot cancel a request that waits for a socket.
+   * The entries are held, not looked up again, so an origin evicted meanwhile is cleaned up too.
    */
-  end(origin: string, abandoned: boolean): void {
-    const entry = this.origins.get(origin);
-    if (entry === undefined) return;
-    entry.pending = Math.max(0, entry.pending - 1);
-    if (!abandoned || entry.pending > 0) return;
-    for (const socket of entry.connecting) {
-      entry.connecting.delete(socket);
-      socket.destroy(Object.assign(new Error(`connection to ${origin} abandoned: its request was aborted`), { code: ABANDONED }));
-    }
+  track(): GuardedCall {
+    const entries = new Set<OriginEntry>();
+    let used = false;
+    let ended = false;
+    const dispatcher = {
+      dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean => {
+        if (this.closed) throw new TypeError('the guarded dispatcher is closed');
+        used = true;
+        const entry = this.entryFor(originOf(options.origin));
+        if (!ended && !entries.has(entry)) {
+          entries.add(entry);
+          entry.pending++;
+        }
+        return entry.pool.dispatch(options, handler);
+      },
+    };
+    return {
+      dispatcher: dispatcher as unknown as Dispatcher,
+      get used() {
+        return used;
+      },
+      end: (abandoned) => {
+        if (ended) return;
+        ended = true;
+        for (const entry of entries) {
+          entry.pending = Math.max(0, entry.pending - 1);
+          if (abandoned && entry.pending === 0) abandonConnecting(entry);
+        }
+      },
+    };
   }
 
   override close(): Promise<void>;

@@ -42,6 +42,10 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFe
   checkKnownKeys('guarded fetch options', options, [...GUARDED_DISPATCHER_OPTION_NAMES, 'fetch', 'dispatcher']);
   const { fetch: fetchOption, dispatcher: shared, ...dispatcherOptions } = options;
   const baseFetch = fetchOption === undefined ? globalThis.fetch : checkFunction<typeof fetch>('fetch', fetchOption);
+  if (isGuardedFetch(baseFetch)) {
+    // It would put its own dispatcher (and policy) in place of this one's.
+    throw new TypeError('fetch must not be a guarded fetch: it brings its own policy and pool; share them with { dispatcher: guardedFetch.dispatcher }');
+  }
   if (shared !== undefined) {
     if (!(shared instanceof GuardedDispatcher)) throw new TypeError(`dispatcher must be a GuardedDispatcher; got ${String(shared)}`);
     const given = Object.keys(dispatcherOptions).filter((key) => (dispatcherOptions as Record<string, unknown>)[key] !== undefined);
@@ -52,28 +56,31 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFe
 
   const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = policy.checkUrl(typeof input === 'string' || input instanceof URL ? input : input.url);
-    const origin = url.origin;
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     signal?.throwIfAborted();
-    let ended = false;
-    const end = (abandoned: boolean): void => {
-      if (ended) return;
-      ended = true;
-      signal?.removeEventListener('abort', onAbort);
-      dispatcher.end(origin, abandoned);
-    };
-    const onAbort = (): void => end(true);
-    dispatcher.begin(origin);
+    const call = dispatcher.track();
+    const onAbort = (): void => call.end(true);
     signal?.addEventListener('abort', onAbort, { once: true });
+    let response: Response | undefined;
     try {
       // Node's fetch takes an undici 7 dispatcher; only the two undici type packages disagree.
-      const response = await baseFetch(input, { ...init, dispatcher } as unknown as RequestInit);
-      end(false);
-      return response;
+      response = await baseFetch(input, { ...init, dispatcher: call.dispatcher } as unknown as RequestInit);
     } catch (error) {
-      end(true);
       throw findAddressRefusal(error) ?? error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      call.end(response === undefined);
     }
+    if (!call.used) {
+      // The fetch underneath answered without our dispatcher: the address policy was not applied to
+      // this request. Refuse its answer, and say why, rather than hand it on as if it were checked.
+      await response.body?.cancel().catch(() => {});
+      throw new TypeError(
+        `the fetch given to createGuardedFetch answered ${url.href} without using the guarded dispatcher, so the address policy was not applied; ` +
+          'it must pass init.dispatcher on to Node\'s or undici\'s fetch',
+      );
+    }
+    return response;
   };
   Object.defineProperties(guarded, {
     policy: { value: policy, enumerable: true },

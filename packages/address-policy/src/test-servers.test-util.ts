@@ -32,6 +32,11 @@ export class CountingServer {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** Connections open now. */
+  get open(): number {
+    return this.sockets.size;
+  }
+
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
