@@ -53,6 +53,38 @@ describe('POST /relay with hostile bodies', () => {
     expect(expectCleanJson(await post('/relay', `{"to":"alpha","text":"x","extra":${nested(20)}}`), 400)).toEqual({ detail: 'the body is nested deeper than 8 levels' });
   });
 
+  it('a chunked body with no length is capped as it streams; prototype keys are just keys', async () => {
+    const chunked = await new Promise<RawResponse>((resolve, reject) => {
+      const req = request(`${demo.url}/relay`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      });
+      req.on('error', reject);
+      req.write('{"to":"alpha","text":"');
+      // 16 MB announced by nobody: the agent must stop reading long before.
+      const chunk = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 256 && !req.destroyed) {
+          sent++;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end('"}');
+      };
+      pump();
+    }).catch((error: Error) => ({ status: 0, headers: {}, text: error.message }) as RawResponse);
+    // Either the 413 arrived, or the agent cut the connection while we were still sending (also a refusal).
+    if (chunked.status !== 0) expect(expectCleanJson(chunked, 413)).toEqual({ detail: 'the body is larger than 65536 bytes' });
+    else expect(chunked.text).toMatch(/EPIPE|ECONNRESET|socket hang up/);
+    const proto = '{"__proto__":{"to":"alpha","text":"x"},"constructor":{"prototype":{"to":"beta"}},"to":"alpha","text":"proto"}';
+    expect(expectCleanJson(await post('/relay', proto), 200)).toMatchObject({ ok: true, peer: 'alpha', reply: 'echo: proto' });
+    expect(expectCleanJson(await post('/relay', '{"__proto__":{"to":"alpha","text":"x"}}'), 400)['detail']).toMatch(/both non-empty strings$/);
+    const rpc = '{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"__proto__":{"message":{}},"constructor":{"prototype":{"x":1}},"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"alpha proto"}]}}}';
+    expect(expectCleanJson(await post('/a2a/jsonrpc', rpc, A2A), 200)).toMatchObject({ jsonrpc: '2.0', id: 1 });
+    expect(expectCleanJson(await post('/relay', '{"to":"alpha","text":"after"}'), 200)).toMatchObject({ ok: true, reply: 'echo: after' });
+  });
+
   it('too large, also when compressed: 413; not JSON: 415', async () => {
     const big = JSON.stringify({ to: 'alpha', text: 'x'.repeat(70_000) });
     expect(expectCleanJson(await post('/relay', big), 413)).toEqual({ detail: 'the body is larger than 65536 bytes' });
@@ -125,6 +157,23 @@ describe('the chaos and admin controls against a hostile page', () => {
     const withToken = await rawRequest(`${demo.url}/chaos/peer-alpha/heal`, { method: 'POST', headers: { authorization: `Bearer ${demo.adminToken}`, origin: 'http://evil.example' } });
     expectCleanJson(withToken, 200);
     expect(expectCleanJson(await post('/chaos/peer-alpha/down', '{}', { authorization: 'Bearer wrong' }), 401)['detail']).toMatch(/^wrong admin token/);
+    expect(await faultsOf('peer-alpha')).toEqual({});
+  });
+
+  it('fetch metadata from another site is refused even without Origin; a CORS preflight is never granted', async () => {
+    for (const site of ['cross-site', 'same-site']) {
+      expect(expectCleanJson(await post('/chaos/peer-alpha/down', '{}', { 'sec-fetch-site': site }), 403)['detail']).toMatch(/^cross-origin request refused: Sec-Fetch-Site/);
+    }
+    expect(await faultsOf('peer-alpha')).toEqual({});
+    expectCleanJson(await post('/chaos/peer-alpha/heal', '{}', { 'sec-fetch-site': 'same-origin', origin: demo.url }), 200);
+    for (const method of ['OPTIONS', 'HEAD', 'GET', 'PUT']) {
+      const answer = await rawRequest(`${demo.url}/chaos/peer-alpha/down`, {
+        method,
+        headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type', 'x-http-method-override': 'POST' },
+      });
+      expect(answer.status, method).toBe(404);
+      expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-')), method).toEqual([]);
+    }
     expect(await faultsOf('peer-alpha')).toEqual({});
   });
 

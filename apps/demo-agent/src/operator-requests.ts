@@ -2,8 +2,8 @@
  * Who may use the operator's controls. The admin reset needs the admin token. The chaos controls
  * need the token OR a request a hostile web page cannot make: `Content-Type: application/json` (a
  * cross-site form cannot send it, and a cross-site `fetch` with it needs a CORS preflight, which this
- * agent never grants) and, when the browser names one, our own `Origin`. The dashboard's buttons
- * send exactly that; scripts send the token.
+ * agent never grants) and, when the browser sends them, our own `Origin` and `Sec-Fetch-Site:
+ * same-origin`. The dashboard's buttons send exactly that; scripts send the token.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
@@ -55,6 +55,13 @@ export function operatorOnly(adminToken: string): RequestHandler {
     }
     if (!req.is('application/json')) {
       next(new HttpError(415, `chaos controls need Content-Type: application/json from this agent's own page, or the admin token: ${TOKEN_HELP}`));
+      return;
+    }
+    // Fetch metadata: a browser says where a request comes from even when it sends no Origin (or an
+    // extension strips it). Scripts send neither header.
+    const site = req.get('sec-fetch-site');
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+      next(new HttpError(403, `cross-origin request refused: Sec-Fetch-Site ${JSON.stringify(site.slice(0, 40))}; use this agent's own page, or the admin token`));
       return;
     }
     const origin = req.get('origin');

@@ -235,4 +235,24 @@ describe('a DID on another host claiming a real peer', () => {
       b.dispose();
     }
   });
+  it('a stranger\'s document naming the real peer\'s own origin (another path) trips only the stranger\'s breaker', async () => {
+    const relay = relayWith(guardedDrivers());
+    expect(await relay.relay('alpha', 'warm')).toMatchObject({ ok: true, breaker: 'a2a/alpha' });
+    const did = hostileDid('delta');
+    for (const endpoint of [`${alphaLink.url}/no/such/agent`, `${alphaLink.url.replace('http://', 'http://user:secret@')}/x`]) {
+      hostile.setDocument('agents/delta', a2aDocument(did, endpoint));
+      for (let i = 0; i < 3; i++) await relay.relay(did, 'x');
+    }
+    expect(registry.get(`a2a-did/${did}`)?.getStats().total_failures).toBeGreaterThanOrEqual(3);
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
+    expect(await relay.relay('alpha', 'still')).toMatchObject({ ok: true, breaker: 'a2a/alpha', url: alphaLink.url, reply: 'echo: still' });
+    // Endpoints that are not http(s) URLs are refused before any client is made.
+    for (const endpoint of ['javascript:alert(1)', 'file:///etc/passwd', '/relative/a2a', 'data:text/plain,x']) {
+      // A fresh DID (delta's breaker is open by now, and would answer before any lookup).
+      hostile.setDocument('agents/epsilon', a2aDocument(hostileDid('epsilon'), endpoint));
+      const answer = (await relay.relay(hostileDid('epsilon'), 'x')) as RelayFailure;
+      expect(answer, endpoint).toMatchObject({ ok: false, status: 502 });
+      expect(answer.message).toMatch(/its A2A endpoint is not an http\(s\) URL|has no A2A service endpoint|not usable/);
+    }
+  });
 });
