@@ -61,6 +61,7 @@ function relayWith(
   // The attacker's endpoints are on loopback here: strangers get loopback too unless a test says otherwise.
   didPeerAddresses: RelayOptions['didPeerAddresses'] | 'relay default' = peerAddresses,
   didPeerDrivers?: Record<string, DIDResolver>,
+  maxDidPeers?: number,
 ): Relay {
   registry = new CircuitBreakerRegistry();
   const supabase = createClient(registryDb.url, 'anon', {
@@ -77,6 +78,7 @@ function relayWith(
     supabase,
     resolver,
     ...(didPeerResolver === undefined ? {} : { didPeerResolver }),
+    ...(maxDidPeers === undefined ? {} : { maxDidPeers }),
     didWebHost: trusted.did.slice('did:web:'.length),
     peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
     peerAddresses,
@@ -254,5 +256,20 @@ describe('a DID on another host claiming a real peer', () => {
       expect(answer, endpoint).toMatchObject({ ok: false, status: 502 });
       expect(answer.message).toMatch(/its A2A endpoint is not an http\(s\) URL|has no A2A service endpoint|not usable/);
     }
+  });
+  it('a flood of failing strangers\' DIDs stays in its own bounded family: the operator\'s peers keep their breakers, addresses and answers', async () => {
+    const relay = relayWith(guardedDrivers(), ['127.0.0.1', '::1'], ['127.0.0.1', '::1'], undefined, 5);
+    expect(await relay.relay('alpha', 'warm')).toMatchObject({ ok: true, url: alphaLink.url });
+    const flood = Array.from({ length: 12 }, (_, i) => hostileDid(`flood${i}`));
+    for (const [i, did] of flood.entries()) hostile.setDocument(`agents/flood${i}`, a2aDocument(did, failing.url));
+    const statuses = new Set<number>();
+    for (let round = 0; round < 3; round++) for (const did of flood) statuses.add(((await relay.relay(did, 'flood')) as RelayFailure).status);
+    const names = Object.keys(registry.getStats());
+    expect(names.filter((name) => name.startsWith('a2a-did/')).length).toBeLessThanOrEqual(5);
+    // Strangers past the bound are told the service is unavailable; no 500, nothing thrown.
+    expect([...statuses].every((status) => [502, 503].includes(status))).toBe(true);
+    expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
+    expect(await relay.relay('alpha', 'after the flood')).toMatchObject({ ok: true, breaker: 'a2a/alpha', url: alphaLink.url, reply: 'echo: after the flood' });
+    expect(await relay.relay(agentDid('gamma'), 'after the flood')).toMatchObject({ ok: true, breaker: 'a2a/gamma', reply: 'echo: after the flood' });
   });
 });
