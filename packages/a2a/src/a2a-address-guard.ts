@@ -4,9 +4,16 @@ import { AddressPolicy, createGuardedFetch, isGuardedFetch, type AllowPrivateAdd
 /** Most sockets per peer origin in the pool of a `createA2aClient` client. */
 const A2A_SOCKETS_PER_ORIGIN = 64;
 
+/**
+ * Largest agent card read (bytes). Cards are a few KiB; the SDK reads the whole body with
+ * `response.json()`, so without a cap a hostile peer named in a DID document could fill the
+ * agent's memory within the card download's timeout.
+ */
+export const MAX_AGENT_CARD_BYTES = 1_048_576;
+
 /** @internal The address guard of one {@link createA2aClient} call. */
 export interface A2aAddressGuard {
-  /** The agent card download: the caller's `fetch`, guarded. */
+  /** The agent card download: the caller's `fetch`, guarded, its body cut off past {@link MAX_AGENT_CARD_BYTES}. */
   readonly cardFetch: typeof fetch;
   /** Throws `AddressNotAllowedError` for a URL whose host is a refused IP address (any spelling). */
   checkUrl(url: string): void;
@@ -40,7 +47,7 @@ export function guardedA2aFetch(
   }
   if (factory !== undefined && base.policy.enforced) checkFactory(what, factory);
   return {
-    cardFetch,
+    cardFetch: async (input, init) => capBody(await cardFetch(input, init), MAX_AGENT_CARD_BYTES, 'the agent card'),
     checkUrl: (url) => void base.policy.checkUrl(url),
     factory: () =>
       new ClientFactory(
@@ -61,6 +68,13 @@ function checkFactory(what: string, factory: ClientFactory): void {
   const transports = (factory as { options?: { transports?: readonly unknown[] } }).options?.transports ?? [];
   for (const transport of transports) {
     const fetchImpl = (transport as { options?: { fetchImpl?: unknown } }).options?.fetchImpl;
+    if (isGuardedFetch(fetchImpl) && !fetchImpl.policy.enforced) {
+      const name = String((transport as { protocolName?: unknown }).protocolName ?? 'a transport');
+      throw new TypeError(
+        `${what}: the factory's ${name} transport has a guarded fetch that allows every address (allowPrivateAddresses: true) while this client refuses private ones; ` +
+          'give createA2aClient allowPrivateAddresses: true as well (local development), or guard the transport with a policy that refuses them',
+      );
+    }
     if (!isGuardedFetch(fetchImpl)) {
       const name = String((transport as { protocolName?: unknown }).protocolName ?? 'a transport');
       throw new TypeError(
@@ -70,4 +84,31 @@ function checkFactory(what: string, factory: ClientFactory): void {
       );
     }
   }
+}
+
+/**
+ * `response` with a body that errors once it passes `maxBytes` (refused at once when Content-Length
+ * says so): the reader gets a clear error instead of reading a hostile peer's endless body.
+ */
+function capBody(response: Response, maxBytes: number, what: string): Response {
+  const tooLarge = (): Error => new Error(`${what} at ${response.url} is larger than ${maxBytes} bytes; refused`);
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    response.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (response.body === null) return response;
+  let total = 0;
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total > maxBytes) controller.error(tooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  const capped = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  Object.defineProperty(capped, 'url', { value: response.url });
+  return capped;
 }
