@@ -163,7 +163,7 @@ export class CircuitBreakerFamily {
   private inUse(breaker: CircuitBreaker, now: number): boolean {
     if (now - this.lastUseOf(breaker) >= this.options.recoveryTimeoutMs) return false;
     if (breaker.inFlight > 0) return true;
-    const state = breaker.toJSON().state;
+    const state = breaker.storedState;
     return state === 'open' || state === 'half_open' || state === 'forced_open';
   }
 

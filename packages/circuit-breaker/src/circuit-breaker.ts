@@ -780,6 +780,11 @@ export class CircuitBreaker implements CallOwner {
     };
   }
 
+  /** @internal The state as stored, without applying the recovery timeout (no transition, no allocation). */
+  get storedState(): CircuitState {
+    return this.inner.kind;
+  }
+
   /** Calls admitted and not yet settled, abandoned probes included (see {@link CircuitBreakerStats.abandoned_probes}). */
   get inFlight(): number {
     return this.calls - this.successes - this.failures - this.rejections - this.ignored + this.abandoned;
