@@ -241,6 +241,9 @@ describe('a fetch underneath that would go around the guard', () => {
     const guarded = createGuardedFetch({ fetch: dropping });
     await expect(guarded(`http://localhost:${allowed.port}/secret`)).rejects.toThrow(/without using the guarded dispatcher, so the address policy was not applied/);
     await guarded.close();
+    // With allowPrivateAddresses: true there is no policy to apply: a stand-in fetch (a test's) is fine.
+    const stand = createGuardedFetch({ allowPrivateAddresses: true, fetch: (async () => new Response('stand-in')) as typeof fetch });
+    expect(await (await stand('http://anything.test/')).text()).toBe('stand-in');
   });
 
   it('a guarded fetch as the fetch underneath is an error (it would replace this policy with its own)', () => {

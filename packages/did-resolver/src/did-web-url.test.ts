@@ -65,6 +65,26 @@ describe('didWebLocation', () => {
     }
   });
 
+  it('judges Unicode and percent-encoded spellings as the URL parser maps them: digits that become an address are refused', () => {
+    for (const [id, address] of [
+      ['127%2e0%2e0%2e1', '127.0.0.1'],
+      ['%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1', '127.0.0.1'], // fullwidth digits
+      ['%E2%91%A0%E2%91%A1%E2%91%A6.0.0.1', '127.0.0.1'], // circled digits
+      ['127%E3%80%820%E3%80%820%E3%80%821', '127.0.0.1'], // ideographic full stops
+      ['%EF%BC%90', '0.0.0.0'],
+      ['169.254.169.254%3A443', '169.254.169.254'],
+    ] as const) {
+      const refusal = didWebLocation(id);
+      expect(refusal, id).toMatch(/is an IP address.*; did:web requires a domain name$/);
+      expect(refusal as string, id).toContain(address);
+    }
+    // Names that the parser maps to another name are that name: judged later, on what it resolves to,
+    // and keyed by it (a soft hyphen or fullwidth letters do not make a new breaker key).
+    expect(didWebLocation('%EF%BD%8C%EF%BD%8F%EF%BD%83%EF%BD%81%EF%BD%8C%EF%BD%88%EF%BD%8F%EF%BD%93%EF%BD%94')).toMatchObject({ hostname: 'localhost', authority: 'localhost' });
+    expect(didWebLocation('ex%C2%ADample.com%3A8443')).toMatchObject({ hostname: 'example.com', authority: 'example.com:8443' });
+    expect(didWebLocation('localhost%2e')).toMatch(/is not a valid domain name/);
+  });
+
   it('keys the breaker by the canonical authority: case, and the default port, do not make a new host', () => {
     expect(didWebLocation('Example.COM%3A443')).toMatchObject({ authority: 'example.com', url: 'https://example.com/.well-known/did.json' });
     expect(didWebLocation('example.com%3A8443')).toMatchObject({ authority: 'example.com:8443' });

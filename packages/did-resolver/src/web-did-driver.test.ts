@@ -57,6 +57,29 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
     expect((await listed.resolve(site.did)).didDocument?.id).toBe(site.did);
   });
 
+  it('DNS rebinding: a host that answered an allowed address and then a refused one is refused on its next connection (no cached answer)', async () => {
+    let answer = '127.0.0.1';
+    let lookups = 0;
+    const requests = site.countRequests();
+    const resolver = resolverWith({
+      allowPrivateAddresses: ['127.0.0.1'],
+      maxPooledHosts: 1,
+      lookup: async () => (lookups++, [{ address: answer, family: 4 }]),
+    });
+    expect((await resolver.resolve(site.did)).didDocument?.id).toBe(site.did);
+    answer = '127.0.0.2';
+    // Another origin (the host's own port): refused at its lookup, and its pool evicts the first one's.
+    const direct = await resolver.resolve(`did:web:localhost%3A${site.host.port}`);
+    expect(direct.didResolutionMetadata).toMatchObject({ error: 'notAllowed', reason: 'address' });
+    // The first host again: its kept-alive socket is gone, so a new connection, a new lookup, refused.
+    const again = await resolver.resolve(site.did);
+    requests.dispose();
+    expect(again.didResolutionMetadata).toMatchObject({ error: 'notAllowed', reason: 'address' });
+    expect(again.didResolutionMetadata['message']).toMatch(/localhost resolves to 127\.0\.0\.2 \(loopback\)/);
+    expect(lookups).toBe(3);
+    expect(requests.count).toBe(1);
+  });
+
   it('checks the address before the request when given its own dispatcher', async () => {
     const guarded = new Resolver(getWebResolver({ dispatcher: site.host.dispatcher }));
     expect((await guarded.resolve(site.did)).didResolutionMetadata.error).toBe('notAllowed');
