@@ -4,6 +4,8 @@
  * resolved through @phlow/did-resolver, the peers are real @a2a-js/sdk servers (one behind a fault
  * proxy that answers 503). Only time is a ManualClock, so the recovery timeout passes without sleeping.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { DIDResolver } from 'did-resolver';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
@@ -271,5 +273,24 @@ describe('a DID on another host claiming a real peer', () => {
     expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
     expect(await relay.relay('alpha', 'after the flood')).toMatchObject({ ok: true, breaker: 'a2a/alpha', url: alphaLink.url, reply: 'echo: after the flood' });
     expect(await relay.relay(agentDid('gamma'), 'after the flood')).toMatchObject({ ok: true, breaker: 'a2a/gamma', reply: 'echo: after the flood' });
+  });
+  it('a stranger\'s endpoint answering a megabyte of error does not have it copied into the answer', async () => {
+    // A real A2A card (gamma's), then 500 with 1 MB of markup for every call.
+    const card = await (await fetch(`${gamma.url}/.well-known/agent-card.json`)).text();
+    const loud = createServer((req, res) => {
+      if (req.method === 'GET') res.writeHead(200, { 'content-type': 'application/json' }).end(card);
+      else res.writeHead(500, { 'content-type': 'text/html' }).end(`<script>alert(1)</script>${'x'.repeat(1_000_000)}`);
+    });
+    await new Promise<void>((resolve) => loud.listen(0, '127.0.0.1', resolve));
+    try {
+      const did = hostileDid('loud');
+      hostile.setDocument('agents/loud', a2aDocument(did, `http://127.0.0.1:${(loud.address() as AddressInfo).port}`));
+      const answer = (await relayWith(guardedDrivers()).relay(did, 'x')) as RelayFailure;
+      expect(answer).toMatchObject({ ok: false, status: 502, peer: did });
+      expect(answer.message.length).toBeLessThan(600);
+      expect(answer.message).toMatch(/… \(\d+ characters\)$/);
+    } finally {
+      await new Promise<void>((resolve) => loud.close(() => resolve()));
+    }
   });
 });

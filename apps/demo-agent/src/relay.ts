@@ -238,7 +238,7 @@ export class Relay {
     // .retry(false): postgrest-js would otherwise retry a failed read three times (1 + 2 + 4 s).
     const { data, error } = await this.#options.supabase.from('agent_cards').select('id,did,url').eq(column, value).limit(1).retry(false);
     if (error !== null) {
-      notes.push(isCircuitRejection(error) ? 'registry unavailable (Supabase breaker open): resolved by DID' : `registry lookup failed (${error.message}): resolved by DID`);
+      notes.push(isCircuitRejection(error) ? 'registry unavailable (Supabase breaker open): resolved by DID' : `registry lookup failed (${clipped(error.message)}): resolved by DID`);
     } else if (data !== null && data.length > 0) {
       const row = data[0] as { id: unknown; did: unknown; url: unknown };
       if (typeof row.id !== 'string' || !isAgentId(row.id) || typeof row.url !== 'string' || !isHttpUrl(row.url)) {
@@ -265,7 +265,7 @@ export class Relay {
     if (meta.error === 'notFound' || meta.error === 'invalidDid') return failure(404, `Unknown peer ${peer.key}: no DID document (${meta.error})`);
     // Not an outage: no retry will ever resolve it (a 503 would tell clients to come back).
     if (meta.error === 'unsupportedDidMethod') return failure(400, `Peer ${peer.key}: DID method ${JSON.stringify(did.split(':', 2)[1])} is not supported; use did:web or an agent id`);
-    if (meta.error === 'invalidDidDocument') return failure(502, `Peer ${peer.key}'s DID document is not usable: ${meta.message ?? 'invalid'}`);
+    if (meta.error === 'invalidDidDocument') return failure(502, `Peer ${peer.key}'s DID document is not usable: ${clipped(meta.message ?? 'invalid')}`);
     if (meta.error !== undefined && url === undefined) {
       const retry = meta.retryAfterMs;
       return failure(
@@ -300,11 +300,11 @@ export class Relay {
     if (CircuitOpenError.isInstance(error)) return this.#peerUnavailable(peer, error.retryAfterMs ?? undefined, notes);
     const about = { ok: false as const, peer: peer.key, breaker: breakerNameOf(peer), notes };
     if (CircuitTimeoutError.isInstance(error)) return { ...about, status: 504, message: `Peer ${peer.key} did not answer within ${seconds(error.timeoutMs)}` };
-    if (CircuitBreakerError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key}: ${(error as Error).message}` };
+    if (CircuitBreakerError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key}: ${clipped((error as Error).message)}` };
     const refused = addressRefusal(error);
     if (refused !== undefined) return { ...about, status: 502, message: `Peer ${peer.key} is not reachable here: ${refused} (A2A_ALLOW_PRIVATE=1 allows private addresses)` };
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ...about, status: 502, message: `Peer ${peer.key} failed: ${(error as Error).message}${cause === undefined ? '' : ` (${cause})`}` };
+    return { ...about, status: 502, message: `Peer ${peer.key} failed: ${clipped((error as Error).message)}${cause === undefined ? '' : ` (${clipped(String(cause))})`}` };
   }
 }
 
@@ -316,6 +316,16 @@ function addressRefusal(error: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A dependency's error message, as much of it as a person reads. The A2A client puts the peer's whole
+ * answer in its message ("Response: ..."): a hostile endpoint answering megabytes would have them
+ * copied into every answer, span and log line about it.
+ */
+const MAX_MESSAGE = 300;
+function clipped(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}… (${message.length} characters)`;
 }
 
 function isHttpUrl(text: string): boolean {
