@@ -11,6 +11,12 @@ const A2A_SOCKETS_PER_ORIGIN = 64;
  */
 export const MAX_AGENT_CARD_BYTES = 1_048_576;
 
+/**
+ * Largest JSON answer of a transport call read (bytes); event streams are not capped (they are long by
+ * design and bounded by the stream idle timeout). The SDK reads answers whole with `response.json()`.
+ */
+export const MAX_A2A_RESPONSE_BYTES = 33_554_432;
+
 /** @internal The address guard of one {@link createA2aClient} call. */
 export interface A2aAddressGuard {
   /** The agent card download: the caller's `fetch`, guarded, its body cut off past {@link MAX_AGENT_CARD_BYTES}. */
@@ -46,13 +52,18 @@ export function guardedA2aFetch(
     cardFetch = cardBase === globalThis.fetch ? base : createGuardedFetch({ dispatcher: base.dispatcher, fetch: cardBase });
   }
   if (factory !== undefined && base.policy.enforced) checkFactory(what, factory);
+  const transportFetch: typeof fetch = async (input, init) => {
+    const response = await base(input as string | URL | Request, init);
+    const type = response.headers.get('content-type') ?? '';
+    return type.toLowerCase().startsWith('text/event-stream') ? response : capBody(response, MAX_A2A_RESPONSE_BYTES, 'the answer');
+  };
   return {
     cardFetch: async (input, init) => capBody(await cardFetch(input, init), MAX_AGENT_CARD_BYTES, 'the agent card'),
     checkUrl: (url) => void base.policy.checkUrl(url),
     factory: () =>
       new ClientFactory(
         ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-          transports: [new JsonRpcTransportFactory({ fetchImpl: base }), new RestTransportFactory({ fetchImpl: base })],
+          transports: [new JsonRpcTransportFactory({ fetchImpl: transportFetch }), new RestTransportFactory({ fetchImpl: transportFetch })],
           cardResolver: new DefaultAgentCardResolver({ fetchImpl: base }),
         }),
       ),

@@ -8,7 +8,7 @@ import { addressRefusalOf, spyOnConnections, type ConnectionSpy } from '@phlow/a
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { A2A_JSONRPC_PATH, A2aPeer } from '@phlow/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_AGENT_CARD_BYTES } from './a2a-address-guard.js';
+import { MAX_A2A_RESPONSE_BYTES, MAX_AGENT_CARD_BYTES } from './a2a-address-guard.js';
 import { createA2aClient } from './create-a2a-client.js';
 import { textMessageRequest } from './text-message.js';
 
@@ -168,6 +168,19 @@ describe('the agent card download against a hostile peer', () => {
 });
 
 describe('transports and interface URLs', () => {
+  it('an endless JSON-RPC answer is cut off past 32 MiB: the call fails against the peer, the connection is closed', async () => {
+    hostile.serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"jsonrpc":"2.0","id":1,"result":"');
+      hostile.stream(response, Buffer.alloc(256 * 1024, 'a'), 2 * 1024 ** 3);
+    });
+    const client = await createA2aClient(cardAt(`${hostile.url}${A2A_JSONRPC_PATH}`), { ...local, registry, peer: 'endless' });
+    await expect(client.sendMessage(textMessageRequest('x'))).rejects.toThrow(`is larger than ${MAX_A2A_RESPONSE_BYTES} bytes; refused`);
+    await waitFor(clientSocketsClosed, 'the client to close the connection');
+    expect(hostile.bytesSent).toBeLessThan(MAX_A2A_RESPONSE_BYTES + 32 * 1024 * 1024);
+    expect(registry.get('a2a/endless')?.getStats()).toMatchObject({ total_failures: 1 });
+  });
+
   it('a JSON-RPC call redirected (307, 308) to a refused address is refused at that connection', async () => {
     for (const code of [307, 308]) {
       hostile.serve((_request, response) => response.writeHead(code, { location: `${forbidden.url}${A2A_JSONRPC_PATH}` }).end());
