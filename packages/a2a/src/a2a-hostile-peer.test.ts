@@ -10,6 +10,7 @@ import { A2A_JSONRPC_PATH, A2aPeer } from '@phlow/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_A2A_RESPONSE_BYTES, MAX_AGENT_CARD_BYTES } from './a2a-address-guard.js';
 import { createA2aClient } from './create-a2a-client.js';
+import { waitFor } from './test-support.test-util.js';
 import { textMessageRequest } from './text-message.js';
 
 /**
@@ -108,14 +109,6 @@ beforeEach(() => {
 afterEach(() => diagnostics.unsubscribe('undici:client:connected', onConnected));
 const clientSocketsClosed = (): boolean => clientSockets.length > 0 && clientSockets.every((socket) => socket.destroyed);
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 function cardAt(url: string): AgentCard {
   const card = peer.agentCard;
   return { ...card, supportedInterfaces: [{ ...card.supportedInterfaces[0]!, url }] };
@@ -130,7 +123,7 @@ describe('the agent card download against a hostile peer', () => {
       hostile.stream(response, Buffer.alloc(64 * 1024, 'a'), limit);
     });
     await expect(createA2aClient(hostile.url, { ...local, registry })).rejects.toThrow(`the agent card at ${hostile.url}/.well-known/agent-card.json is larger than ${MAX_AGENT_CARD_BYTES} bytes; refused`);
-    await waitFor(clientSocketsClosed, 'the client to close the connection');
+    await waitFor('the client to close the connection', clientSocketsClosed);
     // What the socket buffers held when the client stopped, not the half gigabyte on offer.
     expect(hostile.bytesSent).toBeLessThan(32 * 1024 * 1024);
   });
@@ -141,7 +134,7 @@ describe('the agent card download against a hostile peer', () => {
       response.write('{"name":"');
     });
     await expect(createA2aClient(hostile.url, { ...local, registry })).rejects.toThrow(/is larger than 1048576 bytes; refused/);
-    await waitFor(clientSocketsClosed, 'the client to close the connection');
+    await waitFor('the client to close the connection', clientSocketsClosed);
   });
 
   it('a card dribbled a byte at a time is cut off at the breaker timeout, and its socket closed', async () => {
@@ -151,7 +144,7 @@ describe('the agent card download against a hostile peer', () => {
       response.on('close', () => clearInterval(timer));
     });
     await expect(createA2aClient(hostile.url, { ...local, registry, breaker: { timeoutMs: 300 } })).rejects.toThrow(/timed out|timeout/i);
-    await waitFor(() => hostile.sockets.size === 0, 'the client to close the dribbling connection');
+    await waitFor('the client to close the dribbling connection', () => hostile.sockets.size === 0);
   });
 
   it('a redirect loop stops at fetch’s 20 redirects', async () => {
@@ -176,7 +169,7 @@ describe('transports and interface URLs', () => {
     });
     const client = await createA2aClient(cardAt(`${hostile.url}${A2A_JSONRPC_PATH}`), { ...local, registry, peer: 'endless' });
     await expect(client.sendMessage(textMessageRequest('x'))).rejects.toThrow(`is larger than ${MAX_A2A_RESPONSE_BYTES} bytes; refused`);
-    await waitFor(clientSocketsClosed, 'the client to close the connection');
+    await waitFor('the client to close the connection', clientSocketsClosed);
     expect(hostile.bytesSent).toBeLessThan(MAX_A2A_RESPONSE_BYTES + 32 * 1024 * 1024);
     expect(registry.get('a2a/endless')?.getStats()).toMatchObject({ total_failures: 1 });
   });
