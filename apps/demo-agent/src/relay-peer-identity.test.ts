@@ -293,4 +293,14 @@ describe('a DID on another host claiming a real peer', () => {
       await new Promise<void>((resolve) => loud.close(() => resolve()));
     }
   });
+  it('a reply larger than 64 K characters is relayed and recorded cut, with a note', async () => {
+    const relay = relayWith(guardedDrivers());
+    // gamma echoes what it is sent: a peer can answer this much whatever it was asked.
+    const answer = (await relay.relay('gamma', `big ${'y'.repeat(90_000)}`)) as RelaySuccess;
+    expect(answer).toMatchObject({ ok: true, peer: 'gamma' });
+    expect(answer.reply.length).toBe(64 * 1024);
+    expect(answer.notes).toContain(`the peer's reply was ${'echo: big '.length + 90_000} characters: kept the first 65536`);
+    const rows = await registryDb.query("select length(reply) as n from messages where request like 'big %'");
+    expect(rows.map((row) => Number(row['n']))).toEqual([64 * 1024]);
+  });
 });

@@ -222,6 +222,10 @@ export class Relay {
     try {
       const client = await this.clientFor(peer, url);
       reply = replyText(await client.sendMessage(textMessageRequest(text)));
+      if (reply.length > MAX_REPLY) {
+        notes.push(`the peer's reply was ${reply.length} characters: kept the first ${MAX_REPLY}`);
+        reply = reply.slice(0, MAX_REPLY);
+      }
     } catch (error) {
       return this.#peerFailure(peer, error, notes);
     }
@@ -317,6 +321,13 @@ function addressRefusal(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Longest reply relayed and recorded. A peer chooses how much it answers; every reply is written to
+ * `messages` (or held in the outbox while Supabase is down), so a stranger's endpoint answering
+ * megabytes to each relay would fill both.
+ */
+const MAX_REPLY = 64 * 1024;
 
 /**
  * A dependency's error message, as much of it as a person reads. The A2A client puts the peer's whole
