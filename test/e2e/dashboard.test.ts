@@ -196,4 +196,22 @@ describe('the dashboard in Chromium', () => {
       await victim.close();
     }
   });
+  it('still shows the breakers when every event stream place is taken (somebody holds them all): it polls instead', async () => {
+    const page2 = await browser.newPage();
+    try {
+      let refused = 0;
+      await page2.route(`${demo.url}/events`, (route) => {
+        refused++;
+        return route.fulfill({ status: 503, headers: { 'content-type': 'application/json' }, body: '{"detail":"too many dashboards open (100); close one and reload"}' });
+      });
+      const polled = page2.waitForResponse((response) => response.url() === `${demo.url}/api/state` && response.status() === 200);
+      await page2.goto(demo.url);
+      await polled;
+      await page2.locator('tr[data-breaker="a2a/alpha"]').waitFor();
+      await page2.locator('#status.healthy').waitFor();
+      expect(refused).toBeGreaterThanOrEqual(1);
+    } finally {
+      await page2.close();
+    }
+  });
 });

@@ -3,7 +3,8 @@
  * snapshot every 500 ms), draws each breaker (state, failures, time to the next probe), a chart of
  * calls / failures / rejections per second (plain SVG), the chaos controls (POST /chaos/:dep/:action, a
  * same-origin JSON request),
- * a relay form, and the admin reset (POST /admin/reset with the token printed at start-up).
+ * a relay form, and the admin reset (POST /admin/reset with the token printed at start-up). When the
+ * agent refuses the stream (all places taken), the page polls `/api/state` instead.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -105,7 +106,16 @@ $('#reset').addEventListener('submit', async (e) => {
 });
 const source = new EventSource('/events');
 source.onmessage = (e) => render(JSON.parse(e.data));
-source.onerror = () => { $('#status').textContent = 'disconnected, retrying…'; $('#status').className = 'muted'; };
+let polling;
+source.onerror = () => {
+  $('#status').textContent = 'disconnected, retrying…'; $('#status').className = 'muted';
+  // Refused (every stream place taken, possibly by somebody else): EventSource gives up for good, so
+  // the page asks for snapshots itself, every 2 s.
+  if (source.readyState === EventSource.CLOSED && polling === undefined) {
+    const poll = async () => { try { const r = await fetch('/api/state'); if (r.ok) render(await r.json()); } catch {} };
+    polling = setInterval(poll, 2000); poll();
+  }
+};
 </script>
 </body>
 </html>
