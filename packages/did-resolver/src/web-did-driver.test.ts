@@ -1,3 +1,4 @@
+import { createGuardedFetch } from '@phlow/address-policy';
 import { Resolver } from 'did-resolver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebDidDriver, getWebResolver } from './web-did-driver.js';
@@ -78,6 +79,16 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
     expect(again.didResolutionMetadata['message']).toMatch(/localhost resolves to 127\.0\.0\.2 \(loopback\)/);
     expect(lookups).toBe(3);
     expect(requests.count).toBe(1);
+  });
+
+  it('a fetch option that skips the guarded dispatcher gets its answers refused while a policy is enforced; a guarded fetch is an error', async () => {
+    const skipping = (async () => new Response(JSON.stringify({ id: site.did }), { headers: { 'content-type': 'application/did+json' } })) as typeof fetch;
+    const result = await resolverWith({ allowPrivateAddresses: ['127.0.0.1'], fetch: skipping }).resolve(site.did);
+    expect(result.didDocument).toBeNull();
+    expect(result.didResolutionMetadata).toMatchObject({ error: 'internalError' });
+    expect(result.didResolutionMetadata['message']).toMatch(/without using the guarded dispatcher, so the address policy was not applied/);
+    expect((await resolverWith({ fetch: skipping }).resolve(site.did)).didDocument?.id).toBe(site.did);
+    expect(() => new WebDidDriver({ fetch: createGuardedFetch() })).toThrow(/fetch must not be a guarded fetch/);
   });
 
   it('checks the address before the request when given its own dispatcher', async () => {
