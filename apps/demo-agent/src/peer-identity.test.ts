@@ -14,7 +14,7 @@ describe('parseTarget', () => {
   });
 
   it('refuses what would become another path, a DID URL or an unbounded key, naming what is expected', () => {
-    for (const bad of ['', 'al pha', '../alpha', 'alpha/beta', 'a:b', '-alpha', 'x'.repeat(65), 'did:web:evil.example/agents/alpha', 'did:web:evil.example:agents:alpha?x=1', 'did:web:evil.example:agents:alpha#a2a', 'did:web:evil.example:', 'did:WEB:x', 'did:web:%zz', `did:web:${'a'.repeat(260)}`]) {
+    for (const bad of ['', 'al pha', '../alpha', 'alpha/beta', 'a:b', '-alpha', 'x'.repeat(65), 'did:web:evil.example/agents/alpha', 'did:web:evil.example:agents:alpha?x=1', 'did:web:evil.example:agents:alpha#a2a', 'did:web:evil.example:', 'did:WEB:x', 'did:web:%zz', `did:web:${'a'.repeat(260)}`, 'did:web:\u0430gents.example.com:agents:alpha', 'did:web:agents.example.com:agents:\u0430lpha', '\u0430lpha', 'alpha\u200b']) {
       const parsed = parseTarget(bad);
       expect(parsed, bad).toHaveProperty('error');
       expect((parsed as { error: string }).error).toMatch(/is not a peer: expected an agent id .* or a DID/);
@@ -39,10 +39,18 @@ describe('AgentDidNamespace', () => {
       `did:web:${HOST}:agents:alpha:x`,
       'did:web:AGENTS.example.com%3A8443:agents:alpha',
       `did:web:${HOST.replace('%3A', '%3a')}:agents:alpha`,
+      'did:web:agents.example.com.%3A8443:agents:alpha',
+      'did:web:agents.example.com%3A08443:agents:alpha',
+      `did:web:${HOST}:agents:alpha%2F..`,
+      `did:web:${HOST}:agents:%61lpha`,
     ]) {
       expect(ns.identityOf(did), did).toEqual({ family: 'a2a-did', key: did });
       expect(breakerNameOf(ns.identityOf(did))).toBe(`a2a-did/${did}`);
     }
+  });
+
+  it('an id that differs from alpha by one character on the configured host is another agent, never alpha', () => {
+    for (const id of ['alpha.', 'alpha-', 'Alpha', 'alpha_']) expect(ns.identityOf(`did:web:${HOST}:agents:${id}`)).toEqual({ family: 'a2a', key: id });
   });
 
   it('without a DID host every DID is keyed by itself', () => {
