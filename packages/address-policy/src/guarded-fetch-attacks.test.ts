@@ -191,6 +191,20 @@ describe('sockets an attacker makes the agent hold', () => {
     await silent.stop();
   });
 
+  it('a server that accepts TCP and never answers the TLS handshake: the connect timeout fails the request and frees the socket', async () => {
+    const silent = await new SilentServer().start();
+    const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], connectTimeoutMs: 200 });
+    const error = await guarded(`https://127.0.0.1:${silent.port}/`).then(
+      () => undefined,
+      (caught: unknown) => caught as Error & { cause?: { code?: string } },
+    );
+    expect(error?.cause?.code).toBe('UND_ERR_CONNECT_TIMEOUT');
+    await waitFor(() => silent.open.size === 0, 'the timed-out connection to be closed');
+    expect(silent.accepted).toBe(1);
+    await guarded.close();
+    await silent.stop();
+  });
+
   it('200 distinct host names: at most maxOrigins pools, and the evicted pools’ sockets are closed', async () => {
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], lookup: async () => [v4('127.0.0.1')], maxOrigins: 8 });
     for (let i = 0; i < 200; i++) expect(await (await guarded(`http://host-${i}.test:${allowed.port}/${i}`)).text()).toBe(`hello /${i}`);
