@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import * as tls from 'node:tls';
 import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
 import { Dispatcher, Pool } from 'undici';
 import { AddressPolicy, type AddressPolicyOptions } from './address-policy.js';
@@ -99,7 +100,7 @@ export class GuardedDispatcher extends Dispatcher {
     const connectTimeout = checkDurationMs('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1);
     // One TLS context per dispatcher: without it every connection builds its own (0.5 ms each with
     // Node's root store alone; ~40 ms when `ca` adds certificates to the ~140 roots).
-    const secureContext = createSecureContext(ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {});
+    const secureContext = tls.createSecureContext(ca.length > 0 ? { ca: [...defaultTrust(), ...ca] } : {});
     this.settings = {
       policy: this.policy,
       lookup: options.lookup === undefined ? defaultLookup : checkFunction<LookupAll>('lookup', options.lookup),
@@ -218,4 +219,23 @@ function originOf(origin: Dispatcher.DispatchOptions['origin']): string {
   if (typeof origin === 'string') return new URL(origin).origin;
   if (origin instanceof URL) return origin.origin;
   throw new TypeError(`dispatch options need an origin; got ${String(origin)}`);
+}
+
+/**
+ * The certificates Node trusts by default: its bundled roots plus `NODE_EXTRA_CA_CERTS`, so that `ca`
+ * adds to what the process already trusts instead of silently dropping the extra certificates (a
+ * secure context given `ca` replaces the default store). Node >= 22.15 says it with
+ * `tls.getCACertificates('default')`; older Node only lists the bundled roots, so the extra file is
+ * read here (Node itself read it at start-up and warned if it could not).
+ */
+function defaultTrust(): readonly string[] {
+  const getCACertificates = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates;
+  if (typeof getCACertificates === 'function') return getCACertificates('default');
+  const extraFile = process.env['NODE_EXTRA_CA_CERTS'];
+  if (extraFile === undefined || extraFile === '') return tls.rootCertificates;
+  try {
+    return [...tls.rootCertificates, readFileSync(extraFile, 'utf8')];
+  } catch {
+    return tls.rootCertificates;
+  }
 }
