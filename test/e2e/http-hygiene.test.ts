@@ -240,7 +240,9 @@ describe('charsets, response headers and slow clients', () => {
     expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/=]+';/);
   });
 
-  it('a client that trickles its headers is cut off with 408 (Node\'s default waits a minute, checked every 30 s)', async () => {
+  it('a client that trickles its headers is cut off with 408 (Node\'s default waits a minute, checked every 30 s); one that sends nothing is closed too', async () => {
+    const silent = connect(Number(new URL(demo.url).port), '127.0.0.1');
+    silent.on('error', () => undefined).resume();
     const socket = connect(Number(new URL(demo.url).port), '127.0.0.1');
     let answer = '';
     socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
@@ -252,9 +254,12 @@ describe('charsets, response headers and slow clients', () => {
       await waitFor(() => (socket.destroyed ? true : undefined), 'the agent to close a trickling connection', 20_000, 200);
       await closed;
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      // Opened at the same time and never sent a byte: Node alone would keep it open for ever.
+      await waitFor(() => (silent.destroyed || silent.readableEnded ? true : undefined), 'the agent to close a silent connection', 10_000, 200);
     } finally {
       clearInterval(trickle);
       socket.destroy();
+      silent.destroy();
     }
   }, 30_000);
 });

@@ -4,7 +4,7 @@
  * a live dashboard at `/` with chaos controls, and a token-protected admin reset.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Role, type AgentCard, type Message } from '@a2a-js/sdk';
 import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor } from '@a2a-js/sdk/server';
@@ -160,7 +160,12 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // headersTimeout starts with a request's first byte: a connection that never sends one would be
+    // held for ever. Until its first request it gets as long as headers do (the server destroys a
+    // socket that times out), then no socket timeout: requests and streams have their own bounds.
+    socket.setTimeout(SERVER_TIMEOUTS.headersTimeout);
   });
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
