@@ -93,6 +93,14 @@ describe('RedisStateStore on Redis Cluster', () => {
     for (const x of peers) await x.execute(fail).catch(() => undefined);
     await Promise.all([...local, ...peers].map((x) => reaches(x, 'open')));
     expect(a.getStats().commandFailures + b.getStats().commandFailures).toBe(0);
+    // Each breaker saw one failure, under its local threshold of 2: only the fleet-wide count can have
+    // opened them.
+    for (const x of [...local, ...peers]) expect(x.getStats().total_failures).toBe(1);
+    // The trip's 'tripped' reply comes back on the tripping store's commands connection, its message on
+    // the subscriber connections: a breaker can open from the message before that store has read the
+    // reply (seen under load: 6 of 8 counted at this point). A reconcile round sends each breaker's SYNC
+    // on the connection its RECORD went on, after it, so once the round is answered every reply is read.
+    await Promise.all([a.reconcile(), b.reconcile()]);
     expect(a.getStats().fleetTrips + b.getStats().fleetTrips).toBe(names.length);
     // A reset made on one side reaches the other over classic pub/sub, whichever node each subscribed to.
     for (const x of local) x.reset();
