@@ -1,5 +1,5 @@
 // `pnpm bench`: our breaker beside a bare call, opossum and cockatiel, each measurement in its own
-// process, and the ratios to bare measured in this same run. Prints a table and the goals of issue 2.
+// process, and the ratios to bare measured in this same run. Prints a table and the project's performance goals.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -56,5 +56,5 @@ console.table(Object.entries(recording).map(([size, ns]) => ({ 'window size': si
 const spread = Math.max(...Object.values(recording)) / Math.min(...Object.values(recording));
 goals.push(['failure recording O(1) (window 10 → 100 000 within 1.5×)', spread <= 1.5, `${spread.toFixed(2)}× spread`]);
 
-console.log('\n# Goals (issue 2)');
+console.log('\n# Goals');
 console.table(goals.map(([goal, met, figure]) => ({ goal, figure, met: met ? 'yes' : 'NO' })));
