@@ -152,13 +152,17 @@ describe('one breaker per peer', () => {
     expect(spans[0]?.attributes['phlow.a2a.counted_as_failure']).toBe(true);
   });
 
-  it('the family is bounded: an open peer breaker is never evicted to make room', async () => {
+  it('the family is bounded: an open peer breaker still being called is not evicted at once; the new peer is told when it gets one', async () => {
     const a = await protect(alpha, { family: 'a2a-small', maxPeers: 1 });
     await alpha.proxy.setFaults({ refuse: true });
     for (let i = 0; i < 3; i++) await rejection(a.sendMessage(textRequest('x')));
     expect(registry.get('a2a-small/alpha')?.state).toBe('open');
     const full = await rejection(protect(beta, { family: 'a2a-small', maxPeers: 1 }));
     expect(full).toMatchObject({ name: 'CircuitFamilyFullError', key: 'beta', maxKeys: 1 });
+    // Within one recovery timeout (the A2A default, 45 s), never "forever".
+    const { retryAfterMs } = full as { retryAfterMs: number };
+    expect(retryAfterMs).toBeGreaterThan(0);
+    expect(retryAfterMs).toBeLessThanOrEqual(45_000);
   });
 
   it('HTTP 503 from the peer counts as a failure', async () => {
