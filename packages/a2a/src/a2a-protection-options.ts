@@ -4,6 +4,7 @@ import {
   checkInteger,
   checkKnownKeys,
   getCircuitBreakerRegistry,
+  withAdapterDefaults,
   type CircuitBreakerOptions,
   type CircuitBreakerRegistry,
   type FamilyOptions,
@@ -107,12 +108,8 @@ export function resolveProtection(what: string, options: ProtectA2aClientOptions
   if (tracer !== undefined && (typeof tracer !== 'object' || tracer === null || typeof tracer.startSpan !== 'function')) {
     throw new TypeError(`${what}: option "tracer" must be an OpenTelemetry Tracer; got ${show(tracer)}`);
   }
-  // A failure policy replaces the threshold: the default threshold must not be combined with it.
-  const defaults: CircuitBreakerOptions =
-    breaker?.failurePolicy !== undefined ? { ...A2A_BREAKER_DEFAULTS, failureThreshold: undefined } : A2A_BREAKER_DEFAULTS;
-  const breakerOptions: CircuitBreakerOptions = Object.fromEntries(
-    Object.entries({ ...defaults, ...breaker }).filter(([, value]) => value !== undefined),
-  );
+  // A failure policy of the user's replaces the default threshold (they are exclusive in the core).
+  const breakerOptions = withAdapterDefaults(A2A_BREAKER_DEFAULTS, breaker, `${what}: option "breaker"`);
   const familyOptions: FamilyOptions = {
     maxKeys: options.maxPeers === undefined ? 1000 : checkInteger(`${what}: maxPeers`, options.maxPeers, 1),
     idleTtlMs: options.peerIdleTtlMs === undefined ? 600_000 : checkDurationMs(`${what}: peerIdleTtlMs`, options.peerIdleTtlMs, 1),

@@ -339,6 +339,18 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect(registry.get(`did-web/${b.authority}`)).toBeUndefined();
   });
 
+  it('takes a failure policy of the user’s in place of the default threshold', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const failurePolicy = { type: 'count-window', size: 4, minimumCalls: 2, failureRateThreshold: 0.5 } as const;
+    const resolver = new CircuitBreakerResolver({ web: driver().resolve }, { registry, breaker: { failurePolicy } });
+    const result = await resolver.resolve(a.did);
+    expect(result.didResolutionMetadata.error).toBeUndefined();
+    expect(registry.get(`did-web/${a.authority}`)?.options.failurePolicy).toEqual(failurePolicy);
+    expect(() => new CircuitBreakerResolver({ web: driver().resolve }, { registry, breaker: 3 as never })).toThrow(
+      /^breaker must be an object of circuit breaker options; got 3$/,
+    );
+  });
+
   it('validates its options, naming the option', async () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     const web = driver().resolve;

@@ -9,6 +9,7 @@ import {
   checkKnownKeys,
   getCircuitBreakerRegistry,
   systemClock,
+  withAdapterDefaults,
   type CircuitBreaker,
   type CircuitBreakerFamily,
   type CircuitBreakerOptions,
@@ -122,6 +123,9 @@ class ProtectedResolution {
     if (typeof this.prefix !== 'string' || !/^[A-Za-z0-9._:-]+$/.test(this.prefix)) {
       throw new TypeError(`name must be a non-empty string of letters, digits, . _ : -; got ${JSON.stringify(this.prefix)}`);
     }
+    // A user's failurePolicy replaces the default failureThreshold (they are exclusive in the core);
+    // a breaker option that is not an object is refused here, naming it.
+    const breakerOptions = withAdapterDefaults(DID_BREAKER_DEFAULTS, options.breaker, 'breaker');
     if (options.breaker !== undefined && 'classifyResult' in options.breaker) {
       throw new TypeError('breaker.classifyResult is not accepted: pass classifyResult to the resolver (it judges DID resolution results)');
     }
@@ -131,8 +135,7 @@ class ProtectedResolution {
     this.clock = options.clock ?? systemClock;
     this.classify = options.classifyResult === undefined ? classifyResolution : checkFunction('classifyResult', options.classifyResult);
     this.breakerOptions = {
-      ...DID_BREAKER_DEFAULTS,
-      ...options.breaker,
+      ...breakerOptions,
       classifyResult: this.classify as (value: unknown) => Outcome,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     };
