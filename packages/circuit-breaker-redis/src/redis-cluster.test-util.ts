@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, spawnRedisServer } from './redis-server.test-util.js';
+import { freePorts, spawnRedisServer } from './redis-server.test-util.js';
 
 /** One node of the cluster as `CLUSTER NODES` describes it. */
 export interface ClusterNode {
@@ -54,15 +54,29 @@ export class RedisCluster {
    * failed over). Cleans up after itself if any step fails.
    */
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+    // A port picked free can be taken by another process (an outgoing connection's local port, say)
+    // before its node binds it: start again on new ports, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await RedisCluster.startOnce(options);
+      } catch (error) {
+        if (attempt >= 3 || !String(error).includes('Address already in use')) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
     const primaries = options.primaries ?? 3;
     const nodeTimeoutMs = options.nodeTimeoutMs ?? 1_000;
     const cluster = new RedisCluster([], nodeTimeoutMs);
     try {
+      // Client and bus ports (the bus port defaults to port + 10 000, which may be taken or out of
+      // range), all distinct.
+      const ports = await freePorts(primaries * 4);
       for (let i = 0; i < primaries * 2; i++) {
-        cluster.nodes.push({ port: await freePort(), dir: mkdtempSync(join(tmpdir(), 'phlow-cluster-')), child: undefined });
+        cluster.nodes.push({ port: ports[i]!, dir: mkdtempSync(join(tmpdir(), 'phlow-cluster-')), child: undefined });
       }
-      // The bus port defaults to port + 10 000, which may be taken or out of range: pick free ones too.
-      const busPorts = await Promise.all(cluster.nodes.map(() => freePort()));
+      const busPorts = ports.slice(primaries * 2);
       await Promise.all(cluster.nodes.map((node, i) => cluster.spawnNode(node, busPorts[i]!)));
       await createCluster(cluster.nodes.map((n) => n.port));
       await cluster.waitUntilHealthy(primaries * 2);
