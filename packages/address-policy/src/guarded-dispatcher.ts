@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
-import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
+import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker/internal';
 import { Dispatcher, Pool } from 'undici';
 import { AddressPolicy, type AddressPolicyOptions } from './address-policy.js';
 import { defaultLookup, guardedConnector, type LookupAll } from './guarded-connector.js';

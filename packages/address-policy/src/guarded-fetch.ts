@@ -1,4 +1,4 @@
-import { checkFunction, checkKnownKeys } from '@phlow/circuit-breaker';
+import { checkFunction, checkKnownKeys } from '@phlow/circuit-breaker/internal';
 import { findAddressRefusal } from './address-not-allowed-error.js';
 import type { AddressPolicy } from './address-policy.js';
 import { GUARDED_DISPATCHER_OPTION_NAMES, GuardedDispatcher, type GuardedDispatcherOptions } from './guarded-dispatcher.js';

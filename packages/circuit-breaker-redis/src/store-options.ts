@@ -1,4 +1,4 @@
-import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
+import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker/internal';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 
 /** What a store's Redis connection is for: scripts and commands, or the pub/sub subscription. */

@@ -5,6 +5,9 @@ import type { ResolvedOptions } from './options.js';
 import { checkDurationMs, checkInteger, checkKnownKeys, describeValue } from './validate.js';
 
 /** Bounds of a keyed family. */
+/** A family's bounds when left out: 1000 members, retired after 10 idle minutes. */
+export const FAMILY_DEFAULTS = Object.freeze({ maxKeys: 1000, idleTtlMs: 600_000 });
+
 export interface FamilyOptions {
   /** Most breakers held at once (default 1000). */
   readonly maxKeys?: number;
@@ -81,8 +84,8 @@ export class CircuitBreakerFamily {
     }
     checkKnownKeys('circuit breaker family options', familyOptions, ['maxKeys', 'idleTtlMs']);
     // `undefined` means "not given"; null is refused like any other wrong value (checkInteger names it).
-    this.maxKeys = checkInteger('maxKeys', familyOptions.maxKeys === undefined ? 1000 : familyOptions.maxKeys, 1);
-    this.idleTtlMs = checkDurationMs('idleTtlMs', familyOptions.idleTtlMs === undefined ? 600_000 : familyOptions.idleTtlMs, 1);
+    this.maxKeys = checkInteger('maxKeys', familyOptions.maxKeys === undefined ? FAMILY_DEFAULTS.maxKeys : familyOptions.maxKeys, 1);
+    this.idleTtlMs = checkDurationMs('idleTtlMs', familyOptions.idleTtlMs === undefined ? FAMILY_DEFAULTS.idleTtlMs : familyOptions.idleTtlMs, 1);
     this.lastSweep = options.clock.now();
   }
 

@@ -1,13 +1,10 @@
 import type { CircuitState } from './circuit-state.js';
+import { errorMarker } from './error-marker.js';
 
-const MARKER = Symbol.for('phlow.circuit-breaker.error');
-const OPEN_MARKER = Symbol.for('phlow.circuit-breaker.open-error');
-const TIMEOUT_MARKER = Symbol.for('phlow.circuit-breaker.timeout-error');
-const FAMILY_FULL_MARKER = Symbol.for('phlow.circuit-breaker.family-full-error');
-
-function hasMarker(value: unknown, marker: symbol): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
-}
+const MARKER = errorMarker('phlow.circuit-breaker.error');
+const OPEN_MARKER = errorMarker('phlow.circuit-breaker.open-error');
+const TIMEOUT_MARKER = errorMarker('phlow.circuit-breaker.timeout-error');
+const FAMILY_FULL_MARKER = errorMarker('phlow.circuit-breaker.family-full-error');
 
 /**
  * Base of every error a breaker raises itself. Catch it for the guide's fallback pattern:
@@ -29,11 +26,10 @@ export class CircuitBreakerError extends Error {
   }
 
   static isInstance(value: unknown): value is CircuitBreakerError {
-    return hasMarker(value, MARKER);
+    return MARKER.isMarked(value);
   }
 }
-Object.defineProperty(CircuitBreakerError.prototype, MARKER, { value: true });
-CircuitBreakerError.prototype.name = 'CircuitBreakerError';
+MARKER.mark(CircuitBreakerError, 'CircuitBreakerError');
 
 /**
  * The call was rejected without running: the breaker is open, forced open, or half-open with every
@@ -74,11 +70,10 @@ export class CircuitOpenError extends CircuitBreakerError {
   }
 
   static override isInstance(value: unknown): value is CircuitOpenError {
-    return hasMarker(value, OPEN_MARKER);
+    return OPEN_MARKER.isMarked(value);
   }
 }
-Object.defineProperty(CircuitOpenError.prototype, OPEN_MARKER, { value: true });
-CircuitOpenError.prototype.name = 'CircuitOpenError';
+OPEN_MARKER.mark(CircuitOpenError, 'CircuitOpenError');
 
 /** The call did not settle within the breaker's `timeoutMs`; it counts as a failure. */
 export class CircuitTimeoutError extends CircuitBreakerError {
@@ -90,11 +85,10 @@ export class CircuitTimeoutError extends CircuitBreakerError {
   }
 
   static override isInstance(value: unknown): value is CircuitTimeoutError {
-    return hasMarker(value, TIMEOUT_MARKER);
+    return TIMEOUT_MARKER.isMarked(value);
   }
 }
-Object.defineProperty(CircuitTimeoutError.prototype, TIMEOUT_MARKER, { value: true });
-CircuitTimeoutError.prototype.name = 'CircuitTimeoutError';
+TIMEOUT_MARKER.mark(CircuitTimeoutError, 'CircuitTimeoutError');
 
 /**
  * A keyed family holds `maxKeys` breakers that are all still in use (open or half-open and called
@@ -131,8 +125,7 @@ export class CircuitFamilyFullError extends CircuitBreakerError {
   }
 
   static override isInstance(value: unknown): value is CircuitFamilyFullError {
-    return hasMarker(value, FAMILY_FULL_MARKER);
+    return FAMILY_FULL_MARKER.isMarked(value);
   }
 }
-Object.defineProperty(CircuitFamilyFullError.prototype, FAMILY_FULL_MARKER, { value: true });
-CircuitFamilyFullError.prototype.name = 'CircuitFamilyFullError';
+FAMILY_FULL_MARKER.mark(CircuitFamilyFullError, 'CircuitFamilyFullError');

@@ -1,6 +1,7 @@
 export { CircuitBreaker, sharedOptions } from './circuit-breaker.js';
 export type { CircuitBreakerStats, FamilyMembership } from './circuit-breaker.js';
 export { CircuitBreakerFamily } from './circuit-breaker-family.js';
+export { FAMILY_DEFAULTS } from './circuit-breaker-family.js';
 export type { FamilyOptions } from './circuit-breaker-family.js';
 export { CircuitBreakerRegistry, getCircuitBreakerRegistry } from './registry.js';
 export { circuitBreaker } from './decorator.js';
@@ -24,6 +25,7 @@ export {
 } from './errors.js';
 export { CIRCUIT_BREAKER_OPTION_NAMES, DEFAULTS, resolveOptions } from './options.js';
 export { withAdapterDefaults } from './adapter-defaults.js';
+export type { AdapterOptions, KeyedAdapterOptions } from './adapter-options.js';
 export type {
   CircuitBreakerInit,
   CircuitBreakerOptions,
@@ -49,4 +51,3 @@ export { jsonLineLogger } from './json-logger.js';
 export type { CircuitLogEntry, CircuitLogger } from './json-logger.js';
 export { InMemoryStateStore } from './in-memory-state-store.js';
 export type { CircuitStateStore, StoreBinding, StoreConnection } from './state-store.js';
-export { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, checkNumber, checkOneOf } from './validate.js';

@@ -37,4 +37,5 @@ export {
   TRANSITIONS_COUNTER,
 } from './telemetry-names.js';
 export type { CallOutcome, InstrumentSpec } from './telemetry-names.js';
+export type { AdapterTelemetryOptions } from './adapter-telemetry.js';
 export { VERSION } from './version.js';

@@ -1,12 +1,6 @@
 import { context, diag, metrics, trace, type MeterProvider } from '@opentelemetry/api';
-import {
-  checkInteger,
-  checkKnownKeys,
-  type CircuitBreaker,
-  type CircuitBreakerRegistry,
-  type Disposable,
-  type StateChangeEvent,
-} from '@phlow/circuit-breaker';
+import type { CircuitBreaker, CircuitBreakerRegistry, Disposable, StateChangeEvent } from '@phlow/circuit-breaker';
+import { checkInteger, checkKnownKeys } from '@phlow/circuit-breaker/internal';
 import { BreakerSeriesTable, type BreakerSeries } from './breaker-series.js';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
 import { hasCallDurationProducerFor, registerCallDurationSource } from './call-duration-hub.js';

@@ -9,7 +9,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { checkInteger, checkKnownKeys, checkOneOf } from '@phlow/circuit-breaker';
+import { checkInteger, checkKnownKeys, checkOneOf } from '@phlow/circuit-breaker/internal';
 import { checkBoolean, describeValue, orDefault } from '../describe-value.js';
 import { CircuitBreakerMetricProducer } from './circuit-breaker-metric-producer.js';
 

@@ -1,0 +1,13 @@
+/**
+ * `@phlow/circuit-breaker/internal`: what the `@phlow/*` packages share among themselves and users do
+ * not need. No compatibility promise: the `@phlow/*` packages are released together, in lockstep, so a
+ * sibling always meets the version of this entry it was built with.
+ */
+export { ADAPTER_OPTION_NAMES, KEYED_ADAPTER_OPTION_NAMES, checkFamilyName, resolveAdapterOptions, resolveFamilyBounds } from './adapter-options.js';
+export type { ResolvedAdapterOptions } from './adapter-options.js';
+export { errorMarker } from './error-marker.js';
+export type { ErrorMarker } from './error-marker.js';
+export { combineDisposables } from './event.js';
+export { readAtMost } from './read-at-most.js';
+export type { BodyRead } from './read-at-most.js';
+export { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, checkNumber, checkOneOf, describeValue } from './validate.js';
