@@ -13,6 +13,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { UserBuilder, agentCardHandler, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express, { type RequestHandler } from 'express';
+import { agentCard } from './agent-card.js';
 import { Emitter, type Disposable } from './disposable.js';
 import { close, listen } from './listen.js';
 import { checkHost, checkNonNegative, checkPort, rangeError, typeError } from './option-errors.js';
@@ -223,28 +224,13 @@ export class A2aPeer {
   }
 
   #buildCard(): AgentCard {
-    const iface = (path: string, protocolBinding: string): AgentCard['supportedInterfaces'][number] => ({
-      url: `${this.url}${path}`,
-      protocolBinding,
-      tenant: '',
-      protocolVersion: '1.0',
-    });
-    return {
+    return agentCard({
       name: this.#name,
       description: 'A2A peer from @phlow/testkit: echoes, delays, fails or runs a task on demand.',
-      supportedInterfaces: [iface(A2A_JSONRPC_PATH, 'JSONRPC'), iface(A2A_REST_PATH, 'HTTP+JSON')],
-      provider: undefined,
-      version: '0.1.0',
-      capabilities: { streaming: true, pushNotifications: false, extensions: [] },
-      securitySchemes: {},
-      securityRequirements: [],
-      defaultInputModes: ['text/plain'],
-      defaultOutputModes: ['text/plain'],
-      skills: [
-        { id: 'echo', name: 'Echo', description: 'Answers with the text it was sent.', tags: ['test'], examples: ['hello'], inputModes: ['text/plain'], outputModes: ['text/plain'], securityRequirements: [] },
-      ],
-      signatures: [],
-    };
+      jsonRpcUrl: `${this.url}${A2A_JSONRPC_PATH}`,
+      restUrl: `${this.url}${A2A_REST_PATH}`,
+      skills: [{ id: 'echo', name: 'Echo', description: 'Answers with the text it was sent.', tags: ['test'], examples: ['hello'] }],
+    });
   }
 
   async #execute(context: RequestContext, bus: ExecutionEventBus): Promise<void> {

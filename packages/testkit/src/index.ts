@@ -12,4 +12,6 @@ export type { DidDocumentSource, DidWebHostOptions, DidWebRequestEvent, RawDidRe
 export { generateLoopbackCertificate } from './self-signed-certificate.js';
 export type { CertificatePair } from './self-signed-certificate.js';
 export { A2A_JSONRPC_PATH, A2A_REST_PATH, A2aPeer, messageText } from './a2a-peer.js';
+export { agentCard } from './agent-card.js';
+export type { AgentCardOptions, AgentCardSkill } from './agent-card.js';
 export type { A2aBehavior, A2aPeerOptions, A2aPeerRequest } from './a2a-peer.js';
