@@ -1,6 +1,7 @@
+import { errorMarker } from '@phlow/circuit-breaker/internal';
 import type { AddressCategory } from './classify-address.js';
 
-const ADDRESS_NOT_ALLOWED = Symbol.for('phlow.address-policy.address-not-allowed');
+const MARKER = errorMarker('phlow.address-policy.address-not-allowed-error');
 
 /**
  * A host is, or resolves to, an address the policy refuses; no connection to it was made. A
@@ -27,11 +28,10 @@ export class AddressNotAllowedError extends TypeError {
 
   /** Also recognises the error from another copy of this package. */
   static isInstance(value: unknown): value is AddressNotAllowedError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ADDRESS_NOT_ALLOWED] === true;
+    return MARKER.isMarked(value);
   }
 }
-Object.defineProperty(AddressNotAllowedError.prototype, ADDRESS_NOT_ALLOWED, { value: true });
-AddressNotAllowedError.prototype.name = 'AddressNotAllowedError';
+MARKER.mark(AddressNotAllowedError, 'AddressNotAllowedError');
 
 /** The {@link AddressNotAllowedError} in `error` or its `cause` chain (fetch wraps it in `fetch failed`). */
 export function findAddressRefusal(error: unknown): AddressNotAllowedError | undefined {

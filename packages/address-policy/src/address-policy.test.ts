@@ -44,7 +44,7 @@ describe('AddressPolicy', () => {
   it('errors are recognised across copies and found in a cause chain', () => {
     const error = new AddressNotAllowedError('h', '10.0.0.1', 'private');
     expect(error).toBeInstanceOf(TypeError);
-    expect(AddressNotAllowedError.isInstance({ ...error, [Symbol.for('phlow.address-policy.address-not-allowed')]: true })).toBe(true);
+    expect(AddressNotAllowedError.isInstance({ ...error, [Symbol.for('phlow.address-policy.address-not-allowed-error')]: true })).toBe(true);
     expect(AddressNotAllowedError.isInstance(new TypeError('fetch failed'))).toBe(false);
     expect(findAddressRefusal(new TypeError('fetch failed', { cause: error }))).toBe(error);
   });

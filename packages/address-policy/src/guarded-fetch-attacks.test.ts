@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@phlow/test-helpers';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AddressPolicy } from './address-policy.js';
-import { addressRefusalOf, spyOnConnections, type ConnectionSpy } from './connection-spy.js';
+import { addressRefusalOf } from './connection-spy.js';
 import { createGuardedFetch } from './guarded-fetch.js';
-import { CountingServer, SilentServer, waitFor } from './test-servers.test-util.js';
+import { abortWhileConnecting, CountingServer, SilentServer, sharedServersAndSpy } from './test-servers.test-util.js';
 
 /**
  * An attacker's tries at a connection the policy refuses, or at the agent's sockets, through
@@ -19,23 +20,13 @@ const allowed = new CountingServer((url) => {
   return to === null ? { status: 200, body: `hello ${url}` } : { status: code, headers: { location: to } };
 });
 const forbidden = new CountingServer();
-let spy: ConnectionSpy;
-
-beforeAll(async () => {
-  await Promise.all([allowed.start('127.0.0.1'), forbidden.start('127.0.0.2')]);
-});
-afterAll(async () => {
-  await Promise.all([allowed.stop(), forbidden.stop()]);
-});
-beforeEach(() => {
-  allowed.accepted = 0;
-  forbidden.accepted = 0;
-  spy = spyOnConnections();
-});
-afterEach(() => spy.dispose());
+const spy = sharedServersAndSpy([
+  [allowed, '127.0.0.1'],
+  [forbidden, '127.0.0.2'],
+]);
 
 const v4 = (address: string): { address: string; family: number } => ({ address, family: address.includes(':') ? 6 : 4 });
-const forbiddenConnections = (): string[] => spy.connected.filter((c) => c.startsWith('127.0.0.2:'));
+const forbiddenConnections = (): string[] => spy().connected.filter((c) => c.startsWith('127.0.0.2:'));
 
 describe('host spellings the URL parser rewrites, and names that mean loopback (default policy)', () => {
   const guarded = createGuardedFetch({ lookup: async () => [v4('127.0.0.2')] });
@@ -58,20 +49,20 @@ describe('host spellings the URL parser rewrites, and names that mean loopback (
     ['bare 0', '0'],
   ])('%s (%s) is refused before any socket exists', async (_what, host) => {
     await addressRefusalOf(guarded(`http://${host}:${forbidden.port}/`));
-    expect(spy.attempts).toEqual([]);
+    expect(spy().attempts).toEqual([]);
     expect(forbidden.accepted).toBe(0);
   });
 
   it.each(['LOCALHOST', 'localhost.', 'loc%61lhost', 'foo.localhost', 'ｌｏｃａｌｈｏｓｔ', 'did-host.test.'])('%s is judged on what it resolves to (RFC 6761: *.localhost is loopback)', async (host) => {
     const error = await addressRefusalOf(guarded(`http://${host}:${forbidden.port}/`));
     expect([error.address, error.category]).toEqual(['127.0.0.2', 'loopback']);
-    expect(spy.connected).toEqual([]);
+    expect(spy().connected).toEqual([]);
     expect(forbidden.accepted).toBe(0);
   });
 
   it('an IPv6 zone id is not a URL host: refused before any socket', async () => {
     await expect(guarded(`http://[fe80::1%25eth0]:${forbidden.port}/`)).rejects.toThrow(TypeError);
-    expect(spy.attempts).toEqual([]);
+    expect(spy().attempts).toEqual([]);
   });
 });
 
@@ -86,7 +77,7 @@ describe('DNS rebinding and pooled sockets', () => {
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], lookup: async () => [v4(answers[Math.min(lookups++, 1)]!)] });
     expect((await guarded(`http://rebind.test:${close.port}/`)).status).toBe(200);
     // The server closed the connection: the next request needs a new one, and a new lookup.
-    await waitFor(() => close.open === 0, 'the server to close the first connection');
+    await waitFor('the server to close the first connection', () => close.open === 0);
     const error = await addressRefusalOf(guarded(`http://rebind.test:${close.port}/`));
     expect([error.host, error.address]).toEqual(['rebind.test', '127.0.0.2']);
     expect(lookups).toBe(2);
@@ -122,7 +113,7 @@ describe('DNS rebinding and pooled sockets', () => {
       expect(error.address).not.toBe('127.0.0.1');
       await guarded.close();
     }
-    expect(spy.connected).toEqual([]);
+    expect(spy().connected).toEqual([]);
     expect(allowed.accepted + forbidden.accepted).toBe(0);
   });
 });
@@ -164,31 +155,23 @@ describe('redirects from an allowed host', () => {
 
 describe('sockets an attacker makes the agent hold', () => {
   it('an abort destroys the connection still being set up for a redirect target on another origin', async () => {
-    const silent = await new SilentServer().start();
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], connectTimeoutMs: 60_000 });
-    const controller = new AbortController();
-    const pending = guarded(`http://127.0.0.1:${allowed.port}/?to=${encodeURIComponent(`https://127.0.0.1:${silent.port}/`)}`, { signal: controller.signal });
-    await waitFor(() => silent.open.size === 1, 'the TCP connection to the redirect target');
-    controller.abort();
-    await expect(pending).rejects.toThrow(/aborted/i);
-    await waitFor(() => silent.open.size === 0, 'the client to destroy the half-set-up connection to the redirect target');
+    const redirectTo = (port: number) => `http://127.0.0.1:${allowed.port}/?to=${encodeURIComponent(`https://127.0.0.1:${port}/`)}`;
+    const { error, accepted } = await abortWhileConnecting(guarded, redirectTo);
+    expect(String(error)).toMatch(/aborted/i);
+    expect(accepted).toBe(1);
     await guarded.close();
-    await silent.stop();
   });
 
   it('an abort destroys a connection being set up for an origin the pool already evicted', async () => {
-    const silent = await new SilentServer().start();
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], connectTimeoutMs: 60_000, maxOrigins: 1 });
-    const controller = new AbortController();
-    const pending = guarded(`https://127.0.0.1:${silent.port}/`, { signal: controller.signal });
-    await waitFor(() => silent.open.size === 1, 'the TCP connection');
-    expect((await guarded(`http://127.0.0.1:${allowed.port}/evicts`)).status).toBe(200);
-    expect(guarded.dispatcher.originCount).toBe(1);
-    controller.abort();
-    await expect(pending).rejects.toThrow(/aborted/i);
-    await waitFor(() => silent.open.size === 0, 'the client to destroy the evicted origin’s half-set-up connection');
+    const evictIt = async () => {
+      expect((await guarded(`http://127.0.0.1:${allowed.port}/evicts`)).status).toBe(200);
+      expect(guarded.dispatcher.originCount).toBe(1);
+    };
+    const { error } = await abortWhileConnecting(guarded, (port) => `https://127.0.0.1:${port}/`, evictIt);
+    expect(String(error)).toMatch(/aborted/i);
     await guarded.close();
-    await silent.stop();
   });
 
   it('a server that accepts TCP and never answers the TLS handshake: the connect timeout fails the request and frees the socket', async () => {
@@ -199,7 +182,7 @@ describe('sockets an attacker makes the agent hold', () => {
       (caught: unknown) => caught as Error & { cause?: { code?: string } },
     );
     expect(error?.cause?.code).toBe('UND_ERR_CONNECT_TIMEOUT');
-    await waitFor(() => silent.open.size === 0, 'the timed-out connection to be closed');
+    await waitFor('the timed-out connection to be closed', () => silent.open.size === 0);
     expect(silent.accepted).toBe(1);
     await guarded.close();
     await silent.stop();
@@ -209,9 +192,9 @@ describe('sockets an attacker makes the agent hold', () => {
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], lookup: async () => [v4('127.0.0.1')], maxOrigins: 8 });
     for (let i = 0; i < 200; i++) expect(await (await guarded(`http://host-${i}.test:${allowed.port}/${i}`)).text()).toBe(`hello /${i}`);
     expect(guarded.dispatcher.originCount).toBe(8);
-    await waitFor(() => allowed.open <= 8, 'the evicted pools to close their sockets');
+    await waitFor('the evicted pools to close their sockets', () => allowed.open <= 8);
     await guarded.close();
-    await waitFor(() => allowed.open === 0, 'close() to close the rest');
+    await waitFor('close() to close the rest', () => allowed.open === 0);
   });
 });
 
@@ -223,7 +206,7 @@ describe('the allow-list form', () => {
       expect(error.category).toBe('loopback');
       await guarded.close();
     }
-    expect(spy.attempts).toEqual([]);
+    expect(spy().attempts).toEqual([]);
     expect(forbidden.accepted).toBe(0);
   });
 
@@ -244,7 +227,7 @@ describe('the allow-list form', () => {
   it('allowing 127.0.0.1 does not allow 127.0.0.2 written as 127.2, nor NAT64 and IPv4-compatible forms of 127.0.0.1', async () => {
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'] });
     for (const host of ['127.2', '0x7f000002', '[64:ff9b::7f00:1]', '[::127.0.0.1]', '[2002:7f00:1::]']) await addressRefusalOf(guarded(`http://${host}:${forbidden.port}/`));
-    expect(spy.attempts).toEqual([]);
+    expect(spy().attempts).toEqual([]);
     await guarded.close();
   });
 });

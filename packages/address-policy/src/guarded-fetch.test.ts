@@ -1,27 +1,17 @@
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalHost } from './canonical-host.js';
 import { createGuardedFetch, isGuardedFetch } from './guarded-fetch.js';
 import { pickFrom, refusedAddress, spellHost } from './host-spellings.js';
-import { addressRefusalOf, spyOnConnections } from './connection-spy.js';
-import { CountingServer, SilentServer, waitFor } from './test-servers.test-util.js';
+import { addressRefusalOf } from './connection-spy.js';
+import { abortWhileConnecting, CountingServer, sharedServersAndSpy } from './test-servers.test-util.js';
 
 const server = new CountingServer((url) => (url.startsWith('/to/') ? { status: 302, headers: { location: decodeURIComponent(url.slice(4)) } } : { status: 200, body: `hello ${url}` }));
 const other = new CountingServer();
-let spy: ReturnType<typeof spyOnConnections>;
-
-beforeAll(async () => {
-  await Promise.all([server.start(), other.start()]);
-});
-afterAll(async () => {
-  await Promise.all([server.stop(), other.stop()]);
-});
-beforeEach(() => {
-  server.accepted = 0;
-  other.accepted = 0;
-  spy = spyOnConnections();
-});
-afterEach(() => spy.dispose());
+const spy = sharedServersAndSpy([
+  [server, '127.0.0.1'],
+  [other, '127.0.0.1'],
+]);
 
 const refusal = addressRefusalOf;
 
@@ -35,7 +25,7 @@ describe('createGuardedFetch, default policy', () => {
       const error = await refusal(guarded(`http://${host}:${server.port}/`));
       expect(error.category).toBe('loopback');
       expect(error.message).toMatch(/loopback address; refused to connect/);
-      expect(spy.attempts).toEqual([]);
+      expect(spy().attempts).toEqual([]);
       expect(server.accepted).toBe(0);
     },
   );
@@ -49,7 +39,7 @@ describe('createGuardedFetch, default policy', () => {
   it('refuses localhost by what it resolves to, inside the connection lookup, before TCP', async () => {
     const error = await refusal(guarded(`http://localhost:${server.port}/`));
     expect(error.message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1) \(loopback\)/);
-    expect(spy.connected).toEqual([]);
+    expect(spy().connected).toEqual([]);
     expect(server.accepted).toBe(0);
   });
 });
@@ -67,7 +57,7 @@ describe('names that resolve to refused addresses (injected lookup)', () => {
     const error = await refusal(guarded(`http://${name.toUpperCase()}:${server.port}/`));
     expect([error.host, error.address, error.category]).toEqual([name, address, category]);
     expect(looked).toEqual([name]);
-    expect(spy.connected).toEqual([]);
+    expect(spy().connected).toEqual([]);
     await guarded.close();
   });
 
@@ -86,8 +76,8 @@ describe('allow-list', () => {
     // A socket goes back to the pool a moment after its body ends, so a second one may be opened.
     expect(server.accepted).toBeLessThanOrEqual(2);
     // The spy sees allowed connections (so its silence elsewhere means something).
-    expect(spy.connected.length).toBe(server.accepted);
-    expect(spy.attempts.length).toBe(server.accepted);
+    expect(spy().connected.length).toBe(server.accepted);
+    expect(spy().attempts.length).toBe(server.accepted);
     expect(isGuardedFetch(guarded)).toBe(true);
     await guarded.close();
   });
@@ -129,17 +119,11 @@ describe('redirects', () => {
 
 describe('connections', () => {
   it('an abort destroys the connection still being set up (TLS handshake never answered)', async () => {
-    const silent = await new SilentServer().start();
     const guarded = createGuardedFetch({ allowPrivateAddresses: ['127.0.0.1'], connectTimeoutMs: 60_000 });
-    const controller = new AbortController();
-    const pending = guarded(`https://127.0.0.1:${silent.port}/`, { signal: controller.signal });
-    await waitFor(() => silent.open.size === 1, 'the TCP connection');
-    controller.abort();
-    await expect(pending).rejects.toThrow(/aborted/i);
-    await waitFor(() => silent.open.size === 0, 'the client to destroy the half-set-up connection');
-    expect(silent.accepted).toBe(1);
+    const { error, accepted } = await abortWhileConnecting(guarded, (port) => `https://127.0.0.1:${port}/`);
+    expect(String(error)).toMatch(/aborted/i);
+    expect(accepted).toBe(1);
     await guarded.close();
-    await silent.stop();
   });
 
   it('the pool is bounded: at most maxOrigins origins, least recently used closed', async () => {
@@ -169,8 +153,8 @@ describe('property: every spelling of a refused address is refused before any co
       }),
       { numRuns: 2_000, seed: 2026 },
     );
-    expect(spy.attempts).toEqual([]);
-    expect(spy.connected).toEqual([]);
+    expect(spy().attempts).toEqual([]);
+    expect(spy().connected).toEqual([]);
     expect(server.accepted).toBe(0);
     await guarded.close();
   });
@@ -178,15 +162,9 @@ describe('property: every spelling of a refused address is refused before any co
 
 describe('aborts without a policy check', () => {
   it('allowPrivateAddresses: true still destroys a connection being set up when its request is aborted', async () => {
-    const silent = await new SilentServer().start();
     const guarded = createGuardedFetch({ allowPrivateAddresses: true, connectTimeoutMs: 60_000 });
-    const controller = new AbortController();
-    const pending = guarded(`https://localhost:${silent.port}/`, { signal: controller.signal });
-    await waitFor(() => silent.open.size === 1, 'the TCP connection');
-    controller.abort();
-    await expect(pending).rejects.toThrow(/aborted/i);
-    await waitFor(() => silent.open.size === 0, 'the client to destroy the half-set-up connection');
+    const { error } = await abortWhileConnecting(guarded, (port) => `https://localhost:${port}/`);
+    expect(String(error)).toMatch(/aborted/i);
     await guarded.close();
-    await silent.stop();
   });
 });

@@ -1,4 +1,7 @@
 import { createServer, type Server } from 'node:http';
+import { rejection, waitFor } from '@phlow/test-helpers';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { spyOnConnections, type ConnectionSpy } from './connection-spy.js';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -71,11 +74,48 @@ export class SilentServer {
   }
 }
 
-/** Waits until `condition()` holds, polling; fails after `timeoutMs` (a bound, not a timed assertion). */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+/**
+ * The hooks of a file whose tests share `servers` (each on its loopback address) and watch connections:
+ * the servers start before the file's tests and stop after them; before each test their counts are
+ * zeroed and a new spy is set (disposed after it). Returns the current test's spy.
+ */
+export function sharedServersAndSpy(servers: readonly (readonly [CountingServer, string])[]): () => ConnectionSpy {
+  let spy: ConnectionSpy | undefined;
+  beforeAll(async () => {
+    await Promise.all(servers.map(([server, host]) => server.start(host)));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map(([server]) => server.stop()));
+  });
+  beforeEach(() => {
+    for (const [server] of servers) server.accepted = 0;
+    spy = spyOnConnections();
+  });
+  afterEach(() => spy?.dispose());
+  return () => spy!;
+}
+
+/**
+ * A request through `fetch` to a server that accepts TCP and never says a word (a TLS handshake that
+ * never ends), aborted once its connection is open and `meanwhile` is done. Resolves once the client
+ * has destroyed the half-set-up connection, with the request's error and the connections accepted.
+ */
+export async function abortWhileConnecting(
+  fetch: (url: string, init: { signal: AbortSignal }) => Promise<unknown>,
+  urlOf: (silentPort: number) => string,
+  meanwhile: () => Promise<void> = async () => {},
+): Promise<{ error: unknown; accepted: number }> {
+  const silent = await new SilentServer().start();
+  try {
+    const controller = new AbortController();
+    const pending = fetch(urlOf(silent.port), { signal: controller.signal });
+    await waitFor('the TCP connection', () => silent.open.size === 1);
+    await meanwhile();
+    controller.abort();
+    const error = await rejection(pending);
+    await waitFor('the client to destroy the half-set-up connection', () => silent.open.size === 0);
+    return { error, accepted: silent.accepted };
+  } finally {
+    await silent.stop();
   }
 }
