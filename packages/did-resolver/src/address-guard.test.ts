@@ -1,6 +1,7 @@
-import { isIP, createServer, type AddressInfo, type Server } from 'node:net';
+import { isIP } from 'node:net';
 import { pickFrom, refusedAddress, spellHost, spyOnConnections, type ConnectionSpy } from '@phlow/address-policy/testing';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { FaultProxy } from '@phlow/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreakerResolver } from './circuit-breaker-resolver.js';
@@ -9,23 +10,20 @@ import { getWebResolver } from './web-did-driver.js';
 /**
  * The address guard, attacked through `resolve()` (CircuitBreakerResolver with the did:web driver):
  * generated spellings of refused addresses as did:web hosts, and host names whose lookup answers
- * with them. A loopback server counts the TCP connections that actually reach it; a spy counts every
- * socket the driver creates and every connection undici completes.
+ * with them. A loopback listener (the testkit's fault proxy, resetting every connection) counts the TCP
+ * connections that actually reach it; a spy counts every socket the driver creates and every
+ * connection undici completes.
  */
-let server: Server;
-let accepted = 0;
+const sink = new FaultProxy({ target: 'tcp://127.0.0.1:9', mode: 'tcp', faults: { reset: true }, control: false });
 let port = 0;
+const accepted = (): number => sink.stats().connections.accepted;
 
 beforeAll(async () => {
-  server = createServer((socket) => {
-    accepted++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  await sink.start();
+  port = sink.port;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await sink.stop();
 });
 
 /** did:web's id characters are letters, digits, `.`, `-`, `_` and percent-encoding: `[`, `]`, `:` get encoded. */
@@ -85,19 +83,19 @@ describe('did:web address guard, property over generated hosts (10 000 cases)', 
     // Sockets were created only for host names (whose lookup the guard then refused); none connected.
     expect(spy.attempts.filter((attempt) => isIP(attempt.slice(0, attempt.lastIndexOf(':'))) !== 0)).toEqual([]);
     expect(spy.connected).toEqual([]);
-    expect(accepted).toBe(0);
+    expect(accepted()).toBe(0);
     // A refusal is the policy's, not the host's failure: the breakers counted none.
-    const stats = strict.breakerFor(`did:web:rebind.example%3A${port}`)!.getStats();
+    const stats = strict.breakerFor(`did:web:rebind.example%3A${port}`).getStats();
     expect(stats.total_failures).toBe(0);
     expect(stats.total_ignored).toBeGreaterThan(0);
     expect(stats.state).toBe('closed');
   });
 
   it('the spy and the server do see a connection the policy allows (the listed host name)', async () => {
-    const before = accepted;
+    const before = accepted();
     const result = await listed.resolve(`did:web:allowed.example%3A${port}`);
     expect(result.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'network' });
-    expect(accepted).toBe(before + 1);
+    expect(accepted()).toBe(before + 1);
     expect(spy.attempts.some((attempt) => attempt === `allowed.example:${port}`)).toBe(true);
   });
 });

@@ -1,12 +1,13 @@
 import { SpanStatusCode, context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
-import { generateLoopbackCertificate } from '@phlow/testkit';
-import { Resolver, type ResolverRegistry } from 'did-resolver';
+import { waitFor } from '@phlow/test-helpers';
+import { FaultProxy, generateLoopbackCertificate } from '@phlow/testkit';
+import { Resolver, type DIDResolutionResult, type ResolverRegistry } from 'did-resolver';
 import { getResolver as getWebDidResolverRegistry } from 'web-did-resolver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreakerResolver, type CircuitBreakerResolverOptions } from './circuit-breaker-resolver.js';
-import { ProxiedDidHost, memoryTracing, waitFor } from './test-hosts.test-util.js';
+import { ProxiedDidHost, memoryTracing } from './test-hosts.test-util.js';
 import { WebDidDriver, type WebDidDriverOptions } from './web-did-driver.js';
 
 describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts behind TCP fault proxies', () => {
@@ -14,18 +15,22 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
   let b: ProxiedDidHost;
   const { exporter, provider } = memoryTracing();
   const tracer = provider.getTracer('test');
+  const tracerProvider = provider;
 
   /** A driver trusting both hosts, loopback allowed unless told otherwise. */
   function driver(options: WebDidDriverOptions = {}): WebDidDriver {
     return new WebDidDriver({ ca: a.host.ca, allowPrivateAddresses: true, ...options });
   }
 
+  /** An in-process driver that resolves every DID it is given (a did:key-style method, no network). */
+  const answering = async (did: string): Promise<DIDResolutionResult> => ({ didDocument: { id: did }, didDocumentMetadata: {}, didResolutionMetadata: {} });
+
   function resolverWith(
     options: CircuitBreakerResolverOptions = {},
     driverOptions: WebDidDriverOptions = {},
   ): { resolver: CircuitBreakerResolver; registry: CircuitBreakerRegistry } {
     const registry = new CircuitBreakerRegistry({ logger: false });
-    const resolver = new CircuitBreakerResolver({ web: driver(driverOptions).resolve }, { registry, tracer, ...options });
+    const resolver = new CircuitBreakerResolver({ web: driver(driverOptions).resolve }, { registry, tracerProvider, ...options });
     return { resolver, registry };
   }
 
@@ -62,7 +67,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect((await resolver.resolveServiceEndpoint(did, 'DIDCommMessaging')).url).toBeUndefined();
     expect(requests.count).toBe(1);
     requests.dispose();
-    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', total_successes: 1 });
+    expect(registry.get(`did/web:${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', total_successes: 1 });
 
     const spans = exporter.getFinishedSpans();
     expect(spans.map((s) => [s.name, s.attributes['phlow.did.cache']])).toEqual([
@@ -76,7 +81,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
       'phlow.did.method': 'web',
       'server.address': 'localhost',
       'server.port': a.proxy.port,
-      'phlow.circuit_breaker.name': `did-web/${a.authority}`,
+      'phlow.circuit_breaker.name': `did/web:${a.authority}`,
       'phlow.circuit_breaker.state': 'closed',
     });
   });
@@ -89,7 +94,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect(requests.count).toBe(1);
     expect(results.every((r) => r.didDocument?.id === did && r.didResolutionMetadata['cache'] === 'miss')).toBe(true);
     expect(new Set(results.map((r) => r.didDocument)).size).toBe(20); // each caller its own copy
-    expect(registry.get(`did-web/${a.authority}`)?.getStats().total_calls).toBe(1);
+    expect(registry.get(`did/web:${a.authority}`)?.getStats().total_calls).toBe(1);
     const spans = exporter.getFinishedSpans();
     expect(spans.filter((s) => s.attributes['phlow.did.coalesced'] === true)).toHaveLength(19);
 
@@ -117,11 +122,11 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect(rejected.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'circuit_open', retryAfterMs: 60_000 });
     expect(requests.count).toBe(3); // the rejected call never reached B
     requests.dispose();
-    expect(registry.get(`did-web/${b.authority}`)?.state).toBe('open');
+    expect(registry.get(`did/web:${b.authority}`)?.state).toBe('open');
 
     expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
-    expect(registry.get(`did-web/${a.authority}`)?.state).toBe('closed');
-    expect(resolver.breakerFor(a.did)?.name).toBe(`did-web/${a.authority}`);
+    expect(registry.get(`did/web:${a.authority}`)?.state).toBe('closed');
+    expect(resolver.breakerFor(a.did).name).toBe(`did/web:${a.authority}`);
 
     const spans = exporter.getFinishedSpans().filter((s) => s.attributes['server.port'] === b.proxy.port);
     expect(spans.map((s) => s.attributes['error.type'])).toEqual(['internalError', 'internalError', 'internalError', 'internalError', 'internalError', 'CircuitOpenError']);
@@ -153,7 +158,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
       }
     }
     expect(new Set(answers)).toEqual(new Set(['notFound', 'invalidDidDocument', 'invalidDid', 'unsupportedDidMethod']));
-    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', failure_count: 0, total_failures: 0 });
+    expect(registry.get(`did/web:${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', failure_count: 0, total_failures: 0 });
     expect(exporter.getFinishedSpans().every((s) => s.status.code !== SpanStatusCode.ERROR)).toBe(true);
   });
 
@@ -168,15 +173,15 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     });
     const accepted = a.proxy.stats().connections.accepted;
     const pending = resolver.resolve(a.didFor('hangs'));
-    await waitFor(() => a.proxy.stats().connections.accepted > accepted, 'the resolver to connect');
+    await waitFor('the resolver to connect', () => a.proxy.stats().connections.accepted > accepted);
     clock.advance(16_000); // past the guide's 15 s timeout
     const result = await pending;
     expect(result.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'timeout' });
     expect(result.didResolutionMetadata['message']).toMatch(/timed out after 15000 ms/);
     // Connection ids count from 1: the resolution's own connection is the one accepted after `accepted`.
-    await waitFor(() => closedByClient.includes(accepted + 1), 'the client to close its connection');
+    await waitFor('the client to close its connection', () => closedByClient.includes(accepted + 1));
     subscription.dispose();
-    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ total_timeouts: 1, failure_count: 1 });
+    expect(registry.get(`did/web:${a.authority}`)?.getStats()).toMatchObject({ total_timeouts: 1, failure_count: 1 });
     const span = exporter.getFinishedSpans().at(-1);
     expect(span?.events.map((e) => e.name)).toContain('phlow.circuit_breaker.timeout');
   });
@@ -193,7 +198,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
       expect(stale.didDocument?.id).toBe(did);
       expect(stale.didResolutionMetadata).toMatchObject({ cache: 'stale', stale: true, staleBecause: { error: 'internalError', reason: 'network' } });
     }
-    const breaker = registry.get(`did-web/${a.authority}`);
+    const breaker = registry.get(`did/web:${a.authority}`);
     expect(breaker?.state).toBe('open');
     const whileOpen = await resolver.resolveServiceEndpoint(did, 'A2AService');
     expect(whileOpen.url).toBe('https://agent.example/a2a');
@@ -228,7 +233,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     }
     expect(requests.count).toBe(0);
     requests.dispose();
-    expect(registry.get(`did-web/${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', total_ignored: 6 });
+    expect(registry.get(`did/web:${a.authority}`)?.getStats()).toMatchObject({ state: 'closed', total_ignored: 6 });
   });
 
   it("treats the caller's abort as no failure and no error", async () => {
@@ -236,10 +241,10 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     a.host.setRawResponse('slow', { hang: true });
     const controller = new AbortController();
     const pending = resolver.resolve(a.didFor('slow'), { signal: controller.signal });
-    await waitFor(() => registry.get(`did-web/${a.authority}`)?.inFlight === 1, 'the call to start');
+    await waitFor('the call to start', () => registry.get(`did/web:${a.authority}`)?.inFlight === 1);
     controller.abort();
     expect((await pending).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'aborted' });
-    expect(registry.get(`did-web/${a.authority}`)?.getStats().failure_count).toBe(0);
+    expect(registry.get(`did/web:${a.authority}`)?.getStats().failure_count).toBe(0);
     expect(exporter.getFinishedSpans().at(-1)?.status.code).not.toBe(SpanStatusCode.ERROR);
   });
 
@@ -249,17 +254,17 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
       const registry = new CircuitBreakerRegistry({ logger: false });
       const clock = new ManualClock();
       // web-did-resolver nests did-resolver 4: same registry shape, different types.
-      const resolver = new CircuitBreakerResolver(getWebDidResolverRegistry() as unknown as ResolverRegistry, { registry, cache: false, tracer, clock });
+      const resolver = new CircuitBreakerResolver(getWebDidResolverRegistry() as unknown as ResolverRegistry, { registry, cache: false, tracerProvider, clock });
       expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
       // It cannot be aborted, but the breaker's timeout still answers the caller (its request stays open).
       a.host.setRawResponse('hangs-legacy', { hang: true });
       const pending = resolver.resolve(a.didFor('hangs-legacy'));
-      await waitFor(() => registry.get(`did-web/${a.authority}`)?.inFlight === 1, 'the call to start');
+      await waitFor('the call to start', () => registry.get(`did/web:${a.authority}`)?.inFlight === 1);
       clock.advance(16_000);
       expect((await pending).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'timeout' });
-      registry.get(`did-web/${a.authority}`)?.reset();
+      registry.get(`did/web:${a.authority}`)?.reset();
       for (let i = 0; i < 6; i++) expect((await resolver.resolve(a.didFor('absent'))).didResolutionMetadata.error).toBe('notFound');
-      const breaker = registry.get(`did-web/${a.authority}`);
+      const breaker = registry.get(`did/web:${a.authority}`);
       expect(breaker?.getStats()).toMatchObject({ state: 'closed', failure_count: 0 });
       a.host.setRawResponse('down', { status: 502 });
       for (let i = 0; i < 3; i++) await resolver.resolve(a.didFor('down'));
@@ -283,7 +288,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
           throw new Error('ledger node unreachable');
         },
       },
-      { registry, tracer, name: 'agents', breaker: { failureThreshold: 2 } },
+      { registry, tracerProvider, name: 'agents', breaker: { failureThreshold: 2 } },
     );
     for (let i = 0; i < 2; i++) {
       expect((await resolver.resolve(`did:example:${i}`)).didResolutionMetadata).toMatchObject({
@@ -294,9 +299,9 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     }
     expect((await resolver.resolve('did:example:2')).didResolutionMetadata['reason']).toBe('circuit_open');
     expect(calls).toBe(2);
-    expect(registry.get('agents-example')?.state).toBe('open');
+    expect(registry.get('agents/example')?.state).toBe('open');
     expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
-    expect(registry.get(`agents-web/${a.authority}`)?.state).toBe('closed');
+    expect(registry.get(`agents/web:${a.authority}`)?.state).toBe('closed');
   });
 
   it("makes the resolve span the active span inside the driver, under the caller's span", async () => {
@@ -311,7 +316,7 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
             return { didDocument: { id: did }, didDocumentMetadata: {}, didResolutionMetadata: {} };
           },
         },
-        { registry, tracer },
+        { registry, tracerProvider },
       );
       await tracer.startActiveSpan('agent task', async (parent) => {
         await resolver.resolve('did:example:123');
@@ -321,22 +326,22 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
       const byName = (name: string) => spans.find((s) => s.name === name);
       expect(byName('driver work')?.parentSpanContext?.spanId).toBe(byName('resolve did:example')?.spanContext().spanId);
       expect(byName('resolve did:example')?.parentSpanContext?.spanId).toBe(byName('agent task')?.spanContext().spanId);
-      expect(byName('resolve did:example')?.attributes).toMatchObject({ 'phlow.did.method': 'example', 'phlow.circuit_breaker.name': 'did-example' });
+      expect(byName('resolve did:example')?.attributes).toMatchObject({ 'phlow.did.method': 'example', 'phlow.circuit_breaker.name': 'did/example' });
     } finally {
       context.disable();
     }
   });
 
   it('a family full of open host breakers still admits a new host: an open host called once makes room', async () => {
-    const { resolver, registry } = resolverWith({ cache: false, maxHosts: 1, breaker: { failureThreshold: 1 }, clock: new ManualClock() });
+    const { resolver, registry } = resolverWith({ cache: false, maxKeys: 1, breaker: { failureThreshold: 1 }, clock: new ManualClock() });
     await b.proxy.setFaults({ refuse: true });
     await resolver.resolve(b.did);
-    expect(registry.get(`did-web/${b.authority}`)?.state).toBe('open');
+    expect(registry.get(`did/web:${b.authority}`)?.state).toBe('open');
     const admitted = await resolver.resolve(a.did);
     expect(admitted.didResolutionMetadata.error).toBeUndefined();
     expect(admitted.didDocument?.id).toBe(a.did);
-    expect(registry.get(`did-web/${a.authority}`)?.state).toBe('closed');
-    expect(registry.get(`did-web/${b.authority}`)).toBeUndefined();
+    expect(registry.get(`did/web:${a.authority}`)?.state).toBe('closed');
+    expect(registry.get(`did/web:${b.authority}`)).toBeUndefined();
   });
 
   it('takes a failure policy of the user’s in place of the default threshold', async () => {
@@ -345,9 +350,9 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     const resolver = new CircuitBreakerResolver({ web: driver().resolve }, { registry, breaker: { failurePolicy } });
     const result = await resolver.resolve(a.did);
     expect(result.didResolutionMetadata.error).toBeUndefined();
-    expect(registry.get(`did-web/${a.authority}`)?.options.failurePolicy).toEqual(failurePolicy);
+    expect(registry.get(`did/web:${a.authority}`)?.options.failurePolicy).toEqual(failurePolicy);
     expect(() => new CircuitBreakerResolver({ web: driver().resolve }, { registry, breaker: 3 as never })).toThrow(
-      /^breaker must be an object of circuit breaker options; got 3$/,
+      /^CircuitBreakerResolver options: breaker must be an object of circuit breaker options; got 3$/,
     );
   });
 
@@ -357,10 +362,101 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     expect(() => new CircuitBreakerResolver({ web }, { registry, breaker: { classifyResult: () => 'success' } as never })).toThrow(
       /breaker.classifyResult is not accepted/,
     );
+    expect(() => new CircuitBreakerResolver({ web }, { registry, breaker: { clock: new ManualClock() } as never })).toThrow(
+      /breaker.clock is not accepted: pass clock to the resolver/,
+    );
     expect(() => new CircuitBreakerResolver({ web }, { registry, cache: { ttlMs: -1 } })).toThrow(/cache.ttlMs must be a number >= 0/);
-    expect(() => new CircuitBreakerResolver({ web }, { registry, maxHosts: 0 })).toThrow(/maxHosts must be an integer >= 1; got 0/);
-    expect(() => new CircuitBreakerResolver({ web }, { registry, ttl: 5 } as never)).toThrow(/unknown option "ttl"/);
+    expect(() => new CircuitBreakerResolver({ web }, { registry, maxKeys: 0 })).toThrow(/^CircuitBreakerResolver options: maxKeys must be an integer >= 1; got 0$/);
+    expect(() => new CircuitBreakerResolver({ web }, { registry, idleTtlMs: -5 })).toThrow(/^CircuitBreakerResolver options: idleTtlMs must be/);
+    expect(() => new CircuitBreakerResolver({ web }, { registry, name: 'did/web' })).toThrow(/^CircuitBreakerResolver options: name must be a non-empty string without "\/"/);
+    expect(() => new CircuitBreakerResolver({ web }, { registry, tracerProvider: {} as never })).toThrow(/^CircuitBreakerResolver options: tracerProvider must be/);
+    // The names this option had before are refused with the list of today's.
+    for (const old of ['maxHosts', 'hostIdleTtlMs', 'tracer']) {
+      expect(() => new CircuitBreakerResolver({ web }, { registry, [old]: 1 } as never)).toThrow(
+        new RegExp(`^CircuitBreakerResolver options: unknown option "${old}"; allowed: name, registry, breaker, maxKeys, idleTtlMs, tracerProvider, cache, classifyResult, clock$`),
+      );
+    }
     expect(() => new CircuitBreakerResolver({ web: 'nope' } as never, { registry })).toThrow(/registry.web must be a function/);
     await expect(resolverWith().resolver.resolveServiceEndpoint(a.did, [])).rejects.toThrow(/types must be/);
+  });
+
+  it('names every breaker in one family: did/web:<host[:port]> per did:web host, did/<method> per other method', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const resolver = new CircuitBreakerResolver({ web: answering, key: answering }, { registry, tracerProvider });
+    expect(resolver.name).toBe('did');
+    expect(resolver.breakerFor('did:web:Agents.Example.COM').name).toBe('did/web:agents.example.com');
+    expect(resolver.breakerFor('did:web:agents.example.com%3A8443:users:alice#key-1').name).toBe('did/web:agents.example.com:8443');
+    expect(resolver.breakerFor('did:web:agents.example.com%3A443').name).toBe('did/web:agents.example.com');
+    expect(resolver.breakerFor('did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK').name).toBe('did/key');
+    // The breaker a resolution goes through is the one breakerFor names (and asking did not replace it).
+    const keyBreaker = resolver.breakerFor('did:key:z6Mk1');
+    await resolver.resolve('did:key:z6Mk1');
+    expect(keyBreaker.getStats().total_successes).toBe(1);
+    expect(registry.get('did/key')).toBe(keyBreaker);
+    const named = new CircuitBreakerResolver({ web: answering }, { registry, name: 'strangers' });
+    expect(named.name).toBe('strangers');
+    expect(named.breakerFor('did:web:agents.example.com').name).toBe('strangers/web:agents.example.com');
+  });
+
+  it('breakerFor refuses, naming itself and the reason, a DID that resolve() answers without a breaker', () => {
+    const resolver = new CircuitBreakerResolver({ web: answering, key: answering }, { registry: new CircuitBreakerRegistry({ logger: false }) });
+    expect(() => resolver.breakerFor('not a did')).toThrow(new TypeError('breakerFor: "not a did" is not a DID (did:<method>:<id>)'));
+    expect(() => resolver.breakerFor(42 as never)).toThrow(/^breakerFor: 42 is not a DID/);
+    expect(() => resolver.breakerFor('did:example:1')).toThrow(/^breakerFor: did:example:1 goes through no breaker: no driver for did:example/);
+    expect(() => resolver.breakerFor('did:constructor:1')).toThrow(/no driver for did:constructor/);
+    expect(() => resolver.breakerFor('did:web:127.0.0.1%3A8443')).toThrow(/^breakerFor: did:web:127.0.0.1%3A8443: the did:web host "127.0.0.1" is an IP address/);
+    expect(() => resolver.breakerFor('did:web:agents.example.com:..')).toThrow(/^breakerFor: .*path segment "\.\."/);
+  });
+
+  it('a method breaker never meets a did:web host breaker: `:` ends a method, registry keys must be method names', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const resolver = new CircuitBreakerResolver({ web: answering, key: answering }, { registry, cache: false });
+    // A did:key id spelling a web key, and a did:web host spelling a method: each stays on its own path.
+    await resolver.resolve('did:key:web:agents.example.com');
+    await resolver.resolve('did:web:key');
+    await resolver.resolve('did:web%3Aagents.example.com:1'); // not a DID: the method stops at the first `:`
+    expect((await resolver.resolve('did:constructor:1')).didResolutionMetadata.error).toBe('unsupportedDidMethod');
+    expect(Object.keys(registry.getStats()).sort()).toEqual(['did/key', 'did/web:key']);
+    expect(() => new CircuitBreakerResolver({ 'web:agents.example.com': answering }, { registry })).toThrow(
+      /^the resolver registry's keys must be DID method names \(lower-case letters and digits\); got "web:agents.example.com"$/,
+    );
+  });
+
+  it('a flood of one-off hostile did:web hosts at maxKeys makes room among themselves: methods and hosts in regular use keep their breakers', async () => {
+    // Every hostile name resolves to a loopback listener that resets each connection: a network failure.
+    const sink = new FaultProxy({ target: 'tcp://127.0.0.1:9', mode: 'tcp', faults: { reset: true }, control: false });
+    await sink.start();
+    try {
+      const lookup = async (): Promise<{ address: string; family: number }[]> => [{ address: '127.0.0.1', family: 4 }];
+      const registry = new CircuitBreakerRegistry({ logger: false });
+      const resolver = new CircuitBreakerResolver(
+        { web: driver({ lookup, allowPrivateAddresses: ['127.0.0.1'] }).resolve, key: answering },
+        { registry, tracerProvider, cache: false, maxKeys: 4, breaker: { failureThreshold: 1 }, clock: new ManualClock() },
+      );
+      const keyDid = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
+      for (let i = 0; i < 2; i++) {
+        expect((await resolver.resolve(keyDid)).didDocument?.id).toBe(keyDid);
+        expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
+      }
+      const keyBreaker = registry.get('did/key');
+      const hostBreaker = registry.get(`did/web:${a.authority}`);
+      const hostile = Array.from({ length: 40 }, (_, i) => `did:web:h${i}.attacker.example%3A${sink.port}`);
+      for (const did of hostile) {
+        expect((await resolver.resolve(did)).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'network' });
+      }
+      expect(sink.stats().connections.accepted).toBe(40);
+      // Each hostile host opened its breaker and was then evicted by the next one; the regulars stayed.
+      expect(registry.get(`did/web:h39.attacker.example:${sink.port}`)?.state).toBe('open');
+      expect(registry.get(`did/web:h0.attacker.example:${sink.port}`)).toBeUndefined();
+      expect(Object.keys(registry.getStats()).filter((name) => name.includes('attacker'))).toHaveLength(2);
+      expect(registry.get('did/key')).toBe(keyBreaker);
+      expect(registry.get(`did/web:${a.authority}`)).toBe(hostBreaker);
+      expect((await resolver.resolve(keyDid)).didDocument?.id).toBe(keyDid);
+      expect((await resolver.resolve(a.did)).didDocument?.id).toBe(a.did);
+      expect(keyBreaker?.getStats()).toMatchObject({ state: 'closed', total_successes: 3 });
+      expect(hostBreaker?.getStats()).toMatchObject({ state: 'closed', total_successes: 3 });
+    } finally {
+      await sink.stop();
+    }
   });
 });

@@ -1,25 +1,31 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import {
   CircuitBreakerError,
   CircuitOpenError,
   CircuitTimeoutError,
+  systemClock,
+  type CircuitBreaker,
+  type CircuitBreakerFamily,
+  type CircuitBreakerOptions,
+  type Clock,
+  type KeyedAdapterOptions,
+  type Outcome,
+} from '@phlow/circuit-breaker';
+import {
+  KEYED_ADAPTER_OPTION_NAMES,
   checkDurationMs,
   checkFunction,
   checkInteger,
   checkKnownKeys,
-  getCircuitBreakerRegistry,
-  systemClock,
-  withAdapterDefaults,
-  type CircuitBreaker,
-  type CircuitBreakerFamily,
-  type CircuitBreakerOptions,
-  type CircuitBreakerRegistry,
-  type Clock,
-  type Outcome,
-} from '@phlow/circuit-breaker';
-import { SPAN_ATTR_ERROR_TYPE, recordBreakerError, withBreakerSpan } from '@phlow/otel';
+  describeValue,
+  resolveAdapterOptions,
+  resolveFamilyBounds,
+} from '@phlow/circuit-breaker/internal';
+import { recordBreakerError, withBreakerSpan, type AdapterTelemetryOptions } from '@phlow/otel';
+import { ADAPTER_TELEMETRY_OPTION_NAMES, adapterTracer } from '@phlow/otel/internal';
 import {
   Resolver,
+  parse,
   type DIDResolutionOptions,
   type DIDResolutionResult,
   type DIDResolver,
@@ -31,19 +37,9 @@ import { classifyResolution } from './classify-resolution.js';
 import { didWebLocation, type DidWebLocation } from './did-web-url.js';
 import { ResolutionCache } from './resolution-cache.js';
 import { failedResolution } from './resolution-result.js';
+import { annotateError, resolutionAttributes } from './resolution-span.js';
 import { endpointUrl, findServices, type ServiceEndpointLookup } from './service-endpoint.js';
-import {
-  ATTR_CACHE,
-  ATTR_COALESCED,
-  ATTR_DID,
-  ATTR_DID_METHOD,
-  ATTR_RESOLUTION_ERROR,
-  ATTR_RESOLUTION_REASON,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-  INSTRUMENTATION_SCOPE,
-  type CacheStatus,
-} from './telemetry-names.js';
+import { ATTR_CACHE, ATTR_COALESCED, INSTRUMENTATION_SCOPE, type CacheStatus } from './telemetry-names.js';
 import { VERSION } from './version.js';
 
 /** Options of the resolution cache. */
@@ -60,32 +56,28 @@ export interface ResolutionCacheOptions {
   readonly maxEntries?: number;
 }
 
-/** Options of {@link CircuitBreakerResolver}. */
-export interface CircuitBreakerResolverOptions {
-  /** Registry the breakers live in (so `/health` and `instrumentCircuitBreakers` see them). Default: the global one. */
-  readonly registry?: CircuitBreakerRegistry;
-  /** Prefix of breaker names: the did:web family is `<name>-web`, other methods `<name>-<method>`. Default `did`. */
-  readonly name?: string;
-  /**
-   * Breaker options over the guide's DID defaults (failureThreshold 5, recoveryTimeoutMs 60 000,
-   * timeoutMs 15 000). `classifyResult` is not accepted here: use this resolver's `classifyResult`.
-   */
-  readonly breaker?: Omit<CircuitBreakerOptions, 'classifyResult' | 'clock'>;
-  /** Most did:web hosts with a breaker at once (the family's `maxKeys`). Default 1000. */
-  readonly maxHosts?: number;
-  /** A host's closed breaker unused this long is retired (ms). Default 600 000. */
-  readonly hostIdleTtlMs?: number;
+/**
+ * Options of {@link CircuitBreakerResolver}: the adapter options every `@phlow` adapter shares (`name`,
+ * default `'did'`, is the family of the resolver's breakers: `did/web:<host[:port]>` per did:web host,
+ * `did/<method>` per other method; `maxKeys` and `idleTtlMs` bound the whole family), and the resolver's own.
+ * `breaker` takes any breaker option over {@link DID_BREAKER_DEFAULTS} but `classifyResult` and `clock`,
+ * which are the resolver's (below).
+ */
+export interface CircuitBreakerResolverOptions
+  extends KeyedAdapterOptions<Omit<CircuitBreakerOptions, 'classifyResult' | 'clock'>>,
+    AdapterTelemetryOptions {
   /** The cache, or `false` for none. */
   readonly cache?: ResolutionCacheOptions | false;
   /** How a result counts for the breaker; default {@link classifyResolution}. Define it once (registry config check). */
   readonly classifyResult?: (result: DIDResolutionResult) => Outcome;
   /** Time source for breakers and cache (`ManualClock` in tests). Define it once. */
   readonly clock?: Clock;
-  /** Tracer for the `resolve did:<method>` spans. Default: `trace.getTracer('@phlow/did-resolver')`. */
-  readonly tracer?: Tracer;
 }
 
-const OPTION_NAMES = ['registry', 'name', 'breaker', 'maxHosts', 'hostIdleTtlMs', 'cache', 'classifyResult', 'clock', 'tracer'] as const;
+const WHAT = 'CircuitBreakerResolver options';
+const OPTION_NAMES = [...KEYED_ADAPTER_OPTION_NAMES, ...ADAPTER_TELEMETRY_OPTION_NAMES, 'cache', 'classifyResult', 'clock'];
+/** A DID method name (DID Core §3.1): never contains the `:` of a did:web key (`web:<host>`). */
+const METHOD_NAME = /^[a-z0-9]+$/;
 
 /** The guide's protection for DID resolution. */
 export const DID_BREAKER_DEFAULTS = { failureThreshold: 5, recoveryTimeoutMs: 60_000, timeoutMs: 15_000 } as const;
@@ -97,16 +89,31 @@ interface Failure {
   readonly aborted: boolean;
 }
 
+/** One call of a driver, as did-resolver hands it to the wrapped driver. */
+interface DriverCall {
+  readonly method: string;
+  readonly driver: DIDResolver;
+  readonly did: string;
+  readonly parsed: ParsedDID;
+  readonly resolver: Resolvable;
+  readonly options: DIDResolutionOptions;
+}
+
+/**
+ * The family key of a DID's breaker: `web:<host[:port]>` for did:web, the method otherwise. The two
+ * never meet: a method name has no `:`.
+ */
+function breakerKey(method: string, location: DidWebLocation | undefined): string {
+  return location === undefined ? method : `web:${location.authority}`;
+}
+
 /** The machinery behind the resolver, built before `super()` so the wrapped drivers can reach it. */
 class ProtectedResolution {
-  readonly registry: ResolverRegistry = {};
+  /** Without a prototype: `did:constructor:x` must find no driver, not `Object`. */
+  readonly registry: ResolverRegistry = Object.create(null) as ResolverRegistry;
   readonly cache: ResolutionCache | undefined;
-  private readonly breakers: CircuitBreakerRegistry;
-  private readonly prefix: string;
-  private readonly breakerOptions: CircuitBreakerOptions;
-  private readonly familyBounds: { maxKeys: number; idleTtlMs: number };
-  private family: CircuitBreakerFamily | undefined;
-  private readonly methodBreakers = new Map<string, CircuitBreaker>();
+  readonly name: string;
+  private readonly family: CircuitBreakerFamily;
   private readonly inFlight = new Map<string, Promise<DIDResolutionResult | Failure>>();
   private readonly classify: (result: DIDResolutionResult) => Outcome;
   private readonly tracer: Tracer;
@@ -114,85 +121,78 @@ class ProtectedResolution {
 
   constructor(drivers: ResolverRegistry, options: CircuitBreakerResolverOptions) {
     if (typeof drivers !== 'object' || drivers === null) {
-      throw new TypeError(`the resolver registry must be an object { method: driver }, e.g. getWebResolver(); got ${String(drivers)}`);
+      throw new TypeError(`the resolver registry must be an object { method: driver }, e.g. getWebResolver(); got ${describeValue(drivers)}`);
     }
-    if (typeof options !== 'object' || options === null) throw new TypeError(`resolver options must be an object; got ${String(options)}`);
-    checkKnownKeys('CircuitBreakerResolver options', options, OPTION_NAMES);
-    this.breakers = options.registry ?? getCircuitBreakerRegistry();
-    this.prefix = options.name ?? 'did';
-    if (typeof this.prefix !== 'string' || !/^[A-Za-z0-9._:-]+$/.test(this.prefix)) {
-      throw new TypeError(`name must be a non-empty string of letters, digits, . _ : -; got ${JSON.stringify(this.prefix)}`);
-    }
-    // A user's failurePolicy replaces the default failureThreshold (they are exclusive in the core);
-    // a breaker option that is not an object is refused here, naming it.
-    const breakerOptions = withAdapterDefaults(DID_BREAKER_DEFAULTS, options.breaker, 'breaker');
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${WHAT} must be an object; got ${describeValue(options)}`);
+    checkKnownKeys(WHAT, options, OPTION_NAMES);
+    // A user's failurePolicy replaces the default failureThreshold (they are exclusive in the core).
+    const shared = resolveAdapterOptions(WHAT, options, { name: 'did', breaker: DID_BREAKER_DEFAULTS });
     if (options.breaker !== undefined && 'classifyResult' in options.breaker) {
-      throw new TypeError('breaker.classifyResult is not accepted: pass classifyResult to the resolver (it judges DID resolution results)');
+      throw new TypeError(`${WHAT}: breaker.classifyResult is not accepted: pass classifyResult to the resolver (it judges DID resolution results)`);
     }
     if (options.breaker !== undefined && 'clock' in options.breaker) {
-      throw new TypeError('breaker.clock is not accepted: pass clock to the resolver (the cache uses it too)');
+      throw new TypeError(`${WHAT}: breaker.clock is not accepted: pass clock to the resolver (the cache uses it too)`);
     }
+    const bounds = resolveFamilyBounds(WHAT, options);
+    this.name = shared.name;
     this.clock = options.clock ?? systemClock;
-    this.classify = options.classifyResult === undefined ? classifyResolution : checkFunction('classifyResult', options.classifyResult);
-    this.breakerOptions = {
-      ...breakerOptions,
-      classifyResult: this.classify as (value: unknown) => Outcome,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    };
-    this.familyBounds = {
-      maxKeys: checkInteger('maxHosts', options.maxHosts ?? 1000, 1),
-      idleTtlMs: checkDurationMs('hostIdleTtlMs', options.hostIdleTtlMs ?? 600_000, 1),
-    };
+    this.classify = options.classifyResult === undefined ? classifyResolution : checkFunction(`${WHAT}: classifyResult`, options.classifyResult);
     this.cache = options.cache === false ? undefined : makeCache(options.cache ?? {}, this.clock);
-    this.tracer = options.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+    this.tracer = adapterTracer(WHAT, options, INSTRUMENTATION_SCOPE, VERSION);
     for (const [method, driver] of Object.entries(drivers)) {
+      if (!METHOD_NAME.test(method)) {
+        throw new TypeError(`the resolver registry's keys must be DID method names (lower-case letters and digits); got ${JSON.stringify(method)}`);
+      }
       checkFunction(`registry.${method}`, driver);
       const wrapped: DIDResolver = (did, parsed, resolver, resolutionOptions) =>
-        this.resolveThrough(method, driver, did, parsed, resolver, resolutionOptions ?? {});
+        this.resolveThrough({ method, driver, did, parsed, resolver, options: resolutionOptions ?? {} });
       if (driver.parser !== undefined) wrapped.parser = driver.parser;
       this.registry[method] = wrapped;
     }
-    // Fail at construction, not at the first resolution, if the registry holds these names with other options.
-    if (drivers['web'] !== undefined) this.webFamily();
-  }
-
-  private webFamily(): CircuitBreakerFamily {
-    return (this.family ??= this.breakers.getFamily(`${this.prefix}-web`, this.breakerOptions, this.familyBounds));
+    // Made now, so a registry holding this family with other options fails here, not at the first resolution.
+    const breakerOptions: CircuitBreakerOptions = {
+      ...shared.breaker,
+      classifyResult: this.classify as (value: unknown) => Outcome,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    };
+    this.family = shared.registry.getFamily(this.name, breakerOptions, bounds);
   }
 
   /** The breaker a DID's resolution goes through: its host's for did:web, its method's otherwise. */
   breakerFor(method: string, location: DidWebLocation | undefined): CircuitBreaker {
-    if (location !== undefined) return this.webFamily().get(location.authority);
-    let breaker = this.methodBreakers.get(method);
-    if (breaker === undefined) {
-      breaker = this.breakers.getBreaker(`${this.prefix}-${method}`, this.breakerOptions);
-      this.methodBreakers.set(method, breaker);
-    }
-    return breaker;
+    return this.family.get(breakerKey(method, location));
   }
 
-  private async resolveThrough(
-    method: string,
-    driver: DIDResolver,
-    did: string,
-    parsed: ParsedDID,
-    resolver: Resolvable,
-    options: DIDResolutionOptions,
-  ): Promise<DIDResolutionResult> {
+  /**
+   * {@link CircuitBreakerResolver.breakerFor}: parses `did` as `resolve()` does. Asking is not a use:
+   * an existing member is returned as it is (its idle time and rank stay what resolutions made them).
+   */
+  breakerForDid(did: unknown): CircuitBreaker {
+    const parsed = typeof did === 'string' ? parse(did) : null;
+    if (parsed === null) throw new TypeError(`breakerFor: ${describeValue(did)} is not a DID (did:<method>:<id>)`);
+    const driver = this.registry[parsed.method];
+    if (driver === undefined) {
+      throw new TypeError(`breakerFor: ${did as string} goes through no breaker: no driver for did:${parsed.method} (its resolution answers unsupportedDidMethod)`);
+    }
+    const refined = driver.parser === undefined ? parsed : driver.parser(parsed);
+    if (refined === null) throw new TypeError(`breakerFor: ${did as string} is not a valid did:${parsed.method} DID (the driver's parser refuses it)`);
+    const location = parsed.method === 'web' ? didWebLocation(refined.id) : undefined;
+    if (typeof location === 'string') throw new TypeError(`breakerFor: ${did as string}: ${location}`);
+    const key = breakerKey(parsed.method, location);
+    return this.family.peek(key) ?? this.family.get(key);
+  }
+
+  private async resolveThrough(call: DriverCall): Promise<DIDResolutionResult> {
+    const { method, did, options } = call;
     let location: DidWebLocation | undefined;
     if (method === 'web') {
-      const mapped = didWebLocation(parsed.id);
+      const mapped = didWebLocation(call.parsed.id);
       if (typeof mapped === 'string') return failedResolution('invalidDid', `${did}: ${mapped}`);
       location = mapped;
     }
     const key = typeof options.accept === 'string' ? `${did}\n${options.accept}` : did;
     const cache = options.cache === false ? undefined : this.cache;
-    const attributes: Attributes = { [ATTR_DID]: did, [ATTR_DID_METHOD]: method };
-    if (location !== undefined) {
-      attributes[ATTR_SERVER_ADDRESS] = location.hostname;
-      const port = location.authority.slice(location.hostname.length + 1);
-      if (port !== '') attributes[ATTR_SERVER_PORT] = Number(port);
-    }
+    const attributes = resolutionAttributes(did, method, location);
     const spanName = `resolve did:${method}`;
     const fresh = cache?.fresh(key);
     const hit = fresh === undefined ? undefined : copyResult(fresh.result);
@@ -212,7 +212,7 @@ class ProtectedResolution {
       joined = this.tracer.startSpan(spanName, { kind: SpanKind.INTERNAL, attributes: { ...attributes, [ATTR_COALESCED]: true } });
       outcome = copyOutcome(await flying);
     } else {
-      const flight = this.callDriver(method, driver, did, parsed, resolver, options, location, spanName, attributes, fallback !== undefined);
+      const flight = this.callDriver(call, location, spanName, attributes, fallback !== undefined);
       if (shareable) {
         this.inFlight.set(key, flight);
         const settle = (): void => {
@@ -253,24 +253,20 @@ class ProtectedResolution {
    * breaker rejects or times out and the span ends without the driver's answer.
    */
   private async callDriver(
-    method: string,
-    driver: DIDResolver,
-    did: string,
-    parsed: ParsedDID,
-    resolver: Resolvable,
-    options: DIDResolutionOptions,
+    call: DriverCall,
     location: DidWebLocation | undefined,
     spanName: string,
     attributes: Attributes,
     hasFallback: boolean,
   ): Promise<DIDResolutionResult | Failure> {
+    const { method, driver, did, parsed, resolver, options } = call;
     const callerSignal = options['signal'] instanceof AbortSignal ? (options['signal'] as AbortSignal) : undefined;
     const onFailure: CacheStatus = hasFallback ? 'stale' : 'miss';
     let breaker: CircuitBreaker;
     try {
       breaker = this.breakerFor(method, location);
     } catch (error) {
-      // No breaker to run through (the host family is full of open breakers): a plain span says so.
+      // No breaker to run through (the family is full of breakers in use): a plain span says so.
       const span = this.tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: { ...attributes, [ATTR_CACHE]: onFailure } });
       recordBreakerError(span, error);
       const failure = failureFor(error, did, undefined);
@@ -320,27 +316,15 @@ function copyOutcome(outcome: DIDResolutionResult | Failure): DIDResolutionResul
 
 function makeCache(options: ResolutionCacheOptions, clock: Clock): ResolutionCache {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`cache must be an object { ttlMs?, staleIfErrorMs?, maxEntries? } or false; got ${String(options)}`);
+    throw new TypeError(`${WHAT}: cache must be an object { ttlMs?, staleIfErrorMs?, maxEntries? } or false; got ${describeValue(options)}`);
   }
-  checkKnownKeys('cache options', options, ['ttlMs', 'staleIfErrorMs', 'maxEntries']);
+  checkKnownKeys(`${WHAT}: cache`, options, ['ttlMs', 'staleIfErrorMs', 'maxEntries']);
   return new ResolutionCache(
-    checkDurationMs('cache.ttlMs', options.ttlMs ?? 300_000),
-    checkDurationMs('cache.staleIfErrorMs', options.staleIfErrorMs ?? 86_400_000),
-    checkInteger('cache.maxEntries', options.maxEntries ?? 1000, 1),
+    checkDurationMs(`${WHAT}: cache.ttlMs`, options.ttlMs ?? 300_000),
+    checkDurationMs(`${WHAT}: cache.staleIfErrorMs`, options.staleIfErrorMs ?? 86_400_000),
+    checkInteger(`${WHAT}: cache.maxEntries`, options.maxEntries ?? 1000, 1),
     () => clock.now(),
   );
-}
-
-/** Puts a result's error on the span; `failure` also sets status ERROR and `error.type` (when not already set). */
-function annotateError(span: Span, result: DIDResolutionResult, failure: boolean): void {
-  const metadata = result.didResolutionMetadata;
-  if (metadata.error === undefined) return;
-  span.setAttribute(ATTR_RESOLUTION_ERROR, metadata.error);
-  if (typeof metadata['reason'] === 'string') span.setAttribute(ATTR_RESOLUTION_REASON, metadata['reason']);
-  if (failure) {
-    span.setAttribute(SPAN_ATTR_ERROR_TYPE, metadata.error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: typeof metadata['message'] === 'string' ? metadata['message'] : metadata.error });
-  }
 }
 
 function failureFor(error: unknown, did: string, callerSignal: AbortSignal | undefined): Failure {
@@ -385,9 +369,10 @@ function markCache(result: DIDResolutionResult, cache: CacheStatus, extra: Recor
 
 /**
  * A did-resolver `Resolver` (drop it in where you resolve today) whose drivers run behind circuit
- * breakers — one per did:web host, one per other method — with a bounded TTL cache that serves a
- * recent document, marked stale, when a host fails or its breaker is open. Like `Resolver`,
- * `resolve()` never throws: problems come back in `didResolutionMetadata.error` (with `reason`).
+ * breakers — one per did:web host (`did/web:<host[:port]>`), one per other method (`did/<method>`),
+ * members of one bounded family named `name` — with a bounded TTL cache that serves a recent document,
+ * marked stale, when a host fails or its breaker is open. Like `Resolver`, `resolve()` never throws:
+ * problems come back in `didResolutionMetadata.error` (with `reason`).
  *
  * @example
  * const resolver = new CircuitBreakerResolver({ ...getWebResolver(), ...getKeyResolver() });
@@ -395,6 +380,8 @@ function markCache(result: DIDResolutionResult, cache: CacheStatus, extra: Recor
  * const { url } = await resolver.resolveServiceEndpoint('did:web:agents.example.com', ['A2AService', 'AgentService']);
  */
 export class CircuitBreakerResolver extends Resolver {
+  /** The family of this resolver's breakers (the `name` option; default `'did'`). */
+  readonly name: string;
   readonly #protection: ProtectedResolution;
 
   /**
@@ -404,6 +391,7 @@ export class CircuitBreakerResolver extends Resolver {
     const protection = new ProtectedResolution(registry, options);
     super(protection.registry, { cache: false });
     this.#protection = protection;
+    this.name = protection.name;
   }
 
   /**
@@ -434,13 +422,17 @@ export class CircuitBreakerResolver extends Resolver {
     this.#protection.cache?.clear();
   }
 
-  /** The breaker resolutions of `did` go through (created on demand), or undefined for an unparsable DID. */
-  breakerFor(did: string): CircuitBreaker | undefined {
-    const match = /^did:([a-z0-9]+):([^/?#]+)/.exec(did);
-    if (match === null) return undefined;
-    const [, method = '', id = ''] = match;
-    if (method !== 'web') return this.#protection.breakerFor(method, undefined);
-    const location = didWebLocation(id);
-    return typeof location === 'string' ? undefined : this.#protection.breakerFor(method, location);
+  /**
+   * The breaker a resolution of `did` goes through, created on demand: `<name>/web:<host[:port]>` for
+   * did:web (the host as the URL parser reads it), `<name>/<method>` otherwise. Asking does not count
+   * as a use. Throws a `TypeError` for a DID that `resolve()` would answer without a breaker (not a
+   * DID, no driver for its method, an invalid did:web host), and `CircuitFamilyFullError` when the
+   * family has no room for a new member.
+   *
+   * @example
+   * resolver.breakerFor('did:web:agents.example.com').getStats(); // breaker did/web:agents.example.com
+   */
+  breakerFor(did: string): CircuitBreaker {
+    return this.#protection.breakerForDid(did);
   }
 }

@@ -4,13 +4,12 @@ export { WebDidDriver, getWebResolver } from './web-did-driver.js';
 export type { ResolvedAddress, WebDidDriverOptions } from './web-did-driver.js';
 export { didWebLocation } from './did-web-url.js';
 export type { DidWebLocation } from './did-web-url.js';
-// The address policy lives in @phlow/address-policy (shared with @phlow/a2a); re-exported so existing imports keep working.
-export { AddressNotAllowedError, classifyAddress } from '@phlow/address-policy';
-export type { AddressCategory, AllowPrivateAddresses as PrivateAddressPolicy } from '@phlow/address-policy';
 export { classifyResolution, isWebDidResolverTransportFailure } from './classify-resolution.js';
 export { endpointUrl, findServices } from './service-endpoint.js';
 export type { ServiceEndpointLookup } from './service-endpoint.js';
 export type { ResolutionErrorCode, ResolutionFailureReason } from './resolution-result.js';
+// Only this package's own names: the standard ones (server.address, server.port, error.type) are
+// @opentelemetry/semantic-conventions' ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT and ATTR_ERROR_TYPE.
 export {
   ATTR_CACHE,
   ATTR_COALESCED,
@@ -18,8 +17,6 @@ export {
   ATTR_DID_METHOD,
   ATTR_RESOLUTION_ERROR,
   ATTR_RESOLUTION_REASON,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
   INSTRUMENTATION_SCOPE,
 } from './telemetry-names.js';
 export type { CacheStatus } from './telemetry-names.js';

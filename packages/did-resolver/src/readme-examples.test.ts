@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { DidWebHost, basicDidDocument } from '@phlow/testkit';
-import type { ResolverRegistry } from 'did-resolver';
+import type { DIDResolutionResult, ResolverRegistry } from 'did-resolver';
 import { getResolver } from 'web-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreakerResolver, getWebResolver } from './index.js';
@@ -52,6 +52,27 @@ describe('README examples', () => {
     // --- end ---
     expect((await resolver.resolve(host.did)).didDocument?.id).toBe(host.did);
     trust.dispose();
+  });
+
+  it('Breaker names', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    // A stand-in for key-did-resolver's getResolver(), imported as getKeyResolver (not a dependency here).
+    const getKeyResolver = () => ({
+      key: async (did: string): Promise<DIDResolutionResult> => ({ didDocument: { id: did }, didDocumentMetadata: {}, didResolutionMetadata: {} }),
+    });
+    // --- README: breaker names (the README drops the registry) ---
+    const resolver = new CircuitBreakerResolver({ ...getWebResolver(), ...getKeyResolver() }, {
+      registry,
+      name: 'did', // the default
+      maxKeys: 500,
+      breaker: { timeoutMs: 5_000 },
+    });
+    resolver.breakerFor('did:web:agents.example.com').getStats(); // did/web:agents.example.com
+    resolver.breakerFor('did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK').state; // did/key
+    // --- end ---
+    expect(Object.keys(registry.getStats()).sort()).toEqual(['did/key', 'did/web:agents.example.com']);
+    expect(registry.get('did/key')?.options.timeoutMs).toBe(5_000);
+    expect(resolver.name).toBe('did');
   });
 
   it('VERSION matches package.json', async () => {

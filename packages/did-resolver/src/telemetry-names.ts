@@ -1,4 +1,7 @@
-/** Every name this package emits, in one place (the README's telemetry table reads from here). */
+/**
+ * The names this package defines, in one place (the README's telemetry table lists them with the standard
+ * ones it also sets: `server.address`, `server.port`, `error.type`, from `@opentelemetry/semantic-conventions`).
+ */
 
 /** Tracer name. */
 export const INSTRUMENTATION_SCOPE = '@phlow/did-resolver';
@@ -6,10 +9,6 @@ export const INSTRUMENTATION_SCOPE = '@phlow/did-resolver';
 export const ATTR_DID = 'phlow.did';
 /** Span attribute: the DID method, e.g. `web`. */
 export const ATTR_DID_METHOD = 'phlow.did.method';
-/** Span attribute (semantic conventions): the did:web host name. */
-export const ATTR_SERVER_ADDRESS = 'server.address';
-/** Span attribute (semantic conventions): the did:web port, when the DID names one. */
-export const ATTR_SERVER_PORT = 'server.port';
 /** Span attribute: how the cache answered, `hit`, `miss` or `stale`. */
 export const ATTR_CACHE = 'phlow.did.cache';
 /** Span attribute: true on the (INTERNAL) span of a resolution that joined one already in flight for the same DID. */

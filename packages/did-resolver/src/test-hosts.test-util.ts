@@ -61,15 +61,6 @@ export class ProxiedDidHost {
   }
 }
 
-/** Waits until `condition()` holds, polling; fails after `timeoutMs` (a bound, not a timed assertion). */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** The real OTel SDK with an in-memory exporter. */
 export function memoryTracing(): { exporter: InMemorySpanExporter; provider: BasicTracerProvider } {
   const exporter = new InMemorySpanExporter();

@@ -10,7 +10,7 @@ import {
 } from '@phlow/address-policy';
 import type { DIDDocument, DIDResolutionOptions, DIDResolutionResult, DIDResolver, ParsedDID } from 'did-resolver';
 import type { Dispatcher } from 'undici';
-import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys } from '@phlow/circuit-breaker';
+import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, readAtMost } from '@phlow/circuit-breaker/internal';
 import { didWebLocation } from './did-web-url.js';
 import { failedResolution } from './resolution-result.js';
 
@@ -180,13 +180,13 @@ export class WebDidDriver {
         { httpStatus: status },
       );
     }
-    const body = await readCapped(response, this.maxBytes);
-    if (body === undefined) {
+    const body = await readAtMost(response, this.maxBytes);
+    if (!body.ok) {
       return failedResolution('invalidDidDocument', `${url}: the document is larger than maxBytes (${this.maxBytes} bytes)`, { httpStatus: status });
     }
     let document: unknown;
     try {
-      document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+      document = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.bytes));
     } catch (error) {
       return failedResolution('invalidDidDocument', `${url}: the body is not JSON in UTF-8 (${(error as Error).message})`, { httpStatus: status });
     }
@@ -216,36 +216,6 @@ function documentProblem(did: string, document: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-/** The body, or undefined once it passes `maxBytes` (the rest is not read: the stream is cancelled). */
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
 }
 
 function findCause<T>(error: unknown, is: (value: unknown) => value is T): T | undefined {
