@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@phlow/test-helpers';
 import { RedisServer } from './redis-server.test-util.js';
-import { Replica, until } from './replica.test-util.js';
+import { Replica } from './replica.test-util.js';
 
 /**
  * Three real Node processes (test-fixtures/replica.mjs, forked) share one breaker through a
@@ -74,7 +75,7 @@ describe('three replica processes on one Redis', () => {
     const fleet = await startFleet('search', { failureThreshold: 1, recoveryTimeoutMs: 300, halfOpenMaxCalls: 10 }, { halfOpenMaxProbes: 2 });
     await fleet[0]!.call('run', { n: 1, outcome: 'fail' });
     await Promise.all(fleet.map((r) => r.call('waitFor', { state: 'open' })));
-    await until(async () => (await Promise.all(fleet.map((r) => r.call('snapshot')))).every((s) => s.state === 'half_open'), 'half-open', 5_000);
+    await waitFor('half-open', async () => (await Promise.all(fleet.map((r) => r.call('snapshot')))).every((s) => s.state === 'half_open'), { timeoutMs: 5_000 });
     // 3 × 10 concurrent attempts, 30 in all; each replica would admit 10 on its own.
     const storms = await Promise.all(fleet.map((r) => r.call('probeStorm', { n: 10 })));
     expect(storms.reduce((n, s) => n + s.ran, 0)).toBe(2);
@@ -110,7 +111,7 @@ describe('three replica processes on one Redis', () => {
       expect(run.results.filter((r: { result: string }) => r.result !== 'ok')).toEqual([]);
       expect(run.results.filter((r: { waitedForIo: boolean }) => r.waitedForIo)).toEqual([]);
     }
-    await until(async () => (await Promise.all(fleet.map((r) => r.call('snapshot')))).every((s) => s.degraded.length > 0), 'all degraded');
+    await waitFor('all degraded', async () => (await Promise.all(fleet.map((r) => r.call('snapshot')))).every((s) => s.degraded.length > 0));
     // Calls after the kill: still fine, and the local threshold still opens a breaker.
     const down = await fleet[0]!.call('run', { n: 4, outcome: 'fail' });
     expect(down.results.map((r: { result: string }) => r.result)).toEqual(['failed', 'failed', 'failed', 'rejected']);
@@ -121,13 +122,13 @@ describe('three replica processes on one Redis', () => {
     expect(peer.state).toBe('closed'); // no Redis, no propagation: each replica on its own
 
     await server.restart();
-    await until(
+    await waitFor(
+      'fleet reconciled to the open breaker',
       async () => {
         const s = await Promise.all(fleet.map((r) => r.call('snapshot')));
         return s.every((x) => x.state === 'open' && x.json.generation === down.json.generation && x.recovered.length > 0);
       },
-      'fleet reconciled to the open breaker',
-      15_000,
+      { timeoutMs: 15_000 },
     );
   });
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePorts, spawnRedisServer } from './redis-server.test-util.js';
+import { freePorts } from '@phlow/test-helpers';
+import { spawnRedisServer } from './redis-server.test-util.js';
 
 /** One node of the cluster as `CLUSTER NODES` describes it. */
 export interface ClusterNode {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { CircuitBreaker, type CircuitState } from '@phlow/circuit-breaker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@phlow/test-helpers';
 import { ACQUIRE_SCRIPT, RECORD_SCRIPT, SYNC_SCRIPT } from './lua-scripts.js';
 import { breakerKeys } from './redis-keys.js';
 import { RedisStateStore } from './redis-state-store.js';
 import { RedisCluster, type ClusterNode } from './redis-cluster.test-util.js';
-import { Replica, until } from './replica.test-util.js';
+import { Replica } from './replica.test-util.js';
 import type { RedisStateStoreOptions } from './store-options.js';
 
 /**
@@ -45,8 +46,8 @@ function breaker(s: RedisStateStore, name: string, options: Record<string, unkno
   return b;
 }
 
-function reaches(b: CircuitBreaker, state: CircuitState): Promise<void> {
-  return until(() => b.state === state, `${b.name} ${state}`);
+async function reaches(b: CircuitBreaker, state: CircuitState): Promise<void> {
+  await waitFor(`${b.name} ${state}`, () => b.state === state);
 }
 
 /** Breaker names whose keys live on the given primary (found by asking the cluster for their slots). */
@@ -201,19 +202,19 @@ describe('RedisStateStore on Redis Cluster', () => {
     expect(promoted.port).toBe(heir.port);
 
     // The trip made while its slot was down reaches the two other replicas once the slot is back.
-    await until(
+    await waitFor(
+      'the outage trip converged',
       async () => {
         const s = await Promise.all(replicas.map((r) => r.call('snapshot', { name: tripped })));
         return s.every((x) => x.state === 'open' && x.json.generation === tripGeneration);
       },
-      'the outage trip converged',
-      20_000,
+      { timeoutMs: 20_000 },
     );
     const convergedAt = Date.now();
-    await until(
-      async () => (await Promise.all(replicas.map((r) => r.call('snapshot')))).every((x) => x.store.status === 'ready'),
+    await waitFor(
       'every store recovered',
-      20_000,
+      async () => (await Promise.all(replicas.map((r) => r.call('snapshot')))).every((x) => x.store.status === 'ready'),
+      { timeoutMs: 20_000 },
     );
     const runs = await Promise.all(replicas.map((r) => r.call('stopTraffic')));
     const stores = await Promise.all(replicas.map((r) => r.call('snapshot', { name: tripped })));
@@ -243,9 +244,9 @@ describe('RedisStateStore on Redis Cluster', () => {
     // After the failover: a new trip propagates and the fleet admits exactly one probe across 15 attempts.
     await replicas[0]!.call('run', { name: probed, n: 3, outcome: 'fail' });
     await Promise.all(replicas.map((r) => r.call('waitFor', { name: probed, state: 'open' })));
-    await until(
-      async () => (await Promise.all(replicas.map((r) => r.call('snapshot', { name: probed })))).every((x) => x.state === 'half_open'),
+    await waitFor(
       'half-open everywhere',
+      async () => (await Promise.all(replicas.map((r) => r.call('snapshot', { name: probed })))).every((x) => x.state === 'half_open'),
     );
     const storms = await Promise.all(replicas.map((r) => r.call('probeStorm', { name: probed, n: 5 })));
     expect(storms.reduce((n, s) => n + s.ran, 0)).toBe(1);

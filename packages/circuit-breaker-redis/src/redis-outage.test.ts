@@ -1,10 +1,10 @@
 import { CircuitBreaker, CircuitOpenError, ManualClock } from '@phlow/circuit-breaker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@phlow/test-helpers';
 import { RedisStateStore } from './redis-state-store.js';
 import type { StoreDegradedEvent } from './store-events.js';
 import { RedisServer } from './redis-server.test-util.js';
-import { until } from './replica.test-util.js';
 
 let server: RedisServer;
 
@@ -49,7 +49,7 @@ describe('RedisStateStore when Redis goes away', () => {
     await Promise.all([store.reconcile(), other.reconcile()]);
 
     await server.kill();
-    await until(() => store.status === 'degraded', 'degradation noticed');
+    await waitFor('degradation noticed', () => store.status === 'degraded');
     expect(degraded[0]?.reason).toBe('connection_lost');
 
     // CLOSED calls: succeed, and settle before any I/O could have happened.
@@ -78,10 +78,10 @@ describe('RedisStateStore when Redis goes away', () => {
     const localGeneration = b.toJSON().generation;
 
     await server.restart(); // empty: the data is gone, as after a crash without persistence
-    await until(() => store.status === 'ready' && other.status === 'ready', 'reconnected', 15_000);
+    await waitFor('reconnected', () => store.status === 'ready' && other.status === 'ready', { timeoutMs: 15_000 });
     expect(recoveries).toBe(1);
     // The replica that moved pushes its state into the empty Redis and the peer follows.
-    await until(() => peer.state === 'open', 'peer reconciled', 15_000);
+    await waitFor('peer reconciled', () => peer.state === 'open', { timeoutMs: 15_000 });
     expect(peer.toJSON().generation).toBe(localGeneration);
     const inspect = new Redis(server.url);
     try {
@@ -123,7 +123,7 @@ describe('RedisStateStore when Redis goes away', () => {
     } finally {
       server.thaw();
     }
-    await until(() => store.status === 'ready', 'recovered after thaw', 15_000);
+    await waitFor('recovered after thaw', () => store.status === 'ready', { timeoutMs: 15_000 });
     b.dispose();
     await store.close();
   });
@@ -147,7 +147,7 @@ describe('RedisStateStore when Redis goes away', () => {
       expect(store.status).toBe('degraded');
       // The healthy breaker's transition is answered, and still the store does not report recovery.
       await healthy.execute(fail).catch(() => undefined);
-      await until(async () => (await inspect.hget('{partial:healthy}:state', 's')) === 'open', 'healthy trip stored');
+      await waitFor('healthy trip stored', async () => (await inspect.hget('{partial:healthy}:state', 's')) === 'open');
       await store.reconcile();
       expect(store.status).toBe('degraded');
       expect(events).toEqual(['degraded:command_failed']);
@@ -166,9 +166,9 @@ describe('RedisStateStore when Redis goes away', () => {
       // Repaired: the store re-checks the failing breaker by itself (every commandTimeoutMs here), and
       // only then reports recovery, once; the breaker's local history is pushed to Redis.
       await inspect.del('{partial:broken}:state');
-      await until(() => store.status === 'ready', 'recovered once the broken breaker is answered');
+      await waitFor('recovered once the broken breaker is answered', () => store.status === 'ready');
       expect(events).toEqual(['degraded:command_failed', 'recovered']);
-      await until(async () => (await inspect.hget('{partial:broken}:state', 'g')) === String(broken.toJSON().generation), 'broken breaker synced');
+      await waitFor('broken breaker synced', async () => (await inspect.hget('{partial:broken}:state', 'g')) === String(broken.toJSON().generation));
     } finally {
       healthy.dispose();
       broken.dispose();
@@ -184,7 +184,7 @@ describe('RedisStateStore when Redis goes away', () => {
     store.onDegraded((e) => events.push(`degraded:${e.reason}`));
     store.onRecovered(() => events.push('recovered'));
     const b = new CircuitBreaker('svc', { failureThreshold: 1, logger: false, stateStore: store });
-    await until(() => store.status === 'degraded', 'degraded at start');
+    await waitFor('degraded at start', () => store.status === 'degraded');
     await b.execute(fail).catch(() => undefined);
     expect(b.state).toBe('open');
     // Nothing queued up: after many calls, nothing is waiting to be sent.
@@ -194,7 +194,7 @@ describe('RedisStateStore when Redis goes away', () => {
     expect(events).toEqual(['degraded:connection_lost', 'recovered']);
     const inspect = new Redis(server.url);
     try {
-      await until(async () => (await inspect.hget('{late-start:svc}:state', 's')) === 'open', 'local state pushed on recovery');
+      await waitFor('local state pushed on recovery', async () => (await inspect.hget('{late-start:svc}:state', 's')) === 'open');
     } finally {
       inspect.disconnect();
     }

@@ -1,37 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-
-/** A free loopback port (the OS picks it; we release it for redis-server to take). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * `count` distinct free loopback ports, all held open at once while they are picked (ports picked one
- * after another and released in between can repeat). They are released together for the servers to
- * take; another process may still take one first, so a caller retries on "Address already in use".
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve, reject) => {
-          server.on('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-        }),
-    ),
-  );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
+import { freePort } from '@phlow/test-helpers';
 
 /** Starts `redis-server` with these arguments; resolves once it accepts connections, rejects if it exits first. */
 export async function spawnRedisServer(args: string[], onSpawn?: (child: ChildProcess) => void): Promise<ChildProcess> {

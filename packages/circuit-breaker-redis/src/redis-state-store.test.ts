@@ -1,10 +1,10 @@
 import { CircuitBreaker, CircuitOpenError, ManualClock, type CircuitState } from '@phlow/circuit-breaker';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@phlow/test-helpers';
 import { RedisStateStore } from './redis-state-store.js';
 import type { RedisStateStoreOptions } from './store-options.js';
 import { RedisServer } from './redis-server.test-util.js';
-import { until } from './replica.test-util.js';
 
 let server: RedisServer;
 let inspect: Redis;
@@ -47,8 +47,46 @@ const fail = () => {
 };
 const swallow = () => undefined;
 
-function reaches(b: CircuitBreaker, state: CircuitState): Promise<void> {
-  return until(() => b.state === state, `${b.name} ${state}`);
+async function reaches(b: CircuitBreaker, state: CircuitState): Promise<void> {
+  await waitFor(`${b.name} ${state}`, () => b.state === state);
+}
+
+/**
+ * One breaker of this name per store, opened by a failure on the first and past its recovery timeout
+ * everywhere: the next calls are half-open probes.
+ */
+async function recoveryDue(stores: RedisStateStore[], name: string, halfOpenMaxCalls: number): Promise<CircuitBreaker[]> {
+  const clock = new ManualClock();
+  const bs = stores.map((s) => breaker(s, name, { failureThreshold: 1, recoveryTimeoutMs: 1_000, halfOpenMaxCalls, clock }));
+  await Promise.all(stores.map((s) => s.reconcile()));
+  await bs[0]!.execute(fail).catch(swallow);
+  await Promise.all(bs.map((x) => reaches(x, 'open')));
+  clock.advance(1_000);
+  return bs;
+}
+
+/** Probe calls that stay in flight (holding their permit) until `finish()`. */
+function heldProbes() {
+  let ran = 0;
+  const finishers: Array<() => void> = [];
+  return {
+    get ran() {
+      return ran;
+    },
+    /** How the call ended: it ran, the breaker rejected it, or something else went wrong. */
+    attempt(b: CircuitBreaker): Promise<'ran' | 'rejected' | 'other'> {
+      return b
+        .execute(() => new Promise<string>((resolve) => { ran++; finishers.push(() => resolve('ok')); }))
+        .then(() => 'ran' as const, (e: unknown) => (CircuitOpenError.isInstance(e) ? ('rejected' as const) : ('other' as const)));
+    },
+    /** Until `count` attempts on these breakers either run or were rejected. */
+    async answered(bs: CircuitBreaker[], count: number): Promise<void> {
+      await waitFor('every attempt answered', () => ran + bs.reduce((n, x) => n + x.getStats().total_rejections, 0) === count);
+    },
+    finish(): void {
+      for (const finish of finishers.splice(0)) finish();
+    },
+  };
 }
 
 describe('RedisStateStore in one process (several stores = several replicas)', () => {
@@ -98,11 +136,11 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
     const key = `{${a!.options.keyPrefix}:api}:failures`;
     await ba.execute(fail).catch(swallow);
     await ba.execute(fail).catch(swallow);
-    await until(async () => (await inspect.hget(key, a!.replicaId))?.startsWith('2:') ?? false, 'two failures counted');
+    await waitFor('two failures counted', async () => (await inspect.hget(key, a!.replicaId))?.startsWith('2:') ?? false);
     await ba.execute(() => 'fine');
-    await until(async () => (await inspect.hget(key, a!.replicaId)) === null, 'run ended');
+    await waitFor('run ended', async () => (await inspect.hget(key, a!.replicaId)) === null);
     await bb.execute(fail).catch(swallow);
-    await until(async () => (await inspect.hget(key, b!.replicaId))?.startsWith('1:') ?? false, 'one failure counted');
+    await waitFor('one failure counted', async () => (await inspect.hget(key, b!.replicaId))?.startsWith('1:') ?? false);
     expect(ba.state).toBe('closed');
     expect(bb.state).toBe('closed');
     const ttl = await inspect.pttl(key);
@@ -112,26 +150,14 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
 
   it('half-open admits at most halfOpenMaxProbes calls fleet-wide, and a finished probe frees its permit', async () => {
     const stores = await fleet(3, { halfOpenMaxProbes: 2 });
-    const clock = new ManualClock();
-    const bs = stores.map((s) => breaker(s, 'probe', { failureThreshold: 1, recoveryTimeoutMs: 1_000, halfOpenMaxCalls: 5, clock }));
-    await Promise.all(stores.map((s) => s.reconcile()));
-    await bs[0]!.execute(fail).catch(swallow);
-    await Promise.all(bs.map((x) => reaches(x, 'open')));
-    clock.advance(1_000);
-    let ran = 0;
-    const release: Array<() => void> = [];
-    const attempts = bs.flatMap((x) =>
-      Array.from({ length: 5 }, () =>
-        x
-          .execute(() => new Promise<string>((resolve) => { ran++; release.push(() => resolve('ok')); }))
-          .then(() => 'ran' as const, (e: unknown) => (CircuitOpenError.isInstance(e) ? ('rejected' as const) : ('other' as const))),
-      ),
-    );
-    await until(() => ran + bs.reduce((n, x) => n + x.getStats().total_rejections, 0) === 15, 'every attempt answered');
-    expect(ran).toBe(2);
+    const bs = await recoveryDue(stores, 'probe', 5);
+    const probes = heldProbes();
+    const attempts = bs.flatMap((x) => Array.from({ length: 5 }, () => probes.attempt(x)));
+    await probes.answered(bs, 15);
+    expect(probes.ran).toBe(2);
     const permits = await inspect.zcard(`{${stores[0]!.options.keyPrefix}:probe}:probes:${bs[0]!.toJSON().generation}`);
     expect(permits).toBe(2);
-    for (const r of release.splice(0)) r();
+    probes.finish();
     const outcomes = await Promise.all(attempts);
     expect(outcomes.filter((o) => o === 'ran')).toHaveLength(2);
     expect(outcomes.filter((o) => o === 'other')).toHaveLength(0);
@@ -141,22 +167,12 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
 
   it('without halfOpenMaxProbes the fleet admits the breakers\' own halfOpenMaxCalls', async () => {
     const stores = await fleet(3, {});
-    const clock = new ManualClock();
-    const bs = stores.map((s) => breaker(s, 'probe-default', { failureThreshold: 1, recoveryTimeoutMs: 1_000, halfOpenMaxCalls: 2, clock }));
-    await Promise.all(stores.map((s) => s.reconcile()));
-    await bs[0]!.execute(fail).catch(swallow);
-    await Promise.all(bs.map((x) => reaches(x, 'open')));
-    clock.advance(1_000);
-    let ran = 0;
-    const release: Array<() => void> = [];
-    const attempts = bs.map((x) =>
-      x
-        .execute(() => new Promise<string>((resolve) => { ran++; release.push(() => resolve('ok')); }))
-        .then(() => 'ran' as const, (e: unknown) => (CircuitOpenError.isInstance(e) ? ('rejected' as const) : ('other' as const))),
-    );
-    await until(() => ran + bs.reduce((n, x) => n + x.getStats().total_rejections, 0) === 3, 'every attempt answered');
-    expect(ran).toBe(2);
-    for (const r of release.splice(0)) r();
+    const bs = await recoveryDue(stores, 'probe-default', 2);
+    const probes = heldProbes();
+    const attempts = bs.map((x) => probes.attempt(x));
+    await probes.answered(bs, 3);
+    expect(probes.ran).toBe(2);
+    probes.finish();
     expect((await Promise.all(attempts)).sort()).toEqual(['ran', 'ran', 'rejected']);
   });
 
@@ -172,10 +188,10 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
     // Replica a takes the only permit and hangs (as if it crashed mid-probe).
     let hung = false;
     void ba.execute(() => new Promise(() => { hung = true; })).catch(swallow);
-    await until(() => hung, 'probe started');
+    await waitFor('probe started', () => hung);
     await expect(bb.execute(() => 'x')).rejects.toBeInstanceOf(CircuitOpenError);
     const key = `{${a!.options.keyPrefix}:lease}:probes:${bb.toJSON().generation}`;
-    await until(async () => (await inspect.zcard(key)) === 0 || (await inspect.exists(key)) === 0, 'lease expired', 5_000);
+    await waitFor('lease expired', async () => (await inspect.zcard(key)) === 0 || (await inspect.exists(key)) === 0, { timeoutMs: 5_000 });
     await expect(bb.execute(() => 'recovered')).resolves.toBe('recovered');
   });
 
@@ -184,9 +200,9 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
     const ba = breaker(a!, 'late');
     await a!.reconcile();
     ba.forceOpen();
-    await until(async () => (await inspect.hget(`{${a!.options.keyPrefix}:late}:state`, 's')) === 'forced_open', 'stored');
+    await waitFor('stored', async () => (await inspect.hget(`{${a!.options.keyPrefix}:late}:state`, 's')) === 'forced_open');
     const bb = breaker(b!, 'late');
-    await until(() => bb.state === 'forced_open', 'adopted on connect');
+    await waitFor('adopted on connect', () => bb.state === 'forced_open');
     expect(bb.toJSON().generation).toBe(ba.toJSON().generation);
   });
 

@@ -57,12 +57,3 @@ export class Replica {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
-
-/** Polls `predicate` until true; fails after `limitMs` (a deadline for a hung test, not a measurement). */
-export async function until(predicate: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
