@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
+import { waitFor } from '@phlow/test-helpers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FaultProxy, type ConnectionCloseEvent } from './fault-proxy.js';
 import { close, listen } from './listen.js';
-import { fetchErrorCode, startRecordingServer, until, type RecordingServer } from './test-servers.test-util.js';
+import { fetchErrorCode, startRecordingServer, type RecordingServer } from './test-servers.test-util.js';
 
 let target: RecordingServer;
 let proxy: FaultProxy;
@@ -12,6 +13,15 @@ async function startProxy(options: Omit<ConstructorParameters<typeof FaultProxy>
   proxy = new FaultProxy({ target: target.url, ...options });
   await proxy.start();
   return proxy;
+}
+
+/** A started proxy with one raw client connection it has accepted and counts as active. */
+async function proxyWithOpenConnection(): Promise<Socket> {
+  await startProxy();
+  const socket = connect(proxy.port, '127.0.0.1');
+  await once(socket, 'connect');
+  await waitFor('the proxy to count the open connection', () => proxy.stats().connections.active === 1);
+  return socket;
 }
 
 beforeEach(async () => {
@@ -109,7 +119,7 @@ describe('FaultProxy in HTTP mode', () => {
     expect(proxy.stats().requests.blackHoled).toBe(1);
     // undici closes the connection of an aborted request: the proxy sees the client hang up. (Node 24's
     // undici opens a second connection here and closes it too, so count at least one.)
-    await until(() => closes.length >= 1);
+    await waitFor('the proxy to see the client close the connection', () => closes.length >= 1);
     expect(closes.every((event) => event.closedBy === 'client')).toBe(true);
     expect(proxy.stats().connections.closedByClient).toBeGreaterThanOrEqual(1);
   });
@@ -128,10 +138,7 @@ describe('FaultProxy in HTTP mode', () => {
   });
 
   it('refuse also closes connections already open (a crashed dependency)', async () => {
-    await startProxy();
-    const socket = connect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
-    await until(() => proxy.stats().connections.active === 1);
+    const socket = await proxyWithOpenConnection();
     const closed = once(socket, 'close');
     await proxy.setFaults({ refuse: true });
     await closed;
@@ -146,10 +153,7 @@ describe('FaultProxy in HTTP mode', () => {
   });
 
   it('reset switched on resets connections already open', async () => {
-    await startProxy();
-    const socket = connect(proxy.port, '127.0.0.1');
-    await once(socket, 'connect');
-    await until(() => proxy.stats().connections.active === 1);
+    const socket = await proxyWithOpenConnection();
     const error = once(socket, 'error');
     await proxy.setFaults({ reset: true });
     const [err] = (await error) as [NodeJS.ErrnoException];
@@ -178,13 +182,13 @@ describe('FaultProxy in HTTP mode', () => {
     await startProxy();
     const controller = new AbortController();
     const pending = fetch(proxy.url, { signal: controller.signal });
-    await until(() => target.requests.length === 1);
+    await waitFor('the request to reach the target', () => target.requests.length === 1);
     const targetSocketClosed = target.nextSocketClose();
     controller.abort();
     expect(await fetchErrorCode(pending)).toBe('AbortError');
     await targetSocketClosed;
     expect(target.socketsClosed).toBe(1);
-    await until(() => proxy.stats().requests.abortedByClient === 1);
+    await waitFor('the proxy to count the abort by the client', () => proxy.stats().requests.abortedByClient === 1);
     expect(proxy.stats().connections.closedByClient).toBe(1);
   });
 
@@ -279,7 +283,7 @@ describe('FaultProxy in TCP mode', () => {
     expect(proxy.mode).toBe('tcp');
     expect(proxy.url).toBe(`tcp://127.0.0.1:${proxy.port}`);
     expect(await roundTrip(proxy.port, 'ping')).toBe('ping');
-    await until(() => proxy.stats().connections.active === 0);
+    await waitFor('the proxy to count the connection closed', () => proxy.stats().connections.active === 0);
     expect(proxy.stats().bytes).toEqual({ toUpstream: 4, toClient: 4 });
     expect(proxy.stats().connections.closedByClient).toBe(1);
   });
@@ -329,7 +333,7 @@ describe('FaultProxy in TCP mode', () => {
     socket.on('data', (chunk: string) => (text += chunk));
     await once(socket, 'close');
     expect(text).toBe('bye');
-    await until(() => proxy.stats().connections.closedByUpstream === 1);
+    await waitFor('the proxy to count the close by the upstream', () => proxy.stats().connections.closedByUpstream === 1);
     await close(closing);
   });
 });

@@ -1,15 +1,14 @@
 // The README's examples, kept here so they compile and run. Keep both in sync.
-import { fileURLToPath } from 'node:url';
 import { createClient } from '@supabase/supabase-js';
 import { Resolver } from 'did-resolver';
 import { getResolver } from 'web-did-resolver';
 import WebSocket from 'ws';
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { Role } from '@a2a-js/sdk';
+import { AGENTS_SQL } from '@phlow/test-helpers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, messageText } from './index.js';
 
-const schemaFile = fileURLToPath(new URL('../test-fixtures/agents.sql', import.meta.url));
 const stops: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
@@ -18,7 +17,7 @@ afterAll(async () => {
 describe('README examples', () => {
   it('five lines: point the agent at a stand-in through a proxy and inject a fault', async () => {
     // --- README: five lines ---
-    const supabase = new SupabaseStandIn({ schemaFile }); await supabase.start();
+    const supabase = new SupabaseStandIn({ schemaFile: AGENTS_SQL }); await supabase.start();
     const proxy = new FaultProxy({ target: supabase.url }); await proxy.start();
     const db = createClient(proxy.url, 'anon-key', { realtime: { transport: WebSocket as never } });
     await proxy.setFaults({ errorStatus: { status: 503 } });

@@ -1,11 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
+import { AGENTS_SQL } from '@phlow/test-helpers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from './fault-proxy.js';
 import { SupabaseStandIn } from './supabase-stand-in.js';
 
-const schemaFile = fileURLToPath(new URL('../test-fixtures/agents.sql', import.meta.url));
 
 function client(url: string, key = 'test-key', schema = 'public'): SupabaseClient<any, string> {
   // On Node 20 supabase-js needs a WebSocket implementation for realtime even if realtime is unused.
@@ -20,7 +19,7 @@ const seed = [
 ];
 
 describe('SupabaseStandIn with PGlite and the real supabase-js client', () => {
-  const standIn = new SupabaseStandIn({ schemaFile, apiKey: 'test-key' });
+  const standIn = new SupabaseStandIn({ schemaFile: AGENTS_SQL, apiKey: 'test-key' });
   let supabase: SupabaseClient<any, string>;
 
   // PGlite boots in about 3 s: give the hook room even when run without this package's vitest config.

@@ -1,7 +1,7 @@
 // Helpers shared by this package's tests only (excluded from the build).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { rejection } from '@phlow/test-helpers';
 import { close, listen } from './listen.js';
 
 /** A real HTTP server on a loopback port that records what reached it. */
@@ -54,20 +54,10 @@ export async function startRecordingServer(
   return recording;
 }
 
-/** Polls `condition` until it holds; the test's own timeout bounds the wait (no timed assertion). */
-export async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await sleep(5);
-}
-
-/** The `cause.code` of a fetch failure (`TypeError: fetch failed`), e.g. ECONNREFUSED. */
+/** The `cause.code` of a fetch failure (`TypeError: fetch failed`), e.g. ECONNREFUSED; else the error's name. */
 export async function fetchErrorCode(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    return cause?.code ?? (error as { name?: string }).name;
-  }
-  throw new Error('expected the request to fail');
+  const error = (await rejection(promise)) as { name?: string; cause?: { code?: string } };
+  return error.cause?.code ?? error.name;
 }
 
 /** Counts of the process's active TCP handles, to check that stop() leaves none behind. */
