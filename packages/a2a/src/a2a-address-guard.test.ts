@@ -1,5 +1,5 @@
-import { createServer, isIP, type AddressInfo, type Server } from 'node:net';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, isIP } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import type { AgentCard, Message } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 import { createGuardedFetch } from '@phlow/address-policy';
@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createA2aClient } from './create-a2a-client.js';
 import { a2aProtectionOf } from './protect-a2a-client.js';
+import { closeServer, listenOn } from './test-support.test-util.js';
 import { messageText, textMessageRequest } from './text-message.js';
 
 /**
@@ -18,38 +19,27 @@ import { messageText, textMessageRequest } from './text-message.js';
  * server counts the TCP connections that reach it; a spy counts sockets created and connections
  * completed.
  */
-let sink: Server;
 let sinkAccepted = 0;
 let sinkPort = 0;
+/** Counts the TCP connections that reach it, and closes each at once: none should ever come. */
+const sink = createServer((socket) => {
+  sinkAccepted++;
+  socket.destroy();
+});
 const peer = new A2aPeer({ name: 'real' });
-let redirector: HttpServer;
+/** Answers every request with a redirect to the URL in its query: `/?to=http://...`. */
+const redirector = createHttpServer((request, response) => {
+  const to = new URL(request.url ?? '/', 'http://x').searchParams.get('to') ?? '/';
+  response.writeHead(302, { location: to }).end();
+});
 let redirectorPort = 0;
 let spy: ConnectionSpy;
 let registry: CircuitBreakerRegistry;
 
 beforeAll(async () => {
-  sink = createServer((socket) => {
-    sinkAccepted++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  sinkPort = (sink.address() as AddressInfo).port;
-  // Answers every request with a redirect to the URL in its query: `/?to=http://...`.
-  redirector = createHttpServer((request, response) => {
-    const to = new URL(request.url ?? '/', 'http://x').searchParams.get('to') ?? '/';
-    response.writeHead(302, { location: to }).end();
-  });
-  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
-  redirectorPort = (redirector.address() as AddressInfo).port;
-  await peer.start();
+  [sinkPort, redirectorPort] = await Promise.all([listenOn(sink), listenOn(redirector), peer.start()]);
 });
-afterAll(async () => {
-  await Promise.all([
-    new Promise<void>((resolve) => sink.close(() => resolve())),
-    new Promise<void>((resolve) => redirector.close(() => resolve())),
-    peer.stop(),
-  ]);
-});
+afterAll(() => Promise.all([closeServer(sink), closeServer(redirector), peer.stop()]));
 beforeEach(() => {
   registry = new CircuitBreakerRegistry({ logger: false });
   sinkAccepted = 0;

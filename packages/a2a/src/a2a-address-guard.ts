@@ -1,5 +1,6 @@
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 import { AddressPolicy, createGuardedFetch, isGuardedFetch, type AllowPrivateAddresses, type GuardedFetch } from '@phlow/address-policy';
+import { readAtMost } from '@phlow/circuit-breaker/internal';
 
 /** Most sockets per peer origin in the pool of a `createA2aClient` client. */
 const A2A_SOCKETS_PER_ORIGIN = 64;
@@ -19,7 +20,7 @@ export const MAX_A2A_RESPONSE_BYTES = 33_554_432;
 
 /** @internal The address guard of one {@link createA2aClient} call. */
 export interface A2aAddressGuard {
-  /** The agent card download: the caller's `fetch`, guarded, its body cut off past {@link MAX_AGENT_CARD_BYTES}. */
+  /** The agent card download: the caller's `fetch`, guarded, its body read whole, refused past {@link MAX_AGENT_CARD_BYTES}. */
   readonly cardFetch: typeof fetch;
   /** Throws `AddressNotAllowedError` for a URL whose host is a refused IP address (any spelling). */
   checkUrl(url: string): void;
@@ -55,10 +56,10 @@ export function guardedA2aFetch(
   const transportFetch: typeof fetch = async (input, init) => {
     const response = await base(input as string | URL | Request, init);
     const type = response.headers.get('content-type') ?? '';
-    return type.toLowerCase().startsWith('text/event-stream') ? response : capBody(response, MAX_A2A_RESPONSE_BYTES, 'the answer');
+    return type.toLowerCase().startsWith('text/event-stream') ? response : readCapped(response, MAX_A2A_RESPONSE_BYTES, 'the answer');
   };
   return {
-    cardFetch: async (input, init) => capBody(await cardFetch(input, init), MAX_AGENT_CARD_BYTES, 'the agent card'),
+    cardFetch: async (input, init) => readCapped(await cardFetch(input, init), MAX_AGENT_CARD_BYTES, 'the agent card'),
     checkUrl: (url) => void base.policy.checkUrl(url),
     factory: () =>
       new ClientFactory(
@@ -98,28 +99,16 @@ function checkFactory(what: string, factory: ClientFactory): void {
 }
 
 /**
- * `response` with a body that errors once it passes `maxBytes` (refused at once when Content-Length
- * says so): the reader gets a clear error instead of reading a hostile peer's endless body.
+ * `response` read whole, at most `maxBytes` of it (refused at once when Content-Length says more), and
+ * handed on as a fresh response with the same status, headers and url: the SDK's `response.json()` then
+ * reads memory, never a hostile peer's endless body.
  */
-function capBody(response: Response, maxBytes: number, what: string): Response {
-  const tooLarge = (): Error => new Error(`${what} at ${response.url} is larger than ${maxBytes} bytes; refused`);
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    response.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  if (response.body === null) return response;
-  let total = 0;
-  const body = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        total += chunk.byteLength;
-        if (total > maxBytes) controller.error(tooLarge());
-        else controller.enqueue(chunk);
-      },
-    }),
-  );
-  const capped = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-  Object.defineProperty(capped, 'url', { value: response.url });
-  return capped;
+async function readCapped(response: Response, maxBytes: number, what: string): Promise<Response> {
+  const read = await readAtMost(response, maxBytes);
+  if (!read.ok) throw new Error(`${what} at ${response.url} is larger than ${maxBytes} bytes; refused`);
+  // A null-body status (204, 304) cannot be given a body, not even an empty one.
+  const body = response.body === null ? null : read.bytes;
+  const whole = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  Object.defineProperty(whole, 'url', { value: response.url });
+  return whole;
 }

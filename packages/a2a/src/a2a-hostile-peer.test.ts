@@ -7,10 +7,11 @@ import { createGuardedFetch } from '@phlow/address-policy';
 import { addressRefusalOf, spyOnConnections, type ConnectionSpy } from '@phlow/address-policy/testing';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { A2A_JSONRPC_PATH, A2aPeer } from '@phlow/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@phlow/test-helpers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_A2A_RESPONSE_BYTES, MAX_AGENT_CARD_BYTES } from './a2a-address-guard.js';
 import { createA2aClient } from './create-a2a-client.js';
-import { waitFor } from './test-support.test-util.js';
+import { closeServer, listenOn, serveDuringFile } from './test-support.test-util.js';
 import { textMessageRequest } from './text-message.js';
 
 /**
@@ -31,7 +32,7 @@ class HostileServer {
     this.handler(request, response);
   });
 
-  constructor() {
+  constructor(private readonly host: string) {
     this.server.on('connection', (socket) => {
       this.accepted++;
       this.sockets.add(socket);
@@ -39,9 +40,8 @@ class HostileServer {
     });
   }
 
-  async start(host: string): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
-    return this;
+  async start(): Promise<void> {
+    await listenOn(this.server, this.host);
   }
 
   get url(): string {
@@ -74,24 +74,19 @@ class HostileServer {
 
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }
 
-const hostile = new HostileServer();
-const forbidden = new HostileServer();
+const hostile = new HostileServer('127.0.0.1');
+const forbidden = new HostileServer('127.0.0.2');
 const peer = new A2aPeer({ name: 'real' });
 const local = { allowPrivateAddresses: ['127.0.0.1'] };
 let registry: CircuitBreakerRegistry;
 let spy: ConnectionSpy;
 
-beforeAll(async () => {
-  await Promise.all([hostile.start('127.0.0.1'), forbidden.start('127.0.0.2'), peer.start()]);
-  forbidden.serve((_request, response) => response.end('{}'));
-});
-afterAll(async () => {
-  await Promise.all([hostile.stop(), forbidden.stop(), peer.stop()]);
-});
+forbidden.serve((_request, response) => response.end('{}'));
+serveDuringFile(hostile, forbidden, peer);
 beforeEach(() => {
   registry = new CircuitBreakerRegistry({ logger: false });
   forbidden.accepted = 0;

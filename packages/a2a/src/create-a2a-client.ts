@@ -4,9 +4,10 @@ import { ClientFactory, DefaultAgentCardResolver, type Client } from '@a2a-js/sd
 import { withBreakerSpan } from '@phlow/otel';
 import { guardedA2aFetch, type A2aAddressGuard } from './a2a-address-guard.js';
 import type { AddressPolicyOptions } from '@phlow/address-policy';
-import { resolveProtection, serverOf, type ProtectA2aClientOptions } from './a2a-protection-options.js';
+import { checkKnownKeys, describeValue } from '@phlow/circuit-breaker/internal';
+import { PROTECT_OPTION_NAMES, peerFamily, resolveProtection, type ProtectA2aClientOptions } from './a2a-protection-options.js';
 import { protectA2aClient } from './protect-a2a-client.js';
-import { AGENT_CARD_OPERATION, ATTR_PEER, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, SPAN_NAME_PREFIX } from './telemetry-names.js';
+import { AGENT_CARD_OPERATION, ATTR_PEER, SPAN_NAME_PREFIX } from './telemetry-names.js';
 
 /**
  * Options of {@link createA2aClient}: those of {@link protectA2aClient} (with `peer` optional), how to
@@ -33,6 +34,15 @@ export interface CreateA2aClientOptions extends Omit<ProtectA2aClientOptions, 'p
   readonly fetch?: typeof fetch;
 }
 
+/** Every option {@link createA2aClient} takes: protectA2aClient's but `url` (the source gives it), then its own. */
+const CREATE_OPTION_NAMES = Object.freeze([
+  ...PROTECT_OPTION_NAMES.filter((name) => name !== 'url'),
+  'factory',
+  'agentCardPath',
+  'fetch',
+  'allowPrivateAddresses',
+]);
+
 function cardUrl(card: AgentCard): string | undefined {
   const url = card.supportedInterfaces?.[0]?.url;
   return typeof url === 'string' && URL.canParse(url) ? url : undefined;
@@ -55,13 +65,14 @@ function cardUrl(card: AgentCard): string | undefined {
  */
 export async function createA2aClient(source: string | AgentCard, options: CreateA2aClientOptions = {}): Promise<Client> {
   const what = 'createA2aClient';
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object; got ${String(options)}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object; got ${describeValue(options)}`);
+  checkKnownKeys(what, options, CREATE_OPTION_NAMES);
   const { factory: givenFactory, agentCardPath, fetch: fetchImpl = globalThis.fetch, allowPrivateAddresses, ...protection } = options;
   if (givenFactory !== undefined && !(givenFactory instanceof ClientFactory) && typeof (givenFactory as { createFromAgentCard?: unknown }).createFromAgentCard !== 'function') {
-    throw new TypeError(`${what}: option "factory" must be a ClientFactory from @a2a-js/sdk/client`);
+    throw new TypeError(`${what}: factory must be a ClientFactory from @a2a-js/sdk/client; got ${describeValue(givenFactory)}`);
   }
-  if (typeof fetchImpl !== 'function') throw new TypeError(`${what}: option "fetch" must be a function; got ${typeof fetchImpl}`);
-  if (agentCardPath !== undefined && typeof agentCardPath !== 'string') throw new TypeError(`${what}: option "agentCardPath" must be a string; got ${typeof agentCardPath}`);
+  if (typeof fetchImpl !== 'function') throw new TypeError(`${what}: fetch must be a function; got ${describeValue(fetchImpl)}`);
+  if (agentCardPath !== undefined && typeof agentCardPath !== 'string') throw new TypeError(`${what}: agentCardPath must be a string; got ${describeValue(agentCardPath)}`);
   const guard: A2aAddressGuard = guardedA2aFetch(what, { allowPrivateAddresses, fetch: fetchImpl, factory: givenFactory });
   const factory = givenFactory ?? guard.factory();
 
@@ -71,8 +82,7 @@ export async function createA2aClient(source: string | AgentCard, options: Creat
     guard.checkUrl(source);
     const peer = options.peer ?? new URL(source).host;
     const settings = resolveProtection(what, { ...protection, peer, url: source });
-    const breaker = settings.registry.getFamily(settings.family, settings.breakerOptions, settings.familyOptions).get(peer);
-    const server = serverOf(source);
+    const breaker = peerFamily(settings).get(peer);
     const card = await withBreakerSpan(
       settings.tracer,
       breaker,
@@ -91,11 +101,7 @@ export async function createA2aClient(source: string | AgentCard, options: Creat
       },
       {
         kind: SpanKind.CLIENT,
-        attributes: {
-          [ATTR_PEER]: peer,
-          [ATTR_SERVER_ADDRESS]: server.address,
-          ...(server.port === undefined ? {} : { [ATTR_SERVER_PORT]: server.port }),
-        },
+        attributes: { [ATTR_PEER]: peer, ...settings.serverAttributes },
       },
     );
     return protectA2aClient(await factory.createFromAgentCard(card), { ...protection, peer, url: source });

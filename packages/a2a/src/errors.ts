@@ -1,6 +1,7 @@
 import { CircuitBreakerError } from '@phlow/circuit-breaker';
+import { errorMarker } from '@phlow/circuit-breaker/internal';
 
-const IDLE_TIMEOUT_MARKER = Symbol.for('phlow.a2a.stream-idle-timeout-error');
+const IDLE_TIMEOUT_MARKER = errorMarker('phlow.a2a.stream-idle-timeout-error');
 
 /**
  * A stream (`sendMessageStream`, `resubscribeTask`) received no event for `idleTimeoutMs` after its
@@ -27,8 +28,7 @@ export class A2aStreamIdleTimeoutError extends CircuitBreakerError {
    * base class's `isInstance` would accept every breaker error.
    */
   static override isInstance(value: unknown): value is A2aStreamIdleTimeoutError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[IDLE_TIMEOUT_MARKER] === true;
+    return IDLE_TIMEOUT_MARKER.isMarked(value);
   }
 }
-Object.defineProperty(A2aStreamIdleTimeoutError.prototype, IDLE_TIMEOUT_MARKER, { value: true });
-A2aStreamIdleTimeoutError.prototype.name = 'A2aStreamIdleTimeoutError';
+IDLE_TIMEOUT_MARKER.mark(A2aStreamIdleTimeoutError, 'A2aStreamIdleTimeoutError');

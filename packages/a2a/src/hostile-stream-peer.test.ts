@@ -4,10 +4,11 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { TaskState, type AgentCard, type StreamResponse } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { CircuitBreakerRegistry, CircuitTimeoutError, ManualClock, type CircuitBreaker } from '@phlow/circuit-breaker';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rejection, waitFor } from '@phlow/test-helpers';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { A2aStreamIdleTimeoutError } from './errors.js';
 import { a2aProtectionOf, protectA2aClient } from './protect-a2a-client.js';
-import { rejection, setUpTracing, textRequest, waitFor } from './test-support.test-util.js';
+import { serveDuringFile, setUpTracing, textRequest } from './test-support.test-util.js';
 
 /*
  * A hostile A2A peer: a raw HTTP server on loopback that answers SendStreamingMessage with whatever
@@ -121,8 +122,7 @@ let clock: ManualClock;
 let client: Client;
 let breaker: CircuitBreaker;
 
-beforeAll(() => peer.start());
-afterAll(() => peer.stop());
+serveDuringFile(peer);
 beforeEach(async () => {
   registry = new CircuitBreakerRegistry({ logger: false });
   clock = new ManualClock();
@@ -132,7 +132,7 @@ beforeEach(async () => {
   client = protectA2aClient(plain, {
     peer: 'hostile',
     registry,
-    tracer: tracing.tracer,
+    tracerProvider: tracing.tracerProvider,
     streamIdleTimeoutMs: IDLE_MS,
     breaker: { clock, timeoutMs: TIMEOUT_MS, failureThreshold: 3 },
   });

@@ -3,7 +3,7 @@ import type { Client, RequestOptions } from '@a2a-js/sdk/client';
 import type { CircuitBreaker, CircuitBreakerFamily } from '@phlow/circuit-breaker';
 import { withBreakerSpan } from '@phlow/otel';
 import { A2A_METHODS, resultTaskId, type A2aClientMethod, type A2aMethodSpec } from './a2a-methods.js';
-import type { ResolvedProtection } from './a2a-protection-options.js';
+import { peerFamily, type ResolvedProtection } from './a2a-protection-options.js';
 import { annotateA2aError } from './annotate-a2a-error.js';
 import { protectedStream } from './protected-stream.js';
 import {
@@ -11,8 +11,6 @@ import {
   ATTR_PROTOCOL_BINDING,
   ATTR_RPC_METHOD,
   ATTR_RPC_SYSTEM,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
   ATTR_TASK_ID,
   SPAN_NAME_PREFIX,
 } from './telemetry-names.js';
@@ -30,18 +28,14 @@ export class PeerGuard {
     readonly client: Client,
     readonly settings: ResolvedProtection,
   ) {
-    this.family = settings.registry.getFamily(settings.family, settings.breakerOptions, settings.familyOptions);
+    this.family = peerFamily(settings);
     this.family.get(settings.peer); // fail now (bad options, full family), not at the first call
     const binding = client.transport?.protocolName;
-    const attributes: Record<string, string | number> = { [ATTR_PEER]: settings.peer };
+    const attributes: Attributes = { [ATTR_PEER]: settings.peer, ...settings.serverAttributes };
     if (typeof binding === 'string') {
       attributes[ATTR_PROTOCOL_BINDING] = binding;
       const system = RPC_SYSTEMS[binding.toUpperCase()];
       if (system !== undefined) attributes[ATTR_RPC_SYSTEM] = system;
-    }
-    if (settings.server !== undefined) {
-      attributes[ATTR_SERVER_ADDRESS] = settings.server.address;
-      if (settings.server.port !== undefined) attributes[ATTR_SERVER_PORT] = settings.server.port;
     }
     this.#baseAttributes = attributes;
   }

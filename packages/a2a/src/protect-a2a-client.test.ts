@@ -2,37 +2,26 @@ import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { CircuitBreakerError, CircuitBreakerRegistry, CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
-import { EVENT_REJECTED, EVENT_TIMEOUT, SPAN_ATTR_ERROR_TYPE, SPAN_ATTR_NAME, SPAN_ATTR_STATE } from '@phlow/otel';
+import { EVENT_REJECTED, EVENT_TIMEOUT, SPAN_ATTR_NAME, SPAN_ATTR_STATE } from '@phlow/otel';
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { A2A_JSONRPC_PATH, messageText } from '@phlow/testkit';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rejection, waitFor } from '@phlow/test-helpers';
+import { describe, expect, it } from 'vitest';
 import { A2aStreamIdleTimeoutError } from './errors.js';
-import { a2aProtectionOf, protectA2aClient } from './protect-a2a-client.js';
+import { a2aProtectionOf, breakerFor, protectA2aClient } from './protect-a2a-client.js';
 import type { ProtectA2aClientOptions } from './a2a-protection-options.js';
-import { PeerBehindProxy, rejection, setUpTracing, textRequest, traceparentOf, waitFor } from './test-support.test-util.js';
+import { freshEachTest, PeerBehindProxy, serveDuringFile, setUpTracing, textRequest, traceparentOf } from './test-support.test-util.js';
 
 const tracing = setUpTracing();
 const alpha = new PeerBehindProxy('alpha');
 const beta = new PeerBehindProxy('beta');
 let registry: CircuitBreakerRegistry;
 
-beforeAll(async () => {
-  await Promise.all([alpha.start(), beta.start()]);
-});
-afterAll(async () => {
-  await Promise.all([alpha.stop(), beta.stop()]);
-});
-beforeEach(async () => {
-  registry = new CircuitBreakerRegistry({ logger: false });
-  tracing.exporter.reset();
-  for (const side of [alpha, beta]) {
-    side.peer.setBehavior({ kind: 'echo' });
-    side.peer.clearRequests();
-    await side.proxy.clearFaults();
-  }
-});
+serveDuringFile(alpha, beta);
+freshEachTest(tracing, (fresh) => (registry = fresh), alpha, beta);
 
 async function protect(side: PeerBehindProxy, options: Partial<ProtectA2aClientOptions> = {}): Promise<Client> {
-  return protectA2aClient(await side.client(), { peer: side.peer.agentCard.name, registry, tracer: tracing.tracer, url: side.proxy.url, ...options });
+  return protectA2aClient(await side.client(), { peer: side.peer.agentCard.name, registry, tracerProvider: tracing.tracerProvider, url: side.proxy.url, ...options });
 }
 
 function isTask(result: Message | Task): result is Task {
@@ -117,7 +106,7 @@ describe('protectA2aClient: messages and tasks through the real SDK', () => {
 
   it('leaves everything else of the client as it was', async () => {
     const plain = await alpha.client();
-    const client = protectA2aClient(plain, { peer: 'alpha', registry, tracer: tracing.tracer });
+    const client = protectA2aClient(plain, { peer: 'alpha', registry, tracerProvider: tracing.tracerProvider });
     expect(client.protocolVersion).toBe(plain.protocolVersion);
     expect(client.transport).toBe(plain.transport);
     expect(a2aProtectionOf(client)).toMatchObject({ peer: 'alpha', client: plain });
@@ -148,16 +137,16 @@ describe('one breaker per peer', () => {
 
     const spans = tracing.spans('a2a SendMessage').filter((s) => s.attributes['phlow.a2a.peer'] === 'alpha');
     expect(spans.at(-1)?.events.map((e) => e.name)).toContain(EVENT_REJECTED);
-    expect(spans.at(-1)?.attributes[SPAN_ATTR_ERROR_TYPE]).toBe('CircuitOpenError');
+    expect(spans.at(-1)?.attributes[ATTR_ERROR_TYPE]).toBe('CircuitOpenError');
     expect(spans[0]?.attributes['phlow.a2a.counted_as_failure']).toBe(true);
   });
 
   it('the family is bounded: an open peer breaker still being called is not evicted at once; the new peer is told when it gets one', async () => {
-    const a = await protect(alpha, { family: 'a2a-small', maxPeers: 1 });
+    const a = await protect(alpha, { name: 'a2a-small', maxKeys: 1 });
     await alpha.proxy.setFaults({ refuse: true });
     for (let i = 0; i < 3; i++) await rejection(a.sendMessage(textRequest('x')));
     expect(registry.get('a2a-small/alpha')?.state).toBe('open');
-    const full = await rejection(protect(beta, { family: 'a2a-small', maxPeers: 1 }));
+    const full = await rejection(protect(beta, { name: 'a2a-small', maxKeys: 1 }));
     expect(full).toMatchObject({ name: 'CircuitFamilyFullError', key: 'beta', maxKeys: 1 });
     // Within one recovery timeout (the A2A default, 45 s), never "forever".
     const { retryAfterMs } = full as { retryAfterMs: number };
@@ -185,7 +174,7 @@ describe('one breaker per peer', () => {
     for (let i = 0; i < 3; i++) expect(await rejection(a.sendMessage(textRequest('x')))).toMatchObject({ envelopeCode: -32603 });
     expect(registry.get('a2a/alpha')?.state).toBe('open');
     const last = tracing.spans('a2a SendMessage').at(-1);
-    expect(last?.attributes).toMatchObject({ 'rpc.jsonrpc.error_code': -32603, 'phlow.a2a.counted_as_failure': true, [SPAN_ATTR_ERROR_TYPE]: 'JsonRpcTransportError' });
+    expect(last?.attributes).toMatchObject({ 'rpc.jsonrpc.error_code': -32603, 'phlow.a2a.counted_as_failure': true, [ATTR_ERROR_TYPE]: 'JsonRpcTransportError' });
   });
 
   it('a stream refused at open counts too', async () => {
@@ -225,7 +214,7 @@ describe('invalid requests never trip', () => {
 
 describe('timeouts abort the HTTP request', () => {
   it('a peer that does not answer in time: CircuitTimeoutError, the connection is closed by the client, a failure', async () => {
-    const a = await protect(alpha, { family: 'a2a-fast', breaker: { timeoutMs: 300 } });
+    const a = await protect(alpha, { name: 'a2a-fast', breaker: { timeoutMs: 300 } });
     alpha.peer.setBehavior({ kind: 'delay', ms: 60_000 });
     const closes = alpha.watchCloses();
     const before = alpha.abortedByClient;
@@ -253,7 +242,7 @@ describe('timeouts abort the HTTP request', () => {
   });
 
   it('a stream whose first event does not come in time: the breaker timeout', async () => {
-    const a = await protect(alpha, { family: 'a2a-fast', breaker: { timeoutMs: 300 } });
+    const a = await protect(alpha, { name: 'a2a-fast', breaker: { timeoutMs: 300 } });
     alpha.peer.setBehavior({ kind: 'delay', ms: 60_000, then: { kind: 'task' } });
     const before = alpha.abortedByClient;
     const error = await rejection(a.sendMessageStream(textRequest('slow start')).next());
@@ -283,7 +272,7 @@ describe('timeouts abort the HTTP request', () => {
     closes.dispose();
     expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
     const [span] = tracing.spans('a2a SendStreamingMessage');
-    expect(span?.attributes).toMatchObject({ [SPAN_ATTR_ERROR_TYPE]: 'A2aStreamIdleTimeoutError', 'phlow.a2a.stream.events': 2, 'phlow.a2a.counted_as_failure': true });
+    expect(span?.attributes).toMatchObject({ [ATTR_ERROR_TYPE]: 'A2aStreamIdleTimeoutError', 'phlow.a2a.stream.events': 2, 'phlow.a2a.counted_as_failure': true });
   });
 
   it("the caller's abort mid-stream: rejects with its reason, request closed, neither a failure nor a span error", async () => {
@@ -355,15 +344,41 @@ describe('options', () => {
   it('reject bad values naming the option, the value and what is allowed', async () => {
     const plain = await alpha.client();
     expect(() => protectA2aClient(plain, {} as ProtectA2aClientOptions)).toThrow(
-      new TypeError('protectA2aClient: option "peer" must be a non-empty string (a host or agent name); got undefined'),
+      new TypeError('protectA2aClient: peer must be a non-empty string (a host or agent name); got undefined'),
     );
-    expect(() => protectA2aClient(plain, { peer: 'p', maxPeers: 0 })).toThrow(new RangeError('protectA2aClient: maxPeers must be an integer >= 1; got 0'));
+    expect(() => protectA2aClient(plain, { peer: 'p', maxKeys: 0 })).toThrow(new RangeError('protectA2aClient: maxKeys must be an integer >= 1; got 0'));
+    expect(() => protectA2aClient(plain, { peer: 'p', idleTtlMs: 0 })).toThrow(new RangeError('protectA2aClient: idleTtlMs must be a number >= 1 and <= 2147483647; got 0'));
     expect(() => protectA2aClient(plain, { peer: 'p', streamIdleTimeoutMs: -1 })).toThrow(RangeError);
-    expect(() => protectA2aClient(plain, { peer: 'p', family: 'a/b' })).toThrow(/option "family" must be a non-empty string without "\/"; got "a\/b"/);
-    expect(() => protectA2aClient(plain, { peer: 'p', url: 'not a url' })).toThrow(/option "url" must be an absolute URL string; got "not a url"/);
+    expect(() => protectA2aClient(plain, { peer: 'p', name: 'a/b' })).toThrow(/protectA2aClient: name must be a non-empty string without "\/".*; got "a\/b"/);
+    expect(() => protectA2aClient(plain, { peer: 'p', url: 'not a url' })).toThrow(/protectA2aClient: url must be an absolute URL string; got "not a url"/);
+    expect(() => protectA2aClient(plain, { peer: 'p', registry: {} as never })).toThrow(/protectA2aClient: registry must be a CircuitBreakerRegistry; got \{\}/);
+    expect(() => protectA2aClient(plain, { peer: 'p', tracerProvider: tracing.tracer as never })).toThrow(/protectA2aClient: tracerProvider must be an OpenTelemetry TracerProvider/);
     expect(() => protectA2aClient(plain, { peer: 'p', peeer: 'typo' } as ProtectA2aClientOptions)).toThrow(/unknown option "peeer"/);
     expect(() => protectA2aClient({} as Client, { peer: 'p' })).toThrow(/client must be an @a2a-js\/sdk Client/);
     expect(() => protectA2aClient(plain, { peer: 'p', registry, breaker: { failureThreshold: 0 } })).toThrow(RangeError);
+  });
+
+  it.each([
+    ['family', 'a2a-old'],
+    ['maxPeers', 10],
+    ['peerIdleTtlMs', 60_000],
+    ['tracer', trace.getTracer('old')],
+  ])('refuse the old option %s, listing the options there are', async (option, value) => {
+    const plain = await alpha.client();
+    expect(() => protectA2aClient(plain, { peer: 'p', registry, [option]: value } as ProtectA2aClientOptions)).toThrow(
+      new TypeError(`protectA2aClient: unknown option "${option}"; allowed: name, registry, breaker, maxKeys, idleTtlMs, tracerProvider, peer, url, streamIdleTimeoutMs`),
+    );
+  });
+
+  it('name the family and bound it: the peer breaker is {name}/{peer}', async () => {
+    const client = await protect(alpha, { name: 'planners', maxKeys: 5, idleTtlMs: 60_000 });
+    expect(breakerFor(client).name).toBe('planners/alpha');
+    expect(registry.getFamily('planners')).toMatchObject({ maxKeys: 5, idleTtlMs: 60_000 });
+  });
+
+  it('send the spans to the tracerProvider given, under the @phlow/a2a scope', async () => {
+    await (await protect(alpha)).sendMessage(textRequest('scoped'));
+    expect(tracing.spans('a2a SendMessage')[0]?.instrumentationScope.name).toBe('@phlow/a2a');
   });
 
   it('use the guide defaults, and a second client with other breaker options for the same family throws', async () => {
@@ -372,5 +387,25 @@ describe('options', () => {
     expect(breaker.options).toMatchObject({ recoveryTimeoutMs: 45_000, timeoutMs: 20_000 });
     expect(breaker.getStats()).toMatchObject({ failure_threshold: 3 });
     await expect(protect(beta, { breaker: { timeoutMs: 1_000 } })).rejects.toThrow(/already exists with a different timeoutMs/);
+  });
+});
+
+describe('breakerFor', () => {
+  it("hands out the protected client's peer breaker, the one its calls go through", async () => {
+    const client = await protect(alpha);
+    const breaker = breakerFor(client);
+    expect(breaker.name).toBe('a2a/alpha');
+    expect(breaker).toBe(registry.get('a2a/alpha'));
+    await alpha.proxy.setFaults({ refuse: true });
+    for (let i = 0; i < 3; i++) await rejection(client.sendMessage(textRequest('down')));
+    expect(breakerFor(client).state).toBe('open');
+  });
+
+  it('refuses a client this package did not protect, naming itself', async () => {
+    const plain = await alpha.client();
+    expect(() => breakerFor(plain)).toThrow(
+      new TypeError('breakerFor: client must be a client protected by @phlow/a2a (protectA2aClient, createA2aClient); got an unprotected object'),
+    );
+    expect(() => breakerFor(undefined as never)).toThrow(/^breakerFor: client must be .*; got undefined$/);
   });
 });

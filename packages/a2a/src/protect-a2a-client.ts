@@ -1,5 +1,6 @@
 import type { Client } from '@a2a-js/sdk/client';
 import type { CircuitBreaker } from '@phlow/circuit-breaker';
+import { describeValue } from '@phlow/circuit-breaker/internal';
 import { A2A_METHODS, isProtectedMethod, type A2aClientMethod } from './a2a-methods.js';
 import { resolveProtection, type ProtectA2aClientOptions } from './a2a-protection-options.js';
 import { PeerGuard } from './peer-guard.js';
@@ -22,7 +23,7 @@ type AnyFn = (...args: unknown[]) => unknown;
  * Puts an `@a2a-js/sdk` client you already have behind its peer's circuit breaker, in one line.
  * Every call to the peer (`sendMessage`, `sendMessageStream`, `getTask`, `cancelTask`, `listTasks`,
  * `resubscribeTask`, the push-notification config methods, `getAgentCard`) then:
- * - runs through the breaker `{family}/{peer}` (guide defaults: 3 failures, 45 s recovery, 20 s timeout),
+ * - runs through the breaker `{name}/{peer}` (`a2a/{peer}` by default) (guide defaults: 3 failures, 45 s recovery, 20 s timeout),
  *   failing fast with `CircuitOpenError` while the peer is down;
  * - is aborted for real (the HTTP request is cancelled) when it times out;
  * - counts as a failure only when the peer is at fault (see `classifyA2aError`);
@@ -65,11 +66,16 @@ export function protectA2aClient(client: Client, options: ProtectA2aClientOption
   });
 }
 
-/** The peer, breaker and underlying client of a client from {@link protectA2aClient}, or undefined for any other value. */
-export function a2aProtectionOf(client: unknown): A2aProtection | undefined {
+function guardOf(client: unknown): PeerGuard | undefined {
   if (typeof client !== 'object' || client === null) return undefined;
   const guard = (client as Record<symbol, unknown>)[PROTECTION];
-  if (!(guard instanceof PeerGuard)) return undefined;
+  return guard instanceof PeerGuard ? guard : undefined;
+}
+
+/** The peer, breaker and underlying client of a client from {@link protectA2aClient}, or undefined for any other value. */
+export function a2aProtectionOf(client: unknown): A2aProtection | undefined {
+  const guard = guardOf(client);
+  if (guard === undefined) return undefined;
   return {
     peer: guard.settings.peer,
     get breaker() {
@@ -77,4 +83,24 @@ export function a2aProtectionOf(client: unknown): A2aProtection | undefined {
     },
     client: guard.client,
   };
+}
+
+/**
+ * The breaker the calls of `client` go through: its peer's, `{name}/{peer}` (e.g. `a2a/planner`), as
+ * the family holds it now (an idle member can be retired and recreated: ask again rather than keep it).
+ * Throws a `TypeError` for a client that {@link protectA2aClient} or {@link createA2aClient} did not
+ * protect.
+ *
+ * @example
+ * const planner = await createA2aClient('https://planner.example.com');
+ * if (breakerFor(planner).state === 'open') useCachedPlan();
+ */
+export function breakerFor(client: Client): CircuitBreaker {
+  const guard = guardOf(client);
+  if (guard === undefined) {
+    // An SDK client serialises to pages of transport state: name what it is instead.
+    const got = typeof client === 'object' && client !== null ? 'an unprotected object' : describeValue(client);
+    throw new TypeError(`breakerFor: client must be a client protected by @phlow/a2a (protectA2aClient, createA2aClient); got ${got}`);
+  }
+  return guard.breaker;
 }

@@ -3,19 +3,14 @@ import type { SendMessageRequest, StreamResponse } from '@a2a-js/sdk';
 import { ClientFactory } from '@a2a-js/sdk/client';
 import { CircuitBreakerError, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { A2aPeer } from '@phlow/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createA2aClient, protectA2aClient } from './index.js';
-import { textRequest } from './test-support.test-util.js';
+import { describe, expect, it } from 'vitest';
+import { breakerFor, createA2aClient, protectA2aClient } from './index.js';
+import { serveDuringFile, textRequest } from './test-support.test-util.js';
 
 const plannerPeer = new A2aPeer({ name: 'planner' });
 const billingPeer = new A2aPeer({ name: 'billing', behavior: { kind: 'task', steps: 1 } });
 
-beforeAll(async () => {
-  await Promise.all([plannerPeer.start(), billingPeer.start()]);
-});
-afterAll(async () => {
-  await Promise.all([plannerPeer.stop(), billingPeer.stop()]);
-});
+serveDuringFile(plannerPeer, billingPeer);
 
 describe('README examples', () => {
   it('Usage', async () => {
@@ -51,5 +46,24 @@ describe('README examples', () => {
     expect(fellBack).toBe(false);
     expect(events.at(-1)?.payload?.$case).toBe('statusUpdate');
     expect(Object.keys(getCircuitBreakerRegistry().getStats())).toEqual(expect.arrayContaining([`a2a/${new URL(plannerUrl).host}`, 'a2a/billing']));
+  });
+
+  it('One breaker per peer', async () => {
+    const reportsUrl = plannerPeer.url;
+    const local = { allowPrivateAddresses: ['127.0.0.1'] };
+    let shown = false;
+    const showReportsLater = (): void => {
+      shown = true;
+    };
+
+    // --- README: one breaker per peer ---
+    // Reports take minutes: their own family, with a longer timeout (breakers `a2a-slow/{peer}`).
+    const reports = await createA2aClient(reportsUrl, { ...local, name: 'a2a-slow', breaker: { timeoutMs: 120_000 } });
+    if (breakerFor(reports).state === 'open') showReportsLater();
+    // --- end ---
+
+    expect(shown).toBe(false);
+    expect(breakerFor(reports).name).toBe(`a2a-slow/${new URL(reportsUrl).host}`);
+    expect(breakerFor(reports).options.timeoutMs).toBe(120_000);
   });
 });

@@ -2,10 +2,11 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import type { StreamResponse, Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { CircuitBreakerRegistry, CircuitOpenError, ManualClock, type CircuitBreaker, type CircuitBreakerOptions } from '@phlow/circuit-breaker';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rejection } from '@phlow/test-helpers';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { A2aStreamIdleTimeoutError } from './errors.js';
 import { a2aProtectionOf, protectA2aClient } from './protect-a2a-client.js';
-import { PeerBehindProxy, rejection, setUpTracing, textRequest } from './test-support.test-util.js';
+import { freshEachTest, PeerBehindProxy, serveDuringFile, setUpTracing, textRequest } from './test-support.test-util.js';
 
 /*
  * The generation rule for streams: a stream's outcome belongs to the breaker generation that admitted
@@ -23,25 +24,17 @@ let clock: ManualClock;
 const RECOVERY_MS = 1_000;
 const IDLE_MS = 60_000;
 
-beforeAll(async () => {
-  await side.start();
-});
-afterAll(async () => {
-  await side.stop();
-});
-beforeEach(async () => {
-  registry = new CircuitBreakerRegistry({ logger: false });
+serveDuringFile(side);
+freshEachTest(tracing, (fresh) => (registry = fresh), side);
+beforeEach(() => {
   clock = new ManualClock();
-  tracing.exporter.reset();
-  side.peer.setBehavior({ kind: 'echo' });
-  await side.proxy.clearFaults();
 });
 
 async function protect(breaker: CircuitBreakerOptions = {}): Promise<{ client: Client; breaker: CircuitBreaker }> {
   const client = protectA2aClient(await side.client(), {
     peer: 'gen',
     registry,
-    tracer: tracing.tracer,
+    tracerProvider: tracing.tracerProvider,
     streamIdleTimeoutMs: IDLE_MS,
     breaker: { clock, failureThreshold: 2, recoveryTimeoutMs: RECOVERY_MS, halfOpenMaxCalls: 1, ...breaker },
   });

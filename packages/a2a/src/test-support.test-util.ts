@@ -1,14 +1,20 @@
-import { context, propagation, type Tracer } from '@opentelemetry/api';
+import type { Server } from 'node:net';
+import { context, propagation, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AgentCard, SendMessageRequest } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { A2A_JSONRPC_PATH, A2aPeer, FaultProxy, type ClosedBy } from '@phlow/testkit';
+import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { textMessageRequest } from './text-message.js';
 
-/** The real OTel SDK: in-memory exporter, W3C propagator and async-local-storage context registered globally. */
-export function setUpTracing(): { tracer: Tracer; exporter: InMemorySpanExporter; spans: (name?: string) => ReadableSpan[] } {
+/**
+ * The real OTel SDK: in-memory exporter, W3C propagator and async-local-storage context registered
+ * globally. `tracerProvider` is for the clients under test, `tracer` for a test's own spans.
+ */
+export function setUpTracing(): { tracerProvider: TracerProvider; tracer: Tracer; exporter: InMemorySpanExporter; spans: (name?: string) => ReadableSpan[] } {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   context.disable();
@@ -17,10 +23,44 @@ export function setUpTracing(): { tracer: Tracer; exporter: InMemorySpanExporter
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const tracer = provider.getTracer('test');
   return {
+    tracerProvider: provider,
     tracer,
     exporter,
     spans: (name) => exporter.getFinishedSpans().filter((span) => name === undefined || span.name === name),
   };
+}
+
+/** Starts `servers` (peers, proxies) before this file's tests and stops them after. */
+export function serveDuringFile(...servers: { start(): Promise<unknown>; stop(): Promise<unknown> }[]): void {
+  beforeAll(async () => {
+    await Promise.all(servers.map((server) => server.start()));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+  });
+}
+
+/**
+ * Before each test of the file: a quiet registry of its own, handed to `use`
+ * (`(fresh) => (registry = fresh)`), no spans left from the last test, and `peers` healthy again.
+ */
+export function freshEachTest(tracing: { readonly exporter: InMemorySpanExporter }, use: (registry: CircuitBreakerRegistry) => void, ...peers: PeerBehindProxy[]): void {
+  beforeEach(async () => {
+    use(new CircuitBreakerRegistry({ logger: false }));
+    tracing.exporter.reset();
+    await Promise.all(peers.map((peer) => peer.reset()));
+  });
+}
+
+/** Listens on a free port of `host` and answers it. */
+export async function listenOn(server: Server, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return (server.address() as { port: number }).port;
+}
+
+/** Closes `server` (it resolves once every connection is gone). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** A user text message, optionally in an existing task. */
@@ -49,6 +89,13 @@ export class PeerBehindProxy {
     await this.peer.stop();
   }
 
+  /** Back to a healthy echo peer with no faults and no requests recorded (between tests). */
+  async reset(): Promise<void> {
+    this.peer.setBehavior({ kind: 'echo' });
+    this.peer.clearRequests();
+    await this.proxy.clearFaults();
+  }
+
   /** The peer's card with only its JSON-RPC interface, at the proxy. */
   get card(): AgentCard {
     const card = this.peer.agentCard;
@@ -71,25 +118,6 @@ export class PeerBehindProxy {
   get abortedByClient(): number {
     return this.proxy.stats().requests.abortedByClient;
   }
-}
-
-/** Polls `condition` every 10 ms; rejects naming `what` after `ms` (a bound, not a timing assertion). */
-export async function waitFor(what: string, condition: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Settles a promise into its error (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection, got a value');
 }
 
 export function traceparentOf(span: ReadableSpan): string {
