@@ -1,16 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { CIRCUIT_STATES, type CircuitBreaker, type CircuitState } from '@phlow/circuit-breaker';
 import { CallDurationAggregate, type CallDurationPoint } from './call-duration-aggregate.js';
-import {
-  CALL_OUTCOMES,
-  METRIC_ATTR_FROM,
-  METRIC_ATTR_NAME,
-  METRIC_ATTR_OUTCOME,
-  METRIC_ATTR_STATE,
-  METRIC_ATTR_TO,
-  OVERFLOW_SERIES_NAME,
-  type CallOutcome,
-} from './telemetry-names.js';
+import { CALL_OUTCOMES, METRIC_ATTR_FROM, METRIC_ATTR_NAME, METRIC_ATTR_OUTCOME, METRIC_ATTR_STATE, METRIC_ATTR_TO, OVERFLOW_SERIES_NAME, type CallOutcome } from './telemetry-names.js';
 
 /** Outcomes of calls the breaker admitted: the ones with a duration. */
 export type TimedOutcome = Exclude<CallOutcome, 'rejected'>;

@@ -10,10 +10,10 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { CircuitOpenError, CircuitTimeoutError, type CallContext, type CircuitBreaker } from '@phlow/circuit-breaker';
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import {
   EVENT_REJECTED,
   EVENT_TIMEOUT,
-  SPAN_ATTR_ERROR_TYPE,
   SPAN_ATTR_NAME,
   SPAN_ATTR_RETRY_AFTER_MS,
   SPAN_ATTR_STATE,
@@ -87,7 +87,7 @@ export function recordBreakerError(span: Span, error: unknown, callerSignal?: Ab
   if (CircuitOpenError.isInstance(error)) {
     span.addEvent(EVENT_REJECTED, rejectionAttributes(error.state, error.retryAfterMs));
     span.setAttribute(SPAN_ATTR_STATE, error.state);
-    span.setAttribute(SPAN_ATTR_ERROR_TYPE, 'CircuitOpenError');
+    span.setAttribute(ATTR_ERROR_TYPE, 'CircuitOpenError');
     span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
     return;
   }
@@ -96,7 +96,7 @@ export function recordBreakerError(span: Span, error: unknown, callerSignal?: Ab
   }
   if (error instanceof Error) span.recordException(error);
   else span.recordException(String(error));
-  span.setAttribute(SPAN_ATTR_ERROR_TYPE, errorType(error));
+  span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
 

@@ -1,8 +1,8 @@
 import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
-import { CircuitBreaker, CircuitBreakerRegistry, CircuitOpenError, ManualClock } from '@phlow/circuit-breaker';
+import { CIRCUIT_STATES, CircuitBreaker, CircuitBreakerRegistry, CircuitOpenError, ManualClock, type CircuitState } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_SERIES_NAMES, instrumentCircuitBreakers } from './instrument-circuit-breakers.js';
-import { CALL_DURATION_BUCKETS } from './telemetry-names.js';
+import { CALL_DURATION_BUCKETS, CALL_OUTCOMES, type CallOutcome } from './telemetry-names.js';
 import { histogramValues, newMeterProvider, pointValues, settle } from './test-support.test-util.js';
 
 class DependencyError extends Error {}
@@ -32,13 +32,15 @@ function takes<T>(clock: ManualClock, ms: number, outcome: () => T): () => Promi
   };
 }
 
-const STATE_ZERO = {
-  'name=payments,state=closed': 0,
-  'name=payments,state=disabled': 0,
-  'name=payments,state=forced_open': 0,
-  'name=payments,state=half_open': 0,
-  'name=payments,state=open': 0,
-};
+/** The state gauge's points of `name`: 1 for each of `states`, 0 for the other states. */
+function statePoints(name: string, ...states: CircuitState[]): Record<string, number> {
+  return Object.fromEntries(CIRCUIT_STATES.map((state) => [`name=${name},state=${state}`, states.includes(state) ? 1 : 0]));
+}
+
+/** The calls counter's points of `name`: every outcome, 0 where `counts` leaves it out. */
+function callPoints(name: string, counts: Partial<Record<CallOutcome, number>>): Record<string, number> {
+  return Object.fromEntries(CALL_OUTCOMES.map((outcome) => [`name=${name},outcome=${outcome}`, counts[outcome] ?? 0]));
+}
 
 describe.each([
   ['a producer on the reader (startTelemetry\'s set-up)', true, 'producer'],
@@ -99,15 +101,9 @@ describe.each([
       const metric = metrics.get(name)!;
       expect(metric.dataPointType === DataPointType.SUM && metric.isMonotonic, name).toBe(true);
     }
-    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({ ...STATE_ZERO, 'name=payments,state=open': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual(statePoints('payments', 'open'));
     expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=payments': 2 });
-    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual({
-      'name=payments,outcome=failure': 1,
-      'name=payments,outcome=ignored': 1,
-      'name=payments,outcome=rejected': 1,
-      'name=payments,outcome=success': 1,
-      'name=payments,outcome=timeout': 1,
-    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual(callPoints('payments', { success: 1, failure: 1, timeout: 1, rejected: 1, ignored: 1 }));
     expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({ 'from=closed,name=payments,to=open': 1 });
     const durations = histogramValues(metrics.get('phlow.circuit_breaker.call.duration'));
     expect(Object.keys(durations)).toEqual([
@@ -132,7 +128,7 @@ describe.each([
     // the recovery timeout passes: collection alone reads half_open (reading the state applies it)
     clock.advance(10_000);
     metrics = await reader.metrics();
-    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({ ...STATE_ZERO, 'name=payments,state=half_open': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual(statePoints('payments', 'half_open'));
     expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({
       'from=closed,name=payments,to=open': 1,
       'from=open,name=payments,to=half_open': 1,
@@ -141,7 +137,7 @@ describe.each([
     // a successful probe closes it
     await breaker.execute(takes(clock, 5, () => 'ok'));
     metrics = await reader.metrics();
-    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({ ...STATE_ZERO, 'name=payments,state=closed': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual(statePoints('payments', 'closed'));
     expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({
       'from=closed,name=payments,to=open': 1,
       'from=half_open,name=payments,to=closed': 1,
@@ -166,15 +162,9 @@ describe.each([
     const { registry, reader } = setUp();
     const breaker = registry.getBreaker('payments');
     breaker.forceOpen();
-    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'))).toEqual({
-      ...STATE_ZERO,
-      'name=payments,state=forced_open': 1,
-    });
+    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'))).toEqual(statePoints('payments', 'forced_open'));
     breaker.disable();
-    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'))).toEqual({
-      ...STATE_ZERO,
-      'name=payments,state=disabled': 1,
-    });
+    expect(pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'))).toEqual(statePoints('payments', 'disabled'));
   });
 });
 
@@ -208,21 +198,9 @@ describe('instrumentCircuitBreakers: which breakers, under which names', () => {
     await settle(peers.execute('agent-b', () => Promise.reject(new Error('down'))));
     await settle(peers.execute('agent-b', () => 'rejected'));
     const metrics = await reader.metrics();
-    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({
-      'name=peers,state=closed': 1,
-      'name=peers,state=disabled': 0,
-      'name=peers,state=forced_open': 0,
-      'name=peers,state=half_open': 0,
-      'name=peers,state=open': 1,
-    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual(statePoints('peers', 'closed', 'open'));
     expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=peers': 1 });
-    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual({
-      'name=peers,outcome=failure': 1,
-      'name=peers,outcome=ignored': 0,
-      'name=peers,outcome=rejected': 1,
-      'name=peers,outcome=success': 1,
-      'name=peers,outcome=timeout': 0,
-    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual(callPoints('peers', { success: 1, failure: 1, rejected: 1 }));
     expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({ 'from=closed,name=peers,to=open': 1 });
   });
 

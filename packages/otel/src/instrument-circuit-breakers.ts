@@ -1,6 +1,6 @@
 import { context, diag, metrics, trace, type MeterProvider } from '@opentelemetry/api';
 import type { CircuitBreaker, CircuitBreakerRegistry, Disposable, StateChangeEvent } from '@phlow/circuit-breaker';
-import { checkInteger, checkKnownKeys } from '@phlow/circuit-breaker/internal';
+import { checkInteger, checkKnownKeys, combineDisposables } from '@phlow/circuit-breaker/internal';
 import { BreakerSeriesTable, type BreakerSeries } from './breaker-series.js';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
 import { hasCallDurationProducerFor, registerCallDurationSource } from './call-duration-hub.js';
@@ -130,11 +130,7 @@ export function instrumentCircuitBreakers(
     const subscriptions: Disposable[] = [];
     if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table.seriesFor(breaker), instruments, durationMode));
     if (withSpanEvents) subscriptions.push(attachSpanEvents(breaker));
-    return {
-      dispose() {
-        for (const subscription of subscriptions.splice(0)) subscription.dispose();
-      },
-    };
+    return combineDisposables(subscriptions);
   };
 
   const observation = isRegistry(source) ? source.observe(attach) : attach(source);
@@ -200,12 +196,8 @@ function attachMetrics(
       breaker.onIgnored((event) => instruments.recordDuration(series, 'ignored', event.durationMs)),
     );
   }
-  return {
-    dispose() {
-      for (const subscription of subscriptions) subscription.dispose();
-      series.remove(breaker);
-    },
-  };
+  subscriptions.push({ dispose: () => series.remove(breaker) });
+  return combineDisposables(subscriptions);
 }
 
 /**
@@ -215,7 +207,7 @@ function attachMetrics(
  */
 function attachSpanEvents(breaker: CircuitBreaker): Disposable {
   const name = breaker.name;
-  const subscriptions = [
+  return combineDisposables([
     breaker.onReject((event) => {
       const ctx = context.active();
       const span = trace.getSpan(ctx);
@@ -240,12 +232,7 @@ function attachSpanEvents(breaker: CircuitBreaker): Disposable {
         [SPAN_ATTR_REASON]: event.reason,
       });
     }),
-  ];
-  return {
-    dispose() {
-      for (const subscription of subscriptions) subscription.dispose();
-    },
-  };
+  ]);
 }
 
 function isRegistry(value: unknown): value is CircuitBreakerRegistry {

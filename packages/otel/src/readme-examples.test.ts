@@ -1,9 +1,9 @@
 // The README's examples, kept here so they compile (typecheck) and run. Keep the two in step.
-import { createServer } from 'node:net';
 import { metrics, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { CircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
+import { freePort } from '@phlow/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { instrumentCircuitBreakers, traceContextLogger, withBreakerSpan } from './index.js';
 import { CircuitBreakerMetricProducer, startTelemetry } from './sdk/index.js';
@@ -80,10 +80,3 @@ describe('README examples', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

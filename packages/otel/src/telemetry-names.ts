@@ -32,41 +32,25 @@ export interface InstrumentSpec {
   readonly description: string;
 }
 
+/** Frozen: every reader (SDK set-up, alert rules, tests) sees the same spec. */
+function instrument(name: string, unit: string, description: string): InstrumentSpec {
+  return Object.freeze({ name, unit, description });
+}
+
 /** `phlow_circuit_breaker_state{name, state}` in Prometheus: 1 for the current state, 0 for the others. */
-export const STATE_GAUGE: InstrumentSpec = {
-  name: 'phlow.circuit_breaker.state',
-  unit: '1',
-  description:
-    'Circuit breaker state: 1 for the current state, 0 for the others (for a family: 1 when any member is in that state).',
-};
+export const STATE_GAUGE: InstrumentSpec = instrument('phlow.circuit_breaker.state', '1', 'Circuit breaker state: 1 for the current state, 0 for the others (for a family: 1 when any member is in that state).');
 
 /** `phlow_circuit_breaker_failures_total{name}` in Prometheus. */
-export const FAILURES_COUNTER: InstrumentSpec = {
-  name: 'phlow.circuit_breaker.failures',
-  unit: '{failure}',
-  description: 'Calls the circuit breaker counted as failures (errors, failing results and timeouts).',
-};
+export const FAILURES_COUNTER: InstrumentSpec = instrument('phlow.circuit_breaker.failures', '{failure}', 'Calls the circuit breaker counted as failures (errors, failing results and timeouts).');
 
 /** `phlow_circuit_breaker_calls_total{name, outcome}` in Prometheus. */
-export const CALLS_COUNTER: InstrumentSpec = {
-  name: 'phlow.circuit_breaker.calls',
-  unit: '{call}',
-  description: 'Calls through the circuit breaker by outcome: success, failure, timeout, rejected or ignored.',
-};
+export const CALLS_COUNTER: InstrumentSpec = instrument('phlow.circuit_breaker.calls', '{call}', 'Calls through the circuit breaker by outcome: success, failure, timeout, rejected or ignored.');
 
 /** `phlow_circuit_breaker_transitions_total{name, from, to}` in Prometheus. */
-export const TRANSITIONS_COUNTER: InstrumentSpec = {
-  name: 'phlow.circuit_breaker.transitions',
-  unit: '{transition}',
-  description: 'Circuit breaker state changes, by the state left and the state entered.',
-};
+export const TRANSITIONS_COUNTER: InstrumentSpec = instrument('phlow.circuit_breaker.transitions', '{transition}', 'Circuit breaker state changes, by the state left and the state entered.');
 
 /** `phlow_circuit_breaker_call_duration{name, outcome}` (`_bucket`, `_sum`, `_count`) in Prometheus. */
-export const CALL_DURATION_HISTOGRAM: InstrumentSpec = {
-  name: 'phlow.circuit_breaker.call.duration',
-  unit: 's',
-  description: 'Duration of calls the circuit breaker admitted, from admission to outcome.',
-};
+export const CALL_DURATION_HISTOGRAM: InstrumentSpec = instrument('phlow.circuit_breaker.call.duration', 's', 'Duration of calls the circuit breaker admitted, from admission to outcome.');
 
 /** Bucket boundaries (seconds) of the duration histogram: OTel's advice for HTTP client durations. */
 export const CALL_DURATION_BUCKETS: readonly number[] = [
@@ -85,8 +69,6 @@ export const SPAN_ATTR_REASON = 'phlow.circuit_breaker.reason';
 export const SPAN_ATTR_RETRY_AFTER_MS = 'phlow.circuit_breaker.retry_after_ms';
 /** Span event attribute: the breaker's timeout (ms). */
 export const SPAN_ATTR_TIMEOUT_MS = 'phlow.circuit_breaker.timeout_ms';
-/** OTel semantic convention `error.type`. */
-export const SPAN_ATTR_ERROR_TYPE = 'error.type';
 
 /** Span event: the breaker rejected the call without running it. */
 export const EVENT_REJECTED = 'phlow.circuit_breaker.rejected';

@@ -12,9 +12,9 @@ export interface TracedCircuitLogEntry extends CircuitLogEntry {
 }
 
 /**
- * Wraps a breaker logger so each state-change line carries `trace_id`, `span_id` and `trace_flags`
- * of the span active when it happened (the call that tripped the breaker), correlating logs and
- * traces. Entries outside any span pass through unchanged.
+ * Wraps a breaker logger so each line (a state change, or a `listener_error`) carries `trace_id`,
+ * `span_id` and `trace_flags` of the span active when it happened (the call that tripped the breaker,
+ * or whose listener threw), correlating logs and traces. Entries outside any span pass through unchanged.
  *
  * @example
  * const registry = new CircuitBreakerRegistry({ logger: traceContextLogger(jsonLineLogger()) });

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { freePort, waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
 import { settle } from '../test-support.test-util.js';
@@ -14,29 +14,8 @@ const RULES = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import
 /** Every wait below gives up after this long: the whole test stays bounded. */
 const DEADLINE_MS = 30_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Polls `probe` until it returns a value other than undefined, or fails after {@link DEADLINE_MS}. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const giveUpAt = Date.now() + DEADLINE_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what} after ${DEADLINE_MS} ms (last error: ${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How every wait below polls Prometheus: bounded, and not more often than its own evaluation needs. */
+const PATIENCE = { timeoutMs: DEADLINE_MS, everyMs: 100 };
 
 let prometheus: ChildProcess | undefined;
 let prometheusLog = '';
@@ -83,7 +62,7 @@ beforeAll(async () => {
     prometheus!.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${prometheusLog}`))),
   );
   exited.catch(() => {});
-  await Promise.race([exited, waitFor('Prometheus to be ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined))]);
+  await Promise.race([exited, waitFor('Prometheus to be ready', () => fetch(`${api}/-/ready`).then((response) => response.ok, () => false), PATIENCE)]);
 }, DEADLINE_MS + 5_000);
 
 afterAll(async () => {
@@ -116,17 +95,15 @@ describe('a real Prometheus server scraping a process whose breaker opens', () =
       const breaker = registry.getBreaker('external_api');
       await breaker.execute(() => 'ok');
       // scraped while closed: the series exist, the alert expression selects nothing
-      await waitFor('the closed breaker to be scraped', async () =>
-        (await query('phlow_circuit_breaker_state{name="external_api",state="closed"}')).length === 1 ? true : undefined,
-      );
+      await waitFor('the closed breaker to be scraped', async () => (await query('phlow_circuit_breaker_state{name="external_api",state="closed"}')).length === 1, PATIENCE);
       expect(await query(openExpr!)).toEqual([]);
 
       for (let i = 0; i < 2; i++) await settle(breaker.execute(() => Promise.reject(new Error('503'))));
       expect(breaker.state).toBe('open');
       const open = await waitFor('the open series', async () => {
         const result = await query(openExpr!);
-        return result.length > 0 ? result : undefined;
-      });
+        return result.length > 0 && result;
+      }, PATIENCE);
       expect(open.map((series) => series.metric)).toEqual([
         expect.objectContaining({
           __name__: 'phlow_circuit_breaker_state',
@@ -140,8 +117,8 @@ describe('a real Prometheus server scraping a process whose breaker opens', () =
       // the shipped rule is loaded and evaluating: the alert is pending (its `for: 1m` has not passed)
       const alerts = await waitFor('the CircuitBreakerOpen alert to be pending', async () => {
         const result = await query('ALERTS{alertname="CircuitBreakerOpen"}');
-        return result.length > 0 ? result : undefined;
-      });
+        return result.length > 0 && result;
+      }, PATIENCE);
       expect(alerts[0]!.metric).toMatchObject({ alertstate: 'pending', name: 'external_api', severity: 'warning' });
       expect((await query('phlow_circuit_breaker_failures_total{name="external_api"}'))[0]!.value[1]).toBe('2');
 
@@ -149,10 +126,8 @@ describe('a real Prometheus server scraping a process whose breaker opens', () =
       clock.advance(30_000);
       await breaker.execute(() => 'ok');
       expect(breaker.state).toBe('closed');
-      await waitFor('the open series to be gone', async () => ((await query(openExpr!)).length === 0 ? true : undefined));
-      await waitFor('the alert to be gone', async () =>
-        (await query('ALERTS{alertname="CircuitBreakerOpen"}')).length === 0 ? true : undefined,
-      );
+      await waitFor('the open series to be gone', async () => (await query(openExpr!)).length === 0, PATIENCE);
+      await waitFor('the alert to be gone', async () => (await query('ALERTS{alertname="CircuitBreakerOpen"}')).length === 0, PATIENCE);
     } finally {
       instrumentation.dispose();
     }
