@@ -1,17 +1,12 @@
 // pnpm bench: what the Redis store costs a CLOSED call (same run, with and without the store), and how
 // long a transition takes to reach another replica. Starts its own redis-server on a free port.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CircuitBreaker } from '@phlow/circuit-breaker';
+import { freePort } from '@phlow/test-helpers';
 import { RedisStateStore } from '../dist/index.js';
 
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
+const port = await freePort();
 const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise((resolve) => redis.stdout.on('data', (d) => String(d).includes('Ready to accept') && resolve()));
 const url = `redis://127.0.0.1:${port}`;

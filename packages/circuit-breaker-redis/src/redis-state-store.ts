@@ -79,16 +79,7 @@ export class RedisStateStore implements CircuitStateStore {
       detach: (link) => this.detach(link),
     };
 
-    commands.on('ready', () => health.connectionUp());
-    commands.on('error', (error: unknown) => health.connectionLost(error));
-    commands.on('close', () => health.connectionLost(new Error('Redis connection closed')));
-    subscriber.on('error', () => {
-      // Reported through the commands connection; a lone subscriber error is caught up by reconcile.
-    });
-    subscriber.on('ready', () => transitions.subscriberReady());
-    subscriber.on('message', (from: string, message: string) => transitions.received(from, message));
-    if (subscriber.status === 'ready') transitions.subscriberReady();
-    if (commands.status === 'ready') health.connectionUp();
+    this.listen(commands, subscriber);
   }
 
   /** Called by a breaker constructed with `stateStore: store`; not meant to be called directly. */
@@ -151,6 +142,21 @@ export class RedisStateStore implements CircuitStateStore {
     for (const resolve of this.readyWaiters.splice(0)) resolve();
     await Promise.all(releases);
     await Promise.all([closeClient(this.commands, wasReady), closeClient(this.subscriber, wasReady)]);
+  }
+
+  /** The connections' events drive the health and the subscription. */
+  private listen(commands: Client, subscriber: Client): void {
+    const { health, transitions } = this;
+    commands.on('ready', () => health.connectionUp());
+    commands.on('error', (error: unknown) => health.connectionLost(error));
+    commands.on('close', () => health.connectionLost(new Error('Redis connection closed')));
+    subscriber.on('error', () => {
+      // Reported through the commands connection; a lone subscriber error is caught up by reconcile.
+    });
+    subscriber.on('ready', () => transitions.subscriberReady());
+    subscriber.on('message', (channel: string, message: string) => transitions.received(channel, message));
+    if (subscriber.status === 'ready') transitions.subscriberReady();
+    if (commands.status === 'ready') health.connectionUp();
   }
 
   private detach(link: BreakerLink): void {
