@@ -1,8 +1,8 @@
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
-import type { SupabaseClient } from '@supabase/supabase-js';
+import { createClient as createSupabaseClient, type SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { circuitBreakerOf, createClient } from './index.js';
+import { breakerFor, createClient } from './index.js';
 
 /** A generated-types-like schema: the drop-in must keep supabase-js's typing. */
 interface Database {
@@ -29,13 +29,37 @@ describe('createClient keeps supabase-js typing', () => {
       realtime: { transport: WebSocket as never },
       auth: { persistSession: false, autoRefreshToken: false },
       db: { schema: 'public' },
-      circuitBreaker: { registry, timeoutMs: 5_000 },
+      protection: { registry, breaker: { timeoutMs: 5_000 } },
     });
     expectTypeOf(supabase).toEqualTypeOf<SupabaseClient<Database>>();
     const query = supabase.from('agents').select('id, score');
     type Rows = Awaited<typeof query>['data'];
     expectTypeOf<Rows>().toEqualTypeOf<{ id: string; score: number | null }[] | null>();
-    expect(circuitBreakerOf(supabase).options.timeoutMs).toBe(5_000);
-    expect(() => circuitBreakerOf({})).toThrow(new TypeError('circuitBreakerOf: this client was not made by createClient from @phlow/supabase'));
+    expect(breakerFor(supabase).options.timeoutMs).toBe(5_000);
+  });
+});
+
+describe('breakerFor', () => {
+  it("hands out a protected client's breakers, and refuses any other client with a TypeError naming itself", () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const url = 'https://abc.supabase.co';
+    const supabase = createClient(url, 'key', { realtime: { transport: WebSocket as never }, protection: { registry } });
+    expect([breakerFor(supabase).name, breakerFor(supabase, 'auth').name]).toEqual(['supabase/rest', 'supabase/auth']);
+    const foreign = createSupabaseClient(url, 'key', { realtime: { transport: WebSocket as never } });
+    expect(() => breakerFor(foreign)).toThrow(new TypeError('breakerFor: this client was not made by createClient from @phlow/supabase'));
+    expect(() => breakerFor({})).toThrow(TypeError);
+  });
+});
+
+describe('the protection slot is `protection`', () => {
+  it('`circuitBreaker`, its former name, is a supabase-js option like any other: passed on, not read, not refused', () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    // supabase-js ignores keys it does not know; this package no longer reads this one (TypeScript flags it).
+    const supabase = createClient('https://abc.supabase.co', 'key', {
+      realtime: { transport: WebSocket as never },
+      protection: { registry },
+      circuitBreaker: { breaker: { timeoutMs: 5_000 } },
+    } as never);
+    expect(breakerFor(supabase).options.timeoutMs).toBe(10_000);
   });
 });

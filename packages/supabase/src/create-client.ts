@@ -5,14 +5,17 @@ import {
 } from '@supabase/supabase-js';
 import type { CircuitBreaker } from '@phlow/circuit-breaker';
 import { refuseProtectedFetch } from './layering.js';
-import type { SupabaseCircuitOptions } from './options.js';
+import type { SupabaseProtectionOptions } from './options.js';
 import { protectFetch, type ProtectedFetch } from './protect-fetch.js';
 import type { SupabaseService } from './supabase-request.js';
 
-/** supabase-js's client options plus the protection's own. */
+/**
+ * supabase-js's client options plus the protection's own, under `protection` (formerly `circuitBreaker`:
+ * that key is no longer read, and like any key supabase-js does not know it is passed on and ignored).
+ */
 export type ProtectedClientOptions<SchemaName> = SupabaseClientOptions<SchemaName> & {
   /** The breaker, timeout, classification and telemetry options; the guide's defaults when left out. */
-  readonly circuitBreaker?: SupabaseCircuitOptions;
+  readonly protection?: SupabaseProtectionOptions;
 };
 
 type Schemas<Database> = Omit<Database, '__InternalSupabase'>;
@@ -27,7 +30,7 @@ const fetches = new WeakMap<object, ProtectedFetch>();
  *
  * @example
  * import { createClient } from '@phlow/supabase'; // was: from '@supabase/supabase-js'
- * const supabase = createClient(url, key, { circuitBreaker: { timeoutMs: 5_000 } });
+ * const supabase = createClient(url, key, { protection: { breaker: { timeoutMs: 5_000 } } });
  */
 export function createClient<
   Database = any,
@@ -44,16 +47,16 @@ export function createClient<
   supabaseKey: string,
   options?: ProtectedClientOptions<SchemaName>,
 ): SupabaseClient<Database, SchemaNameOrClientOptions, SchemaName> {
-  const { circuitBreaker, ...clientOptions } = options ?? {};
+  const { protection, ...clientOptions } = options ?? {};
   const userFetch = clientOptions.global?.fetch;
   refuseProtectedFetch(
     'global.fetch',
     userFetch,
-    "Use one: drop protectFetch and give its options here as circuitBreaker, or keep it and build the client with supabase-js's own createClient.",
+    "Use one: drop protectFetch and give its options here as protection, or keep it and build the client with supabase-js's own createClient.",
   );
   const protectedFetch = protectFetch(
     supabaseUrl,
-    userFetch === undefined || circuitBreaker?.fetch !== undefined ? circuitBreaker : { ...circuitBreaker, fetch: userFetch },
+    userFetch === undefined || protection?.fetch !== undefined ? protection : { ...protection, fetch: userFetch },
   );
   const client = createSupabaseClient<Database, SchemaNameOrClientOptions, SchemaName>(supabaseUrl, supabaseKey, {
     ...clientOptions,
@@ -65,13 +68,16 @@ export function createClient<
 
 /**
  * The breaker guarding a client made by this package's {@link createClient}, for `getStats()`,
- * `state`, `reset()` or events: `service`'s own (default `'rest'`), or the project's one with
- * `perService: false`.
+ * `state`, `reset()` or events: `service`'s own (default `'rest'`: `supabase/rest`), or the project's
+ * one, `supabase/all`, with `perService: false`. Ask for it here rather than rebuild its name.
+ *
+ * @example
+ * breakerFor(supabase, 'storage').getStats();
  */
-export function circuitBreakerOf(client: object, service: SupabaseService = 'rest'): CircuitBreaker {
+export function breakerFor(client: object, service: SupabaseService = 'rest'): CircuitBreaker {
   const protectedFetch = fetches.get(client);
   if (protectedFetch === undefined) {
-    throw new TypeError('circuitBreakerOf: this client was not made by createClient from @phlow/supabase');
+    throw new TypeError('breakerFor: this client was not made by createClient from @phlow/supabase');
   }
   return protectedFetch.breakerFor(service);
 }

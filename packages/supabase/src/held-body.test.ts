@@ -91,6 +91,14 @@ describe('holdBody: the body read inside the call, answered from memory', () => 
     expect(await (await holdBody(await fetch(`${url}/chunked`), 27, 'rest')).text()).toBe('[{"id":"a1"},{"id":"a2"}]');
   });
 
+  it('a response a protection underneath held already is not read again: passed on within the limit, refused past it', async () => {
+    const inner = await holdBody(await fetch(`${url}/json`), 1_000_000, 'rest');
+    expect(holdBody(inner, 1_000, 'rest')).toBe(inner);
+    expect(await inner.json()).toEqual({ id: 'a1' });
+    const large = await holdBody(await fetch(`${url}/json`), 1_000_000, 'rest');
+    await expect(holdBody(large, 5, 'rest')).rejects.toMatchObject({ name: 'ResponseTooLargeError', maxBodyBytes: 5, bytes: 11 });
+  });
+
   it('passes event streams and bodiless responses on untouched', async () => {
     const stream = await fetch(`${url}/stream`);
     expect(holdBody(stream, 1_000_000, 'rest')).toBe(stream);

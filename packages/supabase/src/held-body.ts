@@ -1,70 +1,40 @@
+import { readAtMost } from '@phlow/circuit-breaker/internal';
 import { ResponseTooLargeError } from './response-too-large-error.js';
 import type { SupabaseService } from './supabase-request.js';
 
 /**
  * Reads a response's body inside the breaker call, so the breaker's timeout covers the whole request,
  * not only the headers, and a connection that breaks mid-body counts as the failure it is. At most
- * `maxBytes` are read: a `Content-Length` above it is refused before reading, and a body without one
- * (chunked, or compressed: a small gzip can inflate to gigabytes) is counted while it streams and cut
- * at the limit, its connection closed, with a {@link ResponseTooLargeError}.
+ * `maxBytes` are read (`readAtMost`: a `Content-Length` above it is refused before reading, a body
+ * without one is cut at the limit, its connection closed), else a {@link ResponseTooLargeError}.
  *
- * Why by hand: the obvious `new Response(await response.arrayBuffer(), response)` costs ~20 µs per
- * request in undici (a new body stream, a header copy, a second stream read): 3.5 % of a query against
- * a local database, more than this package's whole budget. Reading the bytes once (the client would
- * read them anyway) and answering the body methods of the *same* response from them costs ~2 µs: the
- * response keeps its identity, status, headers and URL and becomes a {@link HeldResponse}. Reading the
- * body twice fails, as with any response; `body` and `clone()` still work.
+ * Why the response is kept: the obvious `new Response(bytes, response)` costs ~20 µs per request in
+ * undici (a new body stream, a header copy, a second stream read): 3.5 % of a query against a local
+ * database, more than this package's whole budget. Answering the body methods of the *same* response
+ * from the bytes read once (the client would read them anyway) costs ~2 µs: the response keeps its
+ * identity, status, headers and URL and becomes a {@link HeldResponse}. Reading the body twice fails,
+ * as with any response; `body` and `clone()` still work.
  */
 export function holdBody(response: Response, maxBytes: number, service: SupabaseService): Response | Promise<Response> {
-  const body = response.body;
-  if (body === null) return response;
+  // A protection underneath held it already (two layers): it is in memory, and `body` would consume it.
+  const held = (response as Partial<HeldResponse>)[HELD];
+  if (held !== undefined && !held.used) {
+    if (held.bytes.byteLength <= maxBytes) return response;
+    return Promise.reject(new ResponseTooLargeError(service, response.status, maxBytes, held.bytes.byteLength, false));
+  }
+  if (response.body === null) return response;
   // An event stream (a streaming edge function) is handed on live: its timeout covers the headers.
   if (response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
-  const announced = response.headers.get('content-length');
-  if (announced !== null && !response.headers.has('content-encoding')) {
-    const length = Number(announced);
-    if (length > maxBytes) {
-      body.cancel().catch(() => {});
-      return Promise.reject(new ResponseTooLargeError(service, response.status, maxBytes, length, true));
-    }
-    // undici ends the body at Content-Length: reading it whole cannot pass the limit.
-    if (Number.isSafeInteger(length)) return response.arrayBuffer().then((buffer) => hold(response, buffer));
-  }
-  return readAtMost(body, maxBytes, response.status, service).then((buffer) => hold(response, buffer));
+  return readAtMost(response, maxBytes).then((read) => {
+    if (!read.ok) throw new ResponseTooLargeError(service, response.status, maxBytes, read.bytes, read.announced);
+    return hold(response, read.bytes);
+  });
 }
 
-async function readAtMost(body: ReadableStream<Uint8Array>, maxBytes: number, status: number, service: SupabaseService): Promise<ArrayBuffer> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      // Cancelling the body closes its connection: the rest is never received.
-      reader.cancel().catch(() => {});
-      throw new ResponseTooLargeError(service, status, maxBytes, total, false);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) {
-    const only = chunks[0]!;
-    if (only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only.buffer as ArrayBuffer;
-  }
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return joined.buffer;
-}
-
-function hold(response: Response, buffer: ArrayBuffer): Response {
+function hold(response: Response, bytes: Uint8Array): Response {
   // A Response of another fetch implementation would fail the global Response's own getters.
-  if (!(response instanceof Response)) return copy(response, buffer);
-  (response as HeldResponse)[HELD] = { buffer, used: false };
+  if (!(response instanceof Response)) return copy(response, bytes);
+  (response as HeldResponse)[HELD] = { bytes, used: false };
   return Object.setPrototypeOf(response, HeldResponse.prototype) as HeldResponse;
 }
 
@@ -72,7 +42,7 @@ const HELD = Symbol('phlow.supabase.held-body');
 const decoder = new TextDecoder();
 
 interface Held {
-  readonly buffer: ArrayBuffer;
+  readonly bytes: Uint8Array;
   used: boolean;
 }
 
@@ -104,11 +74,11 @@ Object.assign(HeldResponse.prototype, {
     return read(this, (bytes) => JSON.parse(decoder.decode(bytes)) as unknown);
   },
   arrayBuffer(this: HeldResponse): Promise<ArrayBuffer> {
-    return read(this, (bytes) => bytes);
+    return read(this, toArrayBuffer);
   },
   /** `bytes()` came with Node 22's fetch; answered here on every version. */
   bytes(this: HeldResponse): Promise<Uint8Array> {
-    return read(this, (bytes) => new Uint8Array(bytes));
+    return read(this, (bytes) => bytes);
   },
   blob(this: HeldResponse): Promise<Blob> {
     return read(this, (bytes) => new Blob([bytes], { type: this.headers.get('content-type') ?? '' }));
@@ -119,17 +89,17 @@ Object.assign(HeldResponse.prototype, {
   clone(this: HeldResponse): Response {
     const held = this[HELD];
     if (held.used) throw new TypeError('Response.clone: Body has already been consumed.');
-    return copy(this, held.buffer.slice(0));
+    return copy(this, held.bytes.slice());
   },
 });
 
-function take(held: Held): ArrayBuffer {
+function take(held: Held): Uint8Array {
   if (held.used) throw new TypeError('Body is unusable: Body has already been read');
   held.used = true;
-  return held.buffer;
+  return held.bytes;
 }
 
-function read<T>(response: HeldResponse, convert: (bytes: ArrayBuffer) => T): Promise<T> {
+function read<T>(response: HeldResponse, convert: (bytes: Uint8Array) => T): Promise<T> {
   try {
     return Promise.resolve(convert(take(response[HELD])));
   } catch (error) {
@@ -137,6 +107,12 @@ function read<T>(response: HeldResponse, convert: (bytes: ArrayBuffer) => T): Pr
   }
 }
 
-function copy(response: Response, bytes: ArrayBuffer): Response {
-  return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+/** The bytes as an ArrayBuffer of their own: a chunk read from a stream may be a view into a larger one. */
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return whole ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
+}
+
+function copy(response: Response, bytes: Uint8Array): Response {
+  return new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -1,25 +1,19 @@
 import { CircuitBreaker, CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { createClient as createSupabaseClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CIRCUIT_OPEN_CODE, circuitBreakerOf, createClient, protectFetch, type ProtectedFetch } from './index.js';
-import { Project } from './test-setup.test-util.js';
+import { describe, expect, it } from 'vitest';
+import { CIRCUIT_OPEN_CODE, breakerFor, createClient, protectFetch, type ProtectedFetch } from './index.js';
+import { Project, projectForFile, testClientOptions as clientOptions } from './test-setup.test-util.js';
 
-const project = new Project();
-beforeAll(() => project.start());
-afterAll(() => project.stop());
-beforeEach(() => project.reseed());
-
-const clientOptions = { realtime: { transport: WebSocket as never }, auth: { persistSession: false, autoRefreshToken: false } };
+const project = projectForFile(new Project());
 
 describe('two protections on one client', () => {
   it("refused at setup: a protected fetch as @phlow/supabase's createClient global.fetch, or as protectFetch's fetch", () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     const url = 'https://abc.supabase.co';
     const protectedFetch = protectFetch(url, { registry });
-    expect(() => createClient(url, 'key', { ...clientOptions, global: { fetch: protectedFetch }, circuitBreaker: { registry } })).toThrow(
+    expect(() => createClient(url, 'key', { ...clientOptions, global: { fetch: protectedFetch }, protection: { registry } })).toThrow(
       new TypeError(
-        "global.fetch is a protected fetch (protectFetch from @phlow/supabase) and this protects every request itself: two layers would count each failure twice. Use one: drop protectFetch and give its options here as circuitBreaker, or keep it and build the client with supabase-js's own createClient.",
+        "global.fetch is a protected fetch (protectFetch from @phlow/supabase) and this protects every request itself: two layers would count each failure twice. Use one: drop protectFetch and give its options here as protection, or keep it and build the client with supabase-js's own createClient.",
       ),
     );
     expect(() => protectFetch(url, { registry, name: 'outer', fetch: protectedFetch })).toThrow(
@@ -36,9 +30,9 @@ describe('two protections on one client', () => {
     const supabase = createClient(proxy.url, 'test-key', {
       ...clientOptions,
       global: { fetch: (input, init) => inner(input, init) },
-      circuitBreaker: { registry },
+      protection: { registry },
     });
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker).toBe(inner.breakerFor());
     await proxy.setFaults({ errorStatus: { status: 500 } });
     await supabase.from('agents').insert({ id: 'f1', name: 'F' });
@@ -60,8 +54,8 @@ describe('two protections on one client', () => {
       const clock = new ManualClock(Date.now());
       const registry = new CircuitBreakerRegistry({ logger: false, clock });
       // The inner breaker recovers later than the outer one: the outer one's probe meets the inner rejection.
-      const inner = protectFetch(proxy.url, { registry, name: 'inner', recoveryTimeoutMs: 60_000, rejectWith });
-      const outer = protectFetch(proxy.url, { registry, name: 'outer', recoveryTimeoutMs: 10_000, fetch: (input, init) => inner(input, init) });
+      const inner = protectFetch(proxy.url, { registry, name: 'inner', breaker: { recoveryTimeoutMs: 60_000 }, rejectWith });
+      const outer = protectFetch(proxy.url, { registry, name: 'outer', breaker: { recoveryTimeoutMs: 10_000 }, fetch: (input, init) => inner(input, init) });
       const supabase = createSupabaseClient(proxy.url, 'test-key', { ...clientOptions, global: { fetch: outer } });
       await proxy.setFaults({ errorStatus: { status: 500 } });
       for (let i = 0; i < 3; i++) await supabase.from('agents').insert({ id: `f${i}`, name: 'F' });
@@ -101,8 +95,8 @@ describe('two protections on one client', () => {
   it('a timeout underneath still counts: the project did not answer in time', async () => {
     const proxy = await project.proxy();
     const registry = new CircuitBreakerRegistry({ logger: false });
-    const inner = protectFetch(proxy.url, { registry, name: 'inner', timeoutMs: 200 });
-    const outer = protectFetch(proxy.url, { registry, name: 'outer', timeoutMs: 0, fetch: (input, init) => inner(input, init) });
+    const inner = protectFetch(proxy.url, { registry, name: 'inner', breaker: { timeoutMs: 200 } });
+    const outer = protectFetch(proxy.url, { registry, name: 'outer', breaker: { timeoutMs: 0 }, fetch: (input, init) => inner(input, init) });
     const supabase = createSupabaseClient(proxy.url, 'test-key', { ...clientOptions, global: { fetch: outer } });
     await proxy.setFaults({ blackHole: true });
     expect((await supabase.from('agents').insert({ id: 't1', name: 'T' })).error?.message).toMatch(/^CircuitTimeoutError: Circuit breaker inner\/rest/);

@@ -1,18 +1,26 @@
-import type { TracerProvider } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import {
   CIRCUIT_BREAKER_OPTION_NAMES,
+  type AdapterOptions,
+  type CircuitBreakerOptions,
+  type CircuitBreakerRegistry,
+} from '@phlow/circuit-breaker';
+import {
+  ADAPTER_OPTION_NAMES,
   checkFunction,
   checkInteger,
   checkKnownKeys,
   checkOneOf,
-  getCircuitBreakerRegistry,
-  withAdapterDefaults,
-  type CircuitBreakerRegistry,
-  type CircuitBreakerOptions,
-} from '@phlow/circuit-breaker';
+  describeValue,
+  resolveAdapterOptions,
+} from '@phlow/circuit-breaker/internal';
+import type { AdapterTelemetryOptions } from '@phlow/otel';
+import { ADAPTER_TELEMETRY_OPTION_NAMES, adapterTracer } from '@phlow/otel/internal';
 import { classifyStatus, type StatusClassifier } from './failure-classification.js';
 import { refuseProtectedFetch } from './layering.js';
 import { DEFAULT_REJECTION_STATUS, POSTGREST_RETRIED_STATUSES } from './rejection.js';
+import { INSTRUMENTATION_SCOPE } from './telemetry-names.js';
+import { VERSION } from './version.js';
 
 /** The guide's Supabase settings: "threshold 3, recovery 30 s, timeout 10 s". */
 export const SUPABASE_DEFAULTS = { failureThreshold: 3, recoveryTimeoutMs: 30_000, timeoutMs: 10_000 } as const;
@@ -20,24 +28,26 @@ export const SUPABASE_DEFAULTS = { failureThreshold: 3, recoveryTimeoutMs: 30_00
 /** The largest response body read into memory inside a call: 10 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** Breaker options the adapter passes on to `@phlow/circuit-breaker` (it owns the classification). */
-export type SupabaseBreakerOptions = Omit<CircuitBreakerOptions, 'classifyResult' | 'expectedError'>;
+/**
+ * Breaker options the adapter passes on to `@phlow/circuit-breaker`: all of them but the classification
+ * (the adapter owns it: use `classifyStatus`) and `initialState` (the breakers live in the registry).
+ */
+export type SupabaseBreakerOptions = Omit<CircuitBreakerOptions, 'classifyResult' | 'expectedError' | 'initialState'>;
 
 /**
- * Options of the protection. Every breaker option of `@phlow/circuit-breaker` is accepted except
- * `classifyResult` and `expectedError` (use `classifyStatus`); the guide's Supabase defaults apply.
+ * Options of the protection: the adapter options every `@phlow` adapter shares (`name`, `registry`,
+ * `breaker`, `tracerProvider`), and Supabase's own.
+ *
+ * Here `name` defaults to `'supabase'` and names the family of the project's breakers: `{name}/rest`,
+ * `{name}/storage`, `{name}/auth`, `{name}/functions`, `{name}/realtime`, `{name}/other` (one per API),
+ * or the one member `{name}/all` with `perService: false`. One name per project. `breaker` goes over
+ * the guide's Supabase defaults {@link SUPABASE_DEFAULTS} (threshold 3, recovery 30 s, timeout 10 s);
+ * its `timeoutMs` covers headers and body (a storage download's: its headers).
  */
-export interface SupabaseCircuitOptions extends SupabaseBreakerOptions {
-  /**
-   * Name of the project's breakers (metrics label, logs, errors). Default `'supabase'`; one name per
-   * project. With `perService` (the default) it names a family whose members are `{name}/rest`,
-   * `{name}/storage`, `{name}/auth`, `{name}/functions` (and `{name}/realtime`, `{name}/other`);
-   * without, the one breaker itself.
-   */
-  readonly name?: string;
+export interface SupabaseProtectionOptions extends AdapterOptions<SupabaseBreakerOptions>, AdapterTelemetryOptions {
   /**
    * One breaker per Supabase API, so a failing or slow API (storage, say) cannot get the others refused.
-   * Default true. `false`: one breaker named `name` for every API of the project.
+   * Default true. `false`: one breaker, `{name}/all`, for every API of the project.
    */
   readonly perService?: boolean;
   /**
@@ -47,8 +57,6 @@ export interface SupabaseCircuitOptions extends SupabaseBreakerOptions {
    * downloads and event streams are never read inside a call. Default 10 MiB.
    */
   readonly maxBodyBytes?: number;
-  /** Where the breakers live (shared by name, instrumented by `@phlow/otel`). Default: the process-wide registry. */
-  readonly registry?: CircuitBreakerRegistry;
   /**
    * How a refused request reaches the caller: `'response'` (default) answers it locally with
    * `rejectionStatus` and a PostgREST-shaped body, so the result reads `{ data: null, error: { code:
@@ -60,20 +68,31 @@ export interface SupabaseCircuitOptions extends SupabaseBreakerOptions {
   readonly rejectionStatus?: number;
   /** Judges an HTTP status: `failure`, `success` or `ignored`. Default: 5xx, 429 and 408 fail. */
   readonly classifyStatus?: StatusClassifier;
-  /** Where spans go. Default: the global tracer provider. */
-  readonly tracerProvider?: TracerProvider;
   /** The fetch underneath. Default: `globalThis.fetch`, looked up per request. */
   readonly fetch?: typeof fetch;
 }
 
-const ADAPTER_KEYS = ['name', 'perService', 'maxBodyBytes', 'registry', 'rejectWith', 'rejectionStatus', 'classifyStatus', 'tracerProvider', 'fetch'] as const;
-/** The core's options this adapter passes through; it owns classification and does not restore state. */
-const BREAKER_KEYS = CIRCUIT_BREAKER_OPTION_NAMES.filter(
+/** What every message about these options starts with. */
+const WHAT = '@phlow/supabase options';
+
+const OPTION_NAMES: readonly string[] = [
+  ...ADAPTER_OPTION_NAMES,
+  ...ADAPTER_TELEMETRY_OPTION_NAMES,
+  'perService',
+  'maxBodyBytes',
+  'rejectWith',
+  'rejectionStatus',
+  'classifyStatus',
+  'fetch',
+];
+/** The core's options this adapter passes through: it owns classification and does not restore state. */
+const BREAKER_OPTION_NAMES = CIRCUIT_BREAKER_OPTION_NAMES.filter(
   (key) => key !== 'expectedError' && key !== 'classifyResult' && key !== 'initialState',
 );
 
 /** Options after defaults and validation. */
 export interface ResolvedSupabaseOptions {
+  /** The family of the project's breakers. */
   readonly name: string;
   readonly perService: boolean;
   readonly maxBodyBytes: number;
@@ -81,50 +100,42 @@ export interface ResolvedSupabaseOptions {
   readonly rejectWith: 'response' | 'error';
   readonly rejectionStatus: number;
   readonly classifyStatus: StatusClassifier;
-  readonly tracerProvider: TracerProvider | undefined;
+  readonly tracer: Tracer;
   readonly fetch: typeof fetch | undefined;
-  /** What goes to `registry.getBreaker` (the core validates it). */
+  /** The guide's defaults with the user's `breaker` over them (the core validates them). */
   readonly breaker: CircuitBreakerOptions;
 }
 
 /** Applies defaults and validates; throws a TypeError/RangeError naming the option, the value and what is allowed. */
-export function resolveSupabaseOptions(options: SupabaseCircuitOptions = {}): ResolvedSupabaseOptions {
+export function resolveSupabaseOptions(options: SupabaseProtectionOptions = {}): ResolvedSupabaseOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`@phlow/supabase options must be an object; got ${String(options)}`);
+    throw new TypeError(`${WHAT} must be an object; got ${describeValue(options)}`);
   }
-  if ('classifyResult' in options || 'expectedError' in options) {
-    throw new TypeError(
-      '@phlow/supabase options: classifyResult and expectedError are set by the adapter (network errors and timeouts fail, statuses go through classifyStatus); use classifyStatus',
-    );
-  }
-  checkKnownKeys('@phlow/supabase options', options, [...ADAPTER_KEYS, ...BREAKER_KEYS]);
+  checkKnownKeys(WHAT, options, OPTION_NAMES);
+  checkBreakerKeys(options.breaker);
+  const { name, registry, breaker } = resolveAdapterOptions(WHAT, options, { name: 'supabase', breaker: SUPABASE_DEFAULTS });
   // An option set to null is a mistake to report, not a request for the default.
-  const name = options.name === undefined ? 'supabase' : options.name;
-  if (typeof name !== 'string' || name.length === 0 || name.includes('/')) {
-    throw new TypeError(`name must be a non-empty string without "/" (it separates family and key in breaker names); got ${JSON.stringify(name)}`);
-  }
   const perService = options.perService === undefined ? true : options.perService;
-  if (typeof perService !== 'boolean') throw new TypeError(`perService must be true or false; got ${JSON.stringify(perService)}`);
+  if (typeof perService !== 'boolean') throw new TypeError(`${WHAT}: perService must be true or false; got ${describeValue(perService)}`);
   const maxBodyBytes = options.maxBodyBytes === undefined ? DEFAULT_MAX_BODY_BYTES : options.maxBodyBytes;
   if (maxBodyBytes !== Number.POSITIVE_INFINITY && !(typeof maxBodyBytes === 'number' && Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
-    throw new RangeError(`maxBodyBytes must be an integer >= 1 (bytes) or Infinity (no limit); got ${String(maxBodyBytes)}`);
+    throw new RangeError(`${WHAT}: maxBodyBytes must be an integer >= 1 (bytes) or Infinity (no limit); got ${describeValue(maxBodyBytes)}`);
   }
-  const registry = options.registry === undefined ? getCircuitBreakerRegistry() : options.registry;
-  checkFunction('registry.getBreaker', (registry as unknown as Record<string, unknown>)?.['getBreaker']);
-  checkFunction('registry.getFamily', (registry as unknown as Record<string, unknown>)?.['getFamily']);
-  const rejectWith = checkOneOf('rejectWith', options.rejectWith === undefined ? 'response' : options.rejectWith, ['response', 'error'] as const);
-  const rejectionStatus = checkInteger('rejectionStatus', options.rejectionStatus === undefined ? DEFAULT_REJECTION_STATUS : options.rejectionStatus, 500, 599);
+  const rejectWith = checkOneOf(`${WHAT}: rejectWith`, options.rejectWith === undefined ? 'response' : options.rejectWith, ['response', 'error'] as const);
+  const rejectionStatus = checkInteger(
+    `${WHAT}: rejectionStatus`,
+    options.rejectionStatus === undefined ? DEFAULT_REJECTION_STATUS : options.rejectionStatus,
+    500,
+    599,
+  );
   if (POSTGREST_RETRIED_STATUSES.includes(rejectionStatus)) {
     throw new RangeError(
-      `rejectionStatus must be from 500 to 599 except ${POSTGREST_RETRIED_STATUSES.join(' and ')} (postgrest-js retries those on reads, turning a fast rejection into seconds); got ${rejectionStatus}`,
+      `${WHAT}: rejectionStatus must be from 500 to 599 except ${POSTGREST_RETRIED_STATUSES.join(' and ')} (postgrest-js retries those on reads, turning a fast rejection into seconds); got ${rejectionStatus}`,
     );
   }
   if (options.fetch !== undefined) {
     refuseProtectedFetch('fetch', options.fetch, 'Pass the fetch underneath it instead (or nothing, for globalThis.fetch).');
   }
-  const given: Record<string, unknown> = {};
-  for (const key of BREAKER_KEYS) if (key in options) given[key] = options[key];
-  const breaker = withAdapterDefaults(SUPABASE_DEFAULTS, given as CircuitBreakerOptions, '@phlow/supabase options');
   return {
     name,
     perService,
@@ -132,14 +143,21 @@ export function resolveSupabaseOptions(options: SupabaseCircuitOptions = {}): Re
     registry,
     rejectWith,
     rejectionStatus,
-    classifyStatus: options.classifyStatus === undefined ? classifyStatus : checkFunction('classifyStatus', options.classifyStatus),
-    tracerProvider: options.tracerProvider === undefined ? undefined : checkTracerProvider(options.tracerProvider),
-    fetch: options.fetch === undefined ? undefined : checkFunction('fetch', options.fetch),
+    classifyStatus: options.classifyStatus === undefined ? classifyStatus : checkFunction(`${WHAT}: classifyStatus`, options.classifyStatus),
+    tracer: adapterTracer(WHAT, options, INSTRUMENTATION_SCOPE, VERSION),
+    fetch: options.fetch === undefined ? undefined : checkFunction(`${WHAT}: fetch`, options.fetch),
     breaker,
   };
 }
 
-function checkTracerProvider(provider: TracerProvider): TracerProvider {
-  checkFunction('tracerProvider.getTracer', (provider as unknown as Record<string, unknown>)?.['getTracer']);
-  return provider;
+/** The breaker options the adapter owns are refused with what to use instead; unknown ones by name. */
+function checkBreakerKeys(breaker: unknown): void {
+  // Not an object: resolveAdapterOptions says so.
+  if (typeof breaker !== 'object' || breaker === null) return;
+  if ('classifyResult' in breaker || 'expectedError' in breaker) {
+    throw new TypeError(
+      `${WHAT}: breaker.classifyResult and breaker.expectedError are set by the adapter (network errors and timeouts fail, statuses go through classifyStatus); use classifyStatus`,
+    );
+  }
+  checkKnownKeys(`${WHAT}: breaker`, breaker, BREAKER_OPTION_NAMES);
 }

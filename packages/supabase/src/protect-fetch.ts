@@ -1,16 +1,16 @@
-import { context, propagation, SpanStatusCode, trace, type Attributes, type Span, type TextMapSetter, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanStatusCode, type Attributes, type Span, type TextMapSetter } from '@opentelemetry/api';
+import { ATTR_DB_RESPONSE_STATUS_CODE, ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
 import {
   CircuitOpenError,
   CircuitTimeoutError,
   type CircuitBreaker,
   type CircuitBreakerFamily,
-  type CircuitBreakerOptions,
   type Outcome,
 } from '@phlow/circuit-breaker';
 import { withBreakerSpan } from '@phlow/otel';
 import { holdBody } from './held-body.js';
 import { GUARDED_BY, guardedBy, type GuardedInit, isRejectionResponse, isVerdictFromBelow, markProtected } from './layering.js';
-import { resolveSupabaseOptions, type ResolvedSupabaseOptions, type SupabaseCircuitOptions } from './options.js';
+import { resolveSupabaseOptions, type ResolvedSupabaseOptions, type SupabaseProtectionOptions } from './options.js';
 import { rejectionResponse, RequestRejectedError, RequestTimeoutError } from './rejection.js';
 import {
   describeRequest,
@@ -25,19 +25,12 @@ import {
   type SupabaseService,
   SUPABASE_SERVICES,
 } from './supabase-request.js';
-import {
-  ATTR_DB_RESPONSE_STATUS_CODE,
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_OUTCOME,
-  INSTRUMENTATION_SCOPE,
-} from './telemetry-names.js';
-import { VERSION } from './version.js';
+import { ATTR_OUTCOME } from './telemetry-names.js';
 
 /** A `fetch` whose every request goes through a circuit breaker of the project: its API's own, by default. */
 export interface ProtectedFetch {
   (input: FetchInput, init?: RequestInit): Promise<Response>;
-  /** The breaker guarding `service` (default `'rest'`): the service's own, or the project's one without `perService`. */
+  /** The breaker guarding `service` (default `'rest'`): the service's own (`supabase/rest`…), or `supabase/all` without `perService`. */
   breakerFor(service?: SupabaseService): CircuitBreaker;
 }
 
@@ -55,8 +48,11 @@ interface AttemptResult {
 /** Shared by every breaker this package creates, so the registry sees one configuration per name. */
 const classifyAttempt = (attempt: unknown): Outcome => (attempt as AttemptResult).outcome;
 
-/** Which project each breaker or family protects: one per project, never shared by two by accident. */
-const projects = new WeakMap<CircuitBreaker | CircuitBreakerFamily, string>();
+/** Which project each family protects, and how: one per project, never shared by two by accident. */
+const projects = new WeakMap<CircuitBreakerFamily, { readonly base: string; readonly perService: boolean }>();
+
+/** The one member of a family with `perService: false`: every API of the project. */
+const ALL_SERVICES = 'all';
 
 /**
  * A family holding every service's breaker, never more: a member is never retired (that would drop the
@@ -74,54 +70,52 @@ const SERVICE_FAMILY = { maxKeys: SUPABASE_SERVICES.length, idleTtlMs: 2_147_483
  * protects its requests itself (it refuses a protected `global.fetch`).
  *
  * @example
- * const supabase = createClient(url, key, { global: { fetch: protectFetch(url, { timeoutMs: 5_000 }) } });
+ * const supabase = createClient(url, key, { global: { fetch: protectFetch(url, { breaker: { timeoutMs: 5_000 } }) } });
  * const { data, error, status } = await supabase.from('agents').select('id');
  * if (isCircuitRejection(error)) useCachedAgents();
  */
-export function protectFetch(supabaseUrl: string, options?: SupabaseCircuitOptions): ProtectedFetch {
+export function protectFetch(supabaseUrl: string, options?: SupabaseProtectionOptions): ProtectedFetch {
   if (typeof supabaseUrl !== 'string' || !/^https?:\/\//i.test(supabaseUrl)) {
     throw new TypeError(`supabaseUrl must be an http:// or https:// URL; got ${JSON.stringify(supabaseUrl)}`);
   }
   const resolved = resolveSupabaseOptions(options);
   const project = projectLocation(supabaseUrl);
-  const tracer = (resolved.tracerProvider ?? trace).getTracer(INSTRUMENTATION_SCOPE, VERSION);
-  const shared = breakerOptions(resolved.breaker);
-  let breakerFor: (service?: SupabaseService) => CircuitBreaker;
-  if (resolved.perService) {
-    const family = resolved.registry.getFamily(resolved.name, shared, SERVICE_FAMILY);
-    bindToProject(family, resolved.name, project.base);
-    // Asked per request, not cached: the family owns its members (and marks them used).
-    breakerFor = (service = 'rest') => family.get(service);
-  } else {
-    const breaker = resolved.registry.getBreaker(resolved.name, shared);
-    bindToProject(breaker, resolved.name, project.base);
-    breakerFor = () => breaker;
-  }
+  const family = resolved.registry.getFamily(resolved.name, { ...resolved.breaker, classifyResult: classifyAttempt }, SERVICE_FAMILY);
+  bindToProject(family, resolved.name, { base: project.base, perService: resolved.perService });
+  // Asked per request, not cached: the family owns its members (and marks them used).
+  const breakerFor: (service?: SupabaseService) => CircuitBreaker = resolved.perService
+    ? (service = 'rest') => family.get(service)
+    : () => family.get(ALL_SERVICES);
   breakerFor('rest'); // surface a configuration clash now, not at the first request
   const protectedFetch = (input: FetchInput, init?: RequestInit): Promise<Response> =>
-    send(resolved, project, tracer, breakerFor, input, init);
+    send(resolved, project, breakerFor, input, init);
   return markProtected(Object.assign(protectedFetch, { breakerFor }));
 }
 
-function breakerOptions(options: CircuitBreakerOptions): CircuitBreakerOptions {
-  return { ...options, classifyResult: classifyAttempt };
-}
-
-function bindToProject(guard: CircuitBreaker | CircuitBreakerFamily, name: string, base: string): void {
-  const existing = projects.get(guard);
-  if (existing !== undefined && existing !== base) {
+/** One family per project, with one layout: members per API and an `all` member would count one project twice. */
+function bindToProject(family: CircuitBreakerFamily, name: string, binding: { readonly base: string; readonly perService: boolean }): void {
+  const existing = projects.get(family);
+  if (existing === undefined) {
+    projects.set(family, binding);
+    return;
+  }
+  if (existing.base !== binding.base) {
     throw new TypeError(
-      `circuit breaker ${JSON.stringify(name)} already protects the Supabase project ${existing}; ` +
-        `give ${base} its own breaker with the name option (one breaker per project)`,
+      `circuit breaker family ${JSON.stringify(name)} already protects the Supabase project ${existing.base}; ` +
+        `give ${binding.base} its own family with the name option (one name per project)`,
     );
   }
-  projects.set(guard, base);
+  if (existing.perService !== binding.perService) {
+    throw new TypeError(
+      `circuit breaker family ${JSON.stringify(name)} already protects ${existing.base} with perService: ${existing.perService}; ` +
+        `got perService: ${binding.perService} (one layout per name: give this one another name)`,
+    );
+  }
 }
 
 function send(
   options: ResolvedSupabaseOptions,
   project: ProjectLocation,
-  tracer: Tracer,
   breakerFor: (service: SupabaseService) => CircuitBreaker,
   input: FetchInput,
   init: RequestInit | undefined,
@@ -154,7 +148,7 @@ function send(
   const download = service === 'storage' && isDownload(project, url, method);
   const maxBodyBytes = options.maxBodyBytes;
   return withBreakerSpan(
-    tracer,
+    options.tracer,
     breaker,
     request.spanName,
     ({ signal }, span): Promise<AttemptResult> => {

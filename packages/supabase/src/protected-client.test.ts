@@ -1,13 +1,11 @@
 import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
 import { PostgrestError } from '@supabase/supabase-js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CIRCUIT_OPEN_CODE, DEFAULT_REJECTION_STATUS, circuitBreakerOf, isCircuitRejection } from './index.js';
-import { Project, until } from './test-setup.test-util.js';
+import { waitFor } from '@phlow/test-helpers';
+import { describe, expect, it } from 'vitest';
+import { CIRCUIT_OPEN_CODE, DEFAULT_REJECTION_STATUS, breakerFor, isCircuitRejection } from './index.js';
+import { Project, projectForFile } from './test-setup.test-util.js';
 
-const project = new Project();
-beforeAll(() => project.start());
-afterAll(() => project.stop());
-beforeEach(() => project.reseed());
+const project = projectForFile(new Project());
 
 describe('createClient from @phlow/supabase against the stand-in', () => {
   it('does CRUD like supabase-js, every request through the project breaker', async () => {
@@ -26,7 +24,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     expect(deleted).toMatchObject({ status: 204, error: null });
     expect(await project.standIn.query('select id from agents order by id')).toEqual([{ id: 'a1' }, { id: 'a2' }]);
 
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker.name).toBe('supabase/rest');
     expect(breaker.getStats()).toMatchObject({ state: 'closed', total_calls: 6, total_successes: 6, total_failures: 0, failure_threshold: 3 });
     expect(breaker.options).toMatchObject({ recoveryTimeoutMs: 30_000, timeoutMs: 10_000 });
@@ -40,7 +38,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
       const failed = await supabase.from('agents').select('id');
       expect(failed.status).toBe(500);
     }
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker.state).toBe('open');
     expect(proxy.stats().requests.received).toBe(3);
 
@@ -68,7 +66,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
       expect(failed.status).toBe(0);
       expect(failed.error?.details).toContain('ECONNREFUSED');
     }
-    expect(circuitBreakerOf(supabase).state).toBe('open');
+    expect(breakerFor(supabase).state).toBe('open');
     await proxy.clearFaults();
     const rejected = await supabase.from('agents').insert({ id: 'r9', name: 'R' });
     expect(rejected.error?.code).toBe(CIRCUIT_OPEN_CODE);
@@ -76,7 +74,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
   });
 
   it('opens after 3 timeouts, each of which really cancels its request', async () => {
-    const { supabase, proxy } = await project.client({ timeoutMs: 200, clock: undefined });
+    const { supabase, proxy } = await project.client({ breaker: { timeoutMs: 200, clock: undefined } });
     const closedByClient: number[] = [];
     proxy.onConnectionClose((event) => {
       if (event.closedBy === 'client') closedByClient.push(event.id);
@@ -89,9 +87,9 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
       expect(timedOut.error?.hint).toBe('Request was aborted (timeout or manual cancellation)');
     }
     // Not retried by postgrest-js (the timeout says ABORT_ERR): three requests, three connections closed by the client.
-    await until(() => closedByClient.length >= 3);
+    await waitFor('three connections closed by the client', () => closedByClient.length >= 3);
     expect(proxy.stats().requests).toMatchObject({ received: 3, blackHoled: 3 });
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker.getStats()).toMatchObject({ state: 'open', total_timeouts: 3, total_failures: 3 });
   });
 
@@ -108,7 +106,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     expect(answers.map((a) => a.status)).toEqual([409, 400, 404, 406, 409, 400]);
     await proxy.setFaults({ errorStatus: { status: 403, body: '{"code":"42501","message":"permission denied for table agents"}' } });
     for (let i = 0; i < 3; i++) expect((await supabase.from('agents').select()).status).toBe(403);
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker.getStats()).toMatchObject({ state: 'closed', failure_count: 0, total_failures: 0, total_successes: 9 });
   });
 
@@ -122,7 +120,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     await proxy.setFaults({ errorStatus: { status: 502 } });
     await supabase.from('agents').insert({ id: 'q3', name: 'Q' });
     await supabase.from('agents').insert({ id: 'q4', name: 'Q' });
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker.getStats()).toMatchObject({ state: 'closed', failure_count: 2, total_failures: 4 });
     await supabase.from('agents').insert({ id: 'q5', name: 'Q' });
     expect(breaker.state).toBe('open');
@@ -132,7 +130,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     const { supabase, proxy, clock } = await project.client();
     await proxy.setFaults({ errorStatus: { status: 503 } });
     for (let i = 0; i < 3; i++) await supabase.from('agents').insert({ id: `p${i}`, name: 'P' });
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     expect(breaker.state).toBe('open');
 
     clock.advance(29_999);
@@ -152,26 +150,26 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
   });
 
   it("does not count the caller's own abort, and the abort closes the connection", async () => {
-    const { supabase, proxy } = await project.client({ clock: undefined });
+    const { supabase, proxy } = await project.client({ breaker: { clock: undefined } });
     const closes: string[] = [];
     proxy.onConnectionClose((event) => closes.push(event.closedBy));
     await proxy.setFaults({ blackHole: true });
     const controller = new AbortController();
     // A query builder is lazy: `then` sends it.
     const pending = supabase.from('agents').insert({ id: 'z', name: 'Z' }).abortSignal(controller.signal).then((result) => result);
-    await until(() => proxy.stats().requests.blackHoled === 1);
+    await waitFor('the insert to reach the proxy', () => proxy.stats().requests.blackHoled === 1);
     controller.abort();
     const aborted = await pending;
     expect(aborted.status).toBe(0);
     expect(aborted.error?.message).toMatch(/^AbortError: /);
-    await until(() => closes.includes('client'));
-    expect(circuitBreakerOf(supabase).getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 1 });
+    await waitFor('the client to close its connection', () => closes.includes('client'));
+    expect(breakerFor(supabase).getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 1 });
   });
 });
 
 describe('timeouts reach .throwOnError() as CircuitTimeoutError', () => {
   it('throws the CircuitTimeoutError, which postgrest-js did not retry', async () => {
-    const { supabase, proxy } = await project.client({ timeoutMs: 100, clock: undefined });
+    const { supabase, proxy } = await project.client({ breaker: { timeoutMs: 100, clock: undefined } });
     await proxy.setFaults({ blackHole: true });
     const thrown = await supabase.from('agents').select('id').throwOnError().then(
       () => undefined,
@@ -186,21 +184,21 @@ describe('timeouts reach .throwOnError() as CircuitTimeoutError', () => {
 
 describe('timeoutMs: 0 (no timeout)', () => {
   it('still protects every request, and a caller abort still cancels', async () => {
-    const { supabase, proxy } = await project.client({ timeoutMs: 0, clock: undefined });
+    const { supabase, proxy } = await project.client({ breaker: { timeoutMs: 0, clock: undefined } });
     for (let i = 0; i < 20; i++) expect((await supabase.from('agents').select('id').eq('id', 'a1')).data).toEqual([{ id: 'a1' }]);
     await proxy.setFaults({ blackHole: true });
     const aborted = await supabase.from('agents').select('id').abortSignal(AbortSignal.timeout(50)).retry(false);
     expect(aborted.status).toBe(0);
     expect(aborted.error?.message).toMatch(/^TimeoutError: /);
-    await until(() => proxy.stats().connections.closedByClient >= 1);
-    expect(circuitBreakerOf(supabase).getStats()).toMatchObject({ total_successes: 20, total_ignored: 1, total_failures: 0 });
+    await waitFor('the client to close its connection', () => proxy.stats().connections.closedByClient >= 1);
+    expect(breakerFor(supabase).getStats()).toMatchObject({ total_successes: 20, total_ignored: 1, total_failures: 0 });
   });
 });
 
 describe('rejections, in the supabase-js idiom and as CircuitBreakerError', () => {
   it("rejectWith 'response' (default): .throwOnError() throws a PostgrestError with the circuit code", async () => {
     const { supabase } = await project.client();
-    circuitBreakerOf(supabase).forceOpen();
+    breakerFor(supabase).forceOpen();
     const thrown = await supabase.from('agents').select().throwOnError().then(
       () => undefined,
       (error: unknown) => error,
@@ -242,7 +240,7 @@ describe('composition with postgrest-js retries (GET/HEAD on 503/520 and network
     expect(read.status).toBe(503);
     const seen = proxy.stats().requests.received;
     expect(seen).toBe(4);
-    const breaker = circuitBreakerOf(supabase);
+    const breaker = breakerFor(supabase);
     // Counting each attempt would have opened the breaker on this one read.
     expect(breaker.getStats()).toMatchObject({ state: 'closed', failure_count: 1, total_failures: 1, total_ignored: 3 });
   });
@@ -256,17 +254,17 @@ describe('composition with postgrest-js retries (GET/HEAD on 503/520 and network
     });
     const read = await supabase.from('agents').select('id').order('id');
     expect(read).toMatchObject({ status: 200, data: [{ id: 'a1' }, { id: 'a2' }] });
-    expect(circuitBreakerOf(supabase).getStats()).toMatchObject({ state: 'closed', failure_count: 0, total_failures: 1, total_successes: 1 });
+    expect(breakerFor(supabase).getStats()).toMatchObject({ state: 'closed', failure_count: 0, total_failures: 1, total_successes: 1 });
   });
 
   it('once open, pending retries are refused locally and end their operations at once', async () => {
-    const { supabase, proxy } = await project.client({ clock: undefined });
+    const { supabase, proxy } = await project.client({ breaker: { clock: undefined } });
     await proxy.setFaults({ errorStatus: { status: 503 } }); // postgrest-js waits 1 s before the first retry
     const reads = await Promise.all([0, 1, 2].map(() => supabase.from('agents').select('id')));
     expect(reads.map((r) => r.status)).toEqual([DEFAULT_REJECTION_STATUS, DEFAULT_REJECTION_STATUS, DEFAULT_REJECTION_STATUS]);
     expect(reads.every((r) => r.error?.code === CIRCUIT_OPEN_CODE)).toBe(true);
     // Three first attempts reached the server; the retries did not, and were not retried again.
     expect(proxy.stats().requests.received).toBe(3);
-    expect(circuitBreakerOf(supabase).getStats()).toMatchObject({ state: 'open', total_failures: 3, total_rejections: 3 });
+    expect(breakerFor(supabase).getStats()).toMatchObject({ state: 'open', total_failures: 3, total_rejections: 3 });
   });
 });

@@ -3,7 +3,7 @@ import { createClient as createSupabaseClient } from '@supabase/supabase-js';
 import { CircuitBreakerError, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { circuitBreakerOf, createClient, isCircuitRejection, protectFetch } from './index.js';
+import { breakerFor, createClient, isCircuitRejection, protectFetch } from './index.js';
 import { Gateway } from './test-gateway.test-util.js';
 import { Project } from './test-setup.test-util.js';
 
@@ -31,7 +31,7 @@ describe('README examples', () => {
     // --- end ---
     expect({ error, status, data }).toEqual({ error: null, status: 200, data: [{ id: 'a1', name: 'Ada' }, { id: 'a2', name: 'Bob' }] });
 
-    circuitBreakerOf(supabase).forceOpen();
+    breakerFor(supabase).forceOpen();
     const agents = await (async () => {
       // --- README: idiom ---
       const { data, error, status } = await supabase.from('agents').select('id');
@@ -43,7 +43,7 @@ describe('README examples', () => {
       return { data, status };
     })();
     expect(agents).toEqual([{ id: 'cached' }]);
-    circuitBreakerOf(supabase).reset();
+    breakerFor(supabase).reset();
   });
 
   it("Usage: protectFetch in supabase-js's own createClient", async () => {
@@ -56,7 +56,7 @@ describe('README examples', () => {
   it("Usage: rejectWith 'error' and the guide's fallback pattern", async () => {
     const read = async () => {
       // --- README: fallback ---
-      const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { circuitBreaker: { rejectWith: 'error' }, ...node20 });
+      const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { rejectWith: 'error' }, ...node20 });
       try {
         const { data } = await supabase.from('agents').select('id').throwOnError();
         return data;
@@ -77,17 +77,31 @@ describe('README examples', () => {
   });
 
   it('Usage: the breakers of a client, one per API', async () => {
-    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, circuitBreaker: { name: 'readme_breakers' } });
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, protection: { name: 'readme_breakers' } });
     // --- README: breakers ---
-    circuitBreakerOf(supabase).state; // 'closed': the database's breaker, supabase/rest
-    circuitBreakerOf(supabase, 'storage').getStats(); // storage's own
+    breakerFor(supabase).state; // 'closed': the database's breaker, supabase/rest
+    breakerFor(supabase, 'storage').getStats(); // storage's own
     // --- end ---
-    expect([circuitBreakerOf(supabase).name, circuitBreakerOf(supabase, 'storage').getStats().state]).toEqual(['readme_breakers/rest', 'closed']);
+    expect([breakerFor(supabase).name, breakerFor(supabase, 'storage').getStats().state]).toEqual(['readme_breakers/rest', 'closed']);
+  });
+
+  it('Options: breaker options under breaker, over the guide\'s defaults; one breaker for the project with perService: false', () => {
+    const SUPABASE_URL = 'https://readme-options.supabase.co'; // a project of its own: one name per project
+    // --- README: options ---
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, {
+      protection: { name: 'reports_db', breaker: { timeoutMs: 5_000, recoveryTimeoutMs: 60_000 }, perService: false },
+      ...node20,
+    });
+    breakerFor(supabase).name; // 'reports_db/all'
+    // --- end ---
+    expect(breakerFor(supabase)).toMatchObject({ name: 'reports_db/all', options: { timeoutMs: 5_000, recoveryTimeoutMs: 60_000 } });
+    expect(breakerFor(supabase).getStats().failure_threshold).toBe(3);
+    expect(breakerFor(supabase, 'storage')).toBe(breakerFor(supabase));
   });
 
   it('Bodies: a select larger than maxBodyBytes, then a page of it', async () => {
     // The README's table is far larger than 10 MiB; here the limit is lowered to fit a small one.
-    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, circuitBreaker: { name: 'readme_bodies', maxBodyBytes: 200 } });
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, protection: { name: 'readme_bodies', maxBodyBytes: 200 } });
     await project.standIn.query(`insert into events (agent_id, kind) select 'a1', 'kind ' || i from generate_series(1, 50) i`);
     // --- README: bodies ---
     const { error } = await supabase.from('events').select('*'); // a table far larger than 10 MiB
@@ -104,7 +118,7 @@ describe('README examples', () => {
     await gateway.start();
     try {
       gateway.put('reports/2026/annual.pdf', { size: 3 * 1024 * 1024 });
-      const supabase = createClient(gateway.url, SUPABASE_KEY, { ...node20, circuitBreaker: { name: 'readme_storage', maxBodyBytes: 1024 } });
+      const supabase = createClient(gateway.url, SUPABASE_KEY, { ...node20, protection: { name: 'readme_storage', maxBodyBytes: 1024 } });
       // --- README: download ---
       const { data: stream } = await supabase.storage
         .from('reports')

@@ -1,6 +1,7 @@
+import { errorMarker } from '@phlow/circuit-breaker/internal';
 import type { SupabaseService } from './supabase-request.js';
 
-const MARKER = Symbol.for('phlow.supabase.response-too-large-error');
+const MARKER = errorMarker('phlow.supabase.response-too-large-error');
 
 /**
  * A response body was larger than `maxBodyBytes`: reading stopped there and the connection was closed,
@@ -34,8 +35,7 @@ export class ResponseTooLargeError extends Error {
 
   /** Recognises this error across duplicate copies of the package, where `instanceof` fails. */
   static isInstance(value: unknown): value is ResponseTooLargeError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+    return MARKER.isMarked(value);
   }
 }
-Object.defineProperty(ResponseTooLargeError.prototype, MARKER, { value: true });
-ResponseTooLargeError.prototype.name = 'ResponseTooLargeError';
+MARKER.mark(ResponseTooLargeError, 'ResponseTooLargeError');

@@ -1,35 +1,31 @@
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { createClient as createSupabaseClient, FunctionsHttpError, StorageApiError } from '@supabase/supabase-js';
-import WebSocket from 'ws';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CIRCUIT_OPEN_CODE, circuitBreakerOf, createClient, protectFetch } from './index.js';
-import { Project } from './test-setup.test-util.js';
+import { describe, expect, it } from 'vitest';
+import { CIRCUIT_OPEN_CODE, breakerFor, createClient, protectFetch } from './index.js';
+import { Project, projectForFile, testClientOptions } from './test-setup.test-util.js';
 
-const project = new Project();
-beforeAll(() => project.start());
-afterAll(() => project.stop());
-beforeEach(() => project.reseed());
+const project = projectForFile(new Project());
 
 describe('every service of the client goes through a breaker: its own by default', () => {
   it('a failing API opens only its own breaker ({name}/{service}, one family); the others keep working', async () => {
     const { supabase, proxy, registry } = await project.client();
     await proxy.setFaults({ errorStatus: { status: 502 } });
     for (let i = 0; i < 3; i++) await supabase.functions.invoke('hello');
-    expect(circuitBreakerOf(supabase, 'functions')).toMatchObject({ name: 'supabase/functions', state: 'open' });
+    expect(breakerFor(supabase, 'functions')).toMatchObject({ name: 'supabase/functions', state: 'open' });
     await proxy.clearFaults();
     expect((await supabase.functions.invoke('hello')).error).toBeInstanceOf(FunctionsHttpError);
     const rest = await supabase.from('agents').select('id').eq('id', 'a1');
     expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }] });
-    expect(circuitBreakerOf(supabase, 'rest')).toMatchObject({ name: 'supabase/rest', state: 'closed' });
-    expect(circuitBreakerOf(supabase, 'storage')).toMatchObject({ name: 'supabase/storage', state: 'closed' });
-    expect(circuitBreakerOf(supabase)).toBe(circuitBreakerOf(supabase, 'rest'));
-    expect(registry.getFamily('supabase').peek('functions')).toBe(circuitBreakerOf(supabase, 'functions'));
+    expect(breakerFor(supabase, 'rest')).toMatchObject({ name: 'supabase/rest', state: 'closed' });
+    expect(breakerFor(supabase, 'storage')).toMatchObject({ name: 'supabase/storage', state: 'closed' });
+    expect(breakerFor(supabase)).toBe(breakerFor(supabase, 'rest'));
+    expect(registry.getFamily('supabase').peek('functions')).toBe(breakerFor(supabase, 'functions'));
     expect(proxy.stats().requests.received).toBe(4);
   });
 
   it('a rejected edge function call reads as a 529 with the circuit body', async () => {
     const { supabase } = await project.client();
-    circuitBreakerOf(supabase, 'functions').forceOpen();
+    breakerFor(supabase, 'functions').forceOpen();
     const { error } = await supabase.functions.invoke('hello');
     expect(error).toBeInstanceOf(FunctionsHttpError);
     const response = (error as FunctionsHttpError).context as Response;
@@ -37,8 +33,8 @@ describe('every service of the client goes through a breaker: its own by default
     expect(await response.json()).toMatchObject({ code: CIRCUIT_OPEN_CODE, breaker: 'supabase/functions', state: 'forced_open', retryAfterMs: null });
   });
 
-  it('perService: false: auth, storage, functions and the database share one breaker', async () => {
-    const { supabase, proxy } = await project.client({ perService: false });
+  it('perService: false: auth, storage, functions and the database share one breaker, the family\'s one member supabase/all', async () => {
+    const { supabase, proxy, registry } = await project.client({ perService: false });
     await proxy.setFaults({ errorStatus: { status: 500 } });
     const fn = await supabase.functions.invoke('hello', { body: { x: 1 } });
     expect(fn.error).toBeInstanceOf(FunctionsHttpError);
@@ -46,9 +42,10 @@ describe('every service of the client goes through a breaker: its own by default
     expect(list.error).toBeInstanceOf(StorageApiError);
     const users = await supabase.auth.admin.listUsers();
     expect(users.error?.status).toBe(500);
-    const breaker = circuitBreakerOf(supabase);
-    expect(breaker).toBe(circuitBreakerOf(supabase, 'functions'));
-    expect(breaker).toMatchObject({ name: 'supabase', state: 'open' });
+    const breaker = breakerFor(supabase);
+    expect(breaker).toBe(breakerFor(supabase, 'functions'));
+    expect(breaker).toMatchObject({ name: 'supabase/all', state: 'open' });
+    expect([...registry.getFamily('supabase').breakers()]).toEqual([breaker]);
     expect(proxy.stats().requests.received).toBe(3);
     // The database is refused too: one project, one breaker.
     expect((await supabase.from('agents').select()).error?.code).toBe(CIRCUIT_OPEN_CODE);
@@ -59,12 +56,8 @@ describe('installing into existing code', () => {
   it("protectFetch: one line in supabase-js's own createClient", async () => {
     const proxy = await project.proxy();
     const registry = new CircuitBreakerRegistry({ logger: false });
-    const fetch = protectFetch(proxy.url, { registry, clock: new ManualClock() });
-    const supabase = createSupabaseClient(proxy.url, 'test-key', {
-      global: { fetch },
-      realtime: { transport: WebSocket as never },
-      auth: { persistSession: false },
-    });
+    const fetch = protectFetch(proxy.url, { registry, breaker: { clock: new ManualClock() } });
+    const supabase = createSupabaseClient(proxy.url, 'test-key', { ...testClientOptions, global: { fetch } });
     expect((await supabase.from('agents').select('id').eq('id', 'a2')).data).toEqual([{ id: 'a2' }]);
     await proxy.setFaults({ errorStatus: { status: 500 } });
     for (let i = 0; i < 3; i++) await supabase.from('agents').insert({ id: `x${i}`, name: 'X' });
@@ -78,15 +71,14 @@ describe('installing into existing code', () => {
     const seen: string[] = [];
     const registry = new CircuitBreakerRegistry({ logger: false });
     const supabase = createClient(proxy.url, 'test-key', {
-      realtime: { transport: WebSocket as never },
-      auth: { persistSession: false },
+      ...testClientOptions,
       global: {
         fetch: (input, init) => {
           seen.push(new Headers(init?.headers).get('x-retry-count') ?? 'first');
           return fetch(input, init);
         },
       },
-      circuitBreaker: { registry },
+      protection: { registry },
     });
     expect((await supabase.from('agents').select('id').eq('id', 'a1')).status).toBe(200);
     expect(seen).toEqual(['first']);
@@ -104,24 +96,30 @@ describe('installing into existing code', () => {
   });
 });
 
-describe('one breaker per project', () => {
-  it('clients of one project share its breaker; another project under the same name is refused', async () => {
+describe('one family per project', () => {
+  it('clients of one project share its breakers; another project, or another layout, under the same name is refused', () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     const one = protectFetch('https://one.supabase.co', { registry });
     const again = protectFetch('https://one.supabase.co/', { registry });
     expect(again.breakerFor()).toBe(one.breakerFor());
     expect(() => protectFetch('https://two.supabase.co', { registry })).toThrow(
       new TypeError(
-        'circuit breaker "supabase" already protects the Supabase project https://one.supabase.co/; give https://two.supabase.co/ its own breaker with the name option (one breaker per project)',
+        'circuit breaker family "supabase" already protects the Supabase project https://one.supabase.co/; give https://two.supabase.co/ its own family with the name option (one name per project)',
       ),
     );
     expect(protectFetch('https://two.supabase.co', { registry, name: 'supabase_two' }).breakerFor().name).toBe('supabase_two/rest');
-    expect(() => protectFetch('https://two.supabase.co', { registry, perService: false })).toThrow(/name "supabase" is already used by a keyed family/);
+    expect(() => protectFetch('https://two.supabase.co', { registry, perService: false })).toThrow(/already protects the Supabase project https:\/\/one\.supabase\.co\//);
+    // Members per API beside an `all` member would count one project's failures twice.
+    expect(() => protectFetch('https://one.supabase.co', { registry, perService: false })).toThrow(
+      new TypeError(
+        'circuit breaker family "supabase" already protects https://one.supabase.co/ with perService: true; got perService: false (one layout per name: give this one another name)',
+      ),
+    );
   });
 
   it('a different configuration for an existing name is refused, not silently ignored', () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     protectFetch('https://one.supabase.co', { registry });
-    expect(() => protectFetch('https://one.supabase.co', { registry, timeoutMs: 5_000 })).toThrow(/already exists with a different timeoutMs/);
+    expect(() => protectFetch('https://one.supabase.co', { registry, breaker: { timeoutMs: 5_000 } })).toThrow(/already exists with a different timeoutMs/);
   });
 });

@@ -1,20 +1,15 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { circuitBreakerOf } from './index.js';
-import type { SupabaseCircuitOptions } from './options.js';
-import { byteAt, type Gateway, GatewayProject } from './test-gateway.test-util.js';
-import { until } from './test-setup.test-util.js';
+import { waitFor } from '@phlow/test-helpers';
+import { describe, expect, it } from 'vitest';
+import { breakerFor, type SupabaseProtectionOptions } from './index.js';
+import { byteAt, type Gateway, gatewayProjectForFile } from './test-gateway.test-util.js';
 
 // Storage downloads against a real node:http server standing in for Supabase's gateway (the testkit's
 // stand-in serves PostgREST only), which forwards everything else to the stand-in behind its fault proxy.
-const project = new GatewayProject();
-beforeAll(() => project.start());
-afterAll(() => project.stop());
-beforeEach(() => project.reseed());
-afterEach(() => project.stopGateways());
+const project = gatewayProjectForFile();
 
 // The real clock: these tests need real timeouts to fire (and show they do not touch downloads).
-const setup = (circuitBreaker: SupabaseCircuitOptions = {}) => project.gatewayClient({ timeoutMs: 1_000, ...circuitBreaker });
+const setup = (protection: SupabaseProtectionOptions = {}) => project.gatewayClient(1_000, protection);
 
 /** Reads a download stream to its end, checking every byte against the stored pattern. */
 async function readChecked(stream: ReadableStream<Uint8Array>, from = 0): Promise<number> {
@@ -33,13 +28,13 @@ async function readChecked(stream: ReadableStream<Uint8Array>, from = 0): Promis
  */
 async function outlastTimeout(supabase: SupabaseClient, gateway: Gateway): Promise<void> {
   gateway.put('bucket/hang.bin', { size: 1, hangs: true });
-  const breaker = circuitBreakerOf(supabase, 'storage');
+  const breaker = breakerFor(supabase, 'storage');
   const before = breaker.getStats().total_timeouts;
   const hung = supabase.storage.from('bucket').download('hang.bin').asStream().then(
     (result) => result,
     (error: unknown) => ({ data: null, error }),
   );
-  await until(() => breaker.getStats().total_timeouts > before);
+  await waitFor('the storage breaker to time the request out', () => breaker.getStats().total_timeouts > before);
   expect((await hung).error).not.toBeNull();
 }
 
@@ -55,7 +50,7 @@ describe('storage downloads: judged on their headers, handed on as a stream', ()
     // The server has sent one chunk and waits: the caller holds a live stream, not a buffered body.
     expect(gateway.heldCount('bucket/big.bin')).toBe(1);
     expect(gateway.completed).toBe(0);
-    expect(circuitBreakerOf(supabase, 'storage').getStats()).toMatchObject({ total_successes: 1, in_flight: 0 });
+    expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ total_successes: 1, in_flight: 0 });
     gateway.release('bucket/big.bin');
     reader.releaseLock();
     expect(await readChecked(data!, first.value!.length)).toBe(8 * 1024 * 1024);
@@ -65,15 +60,15 @@ describe('storage downloads: judged on their headers, handed on as a stream', ()
     const { supabase, gateway } = await setup();
     gateway.put('bucket/slow.bin', { size: 1024 * 1024, held: true });
     const { data } = await supabase.storage.from('bucket').download('slow.bin').asStream();
-    await until(() => gateway.heldCount('bucket/slow.bin') === 1);
+    await waitFor('the download to be held mid-body', () => gateway.heldCount('bucket/slow.bin') === 1);
     await outlastTimeout(supabase, gateway);
     const rest = await supabase.from('agents').select('id').eq('id', 'a1');
     expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }] });
     gateway.release('bucket/slow.bin');
     expect(await readChecked(data!)).toBe(1024 * 1024);
     // One success (the download's headers), one timeout (the request that never got an answer).
-    expect(circuitBreakerOf(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_successes: 1, total_timeouts: 1 });
-    expect(circuitBreakerOf(supabase, 'rest').getStats()).toMatchObject({ state: 'closed', total_failures: 0 });
+    expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_successes: 1, total_timeouts: 1 });
+    expect(breakerFor(supabase, 'rest').getStats()).toMatchObject({ state: 'closed', total_failures: 0 });
   });
 
   it('three large downloads in parallel, then a query: it works, and every file arrives whole', async () => {
@@ -87,7 +82,7 @@ describe('storage downloads: judged on their headers, handed on as a stream', ()
     expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }, { id: 'a2' }] });
     for (const name of ['one', 'two', 'three']) gateway.release(`bucket/${name}.bin`);
     expect(await Promise.all(downloads.map((download) => readChecked(download.data!)))).toEqual([size, size, size]);
-    expect(circuitBreakerOf(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_successes: 3, total_timeouts: 1 });
+    expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_successes: 3, total_timeouts: 1 });
   });
 
   it('the blob form (download() without asStream) still works: storage-js reads it after the call', async () => {
@@ -110,16 +105,16 @@ describe('storage downloads: judged on their headers, handed on as a stream', ()
     controller.abort();
     await expect(reader.read()).rejects.toMatchObject({ name: 'AbortError' });
     // An error while the body streams comes after the call ended: it is not counted (see the README).
-    expect(circuitBreakerOf(supabase, 'storage').getStats()).toMatchObject({ total_successes: 1, total_failures: 0, total_ignored: 0 });
+    expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ total_successes: 1, total_failures: 0, total_ignored: 0 });
   });
 
   it('a failing storage opens only the storage breaker: queries go on', async () => {
     const { supabase, gateway } = await setup();
     for (let i = 0; i < 3; i++) expect((await supabase.storage.from('bucket').download('missing.bin').asStream()).error).not.toBeNull();
     // The gateway answers a missing object with 400: the caller's problem, not an outage.
-    expect(circuitBreakerOf(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_failures: 0 });
+    expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_failures: 0 });
     expect(gateway.downloads.get('bucket/missing.bin')).toBe(3);
-    circuitBreakerOf(supabase, 'storage').forceOpen();
+    breakerFor(supabase, 'storage').forceOpen();
     const refused = await supabase.storage.from('bucket').download('missing.bin').asStream();
     expect(refused.error).toMatchObject({ status: 529 });
     expect(gateway.downloads.get('bucket/missing.bin')).toBe(3);

@@ -5,13 +5,13 @@ import {
   ATTR_DB_OPERATION_NAME,
   ATTR_DB_STORED_PROCEDURE_NAME,
   ATTR_DB_SYSTEM_NAME,
-  ATTR_FAAS_INVOKED_NAME,
-  ATTR_HTTP_RESEND_COUNT,
   ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  ATTR_SERVICE,
-} from './telemetry-names.js';
+  DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+} from '@opentelemetry/semantic-conventions';
+import { ATTR_FAAS_INVOKED_NAME, ATTR_SERVICE } from './telemetry-names.js';
 
 /** What `fetch` takes as its first argument (a string, a URL or a Request). */
 export type FetchInput = Parameters<typeof fetch>[0];
@@ -115,7 +115,7 @@ export function describeRequest(
     attributes[ATTR_HTTP_REQUEST_METHOD] = method;
     attributes[ATTR_SERVER_ADDRESS] = project.host;
     attributes[ATTR_SERVER_PORT] = project.port;
-    if (attempt > 0) attributes[ATTR_HTTP_RESEND_COUNT] = attempt;
+    if (attempt > 0) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = attempt;
   }
   let spanName: string;
   if (service === 'other') {
@@ -127,7 +127,7 @@ export function describeRequest(
     switch (service) {
       case 'rest': {
         if (attributes !== undefined) {
-          attributes[ATTR_DB_SYSTEM_NAME] = 'postgresql';
+          attributes[ATTR_DB_SYSTEM_NAME] = DB_SYSTEM_NAME_VALUE_POSTGRESQL;
           const schema = headerValue(headers, method === 'GET' || method === 'HEAD' ? 'accept-profile' : 'content-profile');
           if (schema !== null) attributes[ATTR_DB_NAMESPACE] = schema;
         }

@@ -7,10 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
-import { createClient } from './index.js';
-import type { SupabaseCircuitOptions } from './options.js';
-import { Project } from './test-setup.test-util.js';
+import { afterEach } from 'vitest';
+import { createClient, type SupabaseProtectionOptions } from './index.js';
+import { Project, projectForFile, testClientOptions } from './test-setup.test-util.js';
 
 /** Byte `i` of every stored object: a pattern a reader can check without the server's copy. */
 export const byteAt = (i: number): number => (i * 31 + 7) & 0xff;
@@ -185,14 +184,14 @@ export class Gateway {
 export class GatewayProject extends Project {
   readonly #gateways: Gateway[] = [];
 
-  async gatewayClient(circuitBreaker: SupabaseCircuitOptions): Promise<{ supabase: SupabaseClient; gateway: Gateway }> {
+  /** A client through a new gateway, its breakers timing out after `timeoutMs` unless `protection.breaker` says otherwise. */
+  async gatewayClient(timeoutMs: number, protection: SupabaseProtectionOptions = {}): Promise<{ supabase: SupabaseClient; gateway: Gateway }> {
     const gateway = new Gateway((await this.proxy()).url);
     await gateway.start();
     this.#gateways.push(gateway);
     const supabase = createClient(gateway.url, 'test-key', {
-      realtime: { transport: WebSocket as never },
-      auth: { persistSession: false, autoRefreshToken: false },
-      circuitBreaker: { registry: new CircuitBreakerRegistry({ logger: false }), ...circuitBreaker },
+      ...testClientOptions,
+      protection: { registry: new CircuitBreakerRegistry({ logger: false }), ...protection, breaker: { timeoutMs, ...protection.breaker } },
     });
     return { supabase, gateway };
   }
@@ -200,4 +199,11 @@ export class GatewayProject extends Project {
   async stopGateways(): Promise<void> {
     for (const gateway of this.#gateways.splice(0)) await gateway.stop();
   }
+}
+
+/** A {@link GatewayProject} for the test file calling this (see `projectForFile`), its gateways stopped after each test. */
+export function gatewayProjectForFile(): GatewayProject {
+  const project = projectForFile(new GatewayProject());
+  afterEach(() => project.stopGateways());
+  return project;
 }

@@ -1,23 +1,23 @@
 // Shared by this package's tests only (excluded from the build): a stand-in project behind a fault proxy.
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { AGENTS_SQL } from '@phlow/test-helpers';
 import { FaultProxy, SupabaseStandIn } from '@phlow/testkit';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import WebSocket from 'ws';
-import { createClient, type ProtectedClientOptions } from './index.js';
-import type { SupabaseCircuitOptions } from './options.js';
-
-export const schemaFile = fileURLToPath(new URL('../test-fixtures/agents.sql', import.meta.url));
+import { createClient, type ProtectedClientOptions, type SupabaseProtectionOptions } from './index.js';
 
 export const seedAgents = [
   { id: 'a1', name: 'Ada', role: 'planner', score: 7 },
   { id: 'a2', name: 'Bob', role: 'critic', score: 3 },
 ];
 
+/** What supabase-js needs in these tests: a WebSocket for realtime on Node 20, no session to keep. */
+export const testClientOptions = { realtime: { transport: WebSocket as never }, auth: { persistSession: false, autoRefreshToken: false } };
+
 /** One stand-in per test file (PGlite boots in ~3 s); a fresh proxy, registry and clock per client. */
 export class Project {
-  readonly standIn = new SupabaseStandIn({ schemaFile, apiKey: 'test-key' });
+  readonly standIn = new SupabaseStandIn({ schemaFile: AGENTS_SQL, apiKey: 'test-key' });
   readonly proxies: FaultProxy[] = [];
 
   start(): Promise<void> {
@@ -44,25 +44,30 @@ export class Project {
     return proxy;
   }
 
-  /** A protected client through a new proxy, with its own registry and (unless told) a manual clock. */
+  /**
+   * A protected client through a new proxy, with its own registry and (unless `breaker.clock` says
+   * otherwise: `undefined` for the real one) a manual clock.
+   */
   async client(
-    circuitBreaker: SupabaseCircuitOptions = {},
-    clientOptions: Omit<ProtectedClientOptions<'public'>, 'circuitBreaker'> = {},
+    protection: SupabaseProtectionOptions = {},
+    clientOptions: Omit<ProtectedClientOptions<'public'>, 'protection'> = {},
   ): Promise<{ supabase: SupabaseClient; proxy: FaultProxy; registry: CircuitBreakerRegistry; clock: ManualClock }> {
     const proxy = await this.proxy();
     const registry = new CircuitBreakerRegistry({ logger: false });
     const clock = new ManualClock(Date.now());
     const supabase = createClient(proxy.url, 'test-key', {
-      realtime: { transport: WebSocket as never },
-      auth: { persistSession: false, autoRefreshToken: false },
+      ...testClientOptions,
       ...clientOptions,
-      circuitBreaker: { registry, clock, ...circuitBreaker },
+      protection: { registry, ...protection, breaker: { clock, ...protection.breaker } },
     });
     return { supabase, proxy, registry, clock };
   }
 }
 
-/** Polls until `condition` holds; the test's own timeout bounds the wait (no timed assertion). */
-export async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await sleep(5);
+/** `project` for the test file calling this: started before its tests, reseeded before each, stopped after them. */
+export function projectForFile<T extends Project>(project: T): T {
+  beforeAll(() => project.start());
+  afterAll(() => project.stop());
+  beforeEach(() => project.reseed());
+  return project;
 }
