@@ -1,9 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { CallContext } from './call-context.js';
-import { CircuitBreaker } from './circuit-breaker.js';
-import { ManualClock } from './manual-clock.js';
-import { DependencyDown, flush } from './test-helpers.test-util.js';
+import { breakerOnClock, DependencyDown, flush } from './test-helpers.test-util.js';
 
 /** A seeded generator, so a failing soak run can be replayed. */
 function seeded(seed: number) {
@@ -18,18 +16,19 @@ function seeded(seed: number) {
 describe('soak', () => {
   it('1M calls with random failures, timeouts and aborts: counters reconcile, nothing leaks', async () => {
     const random = seeded(20261127);
-    const clock = new ManualClock(0);
-    const breaker = new CircuitBreaker('soak', {
-      clock,
-      logger: false,
-      timeoutMs: 100,
-      recoveryTimeoutMs: 50,
-      halfOpenMaxCalls: 5,
-      failurePolicy: { type: 'count-window', size: 100, minimumCalls: 20, failureRateThreshold: 0.6 },
-      expectedError: DependencyDown,
-      openBackoff: { maxMs: 400, multiplier: 2, jitter: 0.5 },
-      random,
-    });
+    const { breaker, clock } = breakerOnClock(
+      {
+        timeoutMs: 100,
+        recoveryTimeoutMs: 50,
+        halfOpenMaxCalls: 5,
+        failurePolicy: { type: 'count-window', size: 100, minimumCalls: 20, failureRateThreshold: 0.6 },
+        expectedError: DependencyDown,
+        openBackoff: { maxMs: 400, multiplier: 2, jitter: 0.5 },
+        random,
+      },
+      'soak',
+      0,
+    );
     let transitions = 0;
     const listener = breaker.onStateChange(() => transitions++);
     const signals: AbortSignal[] = [];

@@ -86,16 +86,8 @@ describe('a half-open call refused the fleet permit', () => {
   });
 
   it('with a store whose acquireProbe answers false (seam test, no real Redis here)', async () => {
-    const clock = new ManualClock(0);
-    const breaker = new CircuitBreaker('seam', {
-      clock,
-      logger: false,
-      failureThreshold: 1,
-      recoveryTimeoutMs: 1_000,
-      timeoutMs: 0,
-      halfOpenMaxWaitMs: 2_000,
-      stateStore: { connect: () => ({ transitioned() {}, acquireProbe: async () => false, dispose() {} }) },
-    });
+    const stateStore = { connect: () => ({ transitioned() {}, acquireProbe: async () => false, dispose() {} }) };
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 1, recoveryTimeoutMs: 1_000, halfOpenMaxWaitMs: 2_000, stateStore }, 'seam', 0);
     await settle(breaker.execute(fail));
     clock.advance(1_000);
     const refused = await settle(breaker.execute(() => 'never runs'));

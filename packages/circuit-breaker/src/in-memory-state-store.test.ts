@@ -4,7 +4,7 @@ import type { CircuitSnapshot } from './circuit-state.js';
 import { InMemoryStateStore } from './in-memory-state-store.js';
 import { ManualClock } from './manual-clock.js';
 import type { StoreBinding } from './state-store.js';
-import { deferred, fail, settle, succeed } from './test-helpers.test-util.js';
+import { breakerOnClock, deferred, fail, settle, succeed } from './test-helpers.test-util.js';
 
 function twoReplicas(halfOpenMaxCalls = 1) {
   const clock = new ManualClock();
@@ -56,21 +56,13 @@ describe('InMemoryStateStore (the state-store seam)', () => {
 describe('the binding a store receives', () => {
   it('exposes threshold, half-open permits and the retry time a trip would get', () => {
     let binding: StoreBinding | undefined;
-    const clock = new ManualClock(0);
-    const breaker = new CircuitBreaker('b', {
-      clock,
-      logger: false,
-      failureThreshold: 4,
-      halfOpenMaxCalls: 3,
-      recoveryTimeoutMs: 1_000,
-      openBackoff: { maxMs: 10_000, jitter: 0 },
-      stateStore: {
-        connect(b) {
-          binding = b;
-          return { transitioned() {}, dispose() {} };
-        },
+    const stateStore = {
+      connect(b: StoreBinding) {
+        binding = b;
+        return { transitioned() {}, dispose() {} };
       },
-    });
+    };
+    const { breaker } = breakerOnClock({ failureThreshold: 4, halfOpenMaxCalls: 3, recoveryTimeoutMs: 1_000, openBackoff: { maxMs: 10_000, jitter: 0 }, stateStore }, 'b', 0);
     expect(binding!.name).toBe('b');
     expect(binding!.threshold).toBe(4);
     expect(binding!.halfOpenMaxCalls).toBe(3);

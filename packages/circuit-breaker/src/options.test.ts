@@ -3,6 +3,9 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { CIRCUIT_BREAKER_OPTION_NAMES, firstDifference, resolveOptions } from './options.js';
 
 const make = (options: object) => () => new CircuitBreaker('x', options as never);
+/** A valid window policy with `wrong` over it: each case below states only what is wrong. */
+const countWindow = (wrong: object) => ({ failurePolicy: { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 0.5, ...wrong } });
+const timeWindow = (wrong: object) => ({ failurePolicy: { type: 'time-window', windowMs: 1000, minimumCalls: 5, failureRateThreshold: 0.5, ...wrong } });
 
 describe('invalid options throw errors naming option, value and what is allowed', () => {
   it.each([
@@ -32,31 +35,11 @@ describe('invalid options throw errors naming option, value and what is allowed'
       'failureThreshold and failurePolicy are exclusive',
     ],
     [{ failurePolicy: { type: 'sliding' } }, RangeError, 'failurePolicy.type must be one of "consecutive", "count-window", "time-window"; got "sliding"'],
-    [
-      { failurePolicy: { type: 'count-window', size: 10, minimumCalls: 20, failureRateThreshold: 0.5 } },
-      RangeError,
-      'failurePolicy.minimumCalls must be <= failurePolicy.size (10); got 20',
-    ],
-    [
-      { failurePolicy: { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 0 } },
-      RangeError,
-      'failurePolicy.failureRateThreshold must be a number > 0 and <= 1; got 0',
-    ],
-    [
-      { failurePolicy: { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 50 } },
-      RangeError,
-      'failurePolicy.failureRateThreshold must be a number > 0 and <= 1; got 50',
-    ],
-    [
-      { failurePolicy: { type: 'time-window', windowMs: 0, minimumCalls: 5, failureRateThreshold: 0.5 } },
-      RangeError,
-      'failurePolicy.windowMs must be a number >= 1',
-    ],
-    [
-      { failurePolicy: { type: 'time-window', windowMs: 1000, minimumCalls: 5, failureRateThreshold: 0.5, slowCallDurationMs: 100 } },
-      TypeError,
-      'slowCallDurationMs and failurePolicy.slowCallRateThreshold go together',
-    ],
+    [countWindow({ minimumCalls: 20 }), RangeError, 'failurePolicy.minimumCalls must be <= failurePolicy.size (10); got 20'],
+    [countWindow({ failureRateThreshold: 0 }), RangeError, 'failurePolicy.failureRateThreshold must be a number > 0 and <= 1; got 0'],
+    [countWindow({ failureRateThreshold: 50 }), RangeError, 'failurePolicy.failureRateThreshold must be a number > 0 and <= 1; got 50'],
+    [timeWindow({ windowMs: 0 }), RangeError, 'failurePolicy.windowMs must be a number >= 1'],
+    [timeWindow({ slowCallDurationMs: 100 }), TypeError, 'slowCallDurationMs and failurePolicy.slowCallRateThreshold go together'],
   ])('%j', (options, type, message) => {
     expect(make(options)).toThrow(type);
     expect(make(options)).toThrow(message);

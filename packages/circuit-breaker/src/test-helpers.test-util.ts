@@ -2,9 +2,12 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { ManualClock } from './manual-clock.js';
 import type { CircuitBreakerInit } from './options.js';
 
-/** A breaker on a manual clock with logging off, plus a way to fail and succeed calls. */
-export function breakerOnClock(options: CircuitBreakerInit = {}, name = 'dep') {
-  const clock = new ManualClock();
+/**
+ * A breaker on a manual clock (starting at `clockStart`, when a test reads absolute times), logging
+ * off and no timeout unless `options` say otherwise.
+ */
+export function breakerOnClock(options: CircuitBreakerInit = {}, name = 'dep', clockStart?: number) {
+  const clock = new ManualClock(clockStart);
   const breaker = new CircuitBreaker(name, { logger: false, timeoutMs: 0, clock, ...options });
   return { breaker, clock };
 }
