@@ -8,8 +8,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 import { getJson, type ChaosState } from './helpers.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -72,7 +73,7 @@ describe('the dashboard in Chromium', () => {
     // Heal from the page; after the recovery timeout the next relay is the probe that closes it.
     await page.click('button[data-chaos="peer-beta"][data-action="heal"]');
     await page.locator('tr[data-dependency="peer-beta"] >> text=healthy').waitFor();
-    await waitFor(async () => ((await relayTo('beta')) === 200 ? true : undefined), 'beta to answer again', 15_000, 100);
+    await waitFor('beta to answer again', async () => (await relayTo('beta')) === 200, { timeoutMs: 15_000, everyMs: 100 });
     await page.locator('tr[data-breaker="a2a/beta"][data-state="closed"]').waitFor();
     await page.locator('#status.healthy').waitFor();
     // The chart has drawn the traffic (three series).
@@ -191,7 +192,7 @@ describe('the dashboard in Chromium', () => {
         document.body.appendChild(s);
       });
       expect(await victim.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
-      await waitFor(() => (violations.length > 0 ? true : undefined), 'a Content-Security-Policy violation report', 5_000);
+      await waitFor('a Content-Security-Policy violation report', () => violations.length > 0, { timeoutMs: 5_000 });
     } finally {
       await victim.close();
     }

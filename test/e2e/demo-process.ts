@@ -72,14 +72,3 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoP
     },
   };
 }
-
-/** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs` (a bound, not a timed assertion). */
-export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

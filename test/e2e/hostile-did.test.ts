@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { A2aPeer, DidWebHost, FaultProxy, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
+import { waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 import { chaos, getJson, relay, type Health } from './helpers.js';
 
 let demo: DemoProcess;
@@ -94,10 +95,14 @@ describe('a hostile DID host claiming agent alpha', () => {
     expect((await health()).breaker_stats['a2a/alpha']!.state).not.toBe('closed');
     await chaos(demo.url, 'peer-alpha', 'heal');
     const seen = failing.stats().requests.received;
-    const answer = await waitFor(async () => {
-      const probe = await relay(client, 'alpha', 'back?');
-      return probe.relay.ok ? probe : undefined;
-    }, 'alpha to answer again', 15_000, 100);
+    const answer = await waitFor(
+      'alpha to answer again',
+      async () => {
+        const probe = await relay(client, 'alpha', 'back?');
+        return probe.relay.ok && probe;
+      },
+      { timeoutMs: 15_000, everyMs: 100 },
+    );
     expect(answer.relay).toMatchObject({ ok: true, peer: 'alpha', reply: 'echo: back?' });
     expect(answer.relay.url).toBe(alphaUrl);
     expect((await health()).breaker_stats['a2a/alpha']!.state).toBe('closed');

@@ -7,8 +7,9 @@
 import { request, type ClientRequest } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 import { getJson, rawRequest, type ChaosState, type RawResponse } from './helpers.js';
 
 let demo: DemoProcess;
@@ -211,7 +212,7 @@ describe('the dashboard\'s event streams', () => {
       expect(statuses.every((status) => status === 200)).toBe(true);
       expect(expectCleanJson(await rawRequest(`${demo.url}/events`), 503)).toEqual({ detail: 'too many dashboards open (100); close one and reload' });
       open.shift()!.destroy();
-      await waitFor(async () => ((await openStream()) === 200 ? true : undefined), 'a freed stream place', 10_000, 50);
+      await waitFor('a freed stream place', async () => (await openStream()) === 200, { timeoutMs: 10_000, everyMs: 50 });
     } finally {
       for (const req of open) req.destroy();
     }
@@ -251,11 +252,11 @@ describe('charsets, response headers and slow clients', () => {
     const trickle = setInterval(() => socket.writable && socket.write('x-slow: 1\r\n'), 1_000);
     try {
       // A bound, not a timing: the agent promises 10 s (+1 s checking); Node's default would take 60-90 s.
-      await waitFor(() => (socket.destroyed ? true : undefined), 'the agent to close a trickling connection', 20_000, 200);
+      await waitFor('the agent to close a trickling connection', () => socket.destroyed, { timeoutMs: 20_000, everyMs: 200 });
       await closed;
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
       // Opened at the same time and never sent a byte: Node alone would keep it open for ever.
-      await waitFor(() => (silent.destroyed || silent.readableEnded ? true : undefined), 'the agent to close a silent connection', 10_000, 200);
+      await waitFor('the agent to close a silent connection', () => silent.destroyed || silent.readableEnded, { timeoutMs: 10_000, everyMs: 200 });
     } finally {
       clearInterval(trickle);
       socket.destroy();

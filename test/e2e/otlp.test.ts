@@ -4,8 +4,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 
 const received: { path: string; body: string }[] = [];
 let sink: Server;
@@ -39,13 +40,17 @@ describe('OTLP export', () => {
   it('sends the breaker metrics and the relay path\'s spans to the collector', async () => {
     const response = await fetch(`${demo.url}/relay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: 'gamma', text: 'traced' }) });
     expect(response.status).toBe(200);
-    const metrics = await waitFor(() => received.find((r) => r.path === '/v1/metrics' && r.body.includes('phlow.circuit_breaker.state')), 'OTLP metrics', 20_000);
+    const metrics = await waitFor('OTLP metrics', () => received.find((r) => r.path === '/v1/metrics' && r.body.includes('phlow.circuit_breaker.state')), { timeoutMs: 20_000 });
     expect(metrics.body).toContain('phlow.circuit_breaker.failures');
     expect(metrics.body).toContain('phlow-demo-agent');
-    const traces = await waitFor(() => {
-      const bodies = received.filter((r) => r.path === '/v1/traces').map((r) => r.body).join('\n');
-      return bodies.includes('a2a SendMessage') && bodies.includes('resolve did:web') && bodies.includes('"relay"') ? bodies : undefined;
-    }, 'OTLP spans of the relay (A2A call and DID resolution)', 20_000);
+    const traces = await waitFor(
+      'OTLP spans of the relay (A2A call and DID resolution)',
+      () => {
+        const bodies = received.filter((r) => r.path === '/v1/traces').map((r) => r.body).join('\n');
+        return bodies.includes('a2a SendMessage') && bodies.includes('resolve did:web') && bodies.includes('"relay"') && bodies;
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(traces).toContain('phlow.circuit_breaker.name');
     // The relay span holds the adapters' spans: one trace per relayed message.
     const spans = received

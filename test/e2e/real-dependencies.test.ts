@@ -6,8 +6,9 @@
  */
 import { A2aPeer, FaultProxy, SupabaseStandIn } from '@phlow/testkit';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 import { getJson, relay, type ChaosState, type Health } from './helpers.js';
 
 // The tables the agent expects (apps/demo-agent/src/stand-ins.ts, SCHEMA_SQL).
@@ -82,7 +83,7 @@ describe('real dependencies from the environment', () => {
     }
     expect(await supabase.query('select count(*)::int as n from messages where replayed')).toEqual([{ n: 0 }]);
     await network.clearFaults();
-    await waitFor(async () => ((await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0 ? true : undefined), 'the outbox to drain');
+    await waitFor('the outbox to drain', async () => (await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0);
     const replayed = await supabase.query('select request, resolved_via from messages where replayed order by id');
     expect(replayed).toEqual([0, 1, 2, 3].map((i) => ({ request: `offline ${i}`, resolved_via: 'did' })));
   });
@@ -94,7 +95,7 @@ describe('real dependencies from the environment', () => {
     expect(slowRegistry.relay).toMatchObject({ ok: true, via: 'did', recorded: 'outbox' });
     expect(slowRegistry.relay.notes.join(' ')).toMatch(/registry lookup failed \(.*\): resolved by DID/);
     await network.clearFaults();
-    await waitFor(async () => ((await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0 ? true : undefined), 'the outbox to drain');
+    await waitFor('the outbox to drain', async () => (await getJson<Health>(`${demo.url}/health/circuit-breakers`)).outbox.pending === 0);
 
     // The peer hangs: each call ends at the 1 s timeout (504); three of them open its breaker.
     south.setBehavior({ kind: 'delay', ms: 60_000 });
@@ -106,6 +107,6 @@ describe('real dependencies from the environment', () => {
     const open = await relay(client, 'south', 'open now');
     expect(open.relay).toMatchObject({ ok: false, status: 503, peer: 'south' });
     south.setBehavior({ kind: 'echo' });
-    await waitFor(async () => ((await relay(client, 'south', 'back?')).relay.ok ? true : undefined), 'south to answer again', 15_000, 100);
+    await waitFor('south to answer again', async () => (await relay(client, 'south', 'back?')).relay.ok, { timeoutMs: 15_000, everyMs: 100 });
   });
 });

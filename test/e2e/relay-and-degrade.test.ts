@@ -7,8 +7,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ClientFactory, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
+import { waitFor } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, waitFor, type DemoProcess } from './demo-process.js';
+import { startDemo, type DemoProcess } from './demo-process.js';
 import { chaos, getJson, received, relay, textRequest, type Health } from './helpers.js';
 
 let demo: DemoProcess;
@@ -27,10 +28,14 @@ const health = () => getJson<Health>(`${demo.url}/health/circuit-breakers`);
 
 /** Relays to `peer` until an answer satisfies `done` (a probe after the recovery timeout, for instance). */
 async function relayUntil(peer: string, done: (answer: Awaited<ReturnType<typeof relay>>) => boolean, what: string) {
-  return waitFor(async () => {
-    const answer = await relay(client, peer, 'probe');
-    return done(answer) ? answer : undefined;
-  }, what, 15_000, 100);
+  return waitFor(
+    what,
+    async () => {
+      const answer = await relay(client, peer, 'probe');
+      return done(answer) && answer;
+    },
+    { timeoutMs: 15_000, everyMs: 100 },
+  );
 }
 
 describe('the demo agent, end to end', () => {
@@ -122,10 +127,10 @@ describe('the demo agent, end to end', () => {
     expect(degraded.outbox.pending).toBe(4);
 
     await chaos(demo.url, 'supabase', 'heal');
-    const replayed = await waitFor(async () => {
+    const replayed = await waitFor('the outbox to be replayed', async () => {
       const h = await health();
-      return h.outbox.pending === 0 ? h : undefined;
-    }, 'the outbox to be replayed');
+      return h.outbox.pending === 0 && h;
+    });
     expect(replayed.outbox.replayed).toBe(4);
     expect(replayed.breaker_stats['supabase/rest']!.state).toBe('closed');
     expect((await relay(client, 'beta', 'registry back')).relay).toMatchObject({ ok: true, via: 'registry', recorded: 'stored' });

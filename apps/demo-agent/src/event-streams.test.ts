@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { waitFor } from '@phlow/test-helpers';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStreams } from './event-streams.js';
@@ -39,18 +40,13 @@ function client(port: number, reading: boolean): Promise<{ socket: Socket; recei
   });
 }
 
-const until = async (condition: () => boolean, what: string) => {
-  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!condition()) throw new Error(`never: ${what}`);
-};
-
 describe('EventStreams', () => {
   it('closes a stream whose client stops reading once its backlog passes the bound; readers keep theirs', async () => {
     const streams = new EventStreams({ maxStreams: 10, maxBacklogBytes: 256 * 1024 });
     const port = await serve(streams);
     const reader = await client(port, true);
     const stalled = await client(port, false);
-    await until(() => streams.size === 2, 'both streams open');
+    await waitFor('both streams open', () => streams.size === 2);
     const snapshot = JSON.stringify('x'.repeat(64 * 1024));
     // Without the bound, 400 snapshots (26 MB) would sit in the stalled stream's buffer.
     let broadcasts = 0;
@@ -66,7 +62,7 @@ describe('EventStreams', () => {
     await ended;
     const before = reader.received();
     streams.broadcast('"still here"');
-    await until(() => reader.received() > before, 'the reader to get the next snapshot');
+    await waitFor('the reader to get the next snapshot', () => reader.received() > before);
   });
 
   it('is bounded in number, and a closed stream frees its place', async () => {
@@ -74,10 +70,10 @@ describe('EventStreams', () => {
     const port = await serve(streams);
     const first = await client(port, true);
     await client(port, true);
-    await until(() => streams.size === 2, 'two streams open');
+    await waitFor('two streams open', () => streams.size === 2);
     expect(streams.hasRoom).toBe(false);
     first.socket.destroy();
-    await until(() => streams.hasRoom, 'a freed place');
+    await waitFor('a freed place', () => streams.hasRoom);
   });
 
   it('names a bound that is not a positive integer', () => {

@@ -82,7 +82,7 @@ function relayWith(
     ...(didPeerResolver === undefined ? {} : { didPeerResolver }),
     ...(maxDidPeers === undefined ? {} : { maxDidPeers }),
     didWebHost: trusted.did.slice('did:web:'.length),
-    peerBreaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
+    breaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
     peerAddresses,
     ...(didPeerAddresses === 'relay default' ? {} : { didPeerAddresses }),
     outbox,

@@ -72,8 +72,8 @@ export interface RelayOptions {
   readonly didPeerResolver?: CircuitBreakerResolver;
   /** did:web authority of agent DIDs: agent `x` is `did:web:<authority>:agents:x` (the DID fallback for an id). */
   readonly didWebHost: string | undefined;
-  /** Options of every peer breaker (one object: a family takes one configuration). */
-  readonly peerBreaker: CircuitBreakerOptions;
+  /** Options of every peer breaker (one object: a family takes one configuration), as the A2A adapter takes them. */
+  readonly breaker: CircuitBreakerOptions;
   readonly outbox: Outbox;
   /**
    * Which addresses peers' A2A endpoints may connect to (`@phlow/a2a`'s address policy): `false`
@@ -168,7 +168,7 @@ export class Relay {
         peer: peer.key,
         ...family,
         registry: this.#options.registry,
-        breaker: this.#options.peerBreaker,
+        breaker: this.#options.breaker,
         fetch: cardFromLookedUpOrigin,
         allowPrivateAddresses: stranger ? (this.#options.didPeerAddresses ?? false) : this.#options.peerAddresses,
       });
