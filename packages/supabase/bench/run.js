@@ -3,13 +3,13 @@
 //      adapter, same run, interleaved, median of many.
 //   2. The adapter's own cost per request, with a fetch that answers at once (no network, no database).
 //   3. How fast an open breaker answers a query.
-import { fileURLToPath } from 'node:url';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { AGENTS_SQL } from '@phlow/test-helpers';
 import { SupabaseStandIn } from '@phlow/testkit';
 import { createClient as createSupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import { createClient, circuitBreakerOf, protectFetch } from '../dist/index.js';
+import { breakerFor, createClient, protectFetch } from '../dist/index.js';
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const us = (ns) => `${(ns / 1000).toFixed(1).padStart(8)} µs`;
@@ -22,7 +22,7 @@ async function timeOne(fn) {
 }
 
 async function queryLatency() {
-  const standIn = new SupabaseStandIn({ schemaFile: fileURLToPath(new URL('../test-fixtures/agents.sql', import.meta.url)) });
+  const standIn = new SupabaseStandIn({ schemaFile: AGENTS_SQL });
   await standIn.start();
   await standIn.query(`insert into agents (id, name, score) select 'a' || i, 'agent ' || i, i from generate_series(1, 20) i`);
   const registry = new CircuitBreakerRegistry({ logger: false });
@@ -31,14 +31,14 @@ async function queryLatency() {
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 50 })] });
   const subjects = [
     ['supabase-js, unprotected', createSupabaseClient(standIn.url, 'key', clientOptions)],
-    ['@phlow/supabase (no tracer SDK)', createClient(standIn.url, 'key', { ...clientOptions, circuitBreaker: { registry } })],
+    ['@phlow/supabase (no tracer SDK)', createClient(standIn.url, 'key', { ...clientOptions, protection: { registry } })],
     [
       '@phlow/supabase, timeoutMs: 0 (no signal)',
-      createClient(standIn.url, 'key', { ...clientOptions, circuitBreaker: { registry, name: 'untimed', timeoutMs: 0 } }),
+      createClient(standIn.url, 'key', { ...clientOptions, protection: { registry, name: 'untimed', breaker: { timeoutMs: 0 } } }),
     ],
     [
       '@phlow/supabase (SDK recording spans)',
-      createClient(standIn.url, 'key', { ...clientOptions, circuitBreaker: { registry, name: 'traced', tracerProvider } }),
+      createClient(standIn.url, 'key', { ...clientOptions, protection: { registry, name: 'traced', tracerProvider } }),
     ],
   ];
   const query = (client) => client.from('agents').select('id, name, score').lt('score', 10).order('id');
@@ -100,8 +100,8 @@ async function ownCost() {
 
 async function rejection() {
   const registry = new CircuitBreakerRegistry({ logger: false });
-  const supabase = createClient('http://127.0.0.1:1', 'key', { ...clientOptions, circuitBreaker: { registry } });
-  circuitBreakerOf(supabase).forceOpen();
+  const supabase = createClient('http://127.0.0.1:1', 'key', { ...clientOptions, protection: { registry } });
+  breakerFor(supabase).forceOpen();
   const query = () => supabase.from('agents').select('id');
   for (let i = 0; i < 2_000; i++) await query();
   const samples = [];
