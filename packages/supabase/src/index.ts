@@ -7,12 +7,7 @@ export { ResponseTooLargeError } from './response-too-large-error.js';
 export type { SupabaseBreakerOptions, SupabaseProtectionOptions } from './options.js';
 export { classifyStatus } from './failure-classification.js';
 export type { StatusClassifier } from './failure-classification.js';
-export {
-  CIRCUIT_HEADER,
-  CIRCUIT_OPEN_CODE,
-  DEFAULT_REJECTION_STATUS,
-  isCircuitRejection,
-} from './rejection.js';
+export { CIRCUIT_HEADER, CIRCUIT_OPEN_CODE, DEFAULT_REJECTION_STATUS, isCircuitRejection } from './rejection.js';
 export type { CircuitOpenBody } from './rejection.js';
 export { SUPABASE_SERVICES } from './supabase-request.js';
 export type { SupabaseService } from './supabase-request.js';
