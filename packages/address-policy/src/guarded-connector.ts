@@ -70,7 +70,8 @@ export function guardedConnector(
   const { policy } = settings;
   const connect = buildConnector({
     ...settings.connectOptions,
-    ...(policy.enforced ? { lookup: guardedLookup(policy, settings.lookup) } : {}),
+    // Also when every address is allowed: a lookup of the user's (their own DNS) is still the one used.
+    lookup: guardedLookup(policy, settings.lookup),
   } as buildConnector.BuildOptions);
   return (options, callback) => {
     const host = options.hostname;

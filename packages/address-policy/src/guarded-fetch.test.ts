@@ -134,6 +134,14 @@ describe('connections', () => {
     await guarded.close();
   });
 
+  it('allowPrivateAddresses: true still connects through the given lookup (a user\'s own name resolution)', async () => {
+    const looked: string[] = [];
+    const guarded = createGuardedFetch({ allowPrivateAddresses: true, lookup: async (host) => (looked.push(host), [{ address: '127.0.0.1', family: 4 }]) });
+    expect(await (await guarded(`http://agents.internal.example:${server.port}/dev`)).text()).toBe('hello /dev');
+    expect(looked).toEqual(['agents.internal.example']);
+    await guarded.close();
+  });
+
   it('allowPrivateAddresses: true checks nothing (local development)', async () => {
     const guarded = createGuardedFetch({ allowPrivateAddresses: true });
     expect((await guarded(`http://0x7f.1:${server.port}/dev`)).status).toBe(200);
