@@ -6,6 +6,11 @@ const OPEN_MARKER = errorMarker('phlow.circuit-breaker.open-error');
 const TIMEOUT_MARKER = errorMarker('phlow.circuit-breaker.timeout-error');
 const FAMILY_FULL_MARKER = errorMarker('phlow.circuit-breaker.family-full-error');
 
+/** Milliseconds from the clock's now to `retryAt` (never negative), or null when unknown. */
+function msUntil(retryAt: number | null, clock: { now(): number }): number | null {
+  return retryAt === null ? null : Math.max(0, retryAt - clock.now());
+}
+
 /**
  * Base of every error a breaker raises itself. Catch it for the guide's fallback pattern:
  * `try { await breaker.execute(fn) } catch (e) { if (CircuitBreakerError.isInstance(e)) useCache() }`.
@@ -62,7 +67,7 @@ export class CircuitOpenError extends CircuitBreakerError {
 
   /** Milliseconds from now to `retryAt` (0 when a probe may run now), or null when unknown. */
   get retryAfterMs(): number | null {
-    return this.retryAt === null ? null : Math.max(0, this.retryAt - this.clock.now());
+    return msUntil(this.retryAt, this.clock);
   }
 
   override toJSON(): object {
@@ -117,7 +122,7 @@ export class CircuitFamilyFullError extends CircuitBreakerError {
 
   /** Milliseconds from now to `retryAt`, or null when unknown. */
   get retryAfterMs(): number | null {
-    return this.retryAt === null ? null : Math.max(0, this.retryAt - this.clock.now());
+    return msUntil(this.retryAt, this.clock);
   }
 
   override toJSON(): object {
