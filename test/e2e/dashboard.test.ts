@@ -53,7 +53,7 @@ describe('the dashboard in Chromium', () => {
     for (const name of ['supabase/rest', 'a2a/alpha', 'a2a/beta', 'a2a/gamma']) {
       await page.locator(`tr[data-breaker="${name}"][data-state="closed"]`).waitFor();
     }
-    await expect(page.locator('tr[data-breaker^="did-web/"]').count()).resolves.toBe(1);
+    await expect(page.locator('tr[data-breaker^="did/web:"]').count()).resolves.toBe(1);
     await page.locator('#status.healthy').waitFor();
 
     // Break peer beta from the page; traffic trips its breaker; the page (via server-sent events) shows it.

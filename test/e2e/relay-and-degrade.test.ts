@@ -145,7 +145,7 @@ describe('the demo agent, end to end', () => {
       expect(answer.relay.notes).toContain('DID host unavailable: used the cached DID document');
     }
     const degraded = await health();
-    expect(degraded.open_breakers.filter((name) => name.startsWith('did-web/'))).toHaveLength(1);
+    expect(degraded.open_breakers.filter((name) => name.startsWith('did/web:'))).toHaveLength(1);
 
     await chaos(demo.url, 'did-host', 'heal');
     await relayUntil('gamma', (a) => a.relay.via === 'did', 'a fresh DID resolution');

@@ -36,7 +36,10 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   const server = await startHttpServer(config);
   const { app } = server;
 
-  const health = () => ({ ...breakerHealth(registry.getStats(), clients.isForeign), outbox: outbox.stats });
+  const health = () => {
+    const foreign = clients.foreignBreakers();
+    return { ...breakerHealth(registry.getStats(), (name) => foreign.has(name)), outbox: outbox.stats };
+  };
   const chaos = { proxies: deps.proxies, breakerOf: breakerOfDependency(clients) };
   mountA2aRoutes(app, { url: server.url, relay });
   mountHttpRoutes(app, { relay, health, prometheusUrl: telemetry.prometheusUrl });

@@ -7,7 +7,7 @@ import type { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import type { FaultProxy, Faults } from '@phlow/testkit';
 import type { Express, Request, Response } from 'express';
 import { adminOnly, operatorOnly } from './operator-requests.js';
-import { OPERATOR_PEERS, breakerNameOf } from './peer-identity.js';
+import { OPERATOR_PEERS } from './peer-identity.js';
 import type { ProtectedClients } from './protected-clients.js';
 
 /** The chaos actions the dashboard offers, as FaultProxy faults. */
@@ -30,11 +30,11 @@ export interface DependencyState {
 }
 
 /** The breaker in front of a chaos target (`supabase`, `did-host`, `peer-<id>`), when the agent has one. */
-export function breakerOfDependency(clients: Pick<ProtectedClients, 'supabaseBreaker' | 'didHostBreaker'>): (dependency: string) => string | undefined {
+export function breakerOfDependency(clients: Pick<ProtectedClients, 'supabaseBreaker' | 'didHostBreaker' | 'relay'>): (dependency: string) => string | undefined {
   return (dependency) => {
-    if (dependency === 'supabase') return clients.supabaseBreaker;
-    if (dependency === 'did-host') return clients.didHostBreaker;
-    if (dependency.startsWith('peer-')) return breakerNameOf({ family: OPERATOR_PEERS, key: dependency.slice('peer-'.length) });
+    if (dependency === 'supabase') return clients.supabaseBreaker().name;
+    if (dependency === 'did-host') return clients.didHostBreaker()?.name;
+    if (dependency.startsWith('peer-')) return clients.relay.breakerOf({ family: OPERATOR_PEERS, key: dependency.slice('peer-'.length) })?.name;
     return undefined;
   };
 }

@@ -3,19 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { breakerHealth } from './health.js';
 
 const breaker = (state: string) => ({ state }) as unknown as CircuitBreakerStats;
-const isForeign = (name: string) => name.startsWith('a2a-did/') || (name.startsWith('did-web/') && name !== 'did-web/agents.example.com');
+// Which breakers are strangers' is told by family (foreign-breakers.ts); here, a fixed list.
+const foreign = new Set(['a2a-did/did:web:evil.example:agents:alpha', 'foreign-did/web:evil.example']);
+const isForeign = (name: string) => foreign.has(name);
 
 describe('breakerHealth', () => {
   it('a stranger\'s failing DID (and its host) is listed, but does not make the agent degraded', () => {
     const health = breakerHealth(
-      { 'supabase/rest': breaker('closed'), 'a2a/alpha': breaker('closed'), 'a2a-did/did:web:evil.example:agents:alpha': breaker('open'), 'did-web/evil.example': breaker('open') },
+      { 'supabase/rest': breaker('closed'), 'a2a/alpha': breaker('closed'), 'a2a-did/did:web:evil.example:agents:alpha': breaker('open'), 'foreign-did/web:evil.example': breaker('open') },
       isForeign,
     );
-    expect(health).toMatchObject({ status: 'healthy', open_breakers: [], open_foreign_breakers: ['a2a-did/did:web:evil.example:agents:alpha', 'did-web/evil.example'] });
+    expect(health).toMatchObject({ status: 'healthy', open_breakers: [], open_foreign_breakers: ['a2a-did/did:web:evil.example:agents:alpha', 'foreign-did/web:evil.example'] });
   });
 
   it('the operator\'s dependencies do', () => {
-    for (const name of ['supabase/rest', 'a2a/alpha', 'did-web/agents.example.com']) {
+    for (const name of ['supabase/rest', 'a2a/alpha', 'did/web:agents.example.com']) {
       expect(breakerHealth({ [name]: breaker('open'), 'a2a/beta': breaker('half_open') }, isForeign)).toMatchObject({ status: 'degraded', open_breakers: [name], open_foreign_breakers: [] });
     }
   });

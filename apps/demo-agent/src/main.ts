@@ -2,7 +2,7 @@
  * `pnpm demo`: starts the embedded dependencies (or uses the real ones named in the environment) and
  * the agent, prints where everything is, and runs until Ctrl-C.
  */
-import { startAgent } from './agent.js';
+import { A2A_JSONRPC_PATH, A2A_REST_PATH, startAgent } from './agent.js';
 import { readConfig } from './config.js';
 import { startDependencies } from './stand-ins.js';
 
@@ -26,7 +26,7 @@ console.log(`
 Phlow demo agent — an A2A relay agent with circuit breakers on every dependency
 
   Dashboard        ${agent.url}/
-  Agent card       ${agent.url}/.well-known/agent-card.json   (JSON-RPC ${agent.url}/a2a/jsonrpc, REST ${agent.url}/a2a/rest)
+  Agent card       ${agent.url}/.well-known/agent-card.json   (JSON-RPC ${agent.url}${A2A_JSONRPC_PATH}, REST ${agent.url}${A2A_REST_PATH})
   Health           ${agent.url}/health/circuit-breakers
   Metrics          ${agent.url}/metrics
   Admin token      ${agent.adminToken}${process.env['ADMIN_TOKEN'] ? '   (from ADMIN_TOKEN)' : ''}

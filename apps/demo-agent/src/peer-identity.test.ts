@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LastKnownAddresses } from './last-known-addresses.js';
-import { AgentDidNamespace, breakerNameOf, parseTarget } from './peer-identity.js';
+import { AgentDidNamespace, parseTarget } from './peer-identity.js';
 
 const HOST = 'agents.example.com%3A8443';
 const ns = new AgentDidNamespace(HOST);
@@ -45,7 +45,6 @@ describe('AgentDidNamespace', () => {
       `did:web:${HOST}:agents:%61lpha`,
     ]) {
       expect(ns.identityOf(did), did).toEqual({ family: 'a2a-did', key: did });
-      expect(breakerNameOf(ns.identityOf(did))).toBe(`a2a-did/${did}`);
     }
   });
 

@@ -21,6 +21,7 @@ export const OPERATOR_PEERS = 'a2a';
 export const DID_PEERS = 'a2a-did';
 
 export interface PeerIdentity {
+  /** The A2A breaker family (`name`) of the peer's client; its breaker is the member `key`. */
   readonly family: typeof OPERATOR_PEERS | typeof DID_PEERS;
   /** The agent id (family `a2a`) or the DID (family `a2a-did`). */
   readonly key: string;
@@ -87,6 +88,3 @@ export class AgentDidNamespace {
     return target.kind === 'agent' ? { family: OPERATOR_PEERS, key: target.id } : this.identityOf(target.did);
   }
 }
-
-/** The registry name of a peer's breaker: `a2a/alpha`, `a2a-did/did:web:example.com:agents:alpha`. */
-export const breakerNameOf = (peer: PeerIdentity): string => `${peer.family}/${peer.key}`;

@@ -3,19 +3,20 @@
  * messages), the DID resolvers (the operator's DID host, and strangers' hosts apart), the relay to
  * peers, and the outbox that keeps the exchanges Supabase could not take.
  */
-import { type CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import type { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
-import { circuitBreakerOf, createClient } from '@phlow/supabase';
+import { breakerFor, createClient } from '@phlow/supabase';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { breakerOptions } from './breaker-options.js';
 import type { DemoConfig } from './config.js';
+import { foreignBreakers } from './foreign-breakers.js';
 import { Outbox } from './outbox.js';
 import { DID_PEERS, OPERATOR_PEERS } from './peer-identity.js';
 import { Relay } from './relay.js';
 import type { Dependencies, KnownPeer } from './stand-ins.js';
 
-/** Name of the resolver of strangers' DIDs: their hosts' breakers are `foreign-did-web/<host>`. */
+/** Family of the resolver of strangers' DIDs (its did:web hosts' breakers: `foreign-did/web:<host>`). */
 const FOREIGN_DID = 'foreign-did';
 
 /** How long a DID document is served stale while its host is down: a day. */
@@ -33,12 +34,12 @@ export interface ProtectedClients {
   readonly didPeerResolver: CircuitBreakerResolver;
   readonly relay: Relay;
   readonly outbox: Outbox;
-  /** The breaker of a Supabase API (`rest` here: the registry and the messages). */
-  readonly supabaseBreaker: string;
-  /** The breaker of the configured DID host, when there is one. */
-  readonly didHostBreaker: string | undefined;
-  /** True for a breaker a stranger can make fail: strangers' peers and their did:web hosts. */
-  isForeign(breaker: string): boolean;
+  /** The breaker of the Supabase API the agent uses (`rest`: the registry and the messages). Asked each time: an idle one is retired. */
+  supabaseBreaker(): CircuitBreaker;
+  /** The breaker of the configured DID host, when there is one (asked each time, too). */
+  didHostBreaker(): CircuitBreaker | undefined;
+  /** Names of the breakers a stranger can make fail (strangers' peers and their did:web hosts), now. */
+  foreignBreakers(): Set<string>;
   /**
    * Creates every known peer's breaker and client, caches its DID document, touches the registry, so
    * the dashboard lists every breaker from the start. Failures here are the breakers' business.
@@ -49,7 +50,7 @@ export interface ProtectedClients {
 
 export function createProtectedClients(config: DemoConfig, deps: Dependencies, registry: CircuitBreakerRegistry): ProtectedClients {
   const supabase = createClient(deps.supabaseUrl, deps.supabaseKey, {
-    circuitBreaker: { registry, name: 'supabase', ...breakerOptions(config, config.supabaseTimeoutMs).breaker },
+    protection: { registry, ...breakerOptions(config, config.supabaseTimeoutMs) },
     realtime: { transport: WebSocket as never },
     auth: { persistSession: false, autoRefreshToken: false },
   });
@@ -64,17 +65,17 @@ export function createProtectedClients(config: DemoConfig, deps: Dependencies, r
   const didCache = { ttlMs: config.didCacheTtlMs, staleIfErrorMs: STALE_IF_ERROR_MS, maxEntries: MAX_CACHED_DOCUMENTS };
   const operatorDidAddresses = didAllowPrivate ? true : deps.embedded.includes('did-host') ? ['127.0.0.1', '::1'] : false;
   const resolver = new CircuitBreakerResolver(getWebResolver({ allowPrivateAddresses: operatorDidAddresses, ...didCa }), { ...didProtection, cache: didCache });
-  // Strangers' DIDs: a resolver, breaker family (`foreign-did-web/<host>`) and cache of their own.
+  // Strangers' DIDs: a resolver, breaker family and cache of their own.
   const didPeerResolver = new CircuitBreakerResolver(getWebResolver({ allowPrivateAddresses: didAllowPrivate, ...didCa }), {
     ...didProtection,
     name: FOREIGN_DID,
-    maxHosts: MAX_FOREIGN_DID_HOSTS,
+    maxKeys: MAX_FOREIGN_DID_HOSTS,
     cache: didCache,
   });
 
-  // One breaker per Supabase API: the registry and the messages are both REST (`supabase/rest`).
-  const supabaseBreaker = circuitBreakerOf(supabase).name;
-  const outbox = new Outbox(supabase, registry, supabaseBreaker);
+  // One breaker per Supabase API: the registry and the messages are both REST.
+  const supabaseBreaker = () => breakerFor(supabase);
+  const outbox = new Outbox(supabase, registry, supabaseBreaker().name);
   const relay = new Relay({
     registry,
     ...breakerOptions(config, config.peerTimeoutMs),
@@ -89,7 +90,17 @@ export function createProtectedClients(config: DemoConfig, deps: Dependencies, r
     outbox,
   });
 
-  const didHostBreaker = deps.didWebHost === undefined ? undefined : `did-web/${decodeURIComponent(deps.didWebHost)}`;
+  // The DID of the host itself: its resolutions go through the host's breaker, as its agents' do.
+  const didHost = deps.didWebHost === undefined ? undefined : `did:web:${deps.didWebHost}`;
+  const didHostBreaker = () => {
+    if (didHost === undefined) return undefined;
+    try {
+      return resolver.breakerFor(didHost);
+    } catch {
+      // DID_WEB_HOST names no did:web host (the resolver says why at each resolution): no breaker to show.
+      return undefined;
+    }
+  };
   return {
     supabase,
     resolver,
@@ -98,7 +109,7 @@ export function createProtectedClients(config: DemoConfig, deps: Dependencies, r
     outbox,
     supabaseBreaker,
     didHostBreaker,
-    isForeign: (name) => name.startsWith(`${DID_PEERS}/`) || name.startsWith(`${FOREIGN_DID}-web/`) || (name.startsWith('did-web/') && name !== didHostBreaker),
+    foreignBreakers: () => foreignBreakers(registry, { strangers: [DID_PEERS, didPeerResolver.name], operatorDids: { family: resolver.name, own: didHostBreaker } }),
     warmUp: async (peers) => {
       await Promise.allSettled([
         supabase.from('agent_cards').select('id').limit(1).retry(false),

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { DIDResolver } from 'did-resolver';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
-import { circuitBreakerOf, createClient } from '@phlow/supabase';
+import { breakerFor, createClient } from '@phlow/supabase';
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,12 +67,12 @@ function relayWith(
 ): Relay {
   registry = new CircuitBreakerRegistry();
   const supabase = createClient(registryDb.url, 'anon', {
-    circuitBreaker: { registry, name: 'supabase', failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS },
+    protection: { registry, breaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS } },
     realtime: { transport: WebSocket as never },
     auth: { persistSession: false, autoRefreshToken: false },
   });
   outbox?.dispose();
-  outbox = new Outbox(supabase, registry, circuitBreakerOf(supabase).name);
+  outbox = new Outbox(supabase, registry, breakerFor(supabase).name);
   const resolver = new CircuitBreakerResolver(drivers, { registry, cache: false });
   const didPeerResolver = didPeerDrivers === undefined ? undefined : new CircuitBreakerResolver(didPeerDrivers, { registry, name: 'foreign-did', cache: false });
   return new Relay({
@@ -228,12 +228,17 @@ describe('a DID on another host claiming a real peer', () => {
       // Other spellings of our own host are strangers' DIDs too: resolved without the loopback exception.
       const authority = trusted.did.slice('did:web:'.length);
       for (const spelling of [authority.toUpperCase(), authority.replace('%3A', '%3a'), authority.replace('localhost', '127.0.0.1')]) {
-        expect(await relay.relay(`did:web:${spelling}:agents:gamma`, 'x')).toMatchObject({ ok: false, breaker: `a2a-did/did:web:${spelling}:agents:gamma` });
+        // A stranger keyed by the whole DID, never `gamma`; its DID does not resolve here, so no peer breaker is made.
+        const did = `did:web:${spelling}:agents:gamma`;
+        const answer = (await relay.relay(did, 'x')) as RelayFailure;
+        expect(answer).toMatchObject({ ok: false, peer: did });
+        expect(answer.breaker).toBeUndefined();
+        expect(relay.breakerOf({ family: 'a2a-did', key: did })).toBeUndefined();
       }
       expect(ownRequests).toBe(1);
       const names = Object.keys(registry.getStats());
-      expect(names.filter((name) => name.startsWith('did-web/'))).toEqual([`did-web/${decodeURIComponent(authority)}`]);
-      expect(names.some((name) => name.startsWith('foreign-did-web/'))).toBe(true);
+      expect(names.filter((name) => name.startsWith('did/'))).toEqual([`did/web:${decodeURIComponent(authority)}`]);
+      expect(names.some((name) => name.startsWith('foreign-did/web:'))).toBe(true);
     } finally {
       a.dispose();
       b.dispose();

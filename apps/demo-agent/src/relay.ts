@@ -13,15 +13,15 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Message, Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
-import { createA2aClient, messageText, textMessageRequest, type CreateA2aClientOptions } from '@phlow/a2a';
-import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, type CircuitBreakerRegistry, type CircuitBreakerOptions } from '@phlow/circuit-breaker';
+import { breakerFor, createA2aClient, messageText, textMessageRequest, type CreateA2aClientOptions } from '@phlow/a2a';
+import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, type CircuitBreaker, type CircuitBreakerRegistry, type CircuitBreakerOptions } from '@phlow/circuit-breaker';
 import type { CircuitBreakerResolver } from '@phlow/did-resolver';
 import { isCircuitRejection } from '@phlow/supabase';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { BoundedMap } from './bounded-map.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
 import { Outbox, type MessageRow } from './outbox.js';
-import { AgentDidNamespace, DID_PEERS, OPERATOR_PEERS, breakerNameOf, isAgentId, parseTarget, type PeerIdentity, type RelayTarget } from './peer-identity.js';
+import { AgentDidNamespace, DID_PEERS, OPERATOR_PEERS, isAgentId, parseTarget, type PeerIdentity, type RelayTarget } from './peer-identity.js';
 
 /** How the peer's address was found. */
 export type ResolvedVia = 'registry' | 'did' | 'did-stale' | 'last-known';
@@ -47,7 +47,7 @@ export interface RelayFailure {
   readonly status: 400 | 404 | 502 | 503 | 504;
   /** The peer's key once known, else the target as given. */
   readonly peer: string;
-  /** The peer's breaker, once the peer is known. */
+  /** The peer's breaker, once it has one (a peer never called, e.g. its DID did not resolve, has none). */
   readonly breaker?: string | undefined;
   /** One sentence for a person: which peer (or dependency) is unavailable and when to retry. */
   readonly message: string;
@@ -158,12 +158,12 @@ export class Relay {
 
   /** The protected client of a peer (its card download goes through the peer's breaker too). */
   clientFor(peer: PeerIdentity, url: string): Promise<Client> {
-    const key = `${breakerNameOf(peer)} ${url}`;
+    const key = `${peer.key} ${url}`;
     const clients = this.#clients[peer.family];
     let client = clients.get(key);
     if (client === undefined) {
       const stranger = peer.family === DID_PEERS;
-      const family = stranger ? { family: DID_PEERS, maxPeers: this.#options.maxDidPeers ?? 200 } : { family: OPERATOR_PEERS };
+      const family = stranger ? { name: DID_PEERS, maxKeys: this.#options.maxDidPeers ?? 200 } : { name: OPERATOR_PEERS };
       client = createA2aClient(url, {
         peer: peer.key,
         ...family,
@@ -176,6 +176,16 @@ export class Relay {
       client.catch(() => clients.delete(key));
     }
     return client;
+  }
+
+  /**
+   * The breaker a peer's calls go through, once it has one: member `peer.key` of the A2A family
+   * `peer.family` (the `peer` and `name` this relay gives createA2aClient). Asked of the family, never
+   * spelled out: the adapter names its breakers.
+   */
+  breakerOf(peer: PeerIdentity): CircuitBreaker | undefined {
+    for (const family of this.#options.registry.allFamilies()) if (family.name === peer.family) return family.peek(peer.key);
+    return undefined;
   }
 
   /** Relays `text` to `target` (agent id or DID); one `relay` span holds the lookup, resolution, send and write spans. */
@@ -207,20 +217,21 @@ export class Relay {
     // address through its breaker, which refuses at once (counted as a rejection; if the recovery
     // timeout has just passed, this call is the probe).
     const expected = this.#namespace.expectedIdentity(target);
-    const breaker = this.#options.registry.get(breakerNameOf(expected));
+    const expectedBreaker = this.breakerOf(expected);
     const last = this.#lastKnown.get(expected);
     const found: Found | RelayFailure =
-      breaker !== undefined && last !== undefined && (breaker.state === 'open' || breaker.state === 'forced_open')
+      expectedBreaker !== undefined && last !== undefined && (expectedBreaker.state === 'open' || expectedBreaker.state === 'forced_open')
         ? { peer: expected, url: last.url, via: 'last-known' }
         : await this.#find(target, notes);
     if ('status' in found) return found;
     const { peer, url, via } = found;
-    const name = breakerNameOf(peer);
 
     if (via !== 'last-known') this.#lastKnown.remember(peer, url, via === 'registry' ? 'registry' : 'did');
     let reply: string;
+    let breaker: string;
     try {
       const client = await this.clientFor(peer, url);
+      breaker = breakerFor(client).name;
       reply = replyText(await client.sendMessage(textMessageRequest(text)));
       if (reply.length > MAX_REPLY) {
         notes.push(`the peer's reply was ${reply.length} characters: kept the first ${MAX_REPLY}`);
@@ -233,7 +244,7 @@ export class Relay {
     const row: MessageRow = { peer_id: peer.key, peer_url: url, request: text, reply, resolved_via: via, replayed: false };
     const recorded = await this.#options.outbox.record(row);
     if (recorded === 'outbox') notes.push('Supabase unavailable: the exchange waits in the outbox and is written once Supabase is back');
-    return { ok: true, peer: peer.key, breaker: name, url, via, reply, recorded, notes };
+    return { ok: true, peer: peer.key, breaker, url, via, reply, recorded, notes };
   }
 
   async #find(target: RelayTarget, notes: string[]): Promise<Found | RelayFailure> {
@@ -261,7 +272,7 @@ export class Relay {
   /** The peer a DID names: its document must be the DID's own (id), its endpoint an http(s) URL. */
   async #resolve(did: string, notes: string[]): Promise<Found | RelayFailure> {
     const peer = this.#namespace.identityOf(did);
-    const breaker = breakerNameOf(peer);
+    const breaker = this.breakerOf(peer)?.name;
     const resolver = peer.family === DID_PEERS ? (this.#options.didPeerResolver ?? this.#options.resolver) : this.#options.resolver;
     const { url, resolution } = await resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
     const meta = resolution.didResolutionMetadata as { error?: string; reason?: string; stale?: boolean; retryAfterMs?: number; message?: string };
@@ -293,7 +304,7 @@ export class Relay {
       ok: false,
       status: 503,
       peer: peer.key,
-      breaker: breakerNameOf(peer),
+      breaker: this.breakerOf(peer)?.name,
       message: `Service temporarily unavailable: peer ${peer.key} is unavailable (circuit open)${retryAfterMs === undefined ? '' : `; retry in ${seconds(retryAfterMs)}`}`,
       retryAfterMs,
       notes,
@@ -302,7 +313,7 @@ export class Relay {
 
   #peerFailure(peer: PeerIdentity, error: unknown, notes: string[]): RelayFailure {
     if (CircuitOpenError.isInstance(error)) return this.#peerUnavailable(peer, error.retryAfterMs ?? undefined, notes);
-    const about = { ok: false as const, peer: peer.key, breaker: breakerNameOf(peer), notes };
+    const about = { ok: false as const, peer: peer.key, breaker: this.breakerOf(peer)?.name, notes };
     if (CircuitTimeoutError.isInstance(error)) return { ...about, status: 504, message: `Peer ${peer.key} did not answer within ${seconds(error.timeoutMs)}` };
     if (CircuitBreakerError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key}: ${clipped((error as Error).message)}` };
     const refused = addressRefusal(error);
