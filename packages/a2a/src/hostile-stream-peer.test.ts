@@ -5,6 +5,7 @@ import { TaskState, type AgentCard, type StreamResponse } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { CircuitBreakerRegistry, CircuitTimeoutError, ManualClock, type CircuitBreaker } from '@phlow/circuit-breaker';
 import { rejection, waitFor } from '@phlow/test-helpers';
+import { agentCard } from '@phlow/testkit';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { A2aStreamIdleTimeoutError } from './errors.js';
 import { a2aProtectionOf, protectA2aClient } from './protect-a2a-client.js';
@@ -65,20 +66,7 @@ class HostilePeer {
   }
 
   get card(): AgentCard {
-    return {
-      name: 'hostile',
-      description: 'answers streams as the test scripts',
-      supportedInterfaces: [{ url: `${this.url}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
-      provider: undefined,
-      version: '1.0.0',
-      capabilities: { streaming: true, pushNotifications: false, extensions: [] },
-      securitySchemes: {},
-      securityRequirements: [],
-      defaultInputModes: ['text/plain'],
-      defaultOutputModes: ['text/plain'],
-      skills: [],
-      signatures: [],
-    };
+    return agentCard({ name: 'hostile', description: 'answers streams as the test scripts', jsonRpcUrl: `${this.url}/a2a/jsonrpc`, skills: [] });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

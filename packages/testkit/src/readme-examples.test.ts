@@ -7,7 +7,7 @@ import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { Role } from '@a2a-js/sdk';
 import { AGENTS_SQL } from '@phlow/test-helpers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, messageText } from './index.js';
+import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, agentCard, basicDidDocument, messageText } from './index.js';
 
 const stops: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -82,5 +82,19 @@ describe('README examples', () => {
     // --- end ---
     expect(messageText(reply as never)).toBe('echo: hi');
     expect(traceparent).toBeUndefined();
+  });
+
+  it('agent card', () => {
+    // --- README: agent card ---
+    const card = agentCard({
+      name: 'planner',
+      description: 'Plans trips',
+      jsonRpcUrl: 'http://127.0.0.1:4000/a2a/jsonrpc',
+      restUrl: 'http://127.0.0.1:4000/a2a/rest',
+      skills: [{ id: 'plan', name: 'Plan', description: 'Plans a trip', examples: ['plan Lisbon'] }],
+    });
+    // --- end ---
+    expect(card.supportedInterfaces.map((i) => i.protocolBinding)).toEqual(['JSONRPC', 'HTTP+JSON']);
+    expect(card.skills[0]?.examples).toEqual(['plan Lisbon']);
   });
 });
