@@ -1,4 +1,5 @@
-import { Emitter, type Event } from '@phlow/circuit-breaker';
+import type { Event } from '@phlow/circuit-breaker';
+import { Emitter } from '@phlow/circuit-breaker/internal';
 import type { BreakerLink } from './breaker-link.js';
 import type { DegradationReason, StoreDegradedEvent, StoreRecoveredEvent } from './store-events.js';
 import type { StoreCounters } from './store-stats.js';

@@ -1,4 +1,4 @@
-export { CircuitBreaker, sharedOptions } from './circuit-breaker.js';
+export { CircuitBreaker } from './circuit-breaker.js';
 export type { CircuitBreakerStats, FamilyMembership } from './circuit-breaker.js';
 export { CircuitBreakerFamily } from './circuit-breaker-family.js';
 export { FAMILY_DEFAULTS } from './circuit-breaker-family.js';
@@ -23,7 +23,7 @@ export {
   CircuitOpenError,
   CircuitTimeoutError,
 } from './errors.js';
-export { CIRCUIT_BREAKER_OPTION_NAMES, DEFAULTS, resolveOptions } from './options.js';
+export { DEFAULTS } from './options.js';
 export { withAdapterDefaults } from './adapter-defaults.js';
 export type { AdapterOptions, KeyedAdapterOptions } from './adapter-options.js';
 export type {
@@ -45,7 +45,6 @@ export type {
 export { systemClock } from './clock.js';
 export { ManualClock } from './manual-clock.js';
 export type { Clock, TimerHandle } from './clock.js';
-export { Emitter } from './event.js';
 export type { Disposable, Event, ListenerErrorHandler } from './event.js';
 export { jsonLineLogger } from './json-logger.js';
 export type { CircuitLogEntry, CircuitLogger } from './json-logger.js';

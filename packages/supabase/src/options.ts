@@ -1,12 +1,12 @@
 import type { Tracer } from '@opentelemetry/api';
 import {
-  CIRCUIT_BREAKER_OPTION_NAMES,
   type AdapterOptions,
   type CircuitBreakerOptions,
   type CircuitBreakerRegistry,
 } from '@phlow/circuit-breaker';
 import {
   ADAPTER_OPTION_NAMES,
+  CIRCUIT_BREAKER_OPTION_NAMES,
   checkFunction,
   checkInteger,
   checkKnownKeys,
