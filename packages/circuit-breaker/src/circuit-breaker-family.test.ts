@@ -18,7 +18,7 @@ function setUp(maxKeys = 10, options: { timeoutMs?: number; idleTtlMs?: number }
   const changes: string[] = [];
   registry.onStateChange((e) => changes.push(`${e.breaker.name}:${e.to}`));
   const hosts = registry.getFamily(
-    'did-web',
+    'hosts',
     { failureThreshold: 1, recoveryTimeoutMs: RECOVERY },
     { maxKeys, idleTtlMs: options.idleTtlMs ?? 600_000 },
   );
@@ -38,7 +38,7 @@ describe('a family full of open breakers keeps admitting new keys', () => {
     const { hosts, removed } = setUp();
     for (let i = 0; i < 10; i++) await settle(hosts.execute(attackerKey(i), fail));
     expect(await hosts.execute('legit.example', succeed)).toBe('ok');
-    expect(removed).toEqual([`did-web/${attackerKey(0)}`]); // the least recently used one-off
+    expect(removed).toEqual([`hosts/${attackerKey(0)}`]); // the least recently used one-off
   });
 
   it('open members called repeatedly, then nobody: a legitimate key gets a working breaker within one recovery timeout (not "still a week later")', async () => {
@@ -75,7 +75,7 @@ describe('a family full of open breakers keeps admitting new keys', () => {
     expect(await admitted(hosts, 'legit.example')).toBe(true);
     expect(removed).toHaveLength(1);
     const evicted = removed[0]!;
-    const key = evicted.slice('did-web/'.length);
+    const key = evicted.slice('hosts/'.length);
     // The evicted member's late failure reaches its caller but moves nothing: no state change, no
     // registry event, and the key's next breaker starts fresh.
     const index = Number(key.split(':')[1]) - 10_000;
@@ -95,7 +95,7 @@ describe('a family full of open breakers keeps admitting new keys', () => {
     const member = hosts.peek(attackerKey(0))!;
     clock.advance(1_000);
     expect(await admitted(hosts, 'legit.example')).toBe(true); // evicted with its call in flight
-    expect(removed).toEqual([`did-web/${attackerKey(0)}`]);
+    expect(removed).toEqual([`hosts/${attackerKey(0)}`]);
     clock.advance(2 * RECOVERY); // the evicted member's deadline still fires
     expect(CircuitTimeoutError.isInstance(((await hanging) as { error: unknown }).error)).toBe(true);
     expect(member.activeTimers).toBe(0);
@@ -147,8 +147,8 @@ describe('an adversary that keeps calling its keys', () => {
       }
       clock.advance(200);
     }
-    expect(removed).not.toContain('did-web/down.example');
-    expect(removed).not.toContain('did-web/healthy.example');
+    expect(removed).not.toContain('hosts/down.example');
+    expect(removed).not.toContain('hosts/healthy.example');
     expect(hosts.size).toBeLessThanOrEqual(4);
   });
 

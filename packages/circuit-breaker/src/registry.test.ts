@@ -127,9 +127,9 @@ describe('one naming rule: "/" means a family member and nothing else', () => {
 
   it('family keys may contain "/": the family name never does, so the split is unambiguous', async () => {
     const registry = quiet();
-    const hosts = registry.getFamily('did-web');
+    const hosts = registry.getFamily('hosts');
     await hosts.execute('example.com/users/alice', succeed);
-    expect(registry.get('did-web/example.com/users/alice')).toBe(hosts.peek('example.com/users/alice'));
+    expect(registry.get('hosts/example.com/users/alice')).toBe(hosts.peek('example.com/users/alice'));
   });
 });
 
