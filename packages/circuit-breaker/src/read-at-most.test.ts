@@ -101,6 +101,27 @@ describe('readAtMost against a real HTTP server', () => {
     expect(read.bytes).toBeLessThan(1_000_000);
   });
 
+  it('does not trust a Content-Length within the limit to end the body: a fetch that rebuilds responses is counted too', async () => {
+    // A user's fetch that decodes and drops Content-Encoding but keeps the (compressed) Content-Length.
+    const upstream = await fetch(`${base}/gzip-bomb`);
+    const headers = new Headers(upstream.headers);
+    headers.delete('content-encoding');
+    const rebuilt = new Response(upstream.body, { status: upstream.status, headers });
+    expect(rebuilt.headers.get('content-length')).toBe(String(GZIP_BOMB.length));
+    const read = await readAtMost(rebuilt, LIMIT);
+    expect(read.ok).toBe(false);
+    if (read.ok) return;
+    expect(read.announced).toBe(false);
+    expect(read.bytes).toBeGreaterThan(LIMIT);
+    expect(read.bytes).toBeLessThan(1_000_000);
+  });
+
+  it.each([Number.NaN, -1, 1.5, '10' as unknown as number])('refuses a limit that bounds nothing (%s) before reading', async (limit) => {
+    const response = await fetch(`${base}/exactly-the-limit`);
+    await expect(readAtMost(response, limit)).rejects.toThrow(/maxBytes must be an integer >= 0 or Infinity; got/);
+    await response.body?.cancel();
+  });
+
   it.each(['/exactly-the-limit', '/exactly-the-limit-chunked'])('reads a body of exactly the limit whole (%s)', async (path) => {
     const read = await readAtMost(await fetch(`${base}${path}`), LIMIT);
     expect(read.ok).toBe(true);

@@ -21,6 +21,10 @@ export type BodyRead =
  * response.
  */
 export async function readAtMost(response: Response, maxBytes: number): Promise<BodyRead> {
+  // A NaN limit would let every body through (no count is ever above NaN): refused, not read.
+  if (!(typeof maxBytes === 'number' && maxBytes >= 0 && (Number.isSafeInteger(maxBytes) || maxBytes === Number.POSITIVE_INFINITY))) {
+    throw new RangeError(`readAtMost: maxBytes must be an integer >= 0 or Infinity; got ${String(maxBytes)}`);
+  }
   const body = response.body;
   if (body === null) return { ok: true, bytes: new Uint8Array(0) };
   // Content-Length counts the encoded bytes: trusted only when nothing is decoded.
@@ -31,8 +35,9 @@ export async function readAtMost(response: Response, maxBytes: number): Promise<
       body.cancel().catch(() => {});
       return { ok: false, bytes: length, announced: true };
     }
-    // undici ends a body at its Content-Length: reading it whole cannot pass the limit.
-    if (Number.isSafeInteger(length) && length >= 0) return { ok: true, bytes: new Uint8Array(await response.arrayBuffer()) };
+    // A Content-Length within the limit is not trusted to end the body: undici's network bodies stop
+    // there, but a `fetch` a user hands us may rebuild responses (a wrapper that decodes and drops
+    // Content-Encoding, another fetch implementation), and its body ends where its stream does.
   }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
