@@ -69,6 +69,16 @@ describe('resolveAdapterOptions', () => {
     );
     expect(() => resolveAdapterOptions(WHAT, { breaker: 5 as never }, DEFAULTS)).toThrow(`${WHAT}: breaker must be an object`);
   });
+
+  it.each([
+    ['a "__proto__" key from JSON.parse (else it becomes the merged options\' prototype)', '{"__proto__": {"timeoutMs": 5}}', '__proto__'],
+    ['a "constructor" key', '{"constructor": 5}', 'constructor'],
+    ['an option no breaker has', '{"timeout": 5}', 'timeout'],
+  ])('refuses breaker options with %s, naming the option path and the allowed names', (_, json, key) => {
+    expect(() => resolveAdapterOptions(WHAT, { breaker: JSON.parse(json) as never }, DEFAULTS)).toThrow(
+      new RegExp(`^${WHAT}: breaker: unknown option "${key}"; allowed: failureThreshold, failurePolicy, `),
+    );
+  });
 });
 
 describe('resolveFamilyBounds', () => {

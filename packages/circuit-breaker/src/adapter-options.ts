@@ -1,8 +1,8 @@
 import { withAdapterDefaults } from './adapter-defaults.js';
 import { FAMILY_DEFAULTS, type FamilyOptions } from './circuit-breaker-family.js';
-import type { CircuitBreakerOptions } from './options.js';
+import { CIRCUIT_BREAKER_OPTION_NAMES, type CircuitBreakerOptions } from './options.js';
 import { getCircuitBreakerRegistry, type CircuitBreakerRegistry } from './registry.js';
-import { checkDurationMs, checkInteger, describeValue } from './validate.js';
+import { checkDurationMs, checkInteger, checkKnownKeys, describeValue } from './validate.js';
 
 /**
  * The options every adapter of ours takes, with one name, one meaning and one defaults rule (the
@@ -60,6 +60,9 @@ export function resolveAdapterOptions(
   if (typeof shape !== 'object' || shape === null || typeof shape['getFamily'] !== 'function' || typeof shape['getBreaker'] !== 'function') {
     throw new TypeError(`${what}: registry must be a CircuitBreakerRegistry; got ${describeValue(registry)}`);
   }
+  // Checked before merging: an own "__proto__" key (an object from JSON.parse) would otherwise become
+  // the merged options' prototype, and its options would be silently dropped or read from there.
+  if (typeof options.breaker === 'object' && options.breaker !== null) checkKnownKeys(`${what}: breaker`, options.breaker, CIRCUIT_BREAKER_OPTION_NAMES);
   const breaker = withAdapterDefaults(defaults.breaker, options.breaker, `${what}: breaker`);
   return { name, registry, breaker };
 }
