@@ -39,8 +39,8 @@ describe('README examples', () => {
         // status 529, error.code 'PHLOW_CIRCUIT_OPEN', error.details: "… the next rest request goes through in 28391 ms"
         return cachedAgents();
       }
+      return data;
       // --- end ---
-      return { data, status };
     })();
     expect(agents).toEqual([{ id: 'cached' }]);
     breakerFor(supabase).reset();
@@ -54,9 +54,10 @@ describe('README examples', () => {
   });
 
   it("Usage: rejectWith 'error' and the guide's fallback pattern", async () => {
-    const read = async () => {
-      // --- README: fallback ---
-      const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { rejectWith: 'error' }, ...node20 });
+    // --- README: fallback ---
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { rejectWith: 'error' }, ...node20 });
+
+    async function listAgents() {
       try {
         const { data } = await supabase.from('agents').select('id').throwOnError();
         return data;
@@ -64,13 +65,13 @@ describe('README examples', () => {
         if (CircuitBreakerError.isInstance(error)) return cachedAgents(); // open (CircuitOpenError) or timed out
         throw error;
       }
-      // --- end ---
-    };
-    expect(await read()).toEqual([{ id: 'a1' }, { id: 'a2' }]);
+    }
+    // --- end ---
+    expect(await listAgents()).toEqual([{ id: 'a1' }, { id: 'a2' }]);
     // Every client of the project shares its breakers (process-wide registry, family `supabase`, one per API).
     getCircuitBreakerRegistry().getFamily('supabase').get('rest').forceOpen();
     try {
-      expect(await read()).toEqual([{ id: 'cached' }]);
+      expect(await listAgents()).toEqual([{ id: 'cached' }]);
     } finally {
       getCircuitBreakerRegistry().resetBreaker('supabase/rest');
     }
