@@ -60,6 +60,11 @@ export class CircuitOpenError extends CircuitBreakerError {
     } finally {
       Error.stackTraceLimit = limit;
     }
+    // JavaScriptCore (Bun) gives an error built with no frames no `stack` at all, where V8 (Node, Deno)
+    // keeps the "Name: message" line: loggers that print `stack` would print nothing on Bun.
+    if (this.stack === undefined) {
+      Object.defineProperty(this, 'stack', { value: `${this.name}: ${this.message}`, writable: true, configurable: true });
+    }
     this.state = state;
     this.retryAt = retryAt;
     Object.defineProperty(this, 'clock', { value: clock, enumerable: false });
