@@ -16,7 +16,8 @@ describe('README examples', () => {
     const urlFromADocument = `http://0x7f.1:${server.port}/`;
     const signal = AbortSignal.timeout(10_000);
     const warnings: string[] = [];
-    const log = { warn: (message: string) => warnings.push(message) };
+    // The README warns on the console; here the warnings are kept to be checked.
+    const console = { warn: (message: string) => warnings.push(message) };
 
     // --- README: usage ---
     const guardedFetch = createGuardedFetch(); // refuse private addresses (the default)
@@ -24,7 +25,7 @@ describe('README examples', () => {
       const response = await guardedFetch(urlFromADocument, { signal });
       void response;
     } catch (error) {
-      if (AddressNotAllowedError.isInstance(error)) log.warn(error.message); // "127.0.0.1 is a loopback address; refused to connect. ..."
+      if (AddressNotAllowedError.isInstance(error)) console.warn(error.message); // "127.0.0.1 is a loopback address; refused to connect. ..."
       else throw error;
     }
 
