@@ -55,8 +55,7 @@ export function guardedA2aFetch(
   if (factory !== undefined && base.policy.enforced) checkFactory(what, factory);
   const transportFetch: typeof fetch = async (input, init) => {
     const response = await base(input as string | URL | Request, init);
-    const type = response.headers.get('content-type') ?? '';
-    return type.toLowerCase().startsWith('text/event-stream') ? response : readCapped(response, MAX_A2A_RESPONSE_BYTES, 'the answer');
+    return isLiveStream(input, init, response) ? response : readCapped(response, MAX_A2A_RESPONSE_BYTES, 'the answer');
   };
   return {
     cardFetch: async (input, init) => readCapped(await cardFetch(input, init), MAX_AGENT_CARD_BYTES, 'the agent card'),
@@ -69,6 +68,18 @@ export function guardedA2aFetch(
         }),
       ),
   };
+}
+
+/**
+ * Whether an answer is an event stream to hand on live, uncapped: one the client asked for (the SDK's
+ * streaming calls send `Accept: text/event-stream`), that succeeded, and that says it is one. The peer's
+ * content type alone is not enough: a hostile peer would label any answer an event stream to lift the
+ * cap, and the SDK reads a non-streaming answer, or a failed stream's error body, whole.
+ */
+function isLiveStream(input: unknown, init: RequestInit | undefined, response: Response): boolean {
+  if (!response.ok || !(response.headers.get('content-type') ?? '').toLowerCase().startsWith('text/event-stream')) return false;
+  const headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+  return (new Headers(headers).get('accept') ?? '').toLowerCase().includes('text/event-stream');
 }
 
 /**

@@ -169,6 +169,22 @@ describe('transports and interface URLs', () => {
     expect(registry.get('a2a/endless')?.getStats()).toMatchObject({ total_failures: 1 });
   });
 
+  it.each([
+    ['a non-streaming call answered as an event stream', 200],
+    ['a streaming call refused with an endless event-stream error body', 500],
+  ])('%s is capped too: the answer\'s own content type does not lift the cap, only a stream the client asked for', async (_, status) => {
+    hostile.serve((_request, response) => {
+      response.writeHead(status, { 'content-type': 'text/event-stream' });
+      response.write('{"jsonrpc":"2.0","id":1,"result":"');
+      hostile.stream(response, Buffer.alloc(256 * 1024, 'a'), 2 * 1024 ** 3);
+    });
+    const client = await createA2aClient(cardAt(`${hostile.url}${A2A_JSONRPC_PATH}`), { ...local, registry, peer: 'labelled', breaker: { timeoutMs: 0 } });
+    const call = status === 200 ? client.sendMessage(textMessageRequest('x')) : client.sendMessageStream(textMessageRequest('x')).next();
+    await expect(call).rejects.toThrow(`is larger than ${MAX_A2A_RESPONSE_BYTES} bytes; refused`);
+    await waitFor('the client to close the connection', clientSocketsClosed);
+    expect(hostile.bytesSent).toBeLessThan(MAX_A2A_RESPONSE_BYTES + 32 * 1024 * 1024);
+  });
+
   it('a JSON-RPC call redirected (307, 308) to a refused address is refused at that connection', async () => {
     for (const code of [307, 308]) {
       hostile.serve((_request, response) => response.writeHead(code, { location: `${forbidden.url}${A2A_JSONRPC_PATH}` }).end());
