@@ -24,9 +24,10 @@ describe('README examples', () => {
   it('Usage', async () => {
     const did = host.did;
     const warnings: unknown[] = [];
-    const log = { warn: (...args: unknown[]) => warnings.push(args) };
+    // The README warns on the console; here the warnings are kept to be checked.
+    const console = { warn: (...args: unknown[]) => warnings.push(args) };
     const registry = new CircuitBreakerRegistry({ logger: false });
-    // --- README: usage (the README drops the test host's ca/allow options and the registry) ---
+    // --- README: usage (the README drops the test host's ca/allow options, the registry and the DID) ---
     const resolver = new CircuitBreakerResolver(
       { ...getWebResolver({ ca: host.ca, allowPrivateAddresses: ['127.0.0.1', '::1'] }) },
       { registry },
@@ -34,7 +35,7 @@ describe('README examples', () => {
 
     const { didDocument, didResolutionMetadata } = await resolver.resolve(did);
     if (didResolutionMetadata.error !== undefined) throw new Error(`${did}: ${didResolutionMetadata.error}`);
-    if (didResolutionMetadata.stale === true) log.warn('cached DID document', didResolutionMetadata.staleBecause);
+    if (didResolutionMetadata.stale === true) console.warn('cached DID document', didResolutionMetadata.staleBecause);
 
     const { url } = await resolver.resolveServiceEndpoint(did, ['A2AService', 'AgentService']);
     // --- end ---
@@ -46,7 +47,7 @@ describe('README examples', () => {
   it('web-did-resolver through the wrapper', async () => {
     const trust = host.trustGlobalAgent();
     const registry = new CircuitBreakerRegistry({ logger: false });
-    // --- README: web-did-resolver ---
+    // --- README: web-did-resolver (the README drops the registry) ---
     // web-did-resolver nests did-resolver 4: same registry shape, other types.
     const resolver = new CircuitBreakerResolver(getResolver() as unknown as ResolverRegistry, { registry });
     // --- end ---
