@@ -62,7 +62,11 @@ describe('errorMarker', () => {
     ['a plain Error', new Error('boom')],
     ['an error named like it', Object.assign(new Error(), { name: 'AError' })],
     ['a marker that is not true', { [Symbol.for(KEY_A)]: 'yes' }],
-  ])('does not recognise %s', (_, value) => {
+    ['a function', () => undefined],
+    ['a Proxy whose every read throws', new Proxy({}, { get: () => { throw new Error('trap'); } })],
+    ['a revoked Proxy', (() => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy; })()],
+    ['an object whose marker getter throws', Object.defineProperty({}, Symbol.for(KEY_A), { get: () => { throw new Error('getter'); } })],
+  ])('does not recognise %s (and never throws: it runs on whatever a call threw)', (_, value) => {
     expect(AError.isInstance(value)).toBe(false);
   });
 

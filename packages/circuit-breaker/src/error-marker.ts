@@ -19,7 +19,14 @@ export function errorMarker(key: string): ErrorMarker {
       errorClass.prototype.name = name;
     },
     isMarked(value) {
-      return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[symbol] === true;
+      if (typeof value !== 'object' || value === null) return false;
+      // It runs on whatever a call threw, a Proxy or an object with a throwing getter included: a
+      // classifier that threw on it would replace the caller's error with its own.
+      try {
+        return (value as Record<symbol, unknown>)[symbol] === true;
+      } catch {
+        return false;
+      }
     },
   };
 }
