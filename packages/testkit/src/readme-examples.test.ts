@@ -16,8 +16,9 @@ afterAll(async () => {
 
 describe('README examples', () => {
   it('five lines: point the agent at a stand-in through a proxy and inject a fault', async () => {
+    const schemaFile = AGENTS_SQL;
     // --- README: five lines ---
-    const supabase = new SupabaseStandIn({ schemaFile: AGENTS_SQL }); await supabase.start();
+    const supabase = new SupabaseStandIn({ schemaFile }); await supabase.start();
     const proxy = new FaultProxy({ target: supabase.url }); await proxy.start();
     const db = createClient(proxy.url, 'anon-key', { realtime: { transport: WebSocket as never } });
     await proxy.setFaults({ errorStatus: { status: 503 } });
@@ -71,7 +72,7 @@ describe('README examples', () => {
     const peer = new A2aPeer({ behavior: { kind: 'echo' } });
     await peer.start();
     const client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(peer.url);
-    const reply = await client.sendMessage({
+    const reply = await client.sendMessage({ // answered with the message 'echo: hi'
       tenant: '', configuration: undefined, metadata: undefined,
       message: { messageId: 'm1', contextId: '', taskId: '', role: Role.ROLE_USER, metadata: undefined, extensions: [], referenceTaskIds: [],
         parts: [{ content: { $case: 'text', value: 'hi' }, metadata: undefined, filename: '', mediaType: 'text/plain' }] },
