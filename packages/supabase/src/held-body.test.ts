@@ -99,9 +99,9 @@ describe('holdBody: the body read inside the call, answered from memory', () => 
     await expect(holdBody(large, 5, 'rest')).rejects.toMatchObject({ name: 'ResponseTooLargeError', maxBodyBytes: 5, bytes: 11 });
   });
 
-  it('passes event streams and bodiless responses on untouched', async () => {
+  it('passes edge functions\' event streams and bodiless responses on untouched', async () => {
     const stream = await fetch(`${url}/stream`);
-    expect(holdBody(stream, 1_000_000, 'rest')).toBe(stream);
+    expect(holdBody(stream, 1_000_000, 'functions')).toBe(stream);
     expect(await stream.text()).toBe('data: 1\n\n');
     const empty = await fetch(`${url}/empty`);
     expect(holdBody(empty, 1_000_000, 'rest')).toBe(empty);

@@ -23,8 +23,9 @@ export function holdBody(response: Response, maxBytes: number, service: Supabase
     return Promise.reject(new ResponseTooLargeError(service, response.status, maxBytes, held.bytes.byteLength, false));
   }
   if (response.body === null) return response;
-  // An event stream (a streaming edge function) is handed on live: its timeout covers the headers.
-  if (response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
+  // An edge function's event stream is handed on live: its timeout covers the headers. Only a
+  // function's: the other APIs never stream, and the label alone would lift the cap on any answer.
+  if (service === 'functions' && response.headers.get('content-type')?.startsWith('text/event-stream')) return response;
   return readAtMost(response, maxBytes).then((read) => {
     if (!read.ok) throw new ResponseTooLargeError(service, response.status, maxBytes, read.bytes, read.announced);
     return hold(response, read.bytes);

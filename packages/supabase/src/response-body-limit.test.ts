@@ -55,6 +55,13 @@ describe('REST bodies are read inside the call up to maxBodyBytes', () => {
     expect(breakerFor(supabase).getStats()).toMatchObject({ total_failures: 0, total_ignored: 1 });
   });
 
+  it('a REST answer labelled text/event-stream is capped too: only edge functions stream live', async () => {
+    const { supabase, gateway } = await setup(64 * 1024);
+    const result = await supabase.from('hostile_labelled_stream').select();
+    expect(result.error?.message).toMatch(/^ResponseTooLargeError: Supabase rest response \(status 200\) is larger than maxBodyBytes \(65536 bytes\): reading stopped at \d+ bytes/);
+    await waitFor('the server to see the connection closed', () => gateway.hostile.get('hostile_labelled_stream')!.closed);
+  });
+
   it('a chunked body whose connection dies mid-way still counts as a failure', async () => {
     const { supabase } = await setup();
     const result = await supabase.from('hostile_broken').select().retry(false);

@@ -127,7 +127,8 @@ export class Gateway {
   /**
    * Hostile PostgREST answers: `hostile_endless` streams rows until the client goes away (no
    * Content-Length); `hostile_announced` announces 1 GiB; `hostile_gzip` sends 64 MiB of zeros
-   * gzipped into ~64 KiB; `hostile_broken` sends half a chunked body, then the connection dies.
+   * gzipped into ~64 KiB; `hostile_broken` sends half a chunked body, then the connection dies;
+   * `hostile_labelled_stream` streams rows endlessly like `hostile_endless`, labelled `text/event-stream`.
    */
   #hostile(table: string, res: ServerResponse): void {
     this.hostileRequests++;
@@ -146,7 +147,7 @@ export class Gateway {
       res.end(body);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' });
+    res.writeHead(200, { 'content-type': table === 'hostile_labelled_stream' ? 'text/event-stream' : 'application/json' });
     if (table === 'hostile_broken') {
       res.write('[{"id":"a1"},');
       setImmediate(() => res.socket?.destroy());
