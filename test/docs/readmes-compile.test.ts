@@ -6,7 +6,7 @@ import { typecheckBlocks, type BlockDiagnostic } from './typecheck-blocks.js';
 // Docs are code: every TypeScript example of every README compiles as a reader would paste it,
 // imports included, under the repository's compiler settings (strict, NodeNext, ESM).
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const generatedDir = fileURLToPath(new URL('./.generated/', import.meta.url));
+const generatedDir = fileURLToPath(new URL('./.generated/compile/', import.meta.url));
 const tsconfig = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
 
 const blocks = readmeBlocks(root);
