@@ -12,6 +12,7 @@ import {
   ManualClock,
 } from '../dist/index.js';
 
+// Its own tiny helpers, not @phlow/test-helpers': this file imports nothing but the package under test.
 let checks = 0;
 function check(condition, what) {
   if (!condition) throw new Error(`smoke check failed: ${what}`);
