@@ -53,6 +53,21 @@ describe('options', () => {
     expect(protectFetch(url, { registry: fresh(), perService: false }).breakerFor('functions').name).toBe('supabase/all');
   });
 
+  it.each([['bogus'], ['constructor'], [''], [5], [null]])(
+    'breakerFor refuses a service that is not one (%j), naming the allowed ones, and creates no breaker: the services\' breakers stay',
+    (service) => {
+      const registry = fresh();
+      const perService = protectFetch(url, { registry });
+      const services = ['rest', 'auth', 'storage', 'functions', 'realtime', 'other'] as const;
+      const breakers = services.map((name) => perService.breakerFor(name));
+      const expected = /^breakerFor: service must be one of "rest", "auth", "storage", "functions", "realtime", "other"; got /;
+      expect(() => perService.breakerFor(service as never)).toThrow(expected);
+      expect(() => protectFetch('https://other.supabase.co', { registry, name: 'other', perService: false }).breakerFor(service as never)).toThrow(expected);
+      expect(services.map((name) => perService.breakerFor(name))).toEqual(breakers);
+      expect([...registry.getFamily('supabase').breakers()]).toHaveLength(services.length);
+    },
+  );
+
   it('the default classification: 5xx, 429 and 408 fail; every other status succeeds', () => {
     const failing = [500, 501, 502, 503, 504, 520, 529, 429, 408];
     const fine = [200, 201, 204, 206, 300, 304, 400, 401, 403, 404, 406, 409, 412, 416, 422];

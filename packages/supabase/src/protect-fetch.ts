@@ -7,6 +7,7 @@ import {
   type CircuitBreakerFamily,
   type Outcome,
 } from '@phlow/circuit-breaker';
+import { checkOneOf } from '@phlow/circuit-breaker/internal';
 import { withBreakerSpan } from '@phlow/otel';
 import { holdBody } from './held-body.js';
 import { GUARDED_BY, guardedBy, type GuardedInit, isRejectionResponse, isVerdictFromBelow, markProtected } from './layering.js';
@@ -83,9 +84,12 @@ export function protectFetch(supabaseUrl: string, options?: SupabaseProtectionOp
   const family = resolved.registry.getFamily(resolved.name, { ...resolved.breaker, classifyResult: classifyAttempt }, SERVICE_FAMILY);
   bindToProject(family, resolved.name, { base: project.base, perService: resolved.perService });
   // Asked per request, not cached: the family owns its members (and marks them used).
-  const breakerFor: (service?: SupabaseService) => CircuitBreaker = resolved.perService
-    ? (service = 'rest') => family.get(service)
-    : () => family.get(ALL_SERVICES);
+  // The service is checked: an unknown one would become a member of the family, whose room is the six
+  // services, and push out a real service's breaker (its state and its listeners with it).
+  const breakerFor = (service: SupabaseService = 'rest'): CircuitBreaker => {
+    checkOneOf('breakerFor: service', service, SUPABASE_SERVICES);
+    return family.get(resolved.perService ? service : ALL_SERVICES);
+  };
   breakerFor('rest'); // surface a configuration clash now, not at the first request
   const protectedFetch = (input: FetchInput, init?: RequestInit): Promise<Response> =>
     send(resolved, project, breakerFor, input, init);
