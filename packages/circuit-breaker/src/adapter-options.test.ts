@@ -63,6 +63,10 @@ describe('resolveAdapterOptions', () => {
     expect(over({ failurePolicy })).toEqual({ timeoutMs: 10_000, failurePolicy });
   });
 
+  it.each([[[]], [null], ['name']])('refuses options that are not an object (%j), instead of taking the defaults', (options) => {
+    expect(() => resolveAdapterOptions(WHAT, options as never, DEFAULTS)).toThrow(new TypeError(`${WHAT}: the options must be an object; got ${JSON.stringify(options)}`));
+  });
+
   it('refuses breaker options that are not an object, naming the option', () => {
     expect(() => resolveAdapterOptions(WHAT, { breaker: null as never }, DEFAULTS)).toThrow(
       `${WHAT}: breaker must be an object of circuit breaker options; got null`,

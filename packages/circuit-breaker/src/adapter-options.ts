@@ -54,6 +54,10 @@ export function resolveAdapterOptions(
   options: AdapterOptions,
   defaults: { readonly name: string; readonly breaker: CircuitBreakerOptions },
 ): ResolvedAdapterOptions {
+  // An array passes `typeof === 'object'` and has no unknown keys when empty: refused, not defaulted.
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${what}: the options must be an object; got ${describeValue(options)}`);
+  }
   const name = checkFamilyName(`${what}: name`, options.name === undefined ? defaults.name : options.name);
   const registry = options.registry === undefined ? getCircuitBreakerRegistry() : options.registry;
   const shape = registry as unknown as Record<string, unknown> | null;
