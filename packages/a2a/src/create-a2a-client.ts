@@ -82,7 +82,8 @@ export async function createA2aClient(source: string | AgentCard, options: Creat
     guard.checkUrl(source);
     const peer = options.peer ?? new URL(source).host;
     const settings = resolveProtection(what, { ...protection, peer, url: source });
-    const breaker = peerFamily(settings).get(peer);
+    // The card download is part of making the client: with its first call, one use of the peer's key.
+    const breaker = peerFamily(settings).ensure(peer);
     const card = await withBreakerSpan(
       settings.tracer,
       breaker,

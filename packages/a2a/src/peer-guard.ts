@@ -29,7 +29,9 @@ export class PeerGuard {
     readonly settings: ResolvedProtection,
   ) {
     this.family = peerFamily(settings);
-    this.family.get(settings.peer); // fail now (bad options, full family), not at the first call
+    // Fail now (bad options, full family), not at the first call; without counting a use, so a client
+    // built and called once leaves its peer a one-off (the first to make room), not a regular.
+    this.family.ensure(settings.peer);
     const binding = client.transport?.protocolName;
     const attributes: Attributes = { [ATTR_PEER]: settings.peer, ...settings.serverAttributes };
     if (typeof binding === 'string') {
@@ -40,8 +42,14 @@ export class PeerGuard {
     this.#baseAttributes = attributes;
   }
 
-  get breaker(): CircuitBreaker {
+  /** The peer's breaker for a call: counts as a use of the peer's key. */
+  breakerForCall(): CircuitBreaker {
     return this.family.get(this.settings.peer);
+  }
+
+  /** The peer's breaker to hand out (`breakerFor`, `a2aProtectionOf`): asking is not a use. */
+  get breaker(): CircuitBreaker {
+    return this.family.ensure(this.settings.peer);
   }
 
   attributes(spec: A2aMethodSpec, taskId: string | undefined): Attributes {
@@ -69,7 +77,7 @@ export class PeerGuard {
       const rest = args.slice(optionsFirst ? 1 : 2);
       let breaker: CircuitBreaker;
       try {
-        breaker = this.breaker;
+        breaker = this.breakerForCall();
       } catch (error) {
         return Promise.reject(error);
       }

@@ -154,6 +154,20 @@ describe('one breaker per peer', () => {
     expect(retryAfterMs).toBeLessThanOrEqual(45_000);
   });
 
+  it('a scan of one-off peers (a client built, handed out and called once each) pushes out only itself, never a regular peer', async () => {
+    const a = await protect(alpha, { name: 'a2a-scan', maxKeys: 2 });
+    for (let i = 0; i < 2; i++) await a.sendMessage(textRequest('regular'));
+    const regular = registry.get('a2a-scan/alpha');
+    for (let i = 0; i < 5; i++) {
+      const scan = await protect(beta, { name: 'a2a-scan', maxKeys: 2, peer: `scan-${i}` });
+      expect(breakerFor(scan).name).toBe(`a2a-scan/scan-${i}`);
+      await scan.sendMessage(textRequest('once'));
+    }
+    expect(registry.get('a2a-scan/alpha')).toBe(regular);
+    expect(registry.get('a2a-scan/scan-3')).toBeUndefined();
+    expect(registry.get('a2a-scan/scan-4')?.state).toBe('closed');
+  });
+
   it('HTTP 503 from the peer counts as a failure', async () => {
     const a = await protect(alpha);
     await alpha.proxy.setFaults({ errorStatus: { status: 503 } });

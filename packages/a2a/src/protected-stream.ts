@@ -32,7 +32,7 @@ export async function* protectedStream(
   callOptions: RequestOptions | undefined,
   rest: unknown[],
 ): AsyncGenerator<StreamResponse, void, undefined> {
-  const breaker = guard.breaker;
+  const breaker = guard.breakerForCall();
   let taskId = spec.taskId(params);
   const span = guard.settings.tracer.startSpan(`${SPAN_NAME_PREFIX} ${spec.rpcMethod}`, {
     kind: SpanKind.CLIENT,

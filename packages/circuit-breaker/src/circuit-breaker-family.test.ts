@@ -224,3 +224,37 @@ describe('property: whatever an adversary does, memory is bounded and a refused 
 });
 
 void (null as unknown as CircuitBreaker);
+
+describe('ensure: a breaker handed out without counting a use', () => {
+  it('a key ensured, then called once, is still a one-off: a flood of such keys pushes out only itself, never a regular', async () => {
+    const { hosts, removed } = setUp(4);
+    for (let round = 0; round < 2; round++) await hosts.execute('regular.example', succeed);
+    for (let i = 0; i < 20; i++) {
+      hosts.ensure(attackerKey(i)); // what an adapter does when it builds a client for a key
+      await settle(hosts.execute(attackerKey(i), fail));
+    }
+    expect(removed).not.toContain('hosts/regular.example');
+    expect(hosts.peek('regular.example')?.state).toBe('closed');
+  });
+
+  it('without ensure the same pattern (get, then one call) would make every key a regular', async () => {
+    const { hosts, removed } = setUp(4);
+    for (let round = 0; round < 2; round++) await hosts.execute('regular.example', succeed);
+    for (let i = 0; i < 3; i++) {
+      hosts.get(attackerKey(i));
+      await settle(hosts.execute(attackerKey(i), fail));
+    }
+    // Four regulars, the attacker's three open (in use): the next key pushes out the one regular not in use.
+    await settle(hosts.execute(attackerKey(99), succeed));
+    expect(removed).toEqual(['hosts/regular.example']);
+  });
+
+  it('an existing member is returned untouched; a missing one is created', () => {
+    const { hosts, clock } = setUp();
+    const created = hosts.ensure('a.example');
+    expect(hosts.peek('a.example')).toBe(created);
+    clock.advance(1_000);
+    expect(hosts.ensure('a.example')).toBe(created);
+    expect(hosts.size).toBe(1);
+  });
+});

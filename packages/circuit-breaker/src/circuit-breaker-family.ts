@@ -20,6 +20,8 @@ interface Membership extends FamilyMembership {
   lastUsed: number;
   /** Called more than once: someone keeps using this key (a key called once may be a scan). */
   repeated: boolean;
+  /** Made by {@link CircuitBreakerFamily.ensure}, never called yet: its first call is its first use. */
+  unused: boolean;
 }
 
 /** @internal How a family tells its registry about members. */
@@ -100,14 +102,15 @@ export class CircuitBreakerFamily {
     if (existing !== undefined) {
       const membership = existing.membership as Membership;
       membership.lastUsed = now;
-      membership.repeated = true;
+      if (membership.unused) membership.unused = false;
+      else membership.repeated = true;
       return existing;
     }
     if (typeof key !== 'string' || key.length === 0) {
       throw new TypeError(`circuit breaker family ${this.name}: key must be a non-empty string; got ${describeValue(key)}`);
     }
     if (this.members.size >= this.maxKeys) this.makeRoom(key, now);
-    const membership: Membership = { family: this.name, key, lastUsed: now, repeated: false };
+    const membership: Membership = { family: this.name, key, lastUsed: now, repeated: false, unused: false };
     const breaker = new CircuitBreaker(`${this.name}/${key}`, this.options, membership);
     this.members.set(key, breaker);
     this.hooks?.added(breaker);
@@ -123,6 +126,21 @@ export class CircuitBreakerFamily {
       return Promise.reject(error);
     }
     return breaker.execute(fn, options);
+  }
+
+  /**
+   * The breaker for `key` without counting a use: an existing member is returned untouched, a missing
+   * one is created (making room as {@link get} does) as if never called, so its first real call is its
+   * first use. For handing a breaker out (an adapter's `breakerFor`) or checking room before the first
+   * call: neither may turn a key called once into a regular, which would let a scan of one-off keys
+   * push out the keys in regular use.
+   */
+  ensure(key: string): CircuitBreaker {
+    const existing = this.members.get(key);
+    if (existing !== undefined) return existing;
+    const breaker = this.get(key);
+    (breaker.membership as Membership).unused = true;
+    return breaker;
   }
 
   /** The breaker for `key` if it exists, without creating or touching it. */

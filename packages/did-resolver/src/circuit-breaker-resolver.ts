@@ -179,7 +179,7 @@ class ProtectedResolution {
     const location = parsed.method === 'web' ? didWebLocation(refined.id) : undefined;
     if (typeof location === 'string') throw new TypeError(`breakerFor: ${did as string}: ${location}`);
     const key = breakerKey(parsed.method, location);
-    return this.family.peek(key) ?? this.family.get(key);
+    return this.family.ensure(key);
   }
 
   private async resolveThrough(call: DriverCall): Promise<DIDResolutionResult> {
