@@ -45,15 +45,27 @@ export function checkFamilyName(option: string, value: unknown): string {
   return value;
 }
 
+/** What an adapter brings to {@link resolveAdapterOptions}. */
+export interface AdapterDefaults {
+  /** The family name when the user gives none. */
+  readonly name: string;
+  /** The adapter's breaker defaults. */
+  readonly breaker: CircuitBreakerOptions;
+  /** The breaker options a user may give. Default: every option of the core. */
+  readonly breakerOptionNames?: readonly string[];
+  /**
+   * Breaker options the adapter sets itself, each with the message that refuses it (saying what to use
+   * instead), e.g. `{ classifyResult: 'breaker.classifyResult is not accepted: pass classifyResult' }`.
+   */
+  readonly ownedBreakerOptions?: Readonly<Record<string, string>>;
+}
+
 /**
  * Defaults and checks of {@link AdapterOptions}; `what` prefixes every message (`'@phlow/a2a options'`),
  * naming the option, the value and what is allowed. An option set to `null` is refused, not defaulted.
+ * `breaker` is read once: the checks and the merge see the same object.
  */
-export function resolveAdapterOptions(
-  what: string,
-  options: AdapterOptions,
-  defaults: { readonly name: string; readonly breaker: CircuitBreakerOptions },
-): ResolvedAdapterOptions {
+export function resolveAdapterOptions(what: string, options: AdapterOptions, defaults: AdapterDefaults): ResolvedAdapterOptions {
   // An array passes `typeof === 'object'` and has no unknown keys when empty: refused, not defaulted.
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object; got ${describeValue(options)}`);
@@ -64,10 +76,16 @@ export function resolveAdapterOptions(
   if (typeof shape !== 'object' || shape === null || typeof shape['getFamily'] !== 'function' || typeof shape['getBreaker'] !== 'function') {
     throw new TypeError(`${what}: registry must be a CircuitBreakerRegistry; got ${describeValue(registry)}`);
   }
-  // Checked before merging: an own "__proto__" key (an object from JSON.parse) would otherwise become
-  // the merged options' prototype, and its options would be silently dropped or read from there.
-  if (typeof options.breaker === 'object' && options.breaker !== null) checkKnownKeys(`${what}: breaker`, options.breaker, CIRCUIT_BREAKER_OPTION_NAMES);
-  const breaker = withAdapterDefaults(defaults.breaker, options.breaker, `${what}: breaker`);
+  const given = options.breaker;
+  if (typeof given === 'object' && given !== null) {
+    for (const [key, message] of Object.entries(defaults.ownedBreakerOptions ?? {})) {
+      if (key in given) throw new TypeError(`${what}: ${message}`);
+    }
+    // Checked before merging: an own "__proto__" key (an object from JSON.parse) would otherwise become
+    // the merged options' prototype, and its options would be silently dropped or read from there.
+    checkKnownKeys(`${what}: breaker`, given, defaults.breakerOptionNames ?? CIRCUIT_BREAKER_OPTION_NAMES);
+  }
+  const breaker = withAdapterDefaults(defaults.breaker, given, `${what}: breaker`);
   return { name, registry, breaker };
 }
 

@@ -4,7 +4,7 @@
  * sibling always meets the version of this entry it was built with.
  */
 export { ADAPTER_OPTION_NAMES, KEYED_ADAPTER_OPTION_NAMES, checkFamilyName, resolveAdapterOptions, resolveFamilyBounds } from './adapter-options.js';
-export type { ResolvedAdapterOptions } from './adapter-options.js';
+export type { AdapterDefaults, ResolvedAdapterOptions } from './adapter-options.js';
 export { errorMarker } from './error-marker.js';
 export type { ErrorMarker } from './error-marker.js';
 export { combineDisposables, Emitter } from './event.js';

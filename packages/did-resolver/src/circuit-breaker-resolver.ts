@@ -126,13 +126,14 @@ class ProtectedResolution {
     if (typeof options !== 'object' || options === null) throw new TypeError(`${WHAT} must be an object; got ${describeValue(options)}`);
     checkKnownKeys(WHAT, options, OPTION_NAMES);
     // A user's failurePolicy replaces the default failureThreshold (they are exclusive in the core).
-    const shared = resolveAdapterOptions(WHAT, options, { name: 'did', breaker: DID_BREAKER_DEFAULTS });
-    if (options.breaker !== undefined && 'classifyResult' in options.breaker) {
-      throw new TypeError(`${WHAT}: breaker.classifyResult is not accepted: pass classifyResult to the resolver (it judges DID resolution results)`);
-    }
-    if (options.breaker !== undefined && 'clock' in options.breaker) {
-      throw new TypeError(`${WHAT}: breaker.clock is not accepted: pass clock to the resolver (the cache uses it too)`);
-    }
+    const shared = resolveAdapterOptions(WHAT, options, {
+      name: 'did',
+      breaker: DID_BREAKER_DEFAULTS,
+      ownedBreakerOptions: {
+        classifyResult: 'breaker.classifyResult is not accepted: pass classifyResult to the resolver (it judges DID resolution results)',
+        clock: 'breaker.clock is not accepted: pass clock to the resolver (the cache uses it too)',
+      },
+    });
     const bounds = resolveFamilyBounds(WHAT, options);
     this.name = shared.name;
     this.clock = options.clock ?? systemClock;

@@ -85,6 +85,10 @@ const OPTION_NAMES: readonly string[] = [
   'classifyStatus',
   'fetch',
 ];
+/** Why the classification options are refused, and what to use instead. */
+const OWNED_CLASSIFICATION =
+  'breaker.classifyResult and breaker.expectedError are set by the adapter (network errors and timeouts fail, statuses go through classifyStatus); use classifyStatus';
+
 /** The core's options this adapter passes through: it owns classification and does not restore state. */
 const BREAKER_OPTION_NAMES = CIRCUIT_BREAKER_OPTION_NAMES.filter(
   (key) => key !== 'expectedError' && key !== 'classifyResult' && key !== 'initialState',
@@ -112,8 +116,12 @@ export function resolveSupabaseOptions(options: SupabaseProtectionOptions = {}):
     throw new TypeError(`${WHAT} must be an object; got ${describeValue(options)}`);
   }
   checkKnownKeys(WHAT, options, OPTION_NAMES);
-  checkBreakerKeys(options.breaker);
-  const { name, registry, breaker } = resolveAdapterOptions(WHAT, options, { name: 'supabase', breaker: SUPABASE_DEFAULTS });
+  const { name, registry, breaker } = resolveAdapterOptions(WHAT, options, {
+    name: 'supabase',
+    breaker: SUPABASE_DEFAULTS,
+    breakerOptionNames: BREAKER_OPTION_NAMES,
+    ownedBreakerOptions: { classifyResult: OWNED_CLASSIFICATION, expectedError: OWNED_CLASSIFICATION },
+  });
   // An option set to null is a mistake to report, not a request for the default.
   const perService = options.perService === undefined ? true : options.perService;
   if (typeof perService !== 'boolean') throw new TypeError(`${WHAT}: perService must be true or false; got ${describeValue(perService)}`);
@@ -148,16 +156,4 @@ export function resolveSupabaseOptions(options: SupabaseProtectionOptions = {}):
     fetch: options.fetch === undefined ? undefined : checkFunction(`${WHAT}: fetch`, options.fetch),
     breaker,
   };
-}
-
-/** The breaker options the adapter owns are refused with what to use instead; unknown ones by name. */
-function checkBreakerKeys(breaker: unknown): void {
-  // Not an object: resolveAdapterOptions says so.
-  if (typeof breaker !== 'object' || breaker === null) return;
-  if ('classifyResult' in breaker || 'expectedError' in breaker) {
-    throw new TypeError(
-      `${WHAT}: breaker.classifyResult and breaker.expectedError are set by the adapter (network errors and timeouts fail, statuses go through classifyStatus); use classifyStatus`,
-    );
-  }
-  checkKnownKeys(`${WHAT}: breaker`, breaker, BREAKER_OPTION_NAMES);
 }
