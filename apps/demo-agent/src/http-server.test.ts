@@ -27,6 +27,8 @@ describe('startHttpServer', () => {
     const { url } = await start();
     const silent = connect(Number(new URL(url).port), '127.0.0.1');
     silent.on('error', () => undefined);
+    // Read (nothing): a paused socket may never report the server's FIN as its end.
+    silent.resume();
     await waitFor('the server to close the silent connection', () => silent.destroyed || silent.readableEnded, { everyMs: 50 });
     silent.destroy();
   });
