@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { A2aPeer } from '@phlow/testkit';
@@ -58,7 +58,7 @@ const apiOnly = protectA2aClient(standIn, { peer: 'bench-api', registry: new Cir
 const withApi = await nsPerCall(() => apiOnly.sendMessage(req), ITERATIONS);
 
 const dropAll = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(dropAll)] });
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: dropAll })] });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 trace.setGlobalTracerProvider(provider);

@@ -1,8 +1,8 @@
 import type { Server } from 'node:net';
-import { context, propagation, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { context, propagation, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { AgentCard, SendMessageRequest } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { A2A_JSONRPC_PATH, A2aPeer, FaultProxy, type ClosedBy } from '@phlow/testkit';
@@ -16,7 +16,7 @@ import { textMessageRequest } from './text-message.js';
  */
 export function setUpTracing(): { tracerProvider: TracerProvider; tracer: Tracer; exporter: InMemorySpanExporter; spans: (name?: string) => ReadableSpan[] } {
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   context.disable();
   propagation.disable();
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

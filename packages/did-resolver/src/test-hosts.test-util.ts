@@ -1,4 +1,4 @@
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { DidWebHost, FaultProxy, basicDidDocument, type CertificatePair } from '@phlow/testkit';
 
 /**
@@ -62,8 +62,8 @@ export class ProxiedDidHost {
 }
 
 /** The real OTel SDK with an in-memory exporter. */
-export function memoryTracing(): { exporter: InMemorySpanExporter; provider: BasicTracerProvider } {
+export function memoryTracing(): { exporter: InMemorySpanExporter; provider: TracerProvider } {
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   return { exporter, provider };
 }

@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { CircuitBreakerRegistry, ManualClock, type CircuitLogEntry } from '@phlow/circuit-breaker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordBreakerError, withBreakerSpan } from './breaker-span.js';
@@ -9,7 +9,7 @@ import { settle } from './test-support.test-util.js';
 import { traceContextLogger } from './trace-context-logger.js';
 
 const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 const tracer = provider.getTracer('test');
 
 beforeAll(() => {

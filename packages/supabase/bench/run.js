@@ -3,7 +3,7 @@
 //      adapter, same run, interleaved, median of many.
 //   2. The adapter's own cost per request, with a fetch that answers at once (no network, no database).
 //   3. How fast an open breaker answers a query.
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { AGENTS_SQL } from '@phlow/test-helpers';
 import { SupabaseStandIn } from '@phlow/testkit';
@@ -28,7 +28,7 @@ async function queryLatency() {
   const registry = new CircuitBreakerRegistry({ logger: false });
   // Spans recorded and batched as an app would, handed to an exporter that drops them.
   const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 50 })] });
+  const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: exporter, scheduledDelayMillis: 50 })] });
   const subjects = [
     ['supabase-js, unprotected', createSupabaseClient(standIn.url, 'key', clientOptions)],
     ['@phlow/supabase (no tracer SDK)', createClient(standIn.url, 'key', { ...clientOptions, protection: { registry } })],

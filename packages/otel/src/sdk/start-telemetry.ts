@@ -8,7 +8,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type ViewOptions } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { checkInteger, checkKnownKeys, checkOneOf } from '@phlow/circuit-breaker/internal';
 import { checkBoolean, describeValue, orDefault } from '../describe-value.js';
 import { CircuitBreakerMetricProducer } from './circuit-breaker-metric-producer.js';
@@ -84,7 +84,7 @@ const PROMETHEUS_OPTION_NAMES = ['host', 'port', 'path', 'withoutTargetInfo', 'w
 /** What {@link startTelemetry} started. */
 export interface TelemetryHandle {
   readonly meterProvider: MeterProvider;
-  readonly tracerProvider: BasicTracerProvider;
+  readonly tracerProvider: TracerProvider;
   /** The scrape URL actually listened on (with the real port when 0 was asked), if Prometheus is on. */
   readonly prometheusUrl: string | undefined;
   /** Exports what is pending, closes the scrape endpoint and unregisters the globals. Idempotent. */
@@ -169,8 +169,8 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   durationProducer?.scopeTo(meterProvider);
 
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
-  if (tracesExporters.includes('otlp')) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
-  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+  if (tracesExporters.includes('otlp')) spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+  const tracerProvider = new TracerProvider({ resource, spanProcessors });
 
   let server: Server | undefined;
   let prometheusUrl: string | undefined;
