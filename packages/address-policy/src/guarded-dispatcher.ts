@@ -62,14 +62,16 @@ function abandonConnecting(entry: OriginEntry): void {
 }
 
 /**
- * An undici dispatcher for Node's `fetch` that connects only where its {@link AddressPolicy} allows
+ * An undici 8 dispatcher for undici's `fetch` that connects only where its {@link AddressPolicy} allows
  * (checked where the connection is made: the IP literal, every looked-up address, the connected
  * peer) and keeps checked connections alive for reuse: one pool per origin, at most `maxOrigins`
  * pools (least recently used closed first) of at most `maxSocketsPerOrigin` sockets each.
  * A redirect followed by `fetch` goes through the same dispatcher, so it is checked the same way.
  *
- * Pass it as `fetch(url, { dispatcher })`, or use {@link createGuardedFetch}, which also destroys a
- * connection still being set up when the last request waiting for it is aborted.
+ * Pass it as `fetch(url, { dispatcher })` with undici 8's `fetch` (`import { fetch } from 'undici'`;
+ * Node 22's and 24's global fetch bundle an older undici that refuses it), or use
+ * {@link createGuardedFetch}, which does that and also destroys a connection still being set up when
+ * the last request waiting for it is aborted.
  */
 export class GuardedDispatcher extends Dispatcher {
   /** The policy this dispatcher enforces. */
