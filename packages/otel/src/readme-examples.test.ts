@@ -9,6 +9,7 @@ import { instrumentCircuitBreakers, traceContextLogger, withBreakerSpan } from '
 import { CircuitBreakerMetricProducer, startTelemetry } from './sdk/index.js';
 import { VERSION } from './version.js';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 
 describe('README examples', () => {
   it('Usage: start the SDK, instrument the registry, shut down', async () => {
@@ -55,27 +56,27 @@ describe('README examples', () => {
 
   // Last in this file: the example's producer is unscoped and stays live for the rest of the file.
   it('Call durations: your own SDK set-up registers the producer', async () => {
-    const port = await freePort();
-    process.env.OTEL_EXPORTER_PROMETHEUS_PORT = String(port);
-    process.env.OTEL_EXPORTER_PROMETHEUS_HOST = '127.0.0.1';
     const registry = new CircuitBreakerRegistry({ logger: false });
+    // The exporter (0.301) listens on its default port, 9464, whatever the environment says; this test reads the
+    // same text through the exporter's request handler on a free port instead, so a busy 9464 cannot fail it.
+    const server = createServer((request, response) => exporter.getMetricsRequestHandler(request, response));
+    // --- README: own SDK ---
+    const exporter = new PrometheusExporter({ metricProducers: [new CircuitBreakerMetricProducer()] });
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
+    const instrumentation = instrumentCircuitBreakers(registry);
+    // --- end ---
     try {
-      // --- README: own SDK ---
-      const exporter = new PrometheusExporter({ metricProducers: [new CircuitBreakerMetricProducer()] });
-      metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
-      const instrumentation = instrumentCircuitBreakers(registry);
-      // --- end ---
       expect(instrumentation.callDurations).toBe('producer');
       await registry.getBreaker('external_api').execute(() => 'ok');
-      await exporter.startServer();
+      const port = await freePort();
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(text).toMatch(/^phlow_circuit_breaker_call_duration_count\{name="external_api",outcome="success",otel_scope_name="@phlow\/otel",otel_scope_version="[^"]+"\} 1$/m);
-      instrumentation.dispose();
-      await exporter.shutdown();
     } finally {
+      instrumentation.dispose();
+      server.close();
+      await exporter.shutdown();
       metrics.disable();
-      delete process.env.OTEL_EXPORTER_PROMETHEUS_PORT;
-      delete process.env.OTEL_EXPORTER_PROMETHEUS_HOST;
     }
   });
 });
