@@ -70,7 +70,7 @@ function checkDidPath(option: string, path: unknown): string {
  * A did:web host: HTTPS on 127.0.0.1 with a freshly generated self-signed certificate (SAN localhost and
  * 127.0.0.1), serving DID documents from a map that tests can change at runtime.
  *
- * Clients must trust {@link DidWebHost.ca}: pass {@link DidWebHost.dispatcher} to `fetch`, use
+ * Clients must trust {@link DidWebHost.ca}: pass {@link DidWebHost.dispatcher} to undici's `fetch`, use
  * {@link DidWebHost.fetch}, start Node with `NODE_EXTRA_CA_CERTS=<caFile>`, or for node-fetch based
  * resolvers (web-did-resolver) add the CA to `https.globalAgent.options.ca`. See the README.
  */
@@ -161,7 +161,11 @@ export class DidWebHost {
     return this.#caFile as string;
   }
 
-  /** An undici dispatcher that trusts the host's certificate: `fetch(url, { dispatcher: host.dispatcher })`. */
+  /**
+   * An undici 8 dispatcher that trusts the host's certificate, for undici's fetch:
+   * `fetch(url, { dispatcher: host.dispatcher })` with `import { fetch } from 'undici'`. Node's global
+   * fetch takes it only where Node bundles undici 8 (Node 26); Node 22's and 24's refuse it.
+   */
   get dispatcher(): Dispatcher {
     this.#started();
     return this.#agent as Agent;

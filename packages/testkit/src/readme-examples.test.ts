@@ -58,7 +58,7 @@ describe('README examples', () => {
     const trust = host.trustGlobalAgent(); // web-did-resolver fetches with node-fetch on https.globalAgent
     const resolver = new Resolver(getResolver() as ConstructorParameters<typeof Resolver>[0]);
     const { didDocument } = await resolver.resolve(host.didFor('users/alice'));
-    const response = await fetch(`${host.url}/.well-known/did.json`, { dispatcher: host.dispatcher } as unknown as RequestInit);
+    const response = await host.fetch(`${host.url}/.well-known/did.json`); // undici's fetch with host.dispatcher
     host.setRawResponse('users/alice', { status: 500 });   // negative test
     trust.dispose();
     await host.stop();

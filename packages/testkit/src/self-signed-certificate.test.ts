@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DidWebHost, basicDidDocument } from './did-web-host.js';
 import { generateLoopbackCertificate } from './self-signed-certificate.js';
-import { Agent } from 'undici';
+import { Agent, fetch } from 'undici';
 
 describe('generateLoopbackCertificate', () => {
   it('gives every certificate its own subject, so a client can trust two hosts at once', async () => {
@@ -17,7 +17,7 @@ describe('generateLoopbackCertificate', () => {
       const dispatcher = new Agent({ connect: { ca: hosts.map((h) => h.ca) } });
       try {
         for (const h of hosts) {
-          const response = await fetch(`${h.url}/.well-known/did.json`, { dispatcher } as unknown as RequestInit);
+          const response = await fetch(`${h.url}/.well-known/did.json`, { dispatcher });
           expect(response.status).toBe(200);
           expect(((await response.json()) as { id: string }).id).toBe(h.did);
         }
