@@ -91,6 +91,30 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
     expect(() => new WebDidDriver({ fetch: createGuardedFetch() })).toThrow(/fetch must not be a guarded fetch/);
   });
 
+  it('fetch: globalThis.fetch means the default (undici’s fetch, on every Node line): the policy still refuses, an allowed host resolves', async () => {
+    const requests = site.countRequests();
+    const refused = await resolverWith({ allowPrivateAddresses: false, fetch: globalThis.fetch }).resolve(site.did);
+    requests.dispose();
+    expect(refused.didResolutionMetadata).toMatchObject({ error: 'notAllowed', reason: 'address' });
+    expect(requests.count).toBe(0);
+    const allowed = await resolverWith({ allowPrivateAddresses: ['localhost'], fetch: globalThis.fetch }).resolve(site.did);
+    expect(allowed.didDocument?.id).toBe(site.did);
+    // With a dispatcher of the user's (undici 8, like the host's) the global fetch means undici's too.
+    const own = new Resolver(getWebResolver({ dispatcher: site.host.dispatcher, allowPrivateAddresses: true, fetch: globalThis.fetch }));
+    expect((await own.resolve(site.did)).didDocument?.id).toBe(site.did);
+  });
+
+  it('a fetch of yours handing the guarded dispatcher to an older undici is told which fetch to use', async () => {
+    const wrapper = ((input: string, init?: RequestInit) => globalThis.fetch(input, init)) as typeof fetch;
+    const result = await resolverWith({ allowPrivateAddresses: ['localhost'], fetch: wrapper }).resolve(site.did);
+    if (Number(process.versions['undici']?.split('.')[0]) >= 8) {
+      expect(result.didDocument?.id).toBe(site.did); // Node 26: its global fetch is undici 8 too
+    } else {
+      expect(result.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'network' });
+      expect(result.didResolutionMetadata['message']).toMatch(/must be undici 8's fetch/);
+    }
+  });
+
   it('checks the address before the request when given its own dispatcher', async () => {
     const guarded = new Resolver(getWebResolver({ dispatcher: site.host.dispatcher }));
     expect((await guarded.resolve(site.did)).didResolutionMetadata.error).toBe('notAllowed');

@@ -9,7 +9,7 @@ import {
   type ResolvedAddress,
 } from '@phlow/address-policy';
 import type { DIDDocument, DIDResolutionOptions, DIDResolutionResult, DIDResolver, ParsedDID } from 'did-resolver';
-import type { Dispatcher } from 'undici';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, readAtMost } from '@phlow/circuit-breaker/internal';
 import { didWebLocation } from './did-web-url.js';
 import { failedResolution } from './resolution-result.js';
@@ -24,12 +24,17 @@ export interface WebDidDriverOptions extends AddressPolicyOptions {
   /** Extra CA certificates (PEM) to trust on top of Node's root store: a private PKI or a test host. */
   readonly ca?: string | readonly string[];
   /**
-   * Your own undici dispatcher instead of the driver's guarded pool. The address policy is then
+   * Your own undici 8 dispatcher instead of the driver's guarded pool. The address policy is then
    * checked on the canonical host and by a lookup before the request, but the connection is not
    * pinned to the checked address (a DNS answer that changes in between is not seen).
    */
   readonly dispatcher?: Dispatcher;
-  /** The fetch to use; the global `fetch` by default. It must accept `dispatcher` (Node's and undici's do). */
+  /**
+   * The fetch to use. Default: undici's own `fetch` (undici 8, the major of the dispatchers), and
+   * `globalThis.fetch` given here means that default too, on every Node line. A fetch of yours must
+   * pass `init` (with `dispatcher`) on to undici 8's fetch: Node 22's and 24's global fetch bundle an
+   * older undici that refuses the dispatcher.
+   */
   readonly fetch?: typeof fetch;
   /** Abort a request after this long (ms); 0 turns it off. Default 15 000 (the guide's DID timeout). */
   readonly timeoutMs?: number;
@@ -70,6 +75,7 @@ export class WebDidDriver {
   /** The driver function, for a did-resolver registry: `new Resolver({ web: driver.resolve })`. */
   readonly resolve: DIDResolver;
   private readonly policy: AddressPolicy;
+  /** The fetch paired with a dispatcher of the user's; the guarded fetch keeps its own. */
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
@@ -86,7 +92,9 @@ export class WebDidDriver {
     this.policy = new AddressPolicy(options);
     this.timeoutMs = checkDurationMs('timeoutMs', options.timeoutMs ?? 15_000);
     this.maxBytes = checkInteger('maxBytes', options.maxBytes ?? 262_144, 1);
-    this.fetchImpl = options.fetch === undefined ? globalThis.fetch : checkFunction('fetch', options.fetch);
+    const fetchOption = options.fetch === undefined ? undefined : checkFunction<typeof fetch>('fetch', options.fetch);
+    // The global fetch of Node 22 and 24 refuses an undici 8 dispatcher: it means "the default" (undici's).
+    this.fetchImpl = fetchOption === undefined || fetchOption === globalThis.fetch ? (undiciFetch as unknown as typeof fetch) : fetchOption;
     this.lookup = options.lookup === undefined ? undefined : checkFunction<LookupAll>('lookup', options.lookup);
     const ca = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
     if (!ca.every((pem) => typeof pem === 'string' && pem.includes('-----BEGIN CERTIFICATE-----'))) {
@@ -105,7 +113,7 @@ export class WebDidDriver {
         ? undefined
         : createGuardedFetch({
             policy: this.policy,
-            fetch: this.fetchImpl,
+            ...(fetchOption === undefined ? {} : { fetch: fetchOption }),
             ...(ca.length > 0 ? { ca } : {}),
             ...(this.lookup === undefined ? {} : { lookup: this.lookup }),
             ...(options.maxPooledHosts === undefined ? {} : { maxOrigins: checkInteger('maxPooledHosts', options.maxPooledHosts, 1) }),
@@ -139,7 +147,6 @@ export class WebDidDriver {
           const addresses = this.lookup !== undefined ? await this.lookup(location.hostname) : await dnsLookup(location.hostname, { all: true, verbatim: true });
           this.policy.check(location.hostname, addresses.map((a) => a.address));
         }
-        // Node's fetch takes an undici 7 dispatcher; only the two undici type packages disagree.
         init['dispatcher'] = this.userDispatcher;
         response = await this.fetchImpl(location.url, init as RequestInit);
       }
