@@ -1,6 +1,5 @@
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { createClient as createSupabaseClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { breakerFor, createClient } from './index.js';
 
@@ -26,7 +25,6 @@ describe('createClient keeps supabase-js typing', () => {
   it('returns a SupabaseClient typed by the Database generic, with the same options', () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     const supabase = createClient<Database>('https://abc.supabase.co', 'key', {
-      realtime: { transport: WebSocket as never },
       auth: { persistSession: false, autoRefreshToken: false },
       db: { schema: 'public' },
       protection: { registry, breaker: { timeoutMs: 5_000 } },
@@ -43,9 +41,9 @@ describe('breakerFor', () => {
   it("hands out a protected client's breakers, and refuses any other client with a TypeError naming itself", () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     const url = 'https://abc.supabase.co';
-    const supabase = createClient(url, 'key', { realtime: { transport: WebSocket as never }, protection: { registry } });
+    const supabase = createClient(url, 'key', { protection: { registry } });
     expect([breakerFor(supabase).name, breakerFor(supabase, 'auth').name]).toEqual(['supabase/rest', 'supabase/auth']);
-    const foreign = createSupabaseClient(url, 'key', { realtime: { transport: WebSocket as never } });
+    const foreign = createSupabaseClient(url, 'key');
     expect(() => breakerFor(foreign)).toThrow(new TypeError('breakerFor: this client was not made by createClient from @phlow/supabase'));
     expect(() => breakerFor({})).toThrow(TypeError);
   });
@@ -56,7 +54,6 @@ describe('the protection slot is `protection`', () => {
     const registry = new CircuitBreakerRegistry({ logger: false });
     // supabase-js ignores keys it does not know; this package no longer reads this one (TypeScript flags it).
     const supabase = createClient('https://abc.supabase.co', 'key', {
-      realtime: { transport: WebSocket as never },
       protection: { registry },
       circuitBreaker: { breaker: { timeoutMs: 5_000 } },
     } as never);

@@ -1,7 +1,6 @@
 // The README's examples, kept here so they compile (typecheck) and run. Keep the two in step.
 import { createClient as createSupabaseClient } from '@supabase/supabase-js';
 import { CircuitBreakerError, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakerFor, createClient, isCircuitRejection, protectFetch } from './index.js';
 import { Gateway } from './test-gateway.test-util.js';
@@ -18,14 +17,11 @@ beforeAll(async () => {
 afterAll(() => project.stop());
 
 const cachedAgents = () => [{ id: 'cached' }];
-// The README leaves out what Node 20 alone needs: a WebSocket for supabase-js's realtime (ws's types and
-// supabase-js's differ, hence the cast).
-const node20 = { realtime: { transport: WebSocket as never } };
 
 describe('README examples', () => {
   it('Usage: createClient from @phlow/supabase, then a refusal in the supabase-js idiom', async () => {
     // --- README: usage ---
-    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, node20);
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY);
 
     const { data, error, status } = await supabase.from('agents').select('id, name');
     // --- end ---
@@ -48,14 +44,14 @@ describe('README examples', () => {
 
   it("Usage: protectFetch in supabase-js's own createClient", async () => {
     // --- README: protectFetch ---
-    const supabase = createSupabaseClient(SUPABASE_URL, SUPABASE_KEY, { global: { fetch: protectFetch(SUPABASE_URL) }, ...node20 });
+    const supabase = createSupabaseClient(SUPABASE_URL, SUPABASE_KEY, { global: { fetch: protectFetch(SUPABASE_URL) } });
     // --- end ---
     expect((await supabase.from('agents').select('id').eq('id', 'a1')).data).toEqual([{ id: 'a1' }]);
   });
 
   it("Usage: rejectWith 'error' and the guide's fallback pattern", async () => {
     // --- README: fallback ---
-    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { rejectWith: 'error' }, ...node20 });
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { rejectWith: 'error' } });
 
     async function listAgents() {
       try {
@@ -78,7 +74,7 @@ describe('README examples', () => {
   });
 
   it('Usage: the breakers of a client, one per API', async () => {
-    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, protection: { name: 'readme_breakers' } });
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { name: 'readme_breakers' } });
     // --- README: breakers ---
     breakerFor(supabase).state; // 'closed': the database's breaker, supabase/rest
     breakerFor(supabase, 'storage').getStats(); // storage's own
@@ -91,7 +87,6 @@ describe('README examples', () => {
     // --- README: options ---
     const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, {
       protection: { name: 'reports_db', breaker: { timeoutMs: 5_000, recoveryTimeoutMs: 60_000 }, perService: false },
-      ...node20,
     });
     breakerFor(supabase).name; // 'reports_db/all'
     // --- end ---
@@ -102,7 +97,7 @@ describe('README examples', () => {
 
   it('Bodies: a select larger than maxBodyBytes, then a page of it', async () => {
     // The README's table is far larger than 10 MiB; here the limit is lowered to fit a small one.
-    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { ...node20, protection: { name: 'readme_bodies', maxBodyBytes: 200 } });
+    const supabase = createClient(SUPABASE_URL, SUPABASE_KEY, { protection: { name: 'readme_bodies', maxBodyBytes: 200 } });
     await project.standIn.query(`insert into events (agent_id, kind) select 'a1', 'kind ' || i from generate_series(1, 50) i`);
     // --- README: bodies ---
     const { error } = await supabase.from('events').select('*'); // a table far larger than 10 MiB
@@ -119,7 +114,7 @@ describe('README examples', () => {
     await gateway.start();
     try {
       gateway.put('reports/2026/annual.pdf', { size: 3 * 1024 * 1024 });
-      const supabase = createClient(gateway.url, SUPABASE_KEY, { ...node20, protection: { name: 'readme_storage', maxBodyBytes: 1024 } });
+      const supabase = createClient(gateway.url, SUPABASE_KEY, { protection: { name: 'readme_storage', maxBodyBytes: 1024 } });
       // --- README: download ---
       const { data: stream } = await supabase.storage
         .from('reports')

@@ -4,7 +4,6 @@ import { AGENTS_SQL } from '@phlow/test-helpers';
 import { FaultProxy, SupabaseStandIn } from '@phlow/testkit';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import WebSocket from 'ws';
 import { createClient, type ProtectedClientOptions, type SupabaseProtectionOptions } from './index.js';
 
 export const seedAgents = [
@@ -12,8 +11,8 @@ export const seedAgents = [
   { id: 'a2', name: 'Bob', role: 'critic', score: 3 },
 ];
 
-/** What supabase-js needs in these tests: a WebSocket for realtime on Node 20, no session to keep. */
-export const testClientOptions = { realtime: { transport: WebSocket as never }, auth: { persistSession: false, autoRefreshToken: false } };
+/** What supabase-js needs in these tests: no session to keep. */
+export const testClientOptions = { auth: { persistSession: false, autoRefreshToken: false } };
 
 /** One stand-in per test file (PGlite boots in ~3 s); a fresh proxy, registry and clock per client. */
 export class Project {
