@@ -50,6 +50,7 @@ export function guardedA2aFetch(
     const policy = new AddressPolicy({ allowPrivateAddresses }, `${what}: option "allowPrivateAddresses"`);
     // Streams hold a socket each for their whole life: more per peer than the package default of 16.
     base = createGuardedFetch({ policy, maxSocketsPerOrigin: A2A_SOCKETS_PER_ORIGIN });
+    // globalThis.fetch means the default: the guarded fetch's own (undici's fetch, which takes its dispatcher).
     cardFetch = cardBase === globalThis.fetch ? base : createGuardedFetch({ dispatcher: base.dispatcher, fetch: cardBase });
   }
   if (factory !== undefined && base.policy.enforced) checkFactory(what, factory);
@@ -78,7 +79,8 @@ export function guardedA2aFetch(
  */
 function isLiveStream(input: unknown, init: RequestInit | undefined, response: Response): boolean {
   if (!response.ok || !(response.headers.get('content-type') ?? '').toLowerCase().startsWith('text/event-stream')) return false;
-  const headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+  // A Request of Node's fetch or of undici's (two classes): either way not a string or URL.
+  const headers = init?.headers ?? (typeof input === 'object' && input !== null && !(input instanceof URL) ? (input as Request).headers : undefined);
   return (new Headers(headers).get('accept') ?? '').toLowerCase().includes('text/event-stream');
 }
 

@@ -26,8 +26,11 @@ export interface CreateA2aClientOptions extends Omit<ProtectA2aClientOptions, 'p
   /** Path of the agent card under the URL. Default `/.well-known/agent-card.json` (the SDK's). */
   readonly agentCardPath?: string;
   /**
-   * `fetch` for the agent card download. Default `globalThis.fetch`. The address guard passes its
-   * `dispatcher` to it, so it must hand `init` on to Node's fetch (a wrapper that does is fine). A
+   * `fetch` for the agent card download. Default: undici's own `fetch` (undici 8, the major of the
+   * guard's dispatcher); `globalThis.fetch` means that default too, on every Node line. The address
+   * guard passes its `dispatcher` to it, so a fetch of yours must hand `init` on to undici 8's fetch
+   * (`import { fetch } from 'undici'`): Node 22's and 24's global fetch bundle an older undici that
+   * refuses the dispatcher. A
    * guarded fetch from `@phlow/address-policy` is used as is, and its policy and pool then serve the
    * transports too (give no `allowPrivateAddresses` then).
    */
