@@ -120,6 +120,23 @@ describe('allowPrivateAddresses (local development), the same option as @phlow/d
     expect(sinkAccepted).toBe(0);
   });
 
+  it('fetch: globalThis.fetch means the default: the policy still refuses a loopback peer, and a listed one answers on every Node line', async () => {
+    await refusal(createA2aClient(`http://0x7f.1:${sinkPort}`, { registry, fetch: globalThis.fetch }));
+    expect(sinkAccepted).toBe(0);
+    const client = await createA2aClient(peer.url, { registry, fetch: globalThis.fetch, allowPrivateAddresses: ['127.0.0.1'] });
+    expect(messageText((await client.sendMessage(textMessageRequest('hi'))) as Message)).toBe('echo: hi');
+  });
+
+  it('a fetch of yours handing the guard’s dispatcher to an older undici (Node 22’s, 24’s global fetch) is told which fetch to use', async () => {
+    const wrapper = ((input: string, init?: RequestInit) => globalThis.fetch(input, init)) as typeof fetch;
+    const created = createA2aClient(peer.url, { registry, fetch: wrapper, allowPrivateAddresses: ['127.0.0.1'] });
+    if (Number(process.versions['undici']?.split('.')[0]) >= 8) {
+      expect(messageText((await (await created).sendMessage(textMessageRequest('hi'))) as Message)).toBe('echo: hi'); // Node 26
+    } else {
+      await expect(created).rejects.toThrow(/could not use the guarded dispatcher .*: it must be undici 8's fetch/);
+    }
+  });
+
   it('names the option and the value when it is wrong', async () => {
     await expect(createA2aClient(peer.url, { registry, allowPrivateAddresses: ['0x7f.1'] })).rejects.toThrow(
       'createA2aClient: option "allowPrivateAddresses"[0] "0x7f.1" is read as the IP address 127.0.0.1 by URL parsers; write "127.0.0.1"',
