@@ -49,7 +49,9 @@ function publishablePackages() {
 
 // Every version the registry has in a range, ascending. `npm view` prints a bare string for one match.
 async function versionsIn(name, range) {
-  const { stdout } = await promisify(execFile)('npm', ['view', `${name}@${range}`, 'version', '--json'], { env });
+  const { stdout } = await promisify(execFile)('npm', ['view', `${name}@${range}`, 'version', '--json'], { env }).catch((error) => {
+    throw new Error(`cannot resolve ${name}@${range} on the registry: ${error.stderr?.split('\n')[0] || error.message}`);
+  });
   const found = stdout.trim() ? JSON.parse(stdout) : [];
   const versions = (Array.isArray(found) ? found : [found]).sort(byVersion);
   if (versions.length === 0) throw new Error(`the registry has no version of ${name} in ${range}`);
@@ -207,6 +209,9 @@ const rows = await step('ask the registry for the ends of every peer range', asy
   const rows = await peerRows(publishablePackages());
   printTable(rows);
   return rows;
+}).catch((error) => {
+  console.error(`FAILED: ${error.message}`);
+  process.exit(1);
 });
 // The normal suite covers the pins only if they are inside the ranges users are told are fine.
 const outside = rows.filter((r) => !r.versions.includes(r.pin));
