@@ -18,6 +18,7 @@ import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, type Circui
 import type { CircuitBreakerResolver } from '@phlow/did-resolver';
 import { isCircuitRejection } from '@phlow/supabase';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { fetch as undiciFetch } from 'undici';
 import { BoundedMap } from './bounded-map.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
 import { Outbox, type MessageRow } from './outbox.js';
@@ -116,7 +117,9 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
  * keep the card's paths, take the origin of the URL we fetched it from.
  */
 const cardFromLookedUpOrigin: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
+  // init carries the address guard's dispatcher (undici 8): only undici 8's own fetch takes it (the global
+  // fetch of Node 22 and 24 bundles an older undici). Its Response is the same WHATWG Response.
+  const response = (await undiciFetch(input instanceof Request ? input.url : input, init as never)) as unknown as Response;
   if (!response.ok) return response;
   const card = (await response.json()) as { supportedInterfaces?: { url: string }[] };
   const origin = new URL(input instanceof Request ? input.url : String(input)).origin;
