@@ -11,7 +11,7 @@ import type {
 } from './circuit-events.js';
 import { CIRCUIT_STATES, type CircuitSnapshot, type CircuitState, type TransitionReason } from './circuit-state.js';
 import { CircuitOpenError, CircuitTimeoutError } from './errors.js';
-import { Emitter, type Event } from './event.js';
+import { Emitter, toDisposable, type Event } from './event.js';
 import type { FailurePolicy } from './failure-policy.js';
 import { describeThrown, transitionLevel, transitionMessage } from './json-logger.js';
 import { internOptions, resolveOptions, type CircuitBreakerInit, type Outcome, type ResolvedOptions } from './options.js';
@@ -808,6 +808,11 @@ export class CircuitBreaker implements CallOwner {
     this.generation++;
   }
 
+  /** The same as {@link CircuitBreaker.dispose}, so `using breaker = new CircuitBreaker(...)` works. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   // --- events -----------------------------------------------------------------------------------
 
   /** Every state change, including those caused by time (on the next read or call) and by peers. */
@@ -862,13 +867,11 @@ export class CircuitBreaker implements CallOwner {
     return (listener) => {
       const subscription = emitter.event(listener);
       this.timed = true;
-      return {
-        dispose: () => {
-          subscription.dispose();
-          const l = this.listeners;
-          this.timed = this.policy.needsTime || Boolean(l?.successes?.size || l?.failures?.size || l?.ignored?.size);
-        },
-      };
+      return toDisposable(() => {
+        subscription.dispose();
+        const l = this.listeners;
+        this.timed = this.policy.needsTime || Boolean(l?.successes?.size || l?.failures?.size || l?.ignored?.size);
+      });
     };
   }
 

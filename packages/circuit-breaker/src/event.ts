@@ -1,6 +1,34 @@
-/** Something that can be undone: a subscription, an attached store. */
+/**
+ * Something we hand out that can be undone: a subscription, an observation, an attached store.
+ * Call `dispose()`, or bind it with `using` and it is disposed when the scope ends:
+ *
+ * ```ts
+ * {
+ *   using subscription = breaker.onStateChange((event) => console.log(event.to));
+ *   await breaker.execute(call);
+ * } // unsubscribed here
+ * ```
+ *
+ * Disposing twice is harmless.
+ */
 export interface Disposable {
   dispose(): void;
+  /** The same as {@link Disposable.dispose}, for `using`. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * What we accept back from your code (a `registry.observe` callback's result, a state store's
+ * connection): a plain `{ dispose() }` is enough, so code written before `using` keeps working; we only
+ * ever call `dispose()` on it.
+ */
+export interface DisposableLike {
+  dispose(): void;
+}
+
+/** Wraps `dispose` as a {@link Disposable}: both `dispose()` and `using` run it. */
+export function toDisposable(dispose: () => void): Disposable {
+  return { dispose, [Symbol.dispose]: dispose };
 }
 
 /** Subscribes a listener; the returned disposable unsubscribes it. */
@@ -26,13 +54,11 @@ export class Emitter<T> {
     // Copy on write: emitting while a listener unsubscribes must still reach everyone once.
     this.listeners = [...this.listeners, listener];
     let disposed = false;
-    return {
-      dispose: () => {
-        if (disposed) return;
-        disposed = true;
-        this.listeners = this.listeners.filter((l) => l !== listener);
-      },
-    };
+    return toDisposable(() => {
+      if (disposed) return;
+      disposed = true;
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    });
   };
 
   /** Events emitted by a listener while an emission is running, delivered after it (see {@link emit}). */
@@ -68,11 +94,9 @@ export class Emitter<T> {
 }
 
 /** One disposable for many. */
-export function combineDisposables(disposables: Iterable<Disposable>): Disposable {
+export function combineDisposables(disposables: Iterable<DisposableLike>): Disposable {
   const all = [...disposables];
-  return {
-    dispose() {
-      for (const d of all.splice(0)) d.dispose();
-    },
-  };
+  return toDisposable(() => {
+    for (const d of all.splice(0)) d.dispose();
+  });
 }

@@ -1,4 +1,5 @@
 import type { CircuitSnapshot } from './circuit-state.js';
+import type { Disposable } from './event.js';
 import type { CircuitStateStore, StoreBinding, StoreConnection } from './state-store.js';
 
 /**
@@ -14,13 +15,21 @@ export class InMemoryStateStore implements CircuitStateStore {
 
   constructor(private readonly maxProbes = 1) {}
 
-  connect(binding: StoreBinding): StoreConnection {
+  /** Attaches `binding`; the connection detaches it on `dispose()` or at the end of a `using` scope. */
+  connect(binding: StoreBinding): StoreConnection & Disposable {
     let group = this.groups.get(binding.name);
     if (group === undefined) this.groups.set(binding.name, (group = new Set()));
     // A newcomer adopts the state its peers are in.
     for (const peer of group) binding.applyRemote(peer.snapshot());
     group.add(binding);
     const peers = group;
+    const dispose = () => {
+      peers.delete(binding);
+      if (peers.size === 0) {
+        this.groups.delete(binding.name);
+        this.permits.delete(binding.name);
+      }
+    };
     return {
       transitioned: (snapshot: CircuitSnapshot) => {
         for (const peer of peers) if (peer !== binding) peer.applyRemote(snapshot);
@@ -39,13 +48,8 @@ export class InMemoryStateStore implements CircuitStateStore {
         const current = this.permits.get(binding.name);
         if (current !== undefined && current.generation === generation && current.taken > 0) current.taken--;
       },
-      dispose: () => {
-        peers.delete(binding);
-        if (peers.size === 0) {
-          this.groups.delete(binding.name);
-          this.permits.delete(binding.name);
-        }
-      },
+      dispose,
+      [Symbol.dispose]: dispose,
     };
   }
 }

@@ -45,7 +45,7 @@ export type {
 export { systemClock } from './clock.js';
 export { ManualClock } from './manual-clock.js';
 export type { Clock, TimerHandle } from './clock.js';
-export type { Disposable, Event, ListenerErrorHandler } from './event.js';
+export type { Disposable, DisposableLike, Event, ListenerErrorHandler } from './event.js';
 export { jsonLineLogger } from './json-logger.js';
 export type { CircuitLogEntry, CircuitLogger } from './json-logger.js';
 export { InMemoryStateStore } from './in-memory-state-store.js';

@@ -7,7 +7,7 @@ export { ADAPTER_OPTION_NAMES, KEYED_ADAPTER_OPTION_NAMES, checkFamilyName, reso
 export type { AdapterDefaults, ResolvedAdapterOptions } from './adapter-options.js';
 export { errorMarker } from './error-marker.js';
 export type { ErrorMarker } from './error-marker.js';
-export { combineDisposables, Emitter } from './event.js';
+export { combineDisposables, Emitter, toDisposable } from './event.js';
 export { CIRCUIT_BREAKER_OPTION_NAMES } from './options.js';
 export { readAtMost } from './read-at-most.js';
 export type { BodyRead } from './read-at-most.js';

@@ -6,6 +6,7 @@ import type { TimerHandle } from './clock.js';
 /**
  * The call whose promise is being constructed. One module-level executor instead of a closure per
  * call: the Promise constructor runs it synchronously, so nothing else can interleave.
+ * Not `Promise.withResolvers()`: it allocates a result object per call, on the hot path.
  */
 let constructing: PendingCall | undefined;
 

@@ -1,7 +1,7 @@
 import { CircuitBreaker, sharedOptions, type CircuitBreakerStats } from './circuit-breaker.js';
 import type { StateChangeEvent } from './circuit-events.js';
 import { CircuitBreakerFamily, type FamilyOptions } from './circuit-breaker-family.js';
-import { Emitter, type Disposable, type Event } from './event.js';
+import { Emitter, toDisposable, type Disposable, type DisposableLike, type Event } from './event.js';
 import { withAdapterDefaults } from './adapter-defaults.js';
 import { DEFAULTS, firstDifference, resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options.js';
 import { describeValue } from './validate.js';
@@ -172,9 +172,11 @@ export class CircuitBreakerRegistry {
   /**
    * Calls `attach` for every breaker now and every breaker created later; what it returns is disposed
    * when the breaker is retired or the observation disposed. How telemetry instruments a registry.
+   * `attach` may return any `{ dispose() }` (it needs no `Symbol.dispose`); the observation returned
+   * works with `using` too.
    */
-  observe(attach: (breaker: CircuitBreaker) => Disposable | void): Disposable {
-    const attached = new Map<CircuitBreaker, Disposable | void>();
+  observe(attach: (breaker: CircuitBreaker) => DisposableLike | void): Disposable {
+    const attached = new Map<CircuitBreaker, DisposableLike | void>();
     const add = (breaker: CircuitBreaker) => {
       if (!attached.has(breaker)) attached.set(breaker, attach(breaker));
     };
@@ -184,14 +186,12 @@ export class CircuitBreakerRegistry {
       attached.get(breaker)?.dispose();
       attached.delete(breaker);
     });
-    return {
-      dispose() {
-        onAdd.dispose();
-        onRemove.dispose();
-        for (const subscription of attached.values()) subscription?.dispose();
-        attached.clear();
-      },
-    };
+    return toDisposable(() => {
+      onAdd.dispose();
+      onRemove.dispose();
+      for (const subscription of attached.values()) subscription?.dispose();
+      attached.clear();
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { CircuitSnapshot } from './circuit-state.js';
-import type { Disposable } from './event.js';
+import type { DisposableLike } from './event.js';
 
 /**
  * The breaker's side of a shared state store: what a store may read and how it pushes a peer
@@ -30,8 +30,10 @@ export interface StoreBinding {
  * The store's side, one per attached breaker. Every method is called synchronously on the call path
  * and must not block: a store batches, publishes in the background and falls back to local state
  * when its backend is slow or down — a call must never wait for, or fail because of, the store.
+ * `dispose()` detaches the breaker; a store you write needs no `Symbol.dispose` (the breaker only calls
+ * `dispose()`), though the stores shipped here have one.
  */
-export interface StoreConnection extends Disposable {
+export interface StoreConnection extends DisposableLike {
   /** The breaker moved by itself or by hand (not by `applyRemote`). */
   transitioned(snapshot: CircuitSnapshot): void;
   /** A CLOSED call failed and was counted toward the threshold. */

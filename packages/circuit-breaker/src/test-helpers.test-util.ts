@@ -28,13 +28,7 @@ export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value:
 
 /** A promise to settle by hand, standing in for a dependency call that is still in flight. */
 export function deferred<T = string>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+  return Promise.withResolvers<T>();
 }
 
 /** Lets queued promise reactions run. */
