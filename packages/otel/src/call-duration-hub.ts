@@ -1,5 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Disposable } from '@phlow/circuit-breaker';
+import { toDisposable } from '@phlow/circuit-breaker/internal';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
 
 /**
@@ -30,7 +31,7 @@ const producers = new Set<CallDurationProducerScope>();
 /** @internal A producer starts (or stops, disposing the result) reporting. */
 export function registerCallDurationProducer(producer: CallDurationProducerScope): Disposable {
   producers.add(producer);
-  return { dispose: () => void producers.delete(producer) };
+  return toDisposable(() => void producers.delete(producer));
 }
 
 /** @internal True when some live producer reports instrumentations of `meterProvider`. */
@@ -42,7 +43,7 @@ export function hasCallDurationProducerFor(meterProvider: MeterProvider): boolea
 /** @internal An instrumentation's durations become visible to producers until disposed. */
 export function registerCallDurationSource(source: CallDurationSource): Disposable {
   sources.add(source);
-  return { dispose: () => void sources.delete(source) };
+  return toDisposable(() => void sources.delete(source));
 }
 
 /** @internal The sources `producer` reports. */

@@ -15,7 +15,7 @@ import {
 
 const FAILURE = CALL_OUTCOMES.indexOf('failure');
 const TIMEOUT = CALL_OUTCOMES.indexOf('timeout');
-import type { Disposable } from '@phlow/circuit-breaker';
+import type { DisposableLike } from '@phlow/circuit-breaker';
 
 function describe(spec: InstrumentSpec): { description: string; unit: string } {
   return { description: spec.description, unit: spec.unit };
@@ -62,7 +62,7 @@ export class CircuitBreakerMetrics {
   }
 
   /** Reports the state and counts of `source()`'s series at every collection until disposed. */
-  observe(source: () => Iterable<BreakerSeries>): Disposable {
+  observe(source: () => Iterable<BreakerSeries>): DisposableLike {
     const states = new Array<number>(CIRCUIT_STATES.length).fill(0);
     const counts = new Array<number>(CALL_OUTCOMES.length).fill(0);
     const callback: BatchObservableCallback = (result) => {

@@ -1,5 +1,5 @@
 import { context, diag, metrics, trace, type MeterProvider } from '@opentelemetry/api';
-import type { CircuitBreaker, CircuitBreakerRegistry, Disposable, StateChangeEvent } from '@phlow/circuit-breaker';
+import type { CircuitBreaker, CircuitBreakerRegistry, Disposable, DisposableLike, StateChangeEvent } from '@phlow/circuit-breaker';
 import { checkInteger, checkKnownKeys, combineDisposables } from '@phlow/circuit-breaker/internal';
 import { BreakerSeriesTable, type BreakerSeries } from './breaker-series.js';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
@@ -61,7 +61,7 @@ export interface CircuitBreakerInstrumentationOptions {
 /** How an instrumentation records call durations (see {@link CircuitBreakerInstrumentationOptions.callDurations}). */
 export type CallDurationMode = 'producer' | 'sdk-histogram' | 'off';
 
-/** What {@link instrumentCircuitBreakers} returns: dispose it to stop. */
+/** What {@link instrumentCircuitBreakers} returns: dispose it (or bind it with `using`) to stop. */
 export interface CircuitBreakerInstrumentation extends Disposable {
   /** How call durations are recorded, `callDurations: true` resolved. */
   readonly callDurations: CallDurationMode;
@@ -127,7 +127,7 @@ export function instrumentCircuitBreakers(
     : undefined;
 
   const attach = (breaker: CircuitBreaker): Disposable => {
-    const subscriptions: Disposable[] = [];
+    const subscriptions: DisposableLike[] = [];
     if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table.seriesFor(breaker), instruments, durationMode));
     if (withSpanEvents) subscriptions.push(attachSpanEvents(breaker));
     return combineDisposables(subscriptions);
@@ -142,17 +142,14 @@ export function instrumentCircuitBreakers(
   };
   const durationSource = durationMode === 'producer' ? registerCallDurationSource({ meterProvider, readCallDurations }) : undefined;
   let disposed = false;
-  return {
-    callDurations: durationMode,
-    readCallDurations,
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      durationSource?.dispose();
-      collection?.dispose();
-      observation.dispose();
-    },
+  const dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    durationSource?.dispose();
+    collection?.dispose();
+    observation.dispose();
   };
+  return { callDurations: durationMode, readCallDurations, dispose, [Symbol.dispose]: dispose };
 }
 
 const CALL_DURATION_OPTIONS: readonly unknown[] = [true, false, 'producer', 'sdk-histogram'];
@@ -176,7 +173,7 @@ function attachMetrics(
   durationMode: CallDurationMode,
 ): Disposable {
   series.add(breaker);
-  const subscriptions = [breaker.onStateChange((event) => instruments.recordTransition(series, event.from, event.to))];
+  const subscriptions: DisposableLike[] = [breaker.onStateChange((event) => instruments.recordTransition(series, event.from, event.to))];
   // Outcome listeners switch per-call timing on in the core: subscribe only when durations are wanted.
   if (durationMode === 'producer') {
     // The series is chosen here, once: a call's recording touches one aggregate and nothing else.

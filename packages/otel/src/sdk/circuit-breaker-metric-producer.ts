@@ -63,6 +63,11 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
     this.registration.dispose();
   }
 
+  /** The same as {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime();
     // Every series has the same boundaries: one array per collection, as the SDK shares its aggregator's.

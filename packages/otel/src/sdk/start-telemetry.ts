@@ -81,14 +81,19 @@ const OPTION_NAMES = [
 ] as const;
 const PROMETHEUS_OPTION_NAMES = ['host', 'port', 'path', 'withoutTargetInfo', 'withoutScopeInfo'] as const;
 
-/** What {@link startTelemetry} started. */
-export interface TelemetryHandle {
+/**
+ * What {@link startTelemetry} started. `await using telemetry = await startTelemetry()` shuts it down
+ * when the scope ends.
+ */
+export interface TelemetryHandle extends AsyncDisposable {
   readonly meterProvider: MeterProvider;
   readonly tracerProvider: TracerProvider;
   /** The scrape URL actually listened on (with the real port when 0 was asked), if Prometheus is on. */
   readonly prometheusUrl: string | undefined;
   /** Exports what is pending, closes the scrape endpoint and unregisters the globals. Idempotent. */
   shutdown(): Promise<void>;
+  /** The same as {@link TelemetryHandle.shutdown}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -217,12 +222,8 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   }
 
   let stopped: Promise<void> | undefined;
-  return {
-    meterProvider,
-    tracerProvider,
-    prometheusUrl,
-    shutdown: () => (stopped ??= shutdownProviders()),
-  };
+  const shutdown = () => (stopped ??= shutdownProviders());
+  return { meterProvider, tracerProvider, prometheusUrl, shutdown, [Symbol.asyncDispose]: shutdown };
 }
 
 function alreadyRegistered(what: string): Error {
