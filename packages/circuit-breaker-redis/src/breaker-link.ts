@@ -65,4 +65,8 @@ export class BreakerLink implements StoreConnection {
     this.host.detach(this);
     this.disposed = true;
   }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }

@@ -206,6 +206,22 @@ describe('RedisStateStore in one process (several stores = several replicas)', (
     expect(bb.toJSON().generation).toBe(ba.toJSON().generation);
   });
 
+  it('`await using` closes the store at the end of the scope; `using` detaches a breaker at the end of its own', async () => {
+    let closed: RedisStateStore | undefined;
+    {
+      await using store = new RedisStateStore({ redis: { port: server.port, retryStrategy: () => 50 }, keyPrefix: `t${++prefixSeq}` });
+      closed = store;
+      await store.ready();
+      {
+        using _breaker = new CircuitBreaker('scoped', { logger: false, stateStore: store });
+        expect(store.getStats().breakers).toBe(1);
+      }
+      expect(store.getStats().breakers).toBe(0);
+      expect(store.status).toBe('ready');
+    }
+    expect(closed.status).toBe('closed');
+  });
+
   it('close() stops the store; attached breakers keep working locally', async () => {
     const [a] = await fleet(1);
     const ba = breaker(a!, 'after-close', { failureThreshold: 2 });

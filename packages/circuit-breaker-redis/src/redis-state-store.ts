@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CircuitStateStore, Event, StoreBinding, StoreConnection } from '@phlow/circuit-breaker';
+import type { CircuitStateStore, Disposable, Event, StoreBinding, StoreConnection } from '@phlow/circuit-breaker';
 import { AttachedBreakers } from './attached-breakers.js';
 import { BreakerLink, type LinkHost } from './breaker-link.js';
 import { ConnectionHealth, type StoreStatus } from './connection-health.js';
@@ -26,6 +26,8 @@ import { newStoreCounters, type RedisStateStoreStats } from './store-stats.js';
  * // ... on shutdown:
  * breaker.dispose();
  * await store.close();
+ *
+ * Or scoped: `await using store = new RedisStateStore(...)` closes it when the scope ends.
  */
 export class RedisStateStore implements CircuitStateStore {
   /** Validated options with defaults applied. */
@@ -83,7 +85,8 @@ export class RedisStateStore implements CircuitStateStore {
   }
 
   /** Called by a breaker constructed with `stateStore: store`; not meant to be called directly. */
-  connect(binding: StoreBinding): StoreConnection {
+  /** Attaches `binding`; the connection detaches it on `dispose()` or at the end of a `using` scope. */
+  connect(binding: StoreBinding): StoreConnection & Disposable {
     const link = new BreakerLink(binding, breakerKeys(this.options.keyPrefix, binding.name), this.linkHost);
     if (this.health.status === 'closed') return link;
     this.attached.add(link);
@@ -142,6 +145,11 @@ export class RedisStateStore implements CircuitStateStore {
     for (const resolve of this.readyWaiters.splice(0)) resolve();
     await Promise.all(releases);
     await Promise.all([closeClient(this.commands, wasReady), closeClient(this.subscriber, wasReady)]);
+  }
+
+  /** The same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The connections' events drive the health and the subscription. */
