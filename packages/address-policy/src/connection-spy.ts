@@ -12,6 +12,8 @@ export interface ConnectionSpy {
   readonly connected: string[];
   /** Puts `net.connect` and `tls.connect` back and stops listening. */
   dispose(): void;
+  /** The same as {@link ConnectionSpy.dispose}, for `using spy = spyOnConnections()`. */
+  [Symbol.dispose](): void;
 }
 
 /**
@@ -41,15 +43,12 @@ export function spyOnConnections(): ConnectionSpy {
     connected.push(`${socket?.remoteAddress}:${socket?.remotePort}`);
   };
   diagnostics.subscribe('undici:client:connected', onConnected);
-  return {
-    attempts,
-    connected,
-    dispose() {
-      net.connect = originalNet;
-      tls.connect = originalTls;
-      diagnostics.unsubscribe('undici:client:connected', onConnected);
-    },
+  const dispose = () => {
+    net.connect = originalNet;
+    tls.connect = originalTls;
+    diagnostics.unsubscribe('undici:client:connected', onConnected);
   };
+  return { attempts, connected, dispose, [Symbol.dispose]: dispose };
 }
 
 

@@ -196,6 +196,11 @@ export class GuardedDispatcher extends Dispatcher {
     done.then(callback, callback);
   }
 
+  /** The same as `close()`, so `await using dispatcher = new GuardedDispatcher()` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   override destroy(): Promise<void>;
   override destroy(error: Error | null): Promise<void>;
   override destroy(callback: () => void): void;

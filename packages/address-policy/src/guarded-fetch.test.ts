@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalHost } from './canonical-host.js';
-import { createGuardedFetch, isGuardedFetch } from './guarded-fetch.js';
+import { waitFor } from '@phlow/test-helpers';
+import { GuardedDispatcher } from './guarded-dispatcher.js';
+import { createGuardedFetch, isGuardedFetch, type GuardedFetch } from './guarded-fetch.js';
 import { pickFrom, refusedAddress, spellHost } from './host-spellings.js';
-import { addressRefusalOf } from './connection-spy.js';
+import { addressRefusalOf, spyOnConnections, type ConnectionSpy } from './connection-spy.js';
 import { abortWhileConnecting, CountingServer, sharedServersAndSpy } from './test-servers.test-util.js';
 
 const server = new CountingServer((url) => (url.startsWith('/to/') ? { status: 302, headers: { location: decodeURIComponent(url.slice(4)) } } : { status: 200, body: `hello ${url}` }));
@@ -145,6 +147,48 @@ describe('connections', () => {
   it('allowPrivateAddresses: true checks nothing (local development)', async () => {
     const guarded = createGuardedFetch({ allowPrivateAddresses: true });
     expect((await guarded(`http://0x7f.1:${server.port}/dev`)).status).toBe(200);
+    await guarded.close();
+  });
+});
+
+describe('`await using` / `using`', () => {
+  it('a guarded fetch is closed at the end of the scope: its kept-alive connection goes', async () => {
+    let closed: GuardedFetch | undefined;
+    {
+      await using guarded = createGuardedFetch({ allowPrivateAddresses: true });
+      closed = guarded;
+      expect(await (await guarded(`http://127.0.0.1:${server.port}/kept`)).text()).toBe('hello /kept');
+      expect(server.open).toBe(1);
+    }
+    expect(closed.dispatcher.originCount).toBe(0);
+    await waitFor('the kept-alive connection to close', () => server.open === 0);
+    await expect(closed(`http://127.0.0.1:${server.port}/`)).rejects.toThrow();
+  });
+
+  it('a shared GuardedDispatcher is closed at the end of the scope', async () => {
+    let closed: GuardedDispatcher | undefined;
+    {
+      await using dispatcher = new GuardedDispatcher({ allowPrivateAddresses: true });
+      closed = dispatcher;
+      const guarded = createGuardedFetch({ dispatcher });
+      await (await guarded(`http://127.0.0.1:${server.port}/`)).text();
+      expect(dispatcher.originCount).toBe(1);
+    }
+    expect(closed.originCount).toBe(0);
+    await waitFor('the kept-alive connection to close', () => server.open === 0);
+  });
+
+  it('a connection spy stops spying at the end of the scope', async () => {
+    const guarded = createGuardedFetch({ allowPrivateAddresses: true });
+    let scoped: ConnectionSpy | undefined;
+    {
+      using inner = spyOnConnections();
+      scoped = inner;
+      await (await guarded(`http://127.0.0.1:${server.port}/`)).text();
+    }
+    await (await guarded(`http://127.0.0.1:${other.port}/`)).text();
+    expect(scoped.attempts).toEqual([`127.0.0.1:${server.port}`]);
+    expect(spy().attempts).toEqual([`127.0.0.1:${server.port}`, `127.0.0.1:${other.port}`]);
     await guarded.close();
   });
 });

@@ -27,6 +27,8 @@ export interface GuardedFetch {
   readonly dispatcher: GuardedDispatcher;
   /** Closes its kept-alive connections (requests in flight finish first). */
   close(): Promise<void>;
+  /** The same as {@link GuardedFetch.close}, so `await using fetch = createGuardedFetch()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const GUARDED_FETCH = Symbol.for('phlow.address-policy.guarded-fetch');
@@ -101,6 +103,7 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFe
     policy: { value: policy, enumerable: true },
     dispatcher: { value: dispatcher, enumerable: true },
     close: { value: () => dispatcher.close() },
+    [Symbol.asyncDispose]: { value: () => dispatcher.close() },
     [GUARDED_FETCH]: { value: true },
   });
   return guarded as GuardedFetch;
