@@ -182,6 +182,11 @@ export class A2aPeer {
     if (wasStarted) await close(this.#server);
   }
 
+  /** The same as {@link A2aPeer.stop}, so `await using` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   /** Base URL, e.g. `http://127.0.0.1:4000`; give it to `ClientFactory.createFromUrl`. */
   get url(): string {
     return `http://${this.#host.includes(':') ? `[${this.#host}]` : this.#host}:${this.#port}`;

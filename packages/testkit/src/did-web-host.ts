@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
-import { Emitter, type Disposable } from './disposable.js';
+import { Emitter, toDisposable, type Disposable } from './disposable.js';
 import { close, listen } from './listen.js';
 import { checkPort, typeError } from './option-errors.js';
 import { generateLoopbackCertificate, type CertificatePair } from './self-signed-certificate.js';
@@ -129,6 +129,11 @@ export class DidWebHost {
     if (this.#tempDir !== undefined) await rm(this.#tempDir, { recursive: true, force: true });
   }
 
+  /** The same as {@link DidWebHost.stop}, so `await using` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   /** The port listened on. */
   get port(): number {
     return this.#port;
@@ -185,11 +190,9 @@ export class DidWebHost {
     const options = httpsGlobalAgent.options;
     const previous = options.ca;
     options.ca = [...rootCertificates, ca];
-    return {
-      dispose: () => {
-        options.ca = previous;
-      },
-    };
+    return toDisposable(() => {
+      options.ca = previous;
+    });
   }
 
   /** Serves `document` for the DID path (replacing any document or raw response there). */

@@ -1,6 +1,16 @@
-/** What an event subscription returns: call `dispose()` to stop listening. */
+/**
+ * What an event subscription returns: call `dispose()` to stop listening, or bind it with
+ * `using subscription = proxy.onRequest(...)` to stop at the end of the scope.
+ */
 export interface Disposable {
   dispose(): void;
+  /** The same as {@link Disposable.dispose}, for `using`. */
+  [Symbol.dispose](): void;
+}
+
+/** Wraps `dispose` as a {@link Disposable}: both `dispose()` and `using` run it. */
+export function toDisposable(dispose: () => void): Disposable {
+  return { dispose, [Symbol.dispose]: dispose };
 }
 
 /**
@@ -15,7 +25,7 @@ export class Emitter<T> {
     // Wrap so the same function subscribed twice gets two independent subscriptions.
     const entry = (value: T): void => listener(value);
     this.#listeners.add(entry);
-    return { dispose: () => void this.#listeners.delete(entry) };
+    return toDisposable(() => void this.#listeners.delete(entry));
   }
 
   /** Calls every current listener with `value`. */

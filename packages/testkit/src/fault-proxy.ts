@@ -211,6 +211,11 @@ export class FaultProxy {
     }
   }
 
+  /** The same as {@link FaultProxy.stop}, so `await using` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
   /** The port the proxy listens on (the real one after `start()` when 0 was asked). */
   get port(): number {
     return this.#port;

@@ -2,7 +2,6 @@
 import { createClient } from '@supabase/supabase-js';
 import { Resolver } from 'did-resolver';
 import { getResolver } from 'web-did-resolver';
-import WebSocket from 'ws';
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { Role } from '@a2a-js/sdk';
 import { AGENTS_SQL } from '@phlow/test-helpers';
@@ -20,7 +19,7 @@ describe('README examples', () => {
     // --- README: five lines ---
     const supabase = new SupabaseStandIn({ schemaFile }); await supabase.start();
     const proxy = new FaultProxy({ target: supabase.url }); await proxy.start();
-    const db = createClient(proxy.url, 'anon-key', { realtime: { transport: WebSocket as never } });
+    const db = createClient(proxy.url, 'anon-key');
     await proxy.setFaults({ errorStatus: { status: 503 } });
     const { status } = await db.from('agents').select('id').retry(false); // 503, never reached the database
     // --- end ---

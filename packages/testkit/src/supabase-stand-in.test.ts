@@ -1,5 +1,4 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { AGENTS_SQL } from '@phlow/test-helpers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from './fault-proxy.js';
@@ -7,9 +6,8 @@ import { SupabaseStandIn } from './supabase-stand-in.js';
 
 
 function client(url: string, key = 'test-key', schema = 'public'): SupabaseClient<any, string> {
-  // On Node 20 supabase-js needs a WebSocket implementation for realtime even if realtime is unused.
   // supabase-js 2.109 drops a `db.retry` option: retries are turned off per query with .retry(false).
-  return createClient(url, key, { realtime: { transport: WebSocket as never }, db: { schema }, auth: { persistSession: false } });
+  return createClient(url, key, { db: { schema }, auth: { persistSession: false } });
 }
 
 const seed = [
@@ -193,7 +191,7 @@ describe('SupabaseStandIn with PGlite and the real supabase-js client', () => {
     const wrong = await client(standIn.url, 'wrong').from('agents').select();
     expect(wrong.status).toBe(401);
     expect(wrong.error).toMatchObject({ message: 'Invalid API key' });
-    await createClient(standIn.url, 'test-key', { realtime: { transport: WebSocket as never }, global: { headers: { 'x-trace': 't1' } } }).from('agents').select('id');
+    await createClient(standIn.url, 'test-key', { global: { headers: { 'x-trace': 't1' } } }).from('agents').select('id');
     subscription.dispose();
     expect(seen).toEqual(['GET 401 undefined', 'GET 200 t1']);
   });

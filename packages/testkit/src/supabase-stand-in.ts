@@ -86,7 +86,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * ```ts
  * const supabase = new SupabaseStandIn({ schemaSql: 'create table agents (id text primary key, name text)' });
  * await supabase.start();
- * const client = createClient(supabase.url, 'key', { realtime: { transport: WebSocket } });
+ * const client = createClient(supabase.url, 'key');
  * await client.from('agents').insert({ id: 'a1', name: 'Ada' });
  * await supabase.stop();
  * ```
@@ -153,6 +153,11 @@ export class SupabaseStandIn {
     for (const socket of this.#sockets) socket.destroy();
     await close(this.#server);
     await this.#db?.close();
+  }
+
+  /** The same as {@link SupabaseStandIn.stop}, so `await using` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 
   /** The project URL to give `createClient` (`http://127.0.0.1:<port>`); REST lives under `/rest/v1`. */
