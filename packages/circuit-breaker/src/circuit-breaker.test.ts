@@ -266,13 +266,11 @@ describe('timeouts and signals', () => {
 
   it('a timeout really cancels work that honours the signal (a real HTTP request)', async () => {
     const http = await import('node:http');
-    let sawRequest!: () => void;
-    const requested = new Promise<void>((resolve) => (sawRequest = resolve));
-    let sawClose!: () => void;
-    const closed = new Promise<'closed'>((resolve) => (sawClose = () => resolve('closed')));
+    const { promise: requested, resolve: sawRequest } = Promise.withResolvers<void>();
+    const { promise: closed, resolve: sawClose } = Promise.withResolvers<'closed'>();
     const server = http.createServer((req) => {
       sawRequest();
-      req.socket.on('close', sawClose);
+      req.socket.on('close', () => sawClose('closed'));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };

@@ -198,8 +198,7 @@ describe('keyed families', () => {
 
   it('does not evict a breaker with calls in flight that was just called', async () => {
     const { peers } = family(1);
-    let release!: () => void;
-    const running = new Promise<void>((resolve) => (release = resolve));
+    const { promise: running, resolve: release } = Promise.withResolvers<void>();
     const busy = [peers.execute('busy', () => running), peers.execute('busy', () => running)];
     expect(() => peers.get('other')).toThrow(CircuitFamilyFullError);
     release();
