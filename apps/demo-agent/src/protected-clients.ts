@@ -7,7 +7,6 @@ import type { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-brea
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { breakerFor, createClient } from '@phlow/supabase';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { breakerOptions } from './breaker-options.js';
 import type { DemoConfig } from './config.js';
 import { foreignBreakers } from './foreign-breakers.js';
@@ -51,7 +50,6 @@ export interface ProtectedClients {
 export function createProtectedClients(config: DemoConfig, deps: Dependencies, registry: CircuitBreakerRegistry): ProtectedClients {
   const supabase = createClient(deps.supabaseUrl, deps.supabaseKey, {
     protection: { registry, ...breakerOptions(config, config.supabaseTimeoutMs) },
-    realtime: { transport: WebSocket as never },
     auth: { persistSession: false, autoRefreshToken: false },
   });
 

@@ -11,7 +11,6 @@ import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { breakerFor, createClient } from '@phlow/supabase';
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from './outbox.js';
 import { Relay, type RelayFailure, type RelayOptions, type RelaySuccess } from './relay.js';
@@ -68,7 +67,6 @@ function relayWith(
   registry = new CircuitBreakerRegistry();
   const supabase = createClient(registryDb.url, 'anon', {
     protection: { registry, breaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS } },
-    realtime: { transport: WebSocket as never },
     auth: { persistSession: false, autoRefreshToken: false },
   });
   outbox?.dispose();
