@@ -29,10 +29,8 @@ export async function runBlock(
   });
   writeFileSync(file, outputText);
 
-  // Node 20 has a WebSocket (which supabase-js's realtime needs) only behind a flag; later versions by default.
-  const flags = typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function' ? [] : ['--experimental-websocket'];
   const script = `await import(${JSON.stringify(pathToFileURL(file).href)}); process.exit(0);`;
-  const child = spawn(process.execPath, [...flags, '--no-warnings', '--input-type=module', '-e', script], {
+  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
