@@ -1,5 +1,5 @@
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { DidWebHost, FaultProxy, basicDidDocument, type CertificatePair } from '@phlow/testkit';
+import { DidWebHost, FaultProxy, basicDidDocument, type CertificatePair, type Disposable } from '@phlow/testkit';
 
 /**
  * A did:web host behind a TCP fault proxy: the DIDs name the proxy's port, so every byte passes it.
@@ -49,7 +49,7 @@ export class ProxiedDidHost {
   }
 
   /** Requests the host itself answered (not those the proxy broke). */
-  countRequests(): { readonly count: number; dispose(): void } {
+  countRequests(): { readonly count: number } & Disposable {
     let count = 0;
     const subscription = this.host.onRequest(() => count++);
     return {
@@ -57,6 +57,7 @@ export class ProxiedDidHost {
         return count;
       },
       dispose: () => subscription.dispose(),
+      [Symbol.dispose]: () => subscription.dispose(),
     };
   }
 }

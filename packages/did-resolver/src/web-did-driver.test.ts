@@ -43,6 +43,20 @@ describe('WebDidDriver against a real HTTPS did:web host', () => {
     expect(requests.count).toBe(0);
   });
 
+  it('`await using` closes the driver at the end of the scope: its kept-alive connection goes, later resolutions fail', async () => {
+    let closed: WebDidDriver | undefined;
+    {
+      await using driver = new WebDidDriver({ ca: site.host.ca, allowPrivateAddresses: true });
+      closed = driver;
+      using requests = site.countRequests();
+      expect((await new Resolver({ web: driver.resolve }).resolve(site.did)).didDocument?.id).toBe(site.did);
+      expect(requests.count).toBe(1);
+    }
+    const after = await new Resolver({ web: closed.resolve }).resolve(site.did);
+    expect(after.didDocument).toBeNull();
+    expect(after.didResolutionMetadata['message']).toMatch(/closed/);
+  });
+
   it('checks every address of the host, at connect time, against the allow list', async () => {
     const mixed = resolverWith({
       allowPrivateAddresses: ['127.0.0.1'],

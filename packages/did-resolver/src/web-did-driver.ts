@@ -126,6 +126,11 @@ export class WebDidDriver {
     return this.guardedFetch?.close() ?? Promise.resolve();
   }
 
+  /** The same as {@link WebDidDriver.close}, so `await using driver = new WebDidDriver()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async resolveDid(did: string, parsed: ParsedDID, options: DIDResolutionOptions | undefined): Promise<DIDResolutionResult> {
     const location = didWebLocation(parsed.id);
     if (typeof location === 'string') return failedResolution('invalidDid', `${did}: ${location}`);
