@@ -230,13 +230,12 @@ describe('timeouts abort the HTTP request', () => {
   it('a peer that does not answer in time: CircuitTimeoutError, the connection is closed by the client, a failure', async () => {
     const a = await protect(alpha, { name: 'a2a-fast', breaker: { timeoutMs: 300 } });
     alpha.peer.setBehavior({ kind: 'delay', ms: 60_000 });
-    const closes = alpha.watchCloses();
+    using closes = alpha.watchCloses();
     const before = alpha.abortedByClient;
     const error = await rejection(a.sendMessage(textRequest('slow')));
     expect(CircuitTimeoutError.isInstance(error)).toBe(true);
     await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
     expect(closes.closedBy).toContain('client');
-    closes.dispose();
     expect(registry.get('a2a-fast/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
     const [span] = tracing.spans('a2a SendMessage');
     expect(span?.events.map((e) => e.name)).toContain(EVENT_TIMEOUT);
@@ -268,7 +267,7 @@ describe('timeouts abort the HTTP request', () => {
   it('a stream that goes quiet between events: A2aStreamIdleTimeoutError, request aborted, a failure', async () => {
     const a = await protect(alpha, { streamIdleTimeoutMs: 1_000 }); // generous: 'working' follows 'task' at once, even on a loaded machine
     alpha.peer.setBehavior({ kind: 'task', steps: 2, stepDelayMs: 60_000 });
-    const closes = alpha.watchCloses();
+    using closes = alpha.watchCloses();
     const before = alpha.abortedByClient;
     const received: string[] = [];
     let caught: unknown;
@@ -283,7 +282,6 @@ describe('timeouts abort the HTTP request', () => {
     expect(caught).toMatchObject({ idleTimeoutMs: 1_000, eventsReceived: 2, breakerName: 'a2a/alpha' });
     await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
     expect(closes.closedBy).toContain('client');
-    closes.dispose();
     expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
     const [span] = tracing.spans('a2a SendStreamingMessage');
     expect(span?.attributes).toMatchObject({ [ATTR_ERROR_TYPE]: 'A2aStreamIdleTimeoutError', 'phlow.a2a.stream.events': 2, 'phlow.a2a.counted_as_failure': true });

@@ -5,7 +5,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { AgentCard, SendMessageRequest } from '@a2a-js/sdk';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { A2A_JSONRPC_PATH, A2aPeer, FaultProxy, type ClosedBy } from '@phlow/testkit';
+import { A2A_JSONRPC_PATH, A2aPeer, FaultProxy, type ClosedBy, type Disposable } from '@phlow/testkit';
 import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { textMessageRequest } from './text-message.js';
@@ -107,11 +107,11 @@ export class PeerBehindProxy {
     return new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromAgentCard(this.card);
   }
 
-  /** Records who closed each connection from now on. */
-  watchCloses(): { readonly closedBy: ClosedBy[]; dispose(): void } {
+  /** Records who closed each connection from now on, until disposed (`using closes = peer.watchCloses()`). */
+  watchCloses(): { readonly closedBy: ClosedBy[] } & Disposable {
     const closedBy: ClosedBy[] = [];
     const listener = this.proxy.onConnectionClose((event) => closedBy.push(event.closedBy));
-    return { closedBy, dispose: () => listener.dispose() };
+    return { closedBy, dispose: () => listener.dispose(), [Symbol.dispose]: () => listener.dispose() };
   }
 
   /** Requests the client aborted while the proxy was forwarding them. */
