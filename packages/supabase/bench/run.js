@@ -8,12 +8,11 @@ import { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { AGENTS_SQL } from '@phlow/test-helpers';
 import { SupabaseStandIn } from '@phlow/testkit';
 import { createClient as createSupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { breakerFor, createClient, protectFetch } from '../dist/index.js';
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const us = (ns) => `${(ns / 1000).toFixed(1).padStart(8)} µs`;
-const clientOptions = { realtime: { transport: WebSocket }, auth: { persistSession: false, autoRefreshToken: false } };
+const clientOptions = { auth: { persistSession: false, autoRefreshToken: false } };
 
 async function timeOne(fn) {
   const start = process.hrtime.bigint();
