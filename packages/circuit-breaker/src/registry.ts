@@ -195,9 +195,67 @@ export class CircuitBreakerRegistry {
   }
 }
 
-let defaultRegistry: CircuitBreakerRegistry | undefined;
+/**
+ * Where the process-wide registry lives: a `Symbol.for` slot on `globalThis`, as `@opentelemetry/api`
+ * keeps its globals, so two copies of this package in one install (an app's and a library's, or an ESM
+ * and a bundled copy) hand out the same registry and telemetry watching it sees every breaker. A
+ * module-level variable would give each copy its own registry, and an instrumentation would silently
+ * see nothing of the other copy's breakers.
+ */
+const REGISTRY_SLOT = Symbol.for('@phlow/circuit-breaker.registry');
 
-/** The process-wide registry (the guide's `get_circuit_breaker_registry()`). */
+/**
+ * The contract copies share through the slot: the registry's public methods and events. Bumped when a
+ * copy could no longer use another copy's registry; copies with the same number share it.
+ */
+const REGISTRY_SLOT_VERSION = 1;
+
+interface RegistrySlot {
+  readonly version: number;
+  readonly registry: CircuitBreakerRegistry;
+}
+
+/** This copy's own registry, used only when the slot holds an incompatible copy's. */
+let incompatibleFallback: CircuitBreakerRegistry | undefined;
+
+/**
+ * The process-wide registry (the guide's `get_circuit_breaker_registry()`), shared by every copy of
+ * `@phlow/circuit-breaker` loaded in the process.
+ *
+ * A copy whose registry contract differs from the one that created the shared registry (see
+ * `REGISTRY_SLOT_VERSION`) does not use it — calling methods it does not have would fail at the first
+ * breaker — and, like `@opentelemetry/api` meeting another major version, says so once (a process
+ * warning, `PHLOW_REGISTRY_VERSION`) and goes on with a registry of its own: its breakers work, but
+ * telemetry attached to the shared registry does not see them. Deduplicate the package to fix it.
+ */
 export function getCircuitBreakerRegistry(): CircuitBreakerRegistry {
-  return (defaultRegistry ??= new CircuitBreakerRegistry());
+  const global = globalThis as { [REGISTRY_SLOT]?: RegistrySlot };
+  const slot = global[REGISTRY_SLOT];
+  if (slot === undefined) {
+    const registry = new CircuitBreakerRegistry();
+    Object.defineProperty(global, REGISTRY_SLOT, {
+      value: Object.freeze({ version: REGISTRY_SLOT_VERSION, registry }),
+      configurable: true, // a test may clear it; nothing else writes it
+      enumerable: false,
+      writable: false,
+    });
+    return registry;
+  }
+  if (slot.version === REGISTRY_SLOT_VERSION) return slot.registry;
+  if (incompatibleFallback === undefined) {
+    incompatibleFallback = new CircuitBreakerRegistry();
+    warnOnce(
+      `@phlow/circuit-breaker: the process-wide circuit breaker registry was created by a copy of this package ` +
+        `with registry contract ${describeValue(slot.version)}, this copy has ${REGISTRY_SLOT_VERSION}; this copy uses a ` +
+        'registry of its own, so telemetry attached to the shared one does not see its breakers. Install one version.',
+    );
+  }
+  return incompatibleFallback;
+}
+
+function warnOnce(message: string): void {
+  // The core runs on Node, Bun and Deno with no imports: process.emitWarning where it exists.
+  const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { code: 'PHLOW_REGISTRY_VERSION' });
+  else console.warn(message);
 }
