@@ -1,8 +1,10 @@
-export { instrumentCircuitBreakers, DEFAULT_MAX_SERIES_NAMES } from './instrument-circuit-breakers.js';
+export { CircuitBreakerInstrumentation } from './circuit-breaker-instrumentation.js';
+export type { CircuitBreakerInstrumentationConfig } from './circuit-breaker-instrumentation.js';
+export { instrumentCircuitBreakers, DEFAULT_MAX_SERIES_NAMES, DEFAULT_MAX_SERIES_PER_FAMILY } from './instrument-circuit-breakers.js';
 export type {
   CallDurationMode,
-  CircuitBreakerInstrumentation,
-  CircuitBreakerInstrumentationOptions,
+  RegistryInstrumentation,
+  RegistryInstrumentationOptions,
 } from './instrument-circuit-breakers.js';
 export type { CallDurationPoint } from './call-duration-aggregate.js';
 export { withBreakerSpan, recordBreakerError } from './breaker-span.js';
@@ -25,6 +27,8 @@ export {
   METRIC_ATTR_STATE,
   METRIC_ATTR_TO,
   OVERFLOW_SERIES_NAME,
+  RECOVERY_BUCKETS,
+  RECOVERY_HISTOGRAM,
   SPAN_ATTR_FROM,
   SPAN_ATTR_NAME,
   SPAN_ATTR_REASON,
@@ -33,6 +37,7 @@ export {
   SPAN_ATTR_TIMEOUT_MS,
   SPAN_ATTR_TO,
   STATE_GAUGE,
+  STATE_TIME_COUNTER,
   TRANSITIONS_COUNTER,
 } from './telemetry-names.js';
 export type { CallOutcome, InstrumentSpec } from './telemetry-names.js';
