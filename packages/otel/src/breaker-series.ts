@@ -1,7 +1,25 @@
-import type { Attributes } from '@opentelemetry/api';
+import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { AggregationTemporality, DataPoint, DataPointType, Histogram, MetricData, MetricDescriptor } from '@opentelemetry/sdk-metrics';
 import { CIRCUIT_STATES, type CircuitBreaker, type CircuitState } from '@phlow/circuit-breaker';
 import { CallDurationAggregate, type CallDurationPoint } from './call-duration-aggregate.js';
-import { CALL_OUTCOMES, METRIC_ATTR_FROM, METRIC_ATTR_NAME, METRIC_ATTR_OUTCOME, METRIC_ATTR_STATE, METRIC_ATTR_TO, OVERFLOW_SERIES_NAME, type CallOutcome } from './telemetry-names.js';
+import {
+  CALL_OUTCOMES,
+  CALLS_COUNTER,
+  FAILURES_COUNTER,
+  METRIC_ATTR_FROM,
+  METRIC_ATTR_NAME,
+  METRIC_ATTR_OUTCOME,
+  METRIC_ATTR_STATE,
+  METRIC_ATTR_TO,
+  OVERFLOW_SERIES_NAME,
+  RECOVERY_BUCKETS,
+  RECOVERY_HISTOGRAM,
+  STATE_GAUGE,
+  STATE_TIME_COUNTER,
+  TRANSITIONS_COUNTER,
+  type CallOutcome,
+  type InstrumentSpec,
+} from './telemetry-names.js';
 
 /** Outcomes of calls the breaker admitted: the ones with a duration. */
 export type TimedOutcome = Exclude<CallOutcome, 'rejected'>;
@@ -21,8 +39,8 @@ function countsOf(breaker: CircuitBreaker): OutcomeCounts {
 }
 
 /**
- * One value of the `name` metric attribute and everything reported under it: a named breaker, a
- * whole keyed family (unless per-key series are on), or the overflow beyond the cap. Counts are read
+ * One value of the `name` metric attribute and everything reported under it: a breaker (standalone
+ * or a family member), or an overflow beyond a cap (global, or a family's own). Counts are read
  * from the breakers' own totals at collection, so a call pays nothing for them; what a retired family
  * member had counted is kept, so counters never go backwards. Attribute objects are built once here.
  */
@@ -33,11 +51,19 @@ export class BreakerSeries {
   /** Per outcome, in {@link CALL_OUTCOMES} order. */
   readonly outcomeAttributes: Readonly<Record<CallOutcome, Attributes>>;
   /** The breakers reporting here now, each with its totals when it joined (counted from then on). */
-  private readonly members = new Map<CircuitBreaker, OutcomeCounts>();
+  private readonly members = new Map<CircuitBreaker, Member>();
   /** What members that left had counted while here. */
   private readonly retired: OutcomeCounts = CALL_OUTCOMES.map(() => 0);
+  /** Seconds members that left had spent per state while here, in {@link CIRCUIT_STATES} order. */
+  private readonly retiredSeconds: number[] = CIRCUIT_STATES.map(() => 0);
 
   private readonly transitionAttributes = new Map<string, Attributes>();
+  /** Transitions counted here, for the series producer (the SDK counter counts its own otherwise). */
+  private readonly transitionCounts = new Map<Attributes, number>();
+  /** Open episodes, for the series producer (the SDK histogram records its own otherwise). */
+  readonly recoveries: CallDurationAggregate;
+  /** Epoch ms when this series began. */
+  readonly startTimeMs = Date.now();
   /** Duration aggregates by outcome, made when the first breaker attaches with durations on. */
   private readonly durations = new Map<TimedOutcome, CallDurationAggregate>();
 
@@ -47,26 +73,70 @@ export class BreakerSeries {
     const outcomes = {} as Record<CallOutcome, Attributes>;
     for (const outcome of CALL_OUTCOMES) outcomes[outcome] = Object.freeze({ [METRIC_ATTR_NAME]: name, [METRIC_ATTR_OUTCOME]: outcome });
     this.outcomeAttributes = outcomes;
+    this.recoveries = new CallDurationAggregate(this.attributes, this.startTimeMs, RECOVERY_BUCKETS);
+  }
+
+  /** Counts a transition (series producer path). */
+  countTransition(attributes: Attributes): void {
+    this.transitionCounts.set(attributes, (this.transitionCounts.get(attributes) ?? 0) + 1);
+  }
+
+  /** Transitions counted by {@link countTransition}, by attribute set. */
+  get transitionTotals(): ReadonlyMap<Attributes, number> {
+    return this.transitionCounts;
   }
 
   /** `breaker` reports here from now on. */
   add(breaker: CircuitBreaker): void {
-    this.members.set(breaker, countsOf(breaker));
+    const now = breaker.options.clock.now();
+    const leftClosed = breaker.state === 'closed' ? NaN : now;
+    this.members.set(breaker, { baseline: countsOf(breaker), state: STATE_INDEX[breaker.state], enteredAt: now, leftClosedAt: leftClosed, seconds: CIRCUIT_STATES.map(() => 0) });
   }
 
-  /** `breaker` stops reporting here (retired, or instrumentation disposed); its counts stay. */
+  /** `breaker` stops reporting here (retired, or instrumentation disposed); its counts and times stay. */
   remove(breaker: CircuitBreaker): void {
-    const baseline = this.members.get(breaker);
-    if (baseline === undefined) return;
+    const member = this.members.get(breaker);
+    if (member === undefined) return;
     this.members.delete(breaker);
     const now = countsOf(breaker);
-    for (let i = 0; i < now.length; i++) this.retired[i]! += now[i]! - baseline[i]!;
+    for (let i = 0; i < now.length; i++) this.retired[i]! += now[i]! - member.baseline[i]!;
+    addSeconds(member, breaker.options.clock.now(), this.retiredSeconds);
+  }
+
+  /**
+   * `breaker` went from `from` to `to` at `at` (its clock's ms). Returns the seconds of the open
+   * episode this change ends (left closed → closed again), or NaN when it ends none.
+   */
+  changedState(breaker: CircuitBreaker, to: CircuitState, at: number): number {
+    const member = this.members.get(breaker);
+    if (member === undefined) return NaN;
+    member.seconds[member.state]! += Math.max(0, at - member.enteredAt) / 1000;
+    member.state = STATE_INDEX[to];
+    member.enteredAt = at;
+    if (to !== 'closed') {
+      if (member.leftClosedAt !== member.leftClosedAt) member.leftClosedAt = at;
+      return NaN;
+    }
+    const episode = member.leftClosedAt;
+    member.leftClosedAt = NaN;
+    return Math.max(0, at - episode) / 1000;
+  }
+
+  /** Fills `into` (one slot per state) with the seconds members spent in each state, up to now on each one's clock. */
+  readStateSeconds(into: number[]): void {
+    for (let i = 0; i < into.length; i++) into[i] = this.retiredSeconds[i]!;
+    for (const [breaker, member] of this.members) addSeconds(member, breaker.options.clock.now(), into);
+  }
+
+  /** No breaker reports here now. */
+  get isEmpty(): boolean {
+    return this.members.size === 0;
   }
 
   /** Fills `into` with calls by outcome since instrumentation began, in {@link CALL_OUTCOMES} order. */
   readCounts(into: OutcomeCounts): void {
     for (let i = 0; i < into.length; i++) into[i] = this.retired[i]!;
-    for (const [breaker, baseline] of this.members) {
+    for (const [breaker, { baseline }] of this.members) {
       const now = countsOf(breaker);
       for (let i = 0; i < into.length; i++) into[i]! += now[i]! - baseline[i]!;
     }
@@ -103,9 +173,9 @@ export class BreakerSeries {
 
   /**
    * Fills `into` (one slot per state) with 1 for every state some member is in, 0 otherwise. A single
-   * breaker thus reads 1 for its state; a family reads 1 for each state any member is in, so the
-   * guide's `state="open"} == 1` alert fires when any member is open. With no member left (a family
-   * whose members were all retired, which only happens to closed ones) it reads closed.
+   * breaker thus reads 1 for its state; an overflow series reads 1 for each state any of its members
+   * is in, so the guide's `state="open"} == 1` alert still fires when one of them is open. With no
+   * member left (an overflow whose members all retired) it reads closed.
    */
   readStates(into: number[]): void {
     into.fill(0);
@@ -117,44 +187,203 @@ export class BreakerSeries {
   }
 }
 
+/** A breaker reporting under a series: what it had counted when it joined, and its time per state since. */
+interface Member {
+  readonly baseline: OutcomeCounts;
+  /** Index in {@link CIRCUIT_STATES} of the state it is in, entered at `enteredAt` (its clock's ms). */
+  state: number;
+  enteredAt: number;
+  /** When the open episode under way began (left closed), NaN while closed. */
+  leftClosedAt: number;
+  /** Seconds per state before `enteredAt`. */
+  readonly seconds: number[];
+}
+
+/** Adds to `into` the seconds `member` spent per state, counting its current state up to `now`. */
+function addSeconds(member: Member, now: number, into: number[]): void {
+  for (let i = 0; i < into.length; i++) into[i]! += member.seconds[i]!;
+  into[member.state]! += Math.max(0, now - member.enteredAt) / 1000;
+}
+
 const STATE_INDEX = Object.fromEntries(CIRCUIT_STATES.map((state, i) => [state, i])) as Record<CircuitState, number>;
 const CLOSED_INDEX = STATE_INDEX.closed;
 
+/** Where a series was overflowed: the global cap of standalone names, or a family's own cap. */
+export interface SeriesOverflow {
+  /** The first name that did not fit. */
+  readonly name: string;
+  /** The family whose cap was reached; undefined for the global cap of standalone breakers. */
+  readonly family: string | undefined;
+  /** The cap reached. */
+  readonly cap: number;
+}
+
+/** One keyed family's series: a series per member up to the family's cap, then the family's overflow. */
+interface FamilySeries {
+  readonly members: Map<string, BreakerSeries>;
+  overflow: BreakerSeries | undefined;
+}
+
 /**
- * Maps breakers to series and keeps the number of distinct `name` values bounded. Every name ever
- * handed out counts toward the cap for the life of the table, because the SDK keeps a cumulative
- * counter's series for as long as the process runs anyway.
+ * Maps breakers to series and keeps the number of distinct `name` values bounded.
+ *
+ * - A standalone breaker reports under its own name, up to `maxSeriesNames` names; every name ever
+ *   handed out counts toward that cap for the life of the table (standalone breakers are made by code,
+ *   and do not retire), the rest report as `_overflow`.
+ * - A keyed-family member reports under its full name (`family/key`) so that alerts name the
+ *   dependency. Keys may come from an attacker (did:web hosts), so each family has a cap of its own,
+ *   `maxSeriesPerFamily`: beyond it, that family's new members report as `family/_overflow`, and no
+ *   other family is affected. A retired member's series is dropped (no longer reported) and frees its
+ *   slot, so hostile keys that come and go never take a real peer's place for good.
  */
 export class BreakerSeriesTable {
   private readonly byName = new Map<string, BreakerSeries>();
   private overflow: BreakerSeries | undefined;
+  private readonly families = new Map<string, FamilySeries>();
 
   constructor(
     private readonly maxSeriesNames: number,
-    private readonly perKeySeries: boolean,
-    private readonly onOverflow: (name: string) => void,
+    private readonly maxSeriesPerFamily: number,
+    private readonly onOverflow: (overflow: SeriesOverflow) => void,
   ) {}
 
   /** The series `breaker` reports under, created (or overflowed) on first use. */
   seriesFor(breaker: CircuitBreaker): BreakerSeries {
-    const name = this.perKeySeries || breaker.membership === undefined ? breaker.name : breaker.membership.family;
-    const existing = this.byName.get(name);
+    const membership = breaker.membership;
+    if (membership !== undefined) return this.memberSeries(membership.family, breaker.name);
+    const existing = this.byName.get(breaker.name);
     if (existing !== undefined) return existing;
     if (this.byName.size >= this.maxSeriesNames) {
       if (this.overflow === undefined) {
         this.overflow = new BreakerSeries(OVERFLOW_SERIES_NAME);
-        this.onOverflow(name);
+        this.onOverflow({ name: breaker.name, family: undefined, cap: this.maxSeriesNames });
       }
       return this.overflow;
     }
-    const series = new BreakerSeries(name);
-    this.byName.set(name, series);
+    const series = new BreakerSeries(breaker.name);
+    this.byName.set(breaker.name, series);
     return series;
   }
 
-  /** Every series, the overflow last. */
+  /**
+   * `breaker` stops reporting under `series`. A member's own series with no breaker left is dropped:
+   * collection no longer reports it and its slot in the family's cap is free again.
+   */
+  release(breaker: CircuitBreaker, series: BreakerSeries): void {
+    series.remove(breaker);
+    const family = breaker.membership === undefined ? undefined : this.families.get(breaker.membership.family);
+    if (family !== undefined && series.isEmpty && family.members.get(series.name) === series) family.members.delete(series.name);
+  }
+
+  private memberSeries(familyName: string, name: string): BreakerSeries {
+    let family = this.families.get(familyName);
+    if (family === undefined) {
+      family = { members: new Map(), overflow: undefined };
+      this.families.set(familyName, family);
+    }
+    const existing = family.members.get(name);
+    if (existing !== undefined) return existing;
+    if (family.members.size >= this.maxSeriesPerFamily) {
+      if (family.overflow === undefined) {
+        family.overflow = new BreakerSeries(`${familyName}/${OVERFLOW_SERIES_NAME}`);
+        this.onOverflow({ name, family: familyName, cap: this.maxSeriesPerFamily });
+      }
+      return family.overflow;
+    }
+    const series = new BreakerSeries(name);
+    family.members.set(name, series);
+    return series;
+  }
+
+  /** Every series reported now: standalone ones, the global overflow, then each family's members and overflow. */
   *all(): IterableIterator<BreakerSeries> {
     yield* this.byName.values();
     if (this.overflow !== undefined) yield this.overflow;
+    for (const family of this.families.values()) {
+      yield* family.members.values();
+      if (family.overflow !== undefined) yield family.overflow;
+    }
   }
 }
+
+/** Epoch ms as an OTel `HrTime`. */
+function hrTimeOf(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
+
+// Numeric values of the SDK's enums: this module is part of the API-only entry and imports the SDK's types only.
+const CUMULATIVE = 1 as AggregationTemporality.CUMULATIVE;
+const HISTOGRAM = 0 as DataPointType.HISTOGRAM;
+const GAUGE = 2 as DataPointType.GAUGE;
+const SUM = 3 as DataPointType.SUM;
+
+function descriptorOf(spec: InstrumentSpec): MetricDescriptor {
+  return { name: spec.name, description: spec.description, unit: spec.unit, valueType: ValueType.DOUBLE };
+}
+
+/**
+ * Every series of `series` as SDK metric data, for a metric producer on the reader: the state gauge,
+ * the failure, call, transition and state-time counters and the recovery histogram (call durations
+ * have a path of their own). Reported this way, a series that is gone (a retired member) is simply not
+ * in the next collection. SDK instruments cannot do that: sdk-metrics 3.1 keeps every attribute set an
+ * instrument ever saw, with cumulative temporality, and keeps exporting its last value for the life of
+ * the provider (and, past 2000 sets, reports new ones only as `otel.metric.overflow`).
+ */
+export function seriesMetricData(series: Iterable<BreakerSeries>, endTimeMs: number): MetricData[] {
+  const endTime = hrTimeOf(endTimeMs);
+  const states: DataPoint<number>[] = [];
+  const failures: DataPoint<number>[] = [];
+  const calls: DataPoint<number>[] = [];
+  const transitions: DataPoint<number>[] = [];
+  const stateTime: DataPoint<number>[] = [];
+  const recoveries: DataPoint<Histogram>[] = [];
+  const stateValues = new Array<number>(CIRCUIT_STATES.length).fill(0);
+  const counts = new Array<number>(CALL_OUTCOMES.length).fill(0);
+  const seconds = new Array<number>(CIRCUIT_STATES.length).fill(0);
+  for (const one of series) {
+    const startTime = hrTimeOf(one.startTimeMs);
+    const point = (attributes: Attributes, value: number) => ({ attributes, startTime, endTime, value });
+    one.readStates(stateValues);
+    for (let i = 0; i < stateValues.length; i++) states.push(point(one.stateAttributes[i]!, stateValues[i]!));
+    one.readCounts(counts);
+    failures.push(point(one.attributes, counts[FAILURE_INDEX]! + counts[TIMEOUT_INDEX]!));
+    for (let i = 0; i < counts.length; i++) calls.push(point(one.outcomeAttributes[CALL_OUTCOMES[i]!], counts[i]!));
+    for (const [attributes, count] of one.transitionTotals) transitions.push(point(attributes, count));
+    one.readStateSeconds(seconds);
+    for (let i = 0; i < seconds.length; i++) stateTime.push(point(one.stateAttributes[i]!, seconds[i]!));
+    if (one.recoveries.recorded > 0) {
+      const r = one.recoveries.read();
+      recoveries.push({
+        attributes: one.attributes,
+        startTime,
+        endTime,
+        value: { buckets: { boundaries: [...r.boundaries], counts: r.counts }, sum: r.sum, count: r.count, min: r.min, max: r.max },
+      });
+    }
+  }
+  const sum = (spec: InstrumentSpec, dataPoints: DataPoint<number>[]): MetricData => ({
+    descriptor: descriptorOf(spec),
+    aggregationTemporality: CUMULATIVE,
+    dataPointType: SUM,
+    isMonotonic: true,
+    dataPoints,
+  });
+  const metrics: MetricData[] = [];
+  if (states.length > 0) {
+    metrics.push(
+      { descriptor: descriptorOf(STATE_GAUGE), aggregationTemporality: CUMULATIVE, dataPointType: GAUGE, dataPoints: states },
+      sum(FAILURES_COUNTER, failures),
+      sum(CALLS_COUNTER, calls),
+      sum(STATE_TIME_COUNTER, stateTime),
+    );
+  }
+  if (transitions.length > 0) metrics.push(sum(TRANSITIONS_COUNTER, transitions));
+  if (recoveries.length > 0) {
+    metrics.push({ descriptor: descriptorOf(RECOVERY_HISTOGRAM), aggregationTemporality: CUMULATIVE, dataPointType: HISTOGRAM, dataPoints: recoveries });
+  }
+  return metrics;
+}
+
+const FAILURE_INDEX = CALL_OUTCOMES.indexOf('failure');
+const TIMEOUT_INDEX = CALL_OUTCOMES.indexOf('timeout');

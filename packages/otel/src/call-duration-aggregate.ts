@@ -21,8 +21,6 @@ export interface CallDurationPoint {
   readonly max: number;
 }
 
-const BOUNDARIES = CALL_DURATION_BUCKETS;
-const LAST = BOUNDARIES.length;
 
 /**
  * Durations of one `(name, outcome)` series, aggregated on the call path. The OTel SDK's histogram
@@ -31,24 +29,32 @@ const LAST = BOUNDARIES.length;
  * The SDK gets the totals only at collection, through `CircuitBreakerMetricProducer` (`@phlow/otel/sdk`).
  */
 export class CallDurationAggregate {
-  private readonly counts: Float64Array = new Float64Array(LAST + 1);
+  private readonly counts: Float64Array;
+  private readonly last: number;
   private count = 0;
   private sum = 0;
   private min = Infinity;
   private max = -Infinity;
 
+  /** @param boundaries explicit bucket boundaries in seconds, ascending (the duration histogram's by default). */
   constructor(
     readonly attributes: Attributes,
     readonly startTimeMs: number,
-  ) {}
+    private readonly boundaries: readonly number[] = CALL_DURATION_BUCKETS,
+  ) {
+    this.last = boundaries.length;
+    this.counts = new Float64Array(this.last + 1);
+  }
 
   /** Records one call of `durationMs` milliseconds. NaN (an untimed call) and negative values are dropped, as the SDK drops them. */
   recordMs(durationMs: number): void {
     if (!(durationMs >= 0)) return;
     const seconds = durationMs / 1000;
     // Linear from the bottom: most calls land in the first buckets, so this beats a binary search on 14.
+    const boundaries = this.boundaries;
+    const last = this.last;
     let bucket = 0;
-    while (bucket < LAST && seconds > BOUNDARIES[bucket]!) bucket++;
+    while (bucket < last && seconds > boundaries[bucket]!) bucket++;
     this.counts[bucket]!++;
     this.count++;
     this.sum += seconds;
@@ -66,7 +72,7 @@ export class CallDurationAggregate {
     return {
       attributes: this.attributes,
       startTimeMs: this.startTimeMs,
-      boundaries: BOUNDARIES,
+      boundaries: this.boundaries,
       counts: Array.from(this.counts),
       count: this.count,
       sum: this.sum,

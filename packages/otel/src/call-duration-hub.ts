@@ -1,4 +1,5 @@
 import type { MeterProvider } from '@opentelemetry/api';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
 import type { Disposable } from '@phlow/circuit-breaker';
 import { toDisposable } from '@phlow/circuit-breaker/internal';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
@@ -18,11 +19,22 @@ import type { CallDurationPoint } from './call-duration-aggregate.js';
 export interface CallDurationSource {
   readonly meterProvider: MeterProvider;
   readCallDurations(): CallDurationPoint[];
+  /**
+   * Every other breaker metric of the instrumentation (state, counts, transitions, time per state,
+   * recoveries) as SDK metric data, when it reports through producers (see {@link CallDurationProducerScope.readsSeries}).
+   */
+  readSeriesMetrics?(endTimeMs: number): MetricData[];
 }
 
 /** A live producer: reports the sources of `scope`, or every source when `scope` is undefined. */
 export interface CallDurationProducerScope {
   scope: MeterProvider | undefined;
+  /**
+   * The producer also reports {@link CallDurationSource.readSeriesMetrics} (through {@link seriesMetricsOf}).
+   * Instrumentations whose every producer does so report their series only there, so that a retired
+   * series disappears from the next collection; otherwise they use SDK instruments, which keep it.
+   */
+  readsSeries?: boolean;
 }
 
 const sources = new Set<CallDurationSource>();
@@ -44,6 +56,34 @@ export function hasCallDurationProducerFor(meterProvider: MeterProvider): boolea
 export function registerCallDurationSource(source: CallDurationSource): Disposable {
   sources.add(source);
   return toDisposable(() => void sources.delete(source));
+}
+
+/**
+ * @internal True when `meterProvider` has a live producer and each of its producers reports series
+ * metrics (an instrumentation then leaves them out of the SDK's instruments).
+ */
+export function hasSeriesProducerFor(meterProvider: MeterProvider): boolean {
+  let any = false;
+  for (const producer of producers) {
+    if (producer.scope !== undefined && producer.scope !== meterProvider) continue;
+    if (producer.readsSeries !== true) return false;
+    any = true;
+  }
+  return any;
+}
+
+/** @internal What `producer` adds to a collection besides call durations: the series metrics of its sources. */
+export function seriesMetricsOf(producer: CallDurationProducerScope, endTimeMs: number): MetricData[] {
+  const byName = new Map<string, MetricData>();
+  for (const source of callDurationSourcesOf(producer)) {
+    for (const metric of source.readSeriesMetrics?.(endTimeMs) ?? []) {
+      const seen = byName.get(metric.descriptor.name);
+      // Two instrumentations on one provider: one metric, their points together.
+      if (seen === undefined) byName.set(metric.descriptor.name, { ...metric, dataPoints: [...metric.dataPoints] } as MetricData);
+      else (seen.dataPoints as unknown[]).push(...metric.dataPoints);
+    }
+  }
+  return [...byName.values()];
 }
 
 /** @internal The sources `producer` reports. */

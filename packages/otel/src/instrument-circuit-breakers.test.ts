@@ -1,8 +1,13 @@
 import { AggregationTemporality, DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { CIRCUIT_STATES, CircuitBreaker, CircuitBreakerRegistry, CircuitOpenError, ManualClock, type CircuitState } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_SERIES_NAMES, instrumentCircuitBreakers } from './instrument-circuit-breakers.js';
-import { CALL_DURATION_BUCKETS, CALL_OUTCOMES, type CallOutcome } from './telemetry-names.js';
+import type { MeterProvider } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { emptyResource } from '@opentelemetry/resources';
+import { MeterProvider as SdkMeterProvider, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { registerCallDurationProducer, seriesMetricsOf } from './call-duration-hub.js';
+import { DEFAULT_MAX_SERIES_NAMES, DEFAULT_MAX_SERIES_PER_FAMILY, instrumentCircuitBreakers, type RegistryInstrumentationOptions } from './instrument-circuit-breakers.js';
+import { CALL_DURATION_BUCKETS, CALL_OUTCOMES, INSTRUMENTATION_SCOPE, RECOVERY_BUCKETS, type CallOutcome } from './telemetry-names.js';
 import { histogramValues, newMeterProvider, pointValues, settle } from './test-support.test-util.js';
 
 class DependencyError extends Error {}
@@ -74,7 +79,7 @@ describe.each([
         type: DataPointType.GAUGE,
         unit: '1',
         description:
-          'Circuit breaker state: 1 for the current state, 0 for the others (for a family: 1 when any member is in that state).',
+          'Circuit breaker state: 1 for the current state, 0 for the others (for an overflow series: 1 when any of its breakers is in that state).',
       },
       'phlow.circuit_breaker.failures': {
         type: DataPointType.SUM,
@@ -95,6 +100,11 @@ describe.each([
         type: DataPointType.HISTOGRAM,
         unit: 's',
         description: 'Duration of calls the circuit breaker admitted, from admission to outcome.',
+      },
+      'phlow.circuit_breaker.state.time': {
+        type: DataPointType.SUM,
+        unit: 's',
+        description: 'Time the circuit breaker spent in each state (for an overflow series: summed over its breakers).',
       },
     });
     for (const name of ['phlow.circuit_breaker.failures', 'phlow.circuit_breaker.calls', 'phlow.circuit_breaker.transitions']) {
@@ -156,6 +166,19 @@ describe.each([
     // calls by outcome add up to the core's own total
     const calls = Object.values(pointValues(metrics.get('phlow.circuit_breaker.calls'))).reduce((a, b) => a + b, 0);
     expect(calls).toBe(breaker.getStats().total_calls);
+
+    // one open episode: tripped at 1.39 s (250 + 100 + 40 + 1000 ms), closed by the probe 10.005 s later
+    const recovery = metrics.get('phlow.circuit_breaker.recovery.duration')!;
+    expect(recovery.descriptor).toMatchObject({ unit: 's', description: 'How long the circuit breaker took to recover: from leaving closed to closed again, one point per episode.' });
+    expect(histogramValues(recovery)).toEqual({ 'name=payments': expect.objectContaining({ count: 1, sum: 10.005 }) });
+    expect(recovery.dataPoints[0]!.value).toMatchObject({ buckets: { boundaries: [...RECOVERY_BUCKETS] } });
+    // time per state, on the breaker's clock: closed until the trip, open 10 s, half_open for the 5 ms probe
+    clock.advance(2_000);
+    const seconds = pointValues((await reader.metrics()).get('phlow.circuit_breaker.state.time'));
+    expect(seconds['name=payments,state=closed']).toBeCloseTo(1.39 + 2, 9);
+    expect(seconds['name=payments,state=open']).toBeCloseTo(10, 9);
+    expect(seconds['name=payments,state=half_open']).toBeCloseTo(0.005, 9);
+    expect(seconds['name=payments,state=forced_open']).toBe(0);
   });
 
   it('reports forced_open and disabled, the manual modes', async () => {
@@ -191,41 +214,23 @@ describe('instrumentCircuitBreakers: which breakers, under which names', () => {
     expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=after,outcome=success': 1 });
   });
 
-  it('reports a keyed family under the family name: state 1 for every state some member is in', async () => {
+  it('reports each family member under its full name, so an alert names the dependency', async () => {
     const { registry, reader } = setUp();
     const peers = registry.getFamily('peers', { failureThreshold: 1 });
     await peers.execute('agent-a', () => 'ok');
     await settle(peers.execute('agent-b', () => Promise.reject(new Error('down'))));
     await settle(peers.execute('agent-b', () => 'rejected'));
     const metrics = await reader.metrics();
-    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual(statePoints('peers', 'closed', 'open'));
-    expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=peers': 1 });
-    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual(callPoints('peers', { success: 1, failure: 1, rejected: 1 }));
-    expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({ 'from=closed,name=peers,to=open': 1 });
-  });
-
-  it('reports each member as family/key when perKeySeries is on', async () => {
-    const { registry, reader } = setUp({}, { perKeySeries: true });
-    const peers = registry.getFamily('peers', { failureThreshold: 1 });
-    await peers.execute('agent-a', () => 'ok');
-    await settle(peers.execute('agent-b', () => Promise.reject(new Error('down'))));
-    const states = pointValues((await reader.metrics()).get('phlow.circuit_breaker.state'));
-    expect(Object.entries(states).filter(([, v]) => v === 1)).toEqual([
-      ['name=peers/agent-a,state=closed', 1],
-      ['name=peers/agent-b,state=open', 1],
-    ]);
-  });
-
-  it('keeps counts of retired family members and stops reading their state', async () => {
-    const { clock, registry, reader } = setUp();
-    const peers = registry.getFamily('peers', {}, { idleTtlMs: 1_000, maxKeys: 1 });
-    await peers.execute('agent-a', () => 'ok');
-    clock.advance(2_000);
-    await peers.execute('agent-b', () => 'ok'); // retires agent-a (idle, and maxKeys 1)
-    expect(peers.size).toBe(1);
-    const metrics = await reader.metrics();
-    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=peers,outcome=success': 2 });
-    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toMatchObject({ 'name=peers,state=closed': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toEqual({
+      ...statePoints('peers/agent-a', 'closed'),
+      ...statePoints('peers/agent-b', 'open'),
+    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.failures'))).toEqual({ 'name=peers/agent-a': 0, 'name=peers/agent-b': 1 });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toEqual({
+      ...callPoints('peers/agent-a', { success: 1 }),
+      ...callPoints('peers/agent-b', { failure: 1, rejected: 1 }),
+    });
+    expect(pointValues(metrics.get('phlow.circuit_breaker.transitions'))).toEqual({ 'from=closed,name=peers/agent-b,to=open': 1 });
   });
 
   it('caps distinct names: breakers beyond maxSeriesNames report as _overflow', async () => {
@@ -301,17 +306,120 @@ describe('instrumentCircuitBreakers: which breakers, under which names', () => {
   });
 });
 
+/**
+ * A reader's metric producer that reports the instrumentations' series (state, counts, transitions,
+ * time per state, recoveries) the way `CircuitBreakerMetricProducer` does once it reads series too:
+ * `readsSeries: true` on its hub registration, `seriesMetricsOf` in its collection.
+ */
+class SeriesProducer implements MetricProducer {
+  private readonly scope = { scope: undefined as MeterProvider | undefined, readsSeries: true };
+  private readonly registration = registerCallDurationProducer(this.scope);
+  scopeTo(provider: MeterProvider): this {
+    this.scope.scope = provider;
+    return this;
+  }
+  dispose(): void {
+    this.registration.dispose();
+  }
+  async collect(): Promise<CollectionResult> {
+    const metrics = seriesMetricsOf(this.scope, Date.now());
+    return {
+      resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: INSTRUMENTATION_SCOPE }, metrics }] },
+      errors: [],
+    };
+  }
+}
+
+/** A registry instrumented on a PrometheusExporter (no server): `scrape()` is the text Prometheus would get. */
+function prometheusSetUp(options: RegistryInstrumentationOptions, { seriesProducer }: { seriesProducer: boolean }) {
+  const clock = new ManualClock();
+  const registry = new CircuitBreakerRegistry({ clock, logger: false });
+  const producer = seriesProducer ? new SeriesProducer() : undefined;
+  const exporter = new PrometheusExporter({ preventServerStart: true, ...(producer ? { metricProducers: [producer] } : {}) });
+  const provider = new SdkMeterProvider({ readers: [exporter] });
+  producer?.scopeTo(provider);
+  const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: provider, callDurations: false, ...options });
+  cleanups.push(() => producer?.dispose(), () => instrumentation.dispose(), () => provider.shutdown());
+  const scrape = async () => {
+    const { resourceMetrics, errors } = await exporter.collect();
+    if (errors.length > 0) throw new AggregateError(errors);
+    return new PrometheusSerializer().serialize(resourceMetrics);
+  };
+  /** The `name` label values of the state gauge in a scrape. */
+  const stateNames = async () =>
+    [...new Set([...(await scrape()).matchAll(/^phlow_circuit_breaker_state\{name="([^"]+)"/gm)].map((m) => m[1]!))].sort();
+  return { clock, registry, scrape, stateNames, instrumentation };
+}
+
+describe('instrumentCircuitBreakers: family members, caps and retirement, on a Prometheus scrape', () => {
+  it('drops a retired member from the scrape and frees its slot in the family cap', async () => {
+    const { clock, registry, stateNames, scrape } = prometheusSetUp({ maxSeriesPerFamily: 1 }, { seriesProducer: true });
+    const peers = registry.getFamily('peers', { failureThreshold: 1 }, { idleTtlMs: 1_000, maxKeys: 10 });
+    await settle(peers.execute('agent-a', () => Promise.reject(new Error('down'))));
+    await peers.execute('agent-b', () => 'ok'); // past the cap of 1: the family's overflow
+    expect(await stateNames()).toEqual(['peers/_overflow', 'peers/agent-a']);
+    expect(await scrape()).toMatch(/^phlow_circuit_breaker_state\{name="peers\/agent-a",state="open"[^}]*\} 1$/m);
+    clock.advance(2_000);
+    await peers.execute('agent-c', () => 'ok'); // agent-a and agent-b retire (idle): agent-c takes the free slot
+    expect(peers.size).toBe(1);
+    expect(await stateNames()).toEqual(['peers/_overflow', 'peers/agent-c']);
+    const text = await scrape();
+    expect(text).not.toContain('peers/agent-a');
+    // the overflow series keeps what agent-b counted: counters never go backwards
+    expect(text).toMatch(/^phlow_circuit_breaker_calls_total\{name="peers\/_overflow",outcome="success"[^}]*\} 1$/m);
+  });
+
+  it('with SDK instruments only, the SDK keeps exporting a retired member (why series go through the producer)', async () => {
+    const { clock, registry, stateNames } = prometheusSetUp({}, { seriesProducer: false });
+    const peers = registry.getFamily('peers', {}, { idleTtlMs: 1_000, maxKeys: 10 });
+    await peers.execute('agent-a', () => 'ok');
+    expect(await stateNames()).toEqual(['peers/agent-a']);
+    clock.advance(2_000);
+    await peers.execute('agent-b', () => 'ok');
+    expect(peers.size).toBe(1);
+    // sdk-metrics 3.1, cumulative: an attribute set no longer observed keeps its last value for good
+    expect(await stateNames()).toEqual(['peers/agent-a', 'peers/agent-b']);
+  });
+
+  it('10 000 hostile keys in one family: at most cap + 1 series there, other families intact, bounded memory', async () => {
+    const { registry, stateNames, instrumentation } = prometheusSetUp({}, { seriesProducer: true });
+    const peers = registry.getFamily('a2a', { failureThreshold: 1 });
+    await settle(peers.execute('alpha', () => Promise.reject(new Error('down'))));
+    await peers.execute('beta', () => 'ok');
+    // did:web hosts an attacker names, more than the family's maxKeys (1000): members are evicted as they come
+    const did = registry.getFamily('did', {});
+    for (let i = 0; i < 10_000; i++) await did.execute(`web:evil-${i}.example`, () => 'ok');
+    const names = await stateNames();
+    const didNames = names.filter((name) => name.startsWith('did/'));
+    expect(didNames.length).toBeLessThanOrEqual(DEFAULT_MAX_SERIES_PER_FAMILY + 1);
+    expect(didNames).toContain('did/_overflow');
+    expect(names.filter((name) => !name.startsWith('did/'))).toEqual(['a2a/alpha', 'a2a/beta']);
+    // memory: what the instrumentation holds is what the scrape shows (live members), not every key seen
+    expect(instrumentation.readCallDurations()).toEqual([]);
+    expect(DEFAULT_MAX_SERIES_PER_FAMILY).toBe(100);
+  });
+
+  it('a new real peer still gets its own series after hostile keys filled another family', async () => {
+    const { registry, stateNames } = prometheusSetUp({ maxSeriesPerFamily: 3 }, { seriesProducer: true });
+    const did = registry.getFamily('did', {});
+    for (let i = 0; i < 50; i++) await did.execute(`web:evil-${i}.example`, () => 'ok');
+    await registry.getFamily('a2a', {}).execute('gamma', () => 'ok');
+    expect(await stateNames()).toEqual(['a2a/gamma', 'did/_overflow', 'did/web:evil-0.example', 'did/web:evil-1.example', 'did/web:evil-2.example']);
+  });
+});
+
 describe('instrumentCircuitBreakers: bad options', () => {
   const registry = new CircuitBreakerRegistry({ logger: false });
   it.each([
     [{ maxSeriesNames: 0 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 0'],
     [{ maxSeriesNames: 1.5 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 1.5'],
-    [{ perKeySeries: 'yes' }, TypeError, 'perKeySeries must be true or false; got "yes"'],
+    [{ maxSeriesPerFamily: 0 }, RangeError, 'maxSeriesPerFamily must be an integer >= 1; got 0'],
+    [{ perKeySeries: false }, TypeError, 'instrumentCircuitBreakers options: unknown option "perKeySeries"; allowed: meterProvider, metrics, callDurations, spanEvents, maxSeriesNames, maxSeriesPerFamily'],
     [{ metrics: 1 }, TypeError, 'metrics must be true or false; got 1'],
     [{ callDurations: 'off' }, TypeError, 'callDurations must be true, false, "producer" or "sdk-histogram"; got "off"'],
     [{ spanEvents: null }, TypeError, 'spanEvents must be true or false; got null'],
     [{ meterProvider: {} }, TypeError, 'meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got an object'],
-    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, callDurations, spanEvents, perKeySeries, maxSeriesNames'],
+    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, callDurations, spanEvents, maxSeriesNames, maxSeriesPerFamily'],
   ])('%o throws', (options, type, message) => {
     expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(type);
     expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(message);

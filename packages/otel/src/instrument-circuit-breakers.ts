@@ -1,9 +1,9 @@
 import { context, diag, metrics, trace, type MeterProvider } from '@opentelemetry/api';
 import type { CircuitBreaker, CircuitBreakerRegistry, Disposable, DisposableLike, StateChangeEvent } from '@phlow/circuit-breaker';
 import { checkInteger, checkKnownKeys, combineDisposables } from '@phlow/circuit-breaker/internal';
-import { BreakerSeriesTable, type BreakerSeries } from './breaker-series.js';
+import { BreakerSeriesTable, seriesMetricData, type BreakerSeries } from './breaker-series.js';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
-import { hasCallDurationProducerFor, registerCallDurationSource } from './call-duration-hub.js';
+import { hasCallDurationProducerFor, hasSeriesProducerFor, registerCallDurationSource } from './call-duration-hub.js';
 import { isBreakerSpanContext, rejectionAttributes } from './breaker-span.js';
 import { CircuitBreakerMetrics } from './circuit-breaker-metrics.js';
 import {
@@ -22,7 +22,7 @@ import { VERSION } from './version.js';
 import { checkBoolean, describeValue, orDefault } from './describe-value.js';
 
 /** Options of {@link instrumentCircuitBreakers}. */
-export interface CircuitBreakerInstrumentationOptions {
+export interface RegistryInstrumentationOptions {
   /** Where the instruments come from; the global meter provider by default. */
   readonly meterProvider?: MeterProvider;
   /** Record metrics (default true). */
@@ -33,7 +33,7 @@ export interface CircuitBreakerInstrumentationOptions {
    *   meter provider — `startTelemetry` makes one — else `'sdk-histogram'`, with a `diag` warning.
    * - `'producer'`: aggregate per series here (a bucket scan per call, no allocation) and let the
    *   producer hand the totals to the SDK at collection. Without a producer on the reader, the
-   *   histogram is not exported (it stays readable from {@link CircuitBreakerInstrumentation.readCallDurations}).
+   *   histogram is not exported (it stays readable from {@link RegistryInstrumentation.readCallDurations}).
    * - `'sdk-histogram'`: record every call into an SDK histogram instrument (views apply; the SDK spends
    *   ~0.7 µs a recording hashing the attribute set, several times a closed call's own cost).
    * - `false`: no histogram. Counts and state stay, and then cost a call nothing.
@@ -47,22 +47,24 @@ export interface CircuitBreakerInstrumentationOptions {
    */
   readonly spanEvents?: boolean;
   /**
-   * Report each member of a keyed family under its own `name` (`family/key`) instead of the family's
-   * name (default false: keys are usually peers or hosts, an unbounded set).
-   */
-  readonly perKeySeries?: boolean;
-  /**
-   * Most distinct `name` values ever reported (default 200); breakers beyond it report under
-   * `name="_overflow"`. Keeps every instrument under the SDK's default 2000-series limit.
+   * Most distinct `name` values of standalone breakers (not family members) ever reported (default
+   * 200); breakers beyond it report under `name="_overflow"`.
    */
   readonly maxSeriesNames?: number;
+  /**
+   * Most members of one keyed family reported under their own `name` (`family/key`) at a time
+   * (default 100); that family's members beyond it report under `name="family/_overflow"`. Each family
+   * has its own cap, and a retired member frees its slot, so keys an attacker controls (did:web hosts)
+   * fill only their own family's overflow.
+   */
+  readonly maxSeriesPerFamily?: number;
 }
 
-/** How an instrumentation records call durations (see {@link CircuitBreakerInstrumentationOptions.callDurations}). */
+/** How an instrumentation records call durations (see {@link RegistryInstrumentationOptions.callDurations}). */
 export type CallDurationMode = 'producer' | 'sdk-histogram' | 'off';
 
 /** What {@link instrumentCircuitBreakers} returns: dispose it (or bind it with `using`) to stop. */
-export interface CircuitBreakerInstrumentation extends Disposable {
+export interface RegistryInstrumentation extends Disposable {
   /** How call durations are recorded, `callDurations: true` resolved. */
   readonly callDurations: CallDurationMode;
   /**
@@ -72,10 +74,17 @@ export interface CircuitBreakerInstrumentation extends Disposable {
   readCallDurations(): CallDurationPoint[];
 }
 
-const OPTION_NAMES = ['meterProvider', 'metrics', 'callDurations', 'spanEvents', 'perKeySeries', 'maxSeriesNames'] as const;
+/** @deprecated Until the package entry exports {@link RegistryInstrumentation} under its new name. */
+export type CircuitBreakerInstrumentation = RegistryInstrumentation;
+/** @deprecated Until the package entry exports {@link RegistryInstrumentationOptions} under its new name. */
+export type CircuitBreakerInstrumentationOptions = RegistryInstrumentationOptions;
 
-/** Default of {@link CircuitBreakerInstrumentationOptions.maxSeriesNames}. */
+const OPTION_NAMES = ['meterProvider', 'metrics', 'callDurations', 'spanEvents', 'maxSeriesNames', 'maxSeriesPerFamily'] as const;
+
+/** Default of {@link RegistryInstrumentationOptions.maxSeriesNames}. */
 export const DEFAULT_MAX_SERIES_NAMES = 200;
+/** Default of {@link RegistryInstrumentationOptions.maxSeriesPerFamily}. */
+export const DEFAULT_MAX_SERIES_PER_FAMILY = 100;
 
 /**
  * Instruments every breaker of `source` — a registry (its breakers now and those created later,
@@ -93,8 +102,8 @@ export const DEFAULT_MAX_SERIES_NAMES = 200;
  */
 export function instrumentCircuitBreakers(
   source: CircuitBreakerRegistry | CircuitBreaker,
-  options: CircuitBreakerInstrumentationOptions = {},
-): CircuitBreakerInstrumentation {
+  options: RegistryInstrumentationOptions = {},
+): RegistryInstrumentation {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`instrumentCircuitBreakers options must be an object; got ${describeValue(options)}`);
   }
@@ -105,8 +114,8 @@ export function instrumentCircuitBreakers(
     throw new TypeError(`callDurations must be true, false, "producer" or "sdk-histogram"; got ${describeValue(durationsOption)}`);
   }
   const withSpanEvents = checkBoolean('spanEvents', orDefault(options.spanEvents, true));
-  const perKeySeries = checkBoolean('perKeySeries', orDefault(options.perKeySeries, false));
   const maxSeriesNames = checkInteger('maxSeriesNames', orDefault(options.maxSeriesNames, DEFAULT_MAX_SERIES_NAMES), 1);
+  const maxSeriesPerFamily = checkInteger('maxSeriesPerFamily', orDefault(options.maxSeriesPerFamily, DEFAULT_MAX_SERIES_PER_FAMILY), 1);
   const meterProvider = orDefault(options.meterProvider, metrics.getMeterProvider());
   if (typeof meterProvider?.getMeter !== 'function') {
     throw new TypeError(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got ${describeValue(meterProvider)}`);
@@ -115,20 +124,26 @@ export function instrumentCircuitBreakers(
     throw new TypeError(`instrumentCircuitBreakers needs a CircuitBreakerRegistry or a CircuitBreaker; got ${describeValue(source)}`);
   }
 
-  const table = new BreakerSeriesTable(maxSeriesNames, perKeySeries, (name) =>
+  const table = new BreakerSeriesTable(maxSeriesNames, maxSeriesPerFamily, ({ name, family, cap }) =>
     diag.warn(
-      `@phlow/otel: more than ${maxSeriesNames} circuit breaker names (maxSeriesNames); ` +
-        `${JSON.stringify(name)} and later ones report as name="${OVERFLOW_SERIES_NAME}"`,
+      family === undefined
+        ? `@phlow/otel: more than ${cap} circuit breaker names (maxSeriesNames); ` +
+            `${JSON.stringify(name)} and later ones report as name="${OVERFLOW_SERIES_NAME}"`
+        : `@phlow/otel: more than ${cap} live members of the circuit breaker family ${JSON.stringify(family)} (maxSeriesPerFamily); ` +
+            `${JSON.stringify(name)} and further members report as name="${family}/${OVERFLOW_SERIES_NAME}" until members retire`,
     ),
   );
   const durationMode = withMetrics ? resolveDurationMode(durationsOption, meterProvider) : 'off';
+  // Series through the producer when every producer of the provider reads them: then a retired
+  // member's series really leaves the export (SDK instruments would keep reporting it).
+  const seriesByProducer = withMetrics && hasSeriesProducerFor(meterProvider);
   const instruments = withMetrics
-    ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION), durationMode === 'sdk-histogram')
+    ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION), durationMode === 'sdk-histogram', !seriesByProducer)
     : undefined;
 
   const attach = (breaker: CircuitBreaker): Disposable => {
     const subscriptions: DisposableLike[] = [];
-    if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table.seriesFor(breaker), instruments, durationMode));
+    if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table, instruments, durationMode));
     if (withSpanEvents) subscriptions.push(attachSpanEvents(breaker));
     return combineDisposables(subscriptions);
   };
@@ -140,7 +155,14 @@ export function instrumentCircuitBreakers(
     if (durationMode === 'producer') for (const series of table.all()) series.readDurations(points);
     return points;
   };
-  const durationSource = durationMode === 'producer' ? registerCallDurationSource({ meterProvider, readCallDurations }) : undefined;
+  const durationSource =
+    durationMode === 'producer' || seriesByProducer
+      ? registerCallDurationSource({
+          meterProvider,
+          readCallDurations,
+          ...(seriesByProducer ? { readSeriesMetrics: (endTimeMs: number) => seriesMetricData(table.all(), endTimeMs) } : {}),
+        })
+      : undefined;
   let disposed = false;
   const dispose = () => {
     if (disposed) return;
@@ -168,12 +190,15 @@ function resolveDurationMode(option: boolean | 'producer' | 'sdk-histogram', met
 
 function attachMetrics(
   breaker: CircuitBreaker,
-  series: BreakerSeries,
+  table: BreakerSeriesTable,
   instruments: CircuitBreakerMetrics,
   durationMode: CallDurationMode,
 ): Disposable {
+  const series: BreakerSeries = table.seriesFor(breaker);
   series.add(breaker);
-  const subscriptions: DisposableLike[] = [breaker.onStateChange((event) => instruments.recordTransition(series, event.from, event.to))];
+  const subscriptions: DisposableLike[] = [
+    breaker.onStateChange((event) => instruments.recordTransition(series, breaker, event.from, event.to, event.at)),
+  ];
   // Outcome listeners switch per-call timing on in the core: subscribe only when durations are wanted.
   if (durationMode === 'producer') {
     // The series is chosen here, once: a call's recording touches one aggregate and nothing else.
@@ -193,7 +218,7 @@ function attachMetrics(
       breaker.onIgnored((event) => instruments.recordDuration(series, 'ignored', event.durationMs)),
     );
   }
-  subscriptions.push({ dispose: () => series.remove(breaker) });
+  subscriptions.push({ dispose: () => table.release(breaker, series) });
   return combineDisposables(subscriptions);
 }
 

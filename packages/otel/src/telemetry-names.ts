@@ -6,7 +6,7 @@
 /** Instrumentation scope (meter and tracer name). */
 export const INSTRUMENTATION_SCOPE = '@phlow/otel';
 
-/** Metric attribute: the breaker's name, or its family's name when per-key series are off. */
+/** Metric attribute: the breaker's full name (family members: `family/key`), or an overflow series' name. */
 export const METRIC_ATTR_NAME = 'name';
 /** Metric attribute on the state gauge: one of the five circuit states. */
 export const METRIC_ATTR_STATE = 'state';
@@ -22,7 +22,10 @@ export type CallOutcome = 'success' | 'failure' | 'timeout' | 'rejected' | 'igno
 /** Every outcome, in a stable order. */
 export const CALL_OUTCOMES: readonly CallOutcome[] = ['success', 'failure', 'timeout', 'rejected', 'ignored'];
 
-/** The `name` value that breakers beyond the `maxSeriesNames` cap report under. */
+/**
+ * The `name` value that standalone breakers beyond the `maxSeriesNames` cap report under; members of a
+ * family beyond `maxSeriesPerFamily` report under `<family>/_overflow`.
+ */
 export const OVERFLOW_SERIES_NAME = '_overflow';
 
 /** What an instrument is called, measured in and described as. */
@@ -38,7 +41,7 @@ function instrument(name: string, unit: string, description: string): Instrument
 }
 
 /** `phlow_circuit_breaker_state{name, state}` in Prometheus: 1 for the current state, 0 for the others. */
-export const STATE_GAUGE: InstrumentSpec = instrument('phlow.circuit_breaker.state', '1', 'Circuit breaker state: 1 for the current state, 0 for the others (for a family: 1 when any member is in that state).');
+export const STATE_GAUGE: InstrumentSpec = instrument('phlow.circuit_breaker.state', '1', 'Circuit breaker state: 1 for the current state, 0 for the others (for an overflow series: 1 when any of its breakers is in that state).');
 
 /** `phlow_circuit_breaker_failures_total{name}` in Prometheus. */
 export const FAILURES_COUNTER: InstrumentSpec = instrument('phlow.circuit_breaker.failures', '{failure}', 'Calls the circuit breaker counted as failures (errors, failing results and timeouts).');
@@ -56,6 +59,15 @@ export const CALL_DURATION_HISTOGRAM: InstrumentSpec = instrument('phlow.circuit
 export const CALL_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
+
+/** `phlow_circuit_breaker_recovery_duration{name}` (`_bucket`, `_sum`, `_count`) in Prometheus: one point per open episode. */
+export const RECOVERY_HISTOGRAM: InstrumentSpec = instrument('phlow.circuit_breaker.recovery.duration', 's', 'How long the circuit breaker took to recover: from leaving closed to closed again, one point per episode.');
+
+/** Bucket boundaries (seconds) of the recovery histogram: recovery timeouts are seconds to minutes. */
+export const RECOVERY_BUCKETS: readonly number[] = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/** `phlow_circuit_breaker_state_time_total{name, state}` in Prometheus. */
+export const STATE_TIME_COUNTER: InstrumentSpec = instrument('phlow.circuit_breaker.state.time', 's', 'Time the circuit breaker spent in each state (for an overflow series: summed over its breakers).');
 
 /** Span attribute: the breaker's full name (family members: `family/key`). */
 export const SPAN_ATTR_NAME = 'phlow.circuit_breaker.name';
