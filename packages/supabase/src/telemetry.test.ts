@@ -189,7 +189,7 @@ describe('spans', () => {
   });
 });
 
-describe('metrics (from @phlow/otel, labelled with the family name)', () => {
+describe('metrics (from @phlow/otel, labelled with the member name, family/key)', () => {
   it('state, failures and calls by outcome for the supabase breaker', async () => {
     const reader = new CollectingReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
@@ -205,14 +205,14 @@ describe('metrics (from @phlow/otel, labelled with the family name)', () => {
       const seen = Object.fromEntries(
         ['state', 'failures', 'calls', 'transitions'].map((name) => [name, points(metrics.get(`phlow.circuit_breaker.${name}`))]),
       );
-      // One series set for the whole project: the family's name, not one per API.
+      // The REST API's breaker, a member of the project's family, reports under its full name.
       expect(seen).toMatchObject({
-        state: { 'name=supabase,state=open': 1, 'name=supabase,state=closed': 0 },
-        failures: { 'name=supabase': 3 },
-        calls: { 'name=supabase,outcome=success': 2, 'name=supabase,outcome=failure': 3, 'name=supabase,outcome=rejected': 1 },
-        transitions: { 'from=closed,name=supabase,to=open': 1 },
+        state: { 'name=supabase/rest,state=open': 1, 'name=supabase/rest,state=closed': 0 },
+        failures: { 'name=supabase/rest': 3 },
+        calls: { 'name=supabase/rest,outcome=success': 2, 'name=supabase/rest,outcome=failure': 3, 'name=supabase/rest,outcome=rejected': 1 },
+        transitions: { 'from=closed,name=supabase/rest,to=open': 1 },
       });
-      expect(Object.keys(seen['failures']!)).toEqual(['name=supabase']);
+      expect(Object.keys(seen['failures']!)).toEqual(['name=supabase/rest']);
     } finally {
       instrumentation.dispose();
       await meterProvider.shutdown();
