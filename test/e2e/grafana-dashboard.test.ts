@@ -178,6 +178,9 @@ describe('the Grafana dashboard against a real Prometheus scraping the demo unde
     const timeline = dashboard.panels.find((panel) => panel.type === 'state-timeline')!;
     const states = answers.get(`${timeline.title} A`)!;
     for (const sample of states) expect(['0', '1', '2', '3', '4']).toContain(sample.value[1]);
-    expect(states.map((sample) => sample.metric['name'])).toEqual(expect.arrayContaining([expect.stringMatching(/^a2a/)]));
+    expect(states.map((sample) => sample.metric['name'])).toEqual(expect.arrayContaining([beta]));
+    // the recovery panel names the breaker that recovered
+    const recovery = dashboard.panels.find((panel) => /recovery/i.test(panel.title))!;
+    for (const target of recovery.targets) expect(answers.get(`${recovery.title} ${target.refId}`)!.map((sample) => sample.metric['name'])).toContain(beta);
   });
 });
