@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withBreakerSpan } from '../breaker-span.js';
@@ -61,14 +61,15 @@ function otlpAttributes(list: Array<{ key: string; value: Record<string, unknown
   return Object.fromEntries(list.map(({ key, value }) => [key, Object.values(value)[0]]));
 }
 
-describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local sink)', () => {
-  it('delivers breaker metrics and spans as OTLP JSON with the right names and values', async () => {
+describe('OTLP export configured by OTEL_* variables (real exporters, local sink)', () => {
+  it('delivers breaker metrics and spans as OTLP JSON (http/json) with the right names and values', async () => {
     const sink = await startSink();
     cleanups.push(() => sink.close());
     withEnv({
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'agent-under-test',
       OTEL_METRIC_EXPORT_INTERVAL: '3600000',
     });
@@ -87,7 +88,7 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
     for (let i = 0; i < 2; i++) await settle(withBreakerSpan(tracer, breaker, 'resolve did:web', () => Promise.reject(new Error('404'))));
     await settle(withBreakerSpan(tracer, breaker, 'resolve did:web', () => 'never runs'));
 
-    await telemetry.meterProvider.forceFlush();
+    await telemetry.meterProvider!.forceFlush();
     await telemetry.tracerProvider.forceFlush();
 
     const metricPosts = sink.received.filter((r) => r.path === '/v1/metrics');
@@ -99,13 +100,15 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
     const scopes = resourceMetrics.scopeMetrics.filter((s: any) => s.scope.name === '@phlow/otel');
     expect(scopes.map((s: any) => s.scope.version)).toEqual([VERSION, VERSION]);
     const byName = Object.fromEntries(scopes.flatMap((s: any) => s.metrics).map((m: any) => [m.name, m]));
-    expect(Object.keys(byName).sort()).toEqual([
-      'phlow.circuit_breaker.call.duration',
-      'phlow.circuit_breaker.calls',
-      'phlow.circuit_breaker.failures',
-      'phlow.circuit_breaker.state',
-      'phlow.circuit_breaker.transitions',
-    ]);
+    expect(Object.keys(byName)).toEqual(
+      expect.arrayContaining([
+        'phlow.circuit_breaker.call.duration',
+        'phlow.circuit_breaker.calls',
+        'phlow.circuit_breaker.failures',
+        'phlow.circuit_breaker.state',
+        'phlow.circuit_breaker.transitions',
+      ]),
+    );
     const pointsOf = (metric: any) =>
       Object.fromEntries(
         (metric.gauge ?? metric.sum).dataPoints.map((p: any) => [
@@ -160,10 +163,10 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
 
   it('leaves durations to the SDK histogram when it starts no reader of its own (extra readers only)', async () => {
     const reader = new CollectingReader();
-    const telemetry = await startTelemetry({ metricsExporters: ['none'], metricReaders: [reader], registerGlobal: false });
+    const telemetry = await startTelemetry({ metricsExporters: ['none'], metricReaders: [reader] });
     cleanups.push(() => telemetry.shutdown());
     const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false });
-    const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider });
+    const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: telemetry.meterProvider! });
     cleanups.push(() => instrumentation.dispose());
     expect(instrumentation.callDurations).toBe('sdk-histogram');
     await registry.getBreaker('payments').execute(() => 1);
@@ -173,16 +176,20 @@ describe('OTLP/HTTP export configured by OTEL_* variables (real exporters, local
   });
 
   it('unregisters the globals on shutdown so the app can start again', async () => {
-    const first = await startTelemetry({ metricsExporters: ['none'] });
+    const first = await startTelemetry({ prometheus: { port: false } });
     await expect(startTelemetry({ metricsExporters: ['none'] })).rejects.toThrow(
-      'startTelemetry: a global OpenTelemetry context manager is already registered',
+      'startTelemetry: an OpenTelemetry global (context manager, tracer or meter provider, propagator) is already registered',
     );
+    expect(metrics.getMeterProvider()).toBe(first.meterProvider);
     await first.shutdown();
     expect(metrics.getMeterProvider()).not.toBe(first.meterProvider);
     const second = await startTelemetry({ metricsExporters: ['none'] });
-    expect(trace.getTracerProvider()).not.toBe(first.tracerProvider);
+    expect(second.meterProvider).toBeUndefined(); // no reader: NodeSDK starts no meter provider
+    expect((trace.getTracerProvider() as ProxyTracerProvider).getDelegate()).toBe(second.tracerProvider);
+    expect(second.tracerProvider).not.toBe(first.tracerProvider);
     // context propagates across await once the AsyncLocalStorage manager is registered
     const span = second.tracerProvider.getTracer('t').startSpan('outer');
+    expect(span.spanContext().traceId).not.toMatch(/^0+$/); // spans are made, though not sent
     await context.with(trace.setSpan(context.active(), span), async () => {
       await new Promise((resolve) => setImmediate(resolve));
       expect(trace.getActiveSpan()).toBe(span);
@@ -203,7 +210,8 @@ describe('startTelemetry: bad options', () => {
     [{ prometheus: { path: 'metrics' } }, TypeError, 'prometheus.path must be a string starting with "/"; got "metrics"'],
     [{ prometheus: { tls: true } }, TypeError, 'startTelemetry prometheus options: unknown option "tls"'],
     [{ serviceName: '' }, TypeError, 'serviceName must be a non-empty string; got ""'],
-    [{ registerGlobal: 'no' }, TypeError, 'registerGlobal must be true or false; got "no"'],
+    [{ registerGlobal: false }, TypeError, 'startTelemetry options: unknown option "registerGlobal"'],
+    [{ instrumentations: {} }, TypeError, 'instrumentations must be an array of OpenTelemetry Instrumentations; got an object'],
     [{ exporters: [] }, TypeError, 'startTelemetry options: unknown option "exporters"'],
   ])('%o is refused', async (options, type, message) => {
     const attempt = startTelemetry(options as never);
@@ -213,15 +221,23 @@ describe('startTelemetry: bad options', () => {
 
   it('refuses a bad OTEL_METRICS_EXPORTER value, naming the variable', async () => {
     withEnv({ OTEL_METRICS_EXPORTER: 'otlp,statsd' });
-    await expect(startTelemetry({ registerGlobal: false })).rejects.toThrow(
+    await expect(startTelemetry()).rejects.toThrow(
       new RangeError('OTEL_METRICS_EXPORTER must be one of "prometheus", "otlp", "none"; got "statsd"'),
     );
   });
 
+  it('refuses an unknown OTEL_EXPORTER_OTLP_PROTOCOL, naming the variable', async () => {
+    withEnv({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' });
+    await expect(startTelemetry()).rejects.toThrow(
+      new RangeError('OTEL_EXPORTER_OTLP_PROTOCOL must be one of "http/protobuf", "http/json", "grpc"; got "http/xml"'),
+    );
+  });
+
   it('reports a port already in use instead of starting half-way', async () => {
-    const first = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 }, registerGlobal: false });
-    cleanups.push(() => first.shutdown());
-    const port = Number(new URL(first.prometheusUrl!).port);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => taken.close(resolve)));
+    const { port } = taken.address() as AddressInfo;
     await expect(startTelemetry({ prometheus: { host: '127.0.0.1', port } })).rejects.toThrow(/EADDRINUSE/);
     // nothing was left registered by the failed start
     const again = await startTelemetry({ metricsExporters: ['none'] });

@@ -24,7 +24,7 @@ let api = '';
 let telemetry: TelemetryHandle;
 
 beforeAll(async () => {
-  telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 }, registerGlobal: false });
+  telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 } });
   const target = new URL(telemetry.prometheusUrl!);
   dir = await mkdtemp(join(tmpdir(), 'phlow-prometheus-'));
   await writeFile(
