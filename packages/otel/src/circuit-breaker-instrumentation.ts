@@ -74,6 +74,11 @@ export class CircuitBreakerInstrumentation implements Instrumentation<CircuitBre
     this.active = undefined;
   }
 
+  /** The same as {@link disable}, for `using`. */
+  [Symbol.dispose](): void {
+    this.disable();
+  }
+
   /** Whether the breakers are being instrumented now. */
   isEnabled(): boolean {
     return this.active !== undefined;
