@@ -17,7 +17,7 @@ const COMPILED_ONLY: Record<string, string> = {
   'packages/a2a/README.md#3': 'connects to agents.internal.example',
   'packages/circuit-breaker-redis/README.md#3': 'needs a Redis Cluster at 10.0.0.11-12',
   'packages/did-resolver/README.md#1': 'resolves did:web:agents.example.com over the internet',
-  'packages/otel/README.md#3': 'fetches https://profiles.example.com',
+  'packages/otel/README.md#5': 'fetches https://profiles.example.com',
 };
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

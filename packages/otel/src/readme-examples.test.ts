@@ -1,35 +1,113 @@
 // The README's examples, kept here so they compile (typecheck) and run. Keep the two in step.
-import { metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { CircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { CircuitBreakerRegistry, getCircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
 import { freePort } from '@phlow/test-helpers';
 import { describe, expect, it } from 'vitest';
-import { instrumentCircuitBreakers, traceContextLogger, withBreakerSpan } from './index.js';
-import { CircuitBreakerMetricProducer, startTelemetry } from './sdk/index.js';
+import { CircuitBreakerInstrumentation, CALLS_COUNTER, instrumentCircuitBreakers, traceContextLogger, withBreakerSpan } from './index.js';
+import { CircuitBreakerMetricProducer, createPrometheusMetricsReader, prometheusMetricsHandler, startTelemetry } from './sdk/index.js';
+import { CollectingReader, pointValues } from './test-support.test-util.js';
 import { VERSION } from './version.js';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 describe('README examples', () => {
-  it('Usage: start the SDK, instrument the registry, shut down', async () => {
-    // --- README: usage ---
-    const telemetry = await startTelemetry({ serviceName: 'demo-agent', prometheus: { port: 0 } });
+  it('Usage: NodeSDK with CircuitBreakerInstrumentation on the process-wide registry', async () => {
+    using producer = new CircuitBreakerMetricProducer();
+    const reader = new CollectingReader({ metricProducers: [producer] });
+    // --- README: NodeSDK ---
+    const sdk = new NodeSDK({
+      serviceName: 'checkout',
+      instrumentations: [new CircuitBreakerInstrumentation()],
+      // (not in the README: a reader to look at, instead of OTLP to a collector that is not here)
+      metricReaders: [reader],
+      spanProcessors: [],
+      logRecordProcessors: [],
+    });
+    sdk.start();
+
+    const breaker = getCircuitBreakerRegistry().getBreaker('payments', { failureThreshold: 5, timeoutMs: 5_000 });
+    const receipt = await breaker.execute(async ({ signal }) => {
+      signal.throwIfAborted();
+      return { ok: true };
+    });
+    // --- end ---
+    try {
+      expect(receipt).toEqual({ ok: true });
+      expect(pointValues((await reader.metrics()).get(CALLS_COUNTER.name))).toMatchObject({ 'name=payments,outcome=success': 1 });
+    } finally {
+      for (const instrumentation of sdkInstrumentations(sdk)) instrumentation.disable();
+      await sdk.shutdown();
+      metrics.disable();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    }
+  });
+
+  it('Usage: the starter', async () => {
+    // --- README: starter ---
     const registry = new CircuitBreakerRegistry({ logger: traceContextLogger(jsonLineLogger()) });
-    const instrumentation = instrumentCircuitBreakers(registry);
+    const telemetry = await startTelemetry({
+      serviceName: 'demo-agent',
+      prometheus: { port: 0 },
+      instrumentations: [new CircuitBreakerInstrumentation({ registry })],
+    });
 
     const breaker = registry.getBreaker('external_api', { failureThreshold: 5, timeoutMs: 5_000 });
     const data = await breaker.execute(async ({ signal }) => {
       signal.throwIfAborted();
       return { ok: true };
     });
-
-    // on shutdown
-    instrumentation.dispose();
-    await telemetry.shutdown();
     // --- end ---
-    expect(data).toEqual({ ok: true });
-    expect(telemetry.prometheusUrl).toMatch(/^http:\/\/(127\.0\.0\.1|\[::1\]):\d+\/metrics$/);
+    try {
+      expect(data).toEqual({ ok: true });
+      expect(telemetry.prometheusUrl).toMatch(/^http:\/\/(127\.0\.0\.1|\[::1\]):\d+\/metrics$/);
+      const text = await (await fetch(telemetry.prometheusUrl!)).text();
+      expect(text).toMatch(/^phlow_circuit_breaker_call_duration_count\{name="external_api",outcome="success",.*\} 1$/m);
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+
+  it('Usage: /metrics on the app\'s own server', async () => {
+    // --- README: metrics handler ---
+    const reader = createPrometheusMetricsReader();
+    const sdk = new NodeSDK({
+      serviceName: 'checkout',
+      metricReaders: [reader],
+      instrumentations: [new CircuitBreakerInstrumentation()],
+      // (not in the README: no spans or logs to a collector that is not here)
+      spanProcessors: [],
+      logRecordProcessors: [],
+    });
+    sdk.start();
+
+    const metricsHandler = prometheusMetricsHandler(reader);
+    const server = createServer((request, response) => {
+      if (request.url === '/metrics') return metricsHandler(request, response);
+      response.writeHead(404).end();
+    });
+    // --- end ---
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toMatch(/^target_info\{service_name="checkout",/m);
+      expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    } finally {
+      server.close();
+      for (const instrumentation of sdkInstrumentations(sdk)) instrumentation.disable();
+      await sdk.shutdown();
+      metrics.disable();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    }
   });
 
   it('Adapters: withBreakerSpan', async () => {
@@ -81,3 +159,7 @@ describe('README examples', () => {
   });
 });
 
+/** NodeSDK.shutdown leaves its instrumentations enabled: the tests disable them (NodeSDK keeps the list private). */
+function sdkInstrumentations(sdk: NodeSDK): Array<{ disable(): void }> {
+  return (sdk as unknown as { _instrumentations: Array<{ disable(): void }> })._instrumentations;
+}

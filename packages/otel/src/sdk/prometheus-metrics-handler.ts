@@ -24,12 +24,28 @@ export interface PrometheusMetricsReaderOptions {
  * {@link prometheusMetricsHandler} on the app's own server.
  */
 export function createPrometheusMetricsReader(options: PrometheusMetricsReaderOptions = {}): PrometheusExporter {
-  return new PrometheusExporter({
-    preventServerStart: true,
-    metricProducers: [new CircuitBreakerMetricProducer()],
-    withoutTargetInfo: options.withoutTargetInfo,
-    withoutScopeInfo: options.withoutScopeInfo,
-  });
+  return new PrometheusMetricsReader(options);
+}
+
+/** Disposes its producer on shutdown: a producer left live would claim instrumentations nothing collects. */
+class PrometheusMetricsReader extends PrometheusExporter {
+  private readonly durations: CircuitBreakerMetricProducer;
+
+  constructor(options: PrometheusMetricsReaderOptions) {
+    const durations = new CircuitBreakerMetricProducer();
+    super({
+      preventServerStart: true,
+      metricProducers: [durations],
+      withoutTargetInfo: options.withoutTargetInfo,
+      withoutScopeInfo: options.withoutScopeInfo,
+    });
+    this.durations = durations;
+  }
+
+  override async onShutdown(): Promise<void> {
+    this.durations.dispose();
+    await super.onShutdown();
+  }
 }
 
 /**

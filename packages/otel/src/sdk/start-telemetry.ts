@@ -110,7 +110,7 @@ export interface TelemetryHandle extends AsyncDisposable {
    * `app.get('/metrics', telemetry.metricsHandler)`.
    */
   readonly metricsHandler: MetricsRequestHandler | undefined;
-  /** Exports what is pending, closes the scrape endpoint and unregisters the globals. Idempotent. */
+  /** Disables the instrumentations given, exports what is pending, closes the scrape endpoint and unregisters the globals. Idempotent. */
   shutdown(): Promise<void>;
   /** The same as {@link TelemetryHandle.shutdown}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -173,8 +173,11 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const ownProducers = durationProducer === undefined ? [] : [durationProducer];
   let server: Server | undefined;
   let sdk: NodeSDK | undefined;
+  const instrumentations = [...(options.instrumentations ?? [])];
   const shutdownAll = async () => {
     durationProducer?.dispose();
+    // NodeSDK.shutdown leaves instrumentations enabled, still feeding the providers being shut down.
+    for (const instrumentation of instrumentations) instrumentation.disable();
     await Promise.allSettled([server === undefined ? Promise.resolve() : closeServer(server), sdk?.shutdown()]);
     // NodeSDK.shutdown leaves its globals registered: unregister them so the app can start again.
     if (sdk !== undefined) {
@@ -233,7 +236,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
       spanProcessors,
       // Logs are not ours to start: NodeSDK's default would export them over OTLP, erroring without a collector.
       logRecordProcessors: [],
-      instrumentations: [...(options.instrumentations ?? [])],
+      instrumentations,
     });
     sdk.start();
     const meterProvider = readers.length === 0 ? undefined : (metrics.getMeterProvider() as MeterProvider);
