@@ -113,9 +113,9 @@ describe('CircuitBreakerMetricProducer', () => {
     expect(resourceMetrics.resource.attributes['telemetry.sdk.language']).toBe('nodejs');
   });
 
-  it('reports a keyed family under the family name and past the cap under _overflow, like the other instruments', async () => {
+  it('reports family members and standalone breakers under their own names, past each cap under that cap’s overflow, like the other instruments', async () => {
     const meter = meterProvider({ producer: true });
-    const { clock, registry } = instrumented(meter, { maxSeriesNames: 2 });
+    const { clock, registry } = instrumented(meter, { maxSeriesNames: 2, maxSeriesPerFamily: 1 });
     const peers = registry.getFamily('peers');
     for (const key of ['x', 'y']) {
       await peers.execute(key, async () => {
@@ -125,7 +125,9 @@ describe('CircuitBreakerMetricProducer', () => {
     await script(clock, registry, [['solo', 1, 'ok'], ['extra', 1, 'ok'], ['more', 1, 'ok']]);
     expect(Object.keys(histogramValues((await meter.reader.metrics()).get(DURATION)))).toEqual([
       'name=_overflow,outcome=success',
-      'name=peers,outcome=success',
+      'name=extra,outcome=success',
+      'name=peers/_overflow,outcome=success',
+      'name=peers/x,outcome=success',
       'name=solo,outcome=success',
     ]);
   });
