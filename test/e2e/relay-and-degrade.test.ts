@@ -169,10 +169,11 @@ describe('the demo agent, end to end', () => {
     const metrics = await (await fetch(`${demo.url}/metrics`)).text();
     const series = (metric: string, labels: Record<string, string>) =>
       metrics.split('\n').filter((line) => line.startsWith(`${metric}{`) && Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)));
-    expect(series('phlow_circuit_breaker_state', { name: 'a2a', state: 'closed' })).toEqual([expect.stringMatching(/ 1$/)]);
-    expect(series('phlow_circuit_breaker_state', { name: 'supabase', state: 'open' })).toEqual([expect.stringMatching(/ 0$/)]);
-    expect(series('phlow_circuit_breaker_failures_total', { name: 'a2a' })).toEqual([expect.stringMatching(/ [1-9]\d*$/)]);
-    expect(series('phlow_circuit_breaker_failures_total', { name: 'supabase' })).toEqual([expect.stringMatching(/ [1-9]\d*$/)]);
+    // Family members report under their full names: the peer that failed and healed, the database's REST API.
+    expect(series('phlow_circuit_breaker_state', { name: 'a2a/alpha', state: 'closed' })).toEqual([expect.stringMatching(/ 1$/)]);
+    expect(series('phlow_circuit_breaker_state', { name: 'supabase/rest', state: 'open' })).toEqual([expect.stringMatching(/ 0$/)]);
+    expect(series('phlow_circuit_breaker_failures_total', { name: 'a2a/alpha' })).toEqual([expect.stringMatching(/ [1-9]\d*$/)]);
+    expect(series('phlow_circuit_breaker_failures_total', { name: 'supabase/rest' })).toEqual([expect.stringMatching(/ [1-9]\d*$/)]);
 
     await chaos(demo.url, 'peer-beta', 'down');
     for (let i = 0; i < 3; i++) await relay(client, 'beta', `down ${i}`);
