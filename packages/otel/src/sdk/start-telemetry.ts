@@ -175,11 +175,12 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   let sdk: NodeSDK | undefined;
   const instrumentations = [...(options.instrumentations ?? [])];
   const shutdownAll = async () => {
-    durationProducer?.dispose();
-    // NodeSDK.shutdown leaves instrumentations enabled, still feeding the providers being shut down.
-    for (const instrumentation of instrumentations) instrumentation.disable();
+    // The SDK first: its last export still holds the durations and the instruments' final values.
     await Promise.allSettled([server === undefined ? Promise.resolve() : closeServer(server), sdk?.shutdown()]);
-    // NodeSDK.shutdown leaves its globals registered: unregister them so the app can start again.
+    durationProducer?.dispose();
+    // NodeSDK.shutdown leaves instrumentations enabled, still feeding the providers it shut down.
+    for (const instrumentation of instrumentations) instrumentation.disable();
+    // It leaves its globals registered too: unregister them so the app can start again.
     if (sdk !== undefined) {
       metrics.disable();
       trace.disable();
