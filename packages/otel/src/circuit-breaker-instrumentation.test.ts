@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { CircuitBreakerRegistry, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
@@ -14,6 +14,7 @@ import { CALLS_COUNTER } from './telemetry-names.js';
 import { CollectingReader, newMeterProvider, pointValues } from './test-support.test-util.js';
 
 const cleanups: Array<() => unknown> = [];
+const silentDiag: DiagLogger = { error() {}, warn() {}, info() {}, debug() {}, verbose() {} };
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -129,6 +130,24 @@ describe('CircuitBreakerInstrumentation', () => {
     await registry.getBreaker('quiet').execute(async () => 1);
     expect(await successes(reader, 'quiet')).toBeUndefined();
     expect(instrumentation.getConfig().metrics).toBe(false);
+  });
+
+  it('made before any meter provider exists, waits for one: no instruments (nor duration warning) on the API no-op', async () => {
+    const warnings: string[] = [];
+    diag.setLogger({ ...silentDiag, warn: (message: string) => void warnings.push(message) }, DiagLogLevel.WARN);
+    cleanups.push(() => diag.disable());
+    const registry = new CircuitBreakerRegistry();
+    const instrumentation = new CircuitBreakerInstrumentation({ registry });
+    cleanups.push(() => instrumentation.disable());
+    expect([instrumentation.isEnabled(), instrumentation.callDurations]).toEqual([true, 'off']);
+    expect(warnings).toEqual([]);
+    const { provider, reader } = newMeterProvider();
+    cleanups.push(() => provider.shutdown());
+    instrumentation.setMeterProvider(provider);
+    expect(instrumentation.callDurations).toBe('sdk-histogram'); // no producer on this reader: said once, now
+    expect(warnings).toHaveLength(1);
+    await registry.getBreaker('late').execute(async () => 1);
+    expect(await successes(reader, 'late')).toBe(1);
   });
 
   it('rejects bad configuration, naming the option and what is allowed', () => {

@@ -12,6 +12,7 @@ import {
 import { INSTRUMENTATION_SCOPE } from './telemetry-names.js';
 import { VERSION } from './version.js';
 import { checkBoolean, describeValue } from './describe-value.js';
+import { isOtelGlobalRegistered } from './otel-globals.js';
 
 /**
  * Configuration of {@link CircuitBreakerInstrumentation}: OTel's shared `enabled`, the registry to watch,
@@ -37,7 +38,8 @@ const CONFIG_NAMES = ['enabled', 'registry', 'metrics', 'callDurations', 'spanEv
  * patches nothing — it emits its own telemetry from the breakers' events. Not extending it keeps
  * `@opentelemetry/instrumentation` (and its loader hooks) out of the app at run time; only its types are used.
  * The behaviour follows the base class: enabled from construction unless `enabled: false`, on the global
- * providers until the SDK hands it others; `getConfig().enabled` is the configured flag, not the state.
+ * meter provider until the SDK hands it another (metrics wait for one when no global is registered yet);
+ * `getConfig().enabled` is the configured flag, not the state.
  *
  * @example
  * const sdk = new NodeSDK({ instrumentations: [new CircuitBreakerInstrumentation()] });
@@ -61,7 +63,14 @@ export class CircuitBreakerInstrumentation implements Instrumentation<CircuitBre
   enable(): void {
     if (this.active !== undefined) return;
     const { enabled: _enabled, registry = getCircuitBreakerRegistry(), ...options } = this.config;
-    this.active = instrumentCircuitBreakers(registry, { ...options, meterProvider: this.meterProvider ?? metrics.getMeterProvider() });
+    const meterProvider = this.meterProvider ?? (isOtelGlobalRegistered('metrics') ? metrics.getMeterProvider() : undefined);
+    // Made before the SDK starts (as `new NodeSDK({ instrumentations })` does), there is no meter provider
+    // yet: span events start now, metrics when the SDK hands one over, rather than instruments on the
+    // API's no-op provider (and a warning about its missing duration producer) thrown away a moment later.
+    this.active = instrumentCircuitBreakers(
+      registry,
+      meterProvider === undefined ? { ...options, metrics: false } : { ...options, meterProvider },
+    );
   }
 
   /**

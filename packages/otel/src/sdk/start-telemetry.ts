@@ -9,6 +9,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanExporter, type SpanProcessor, type TracerProvider } from '@opentelemetry/sdk-trace';
 import { checkInteger, checkKnownKeys, checkOneOf } from '@phlow/circuit-breaker/internal';
 import { checkBoolean, describeValue, orDefault } from '../describe-value.js';
+import { isOtelGlobalRegistered } from '../otel-globals.js';
 import { CircuitBreakerMetricProducer } from './circuit-breaker-metric-producer.js';
 import { prometheusMetricsHandler, type MetricsRequestHandler } from './prometheus-metrics-handler.js';
 
@@ -253,13 +254,9 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   }
 }
 
-/**
- * Whether an OpenTelemetry API global is registered already, read from the API's own global slot:
- * NodeSDK would only log a diag error and leave our providers unused.
- */
+/** NodeSDK would only log a diag error over an existing global and leave our providers unused. */
 function otelGlobalsRegistered(): boolean {
-  const slot = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[Symbol.for('opentelemetry.js.api.1')];
-  return ['context', 'trace', 'metrics', 'propagation'].some((name) => slot?.[name] !== undefined);
+  return (['context', 'trace', 'metrics', 'propagation'] as const).some(isOtelGlobalRegistered);
 }
 
 function otlpProtocol(signal: 'METRICS' | 'TRACES'): OtlpProtocol {
