@@ -74,11 +74,6 @@ export interface RegistryInstrumentation extends Disposable {
   readCallDurations(): CallDurationPoint[];
 }
 
-/** @deprecated Until the package entry exports {@link RegistryInstrumentation} under its new name. */
-export type CircuitBreakerInstrumentation = RegistryInstrumentation;
-/** @deprecated Until the package entry exports {@link RegistryInstrumentationOptions} under its new name. */
-export type CircuitBreakerInstrumentationOptions = RegistryInstrumentationOptions;
-
 const OPTION_NAMES = ['meterProvider', 'metrics', 'callDurations', 'spanEvents', 'maxSeriesNames', 'maxSeriesPerFamily'] as const;
 
 /** Default of {@link RegistryInstrumentationOptions.maxSeriesNames}. */

@@ -1,9 +1,9 @@
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { instrumentCircuitBreakers, type CircuitBreakerInstrumentationOptions } from '../instrument-circuit-breakers.js';
+import { instrumentCircuitBreakers, type RegistryInstrumentationOptions } from '../instrument-circuit-breakers.js';
 import { CALL_DURATION_BUCKETS } from '../telemetry-names.js';
-import { histogramValues, newMeterProvider, settle } from '../test-support.test-util.js';
+import { histogramValues, newMeterProvider, pointValues, settle } from '../test-support.test-util.js';
 import { VERSION } from '../version.js';
 import { CircuitBreakerMetricProducer } from './circuit-breaker-metric-producer.js';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 const DURATION = 'phlow.circuit_breaker.call.duration';
 
 /** A registry on a manual clock, instrumented against its own meter provider. */
-function instrumented(meter: ReturnType<typeof newMeterProvider>, options: CircuitBreakerInstrumentationOptions = {}) {
+function instrumented(meter: ReturnType<typeof newMeterProvider>, options: RegistryInstrumentationOptions = {}) {
   const clock = new ManualClock();
   const registry = new CircuitBreakerRegistry({ clock, logger: false, expectedError: RangeError });
   const instrumentation = instrumentCircuitBreakers(registry, { meterProvider: meter.provider, ...options });
@@ -95,7 +95,7 @@ describe('CircuitBreakerMetricProducer', () => {
     const { resourceMetrics } = await meter.reader.collect();
     const scopes = resourceMetrics.scopeMetrics.filter((scope) => scope.metrics.some((metric) => metric.descriptor.name === DURATION));
     expect(scopes.map((scope) => scope.scope)).toEqual([{ name: '@phlow/otel', version: VERSION }]);
-    const metric = scopes[0]!.metrics[0]!;
+    const metric = scopes[0]!.metrics.find((m) => m.descriptor.name === DURATION)!;
     expect(metric).toMatchObject({
       descriptor: {
         name: DURATION,
@@ -209,16 +209,33 @@ describe('CircuitBreakerMetricProducer', () => {
     expect(instrumentation.callDurations).toBe('producer');
     await script(clock, registry, [['payments', 20, 'ok']]);
     const { resourceMetrics } = await producer.collect();
-    expect(resourceMetrics.scopeMetrics[0]!.metrics[0]!.dataPoints).toMatchObject([
+    expect(resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === DURATION)!.dataPoints).toMatchObject([
       { attributes: { name: 'payments', outcome: 'success' }, value: { count: 1, sum: 0.02 } },
     ]);
   });
 
-  it('produces nothing while nothing was recorded', async () => {
+  it('produces nothing without instrumentations, and no duration series before a call', async () => {
     const producer = new CircuitBreakerMetricProducer();
     cleanups.push(() => producer.dispose());
-    instrumented(meterProvider()).registry.getBreaker('idle');
     expect(await producer.collect()).toMatchObject({ resourceMetrics: { scopeMetrics: [] }, errors: [] });
+    instrumented(meterProvider()).registry.getBreaker('idle');
+    const { resourceMetrics } = await producer.collect();
+    const names = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((m) => m.descriptor.name));
+    expect(names).toContain('phlow.circuit_breaker.state');
+    expect(names).not.toContain(DURATION);
+  });
+
+  it('drops a retired family member from the next collection (SDK instruments would keep it)', async () => {
+    const meter = meterProvider({ producer: true });
+    const { clock, registry } = instrumented(meter);
+    const peers = registry.getFamily('peers', {}, { idleTtlMs: 1_000, maxKeys: 10 });
+    await peers.execute('x', () => 'ok');
+    const names = async () =>
+      Object.keys(pointValues((await meter.reader.metrics()).get('phlow.circuit_breaker.failures'))).sort();
+    expect(await names()).toEqual(['name=peers/x']);
+    clock.advance(2_000);
+    await peers.execute('y', () => 'ok'); // x retires (idle)
+    expect(await names()).toEqual(['name=peers/y']);
   });
 
   it('refuses to be scoped to something that is not a meter provider', () => {

@@ -1,5 +1,5 @@
 import { ValueType, type Attributes, type MeterProvider } from '@opentelemetry/api';
-import { hrTime, millisToHrTime } from '@opentelemetry/core';
+import { hrTime, hrTimeToMilliseconds, millisToHrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
@@ -7,12 +7,14 @@ import {
   type CollectionResult,
   type DataPoint,
   type Histogram,
+  type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { Disposable } from '@phlow/circuit-breaker';
 import {
   callDurationSourcesOf,
   registerCallDurationProducer,
+  seriesMetricsOf,
   type CallDurationProducerScope,
 } from '../call-duration-hub.js';
 import type { CallDurationPoint } from '../call-duration-aggregate.js';
@@ -38,7 +40,10 @@ import { describeValue } from '../describe-value.js';
  * const reader = new PrometheusExporter({ metricProducers: [new CircuitBreakerMetricProducer()] });
  */
 export class CircuitBreakerMetricProducer implements MetricProducer, Disposable {
-  private readonly scope: CallDurationProducerScope = { scope: undefined };
+  // readsSeries: instrumentations report their state, counts, transitions, time per state and recoveries
+  // here too, so that a retired family member's series leaves the next collection (an SDK instrument
+  // would keep exporting it).
+  private readonly scope: CallDurationProducerScope = { scope: undefined, readsSeries: true };
   private readonly registration: Disposable;
 
   /** Reports every instrumentation in the process that aggregates durations, until {@link dispose}d. */
@@ -90,31 +95,25 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
         },
       });
     }
+    const metrics: MetricData[] = seriesMetricsOf(this.scope, hrTimeToMilliseconds(endTime));
+    if (dataPoints.length > 0) {
+      metrics.push({
+        descriptor: {
+          name: CALL_DURATION_HISTOGRAM.name,
+          description: CALL_DURATION_HISTOGRAM.description,
+          unit: CALL_DURATION_HISTOGRAM.unit,
+          valueType: ValueType.DOUBLE,
+        },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.HISTOGRAM,
+        dataPoints,
+      });
+    }
     return {
       resourceMetrics: {
         // The reader keeps the SDK's resource and takes only our scope metrics.
         resource: emptyResource(),
-        scopeMetrics:
-          dataPoints.length === 0
-            ? []
-            : [
-                {
-                  scope: { name: INSTRUMENTATION_SCOPE, version: VERSION },
-                  metrics: [
-                    {
-                      descriptor: {
-                        name: CALL_DURATION_HISTOGRAM.name,
-                        description: CALL_DURATION_HISTOGRAM.description,
-                        unit: CALL_DURATION_HISTOGRAM.unit,
-                        valueType: ValueType.DOUBLE,
-                      },
-                      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-                      dataPointType: DataPointType.HISTOGRAM,
-                      dataPoints,
-                    },
-                  ],
-                },
-              ],
+        scopeMetrics: metrics.length === 0 ? [] : [{ scope: { name: INSTRUMENTATION_SCOPE, version: VERSION }, metrics }],
       },
       errors: [],
     };

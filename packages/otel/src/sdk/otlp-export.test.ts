@@ -96,9 +96,9 @@ describe('OTLP export configured by OTEL_* variables (real exporters, local sink
     expect(metricPosts[0]!.contentType).toBe('application/json');
     const resourceMetrics = metricPosts.at(-1)!.body.resourceMetrics[0];
     expect(otlpAttributes(resourceMetrics.resource.attributes)).toMatchObject({ 'service.name': 'agent-under-test' });
-    // Two scope entries of the same scope: the SDK's instruments, then the producer's duration histogram.
+    // One scope entry: the producer reports every breaker metric (the series and the duration histogram).
     const scopes = resourceMetrics.scopeMetrics.filter((s: any) => s.scope.name === '@phlow/otel');
-    expect(scopes.map((s: any) => s.scope.version)).toEqual([VERSION, VERSION]);
+    expect(scopes.map((s: any) => s.scope.version)).toEqual([VERSION]);
     const byName = Object.fromEntries(scopes.flatMap((s: any) => s.metrics).map((m: any) => [m.name, m]));
     expect(Object.keys(byName)).toEqual(
       expect.arrayContaining([

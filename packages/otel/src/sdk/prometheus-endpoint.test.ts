@@ -1,6 +1,6 @@
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { instrumentCircuitBreakers, type CircuitBreakerInstrumentationOptions } from '../instrument-circuit-breakers.js';
+import { instrumentCircuitBreakers, type RegistryInstrumentationOptions } from '../instrument-circuit-breakers.js';
 import { CALL_DURATION_BUCKETS } from '../telemetry-names.js';
 import { settle } from '../test-support.test-util.js';
 import { VERSION } from '../version.js';
@@ -14,7 +14,7 @@ afterEach(async () => {
 /** A real scrape endpoint on loopback with one breaker tripped open by three failures of 30 ms. */
 async function scrapeOpenBreaker(
   prometheus: TelemetryOptions['prometheus'],
-  options: CircuitBreakerInstrumentationOptions = {},
+  options: RegistryInstrumentationOptions = {},
 ): Promise<string[]> {
   const telemetry = await startTelemetry({
     serviceName: 'checkout',
