@@ -1,11 +1,13 @@
 /**
- * Starts the built demo agent as a user would (`node apps/demo-agent/dist/main.js`), on a free port,
+ * Starts the built demo agent as a user would (`node --import apps/demo-agent/dist/instrument.js
+ * apps/demo-agent/dist/main.js`, what `pnpm demo` runs: OpenTelemetry first, then the app), on a free port,
  * with short recovery times; reads its banner for the URLs and the admin token; collects its JSON logs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../apps/demo-agent/dist/main.js', import.meta.url));
+const INSTRUMENT = new URL('../../apps/demo-agent/dist/instrument.js', import.meta.url).href;
 
 export interface DemoProcess {
   readonly url: string;
@@ -19,7 +21,7 @@ export interface DemoProcess {
 }
 
 export async function startDemo(env: Record<string, string> = {}): Promise<DemoProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, ['--import', INSTRUMENT, MAIN], {
     env: { ...process.env, PORT: '0', PHLOW_RECOVERY_MS: '1000', PHLOW_DID_CACHE_TTL_MS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

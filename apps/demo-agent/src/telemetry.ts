@@ -1,8 +1,14 @@
 /**
- * The demo's telemetry: the OpenTelemetry SDK (Prometheus always, for `/metrics`; OTLP too when an
- * endpoint is configured), the breaker registry every dependency's breakers live in, and the breaker
- * instruments on it. State changes are logged as JSON lines on stderr, with the trace id inside a span.
+ * The demo's telemetry: OpenTelemetry's NodeSDK through `startTelemetry` (Prometheus always, for
+ * `/metrics`; OTLP too when an endpoint is configured), the breaker registry every dependency's breakers
+ * live in, the breaker Instrumentation on it, and the http, express and undici instrumentations, so one
+ * relay is one trace: the inbound request, Supabase, DID resolution, the outbound A2A call and the peer's
+ * server (the embedded peers run in this process, under the same SDK). State changes are logged as JSON
+ * lines on stderr, with the trace id inside a span.
  */
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { CircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
 import { CircuitBreakerInstrumentation, traceContextLogger } from '@phlow/otel';
 import { startTelemetry } from '@phlow/otel/sdk';
@@ -16,7 +22,29 @@ export interface DemoTelemetry {
   stop(): Promise<void>;
 }
 
+let preloaded: Promise<DemoTelemetry> | undefined;
+
+/**
+ * Starts the telemetry before the app's modules load (from `instrument.ts`, run with `node --import`):
+ * the http and express instrumentations patch those modules as they load, so they must be enabled first.
+ * The next {@link startDemoTelemetry} hands this one out instead of starting a second SDK.
+ */
+export function preloadDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.ProcessEnv = process.env): Promise<DemoTelemetry> {
+  preloaded ??= launch(config, env);
+  return preloaded;
+}
+
+/**
+ * The telemetry `preloadDemoTelemetry` started, or a new one. Without the preload (the app's modules
+ * already loaded), breaker metrics and the adapters' spans still work; the http and express spans may not.
+ */
 export async function startDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.ProcessEnv = process.env): Promise<DemoTelemetry> {
+  const ready = preloaded;
+  preloaded = undefined;
+  return ready ?? launch(config, env);
+}
+
+async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.ProcessEnv): Promise<DemoTelemetry> {
   const otlp = config.otlpEndpoint !== undefined;
   const registry = new CircuitBreakerRegistry({ logger: traceContextLogger(jsonLineLogger()) });
   const telemetry = await startTelemetry({
@@ -25,12 +53,18 @@ export async function startDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'
     // The standard OTEL_*_EXPORTER variables win over the demo's choice.
     ...(otlp && env['OTEL_METRICS_EXPORTER'] === undefined ? { metricsExporters: ['prometheus', 'otlp'] as const } : {}),
     ...(otlp && env['OTEL_TRACES_EXPORTER'] === undefined ? { tracesExporters: ['otlp'] as const } : {}),
-    instrumentations: [new CircuitBreakerInstrumentation({ registry })],
+    instrumentations: [
+      new CircuitBreakerInstrumentation({ registry }),
+      new HttpInstrumentation(),
+      new ExpressInstrumentation(),
+      // The relay's clients use npm undici 8's fetch; it publishes on the same diagnostics channels as Node's bundled one.
+      new UndiciInstrumentation(),
+    ],
   });
   return {
     registry,
     prometheusUrl: telemetry.prometheusUrl,
-    // Shutting the SDK down disables the instrumentation too.
+    // Shutting the SDK down disables the instrumentations too.
     stop: () => telemetry.shutdown(),
   };
 }
