@@ -1,9 +1,10 @@
 /**
  * The dashboard in a real Chromium (Debian's, driven by playwright-core): a chaos click breaks a peer,
  * relayed traffic trips its breaker and the page shows it open; a heal click and the next probe close it
- * and the page shows it closed. Screenshots go to test/artifacts/.
+ * and the page shows it closed, its state timeline an open stretch on a time axis, and call latencies.
+ * Screenshots go to test/artifacts/ (not committed).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,15 @@ async function relayTo(peer: string): Promise<number> {
   return response.status;
 }
 
+/** The page from the breakers table to the timeline's legend: what the reference screenshot shows. */
+async function timelineClip(page: Page): Promise<{ x: number; y: number; width: number; height: number }> {
+  return page.evaluate(() => {
+    const top = document.querySelector('#breakers')!.getBoundingClientRect().top + window.scrollY - 30;
+    const bottom = document.querySelector('#timeline-note')!.getBoundingClientRect().bottom + window.scrollY + 6;
+    return { x: 0, y: Math.max(0, top), width: document.documentElement.clientWidth, height: bottom - Math.max(0, top) };
+  });
+}
+
 describe('the dashboard in Chromium', () => {
   it('lists every breaker live, shows one open after a chaos click and closed after healing', async () => {
     await page.goto(demo.url);
@@ -79,6 +89,32 @@ describe('the dashboard in Chromium', () => {
     // The chart has drawn the traffic (three series).
     await expect(page.locator('#chart polyline').count()).resolves.toBe(3);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-breaker-closed.png`, fullPage: true });
+
+    // The state timeline: beta's row went closed → open → half_open → closed, drawn in that order
+    // left to right, on an axis that ends at "now".
+    const betaSegments = page.locator('#timeline rect[data-breaker="a2a/beta"]');
+    await page.locator('#timeline rect[data-breaker="a2a/beta"][data-state="half_open"]').waitFor({ state: 'attached' });
+    const drawn = await betaSegments.evaluateAll((rects) => rects.map((r) => ({ state: r.getAttribute('data-state'), x: Number(r.getAttribute('x')), width: Number(r.getAttribute('width')) })));
+    expect(drawn.map((d) => d.state)).toEqual(['closed', 'open', 'half_open', 'closed']);
+    for (let i = 1; i < drawn.length; i++) expect(drawn[i]!.x).toBeGreaterThanOrEqual(drawn[i - 1]!.x);
+    expect(drawn[1]!.width).toBeGreaterThan(0);
+    // One row per breaker the table lists, each ending in its current state.
+    await expect(page.locator('#timeline rect[data-breaker="a2a/alpha"][data-state="closed"]').count()).resolves.toBe(1);
+    const axis = await page.locator('#timeline .axis text').allTextContents();
+    expect(axis).toHaveLength(6);
+    // The agent is younger than the 5-minute window: the axis starts where its history does.
+    expect(axis[0]).toMatch(/^−\d+ s \d/);
+    expect(axis[5]).toMatch(/^now /);
+    // Latency of beta's calls (the failed ones and the probe) and alpha's warm-up calls, in ms.
+    for (const name of ['a2a/beta', 'supabase/rest']) {
+      for (const cell of ['p50', 'p99']) await expect(page.locator(`tr[data-breaker="${name}"] td.${cell}`).textContent()).resolves.toMatch(/^\d+(\.\d)? ms$/);
+    }
+    const screenshot = `${ARTIFACTS}dashboard-timeline.png`;
+    await page.locator('#timeline').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshot, clip: await timelineClip(page) });
+    const png = readFileSync(screenshot);
+    expect(png.length).toBeGreaterThan(1_000);
+    expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
   });
 
   it('the admin reset from the page needs the token', async () => {
@@ -166,12 +202,20 @@ describe('the dashboard in Chromium', () => {
     const snapshot = {
       now: Date.now(),
       status: 'healthy',
-      breakers: [{ name: evil('breaker'), state: evil('state'), failure_count: 0, failure_threshold: 3, total_calls: 0, total_failures: 0, total_rejections: 0, retry_in_ms: null }],
+      breakers: [{ name: evil('breaker'), state: evil('state'), failure_count: 0, failure_threshold: 3, total_calls: 0, total_failures: 0, total_rejections: 0, retry_in_ms: null, latency: { calls: evil('calls'), p50_ms: 1, p99_ms: 2 } }],
       dependencies: [{ name: evil('dependency'), mode: 'http', breaker: evil('dependency breaker'), faults: { [evil('fault')]: true }, forwarded: 0, received: 0 }],
       outbox: { pending: 0, replayed: 0, dropped: 0, stored: 0 },
       relays: { relayed: 0, failed: 0 },
       transitions: [{ at: Date.now(), name: evil('transition'), from: 'closed', to: 'open', reason: evil('reason') }],
       samples: [{ t: Date.now(), calls: 1, failures: 0, rejections: 0 }],
+      timeline: {
+        now: Date.now(),
+        window_ms: 300_000,
+        max_rows: 24,
+        max_segments: 32,
+        hidden: evil('hidden'),
+        rows: [{ name: evil('timeline'), known_from: Date.now() - 60_000, segments: [{ state: evil('segment'), from: Date.now() - 60_000, to: null }] }],
+      },
     };
     const victim = await browser.newPage();
     const violations: string[] = [];
@@ -182,8 +226,9 @@ describe('the dashboard in Chromium', () => {
       await victim.route(`${demo.url}/events`, (route) => route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `data: ${JSON.stringify(snapshot)}\n\n` }));
       await victim.goto(demo.url);
       await victim.locator('#breakers td', { hasText: "<img src=x onerror=\"window.__pwned='breaker'\">" }).first().waitFor();
-      for (const where of ['#transitions li', '#chaos td']) await expect(victim.locator(where, { hasText: '<script>' }).count()).resolves.toBeGreaterThan(0);
-      expect(await victim.locator('#breakers img, #chaos img, #transitions img, #breakers script, #chaos script, #transitions script').count()).toBe(0);
+      for (const where of ['#transitions li', '#chaos td', '#timeline text']) await expect(victim.locator(where, { hasText: '<script>' }).count()).resolves.toBeGreaterThan(0);
+      await expect(victim.locator('#timeline rect title', { hasText: "<img src=x onerror=\"window.__pwned='segment'\">" }).count()).resolves.toBe(1);
+      expect(await victim.locator('#breakers img, #chaos img, #transitions img, #timeline img, #breakers script, #chaos script, #transitions script, #timeline script, #timeline-note img').count()).toBe(0);
       expect(await victim.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
       // The page's own script runs under its policy (it rendered); one injected at runtime does not.
       await victim.evaluate(() => {

@@ -4,6 +4,7 @@
  */
 import type { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import type { Express, Request, Response } from 'express';
+import { CallLatencies } from './call-latencies.js';
 import type { DependencyState } from './chaos-routes.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { EventStreams } from './event-streams.js';
@@ -11,6 +12,7 @@ import { sendError } from './http-errors.js';
 import type { OutboxStats } from './outbox.js';
 import { RecentTransitions } from './recent-transitions.js';
 import { pagePolicy } from './security-headers.js';
+import { StateTimeline } from './state-timeline.js';
 import { TrafficSamples } from './traffic-samples.js';
 
 /** The dashboard runs its own script only, and talks to this agent only. */
@@ -39,8 +41,11 @@ export interface Dashboard {
 export function mountDashboard(app: Express, { registry, status, dependencies, outbox, relay }: DashboardOptions): Dashboard {
   const transitions = new RecentTransitions(registry);
   const samples = new TrafficSamples(registry);
+  const timeline = new StateTimeline(registry);
+  const latencies = new CallLatencies(registry);
   const snapshot = () => {
     const now = Date.now();
+    const latency = latencies.read();
     return {
       now,
       status: status(),
@@ -53,12 +58,14 @@ export function mountDashboard(app: Express, { registry, status, dependencies, o
         total_failures: s.total_failures,
         total_rejections: s.total_rejections,
         retry_in_ms: s.retry_at === null ? null : Math.max(0, s.retry_at - now),
+        latency: latency.get(name) ?? null,
       })),
       dependencies: dependencies(),
       outbox: outbox.stats,
       relays: relay.counts,
       transitions: transitions.list,
       samples: samples.samples,
+      timeline: timeline.read(),
     };
   };
   const streams = new EventStreams({ maxStreams: MAX_EVENT_STREAMS, maxBacklogBytes: MAX_EVENT_BACKLOG_BYTES });
@@ -81,6 +88,8 @@ export function mountDashboard(app: Express, { registry, status, dependencies, o
     broadcast,
     stop: () => {
       samples.dispose();
+      timeline.dispose();
+      latencies.dispose();
       clearInterval(pusher);
       transitions.dispose();
       streams.closeAll();

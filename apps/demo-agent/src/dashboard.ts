@@ -1,6 +1,7 @@
 /**
  * The dashboard: one HTML page, no build step. It listens to `/events` (server-sent events, a state
- * snapshot every 500 ms), draws each breaker (state, failures, time to the next probe), a chart of
+ * snapshot every 500 ms), draws each breaker (state, failures, time to the next probe, p50/p99 of its
+ * recent calls), a timeline of every breaker's states over the last 5 minutes (plain SVG), a chart of
  * calls / failures / rejections per second (plain SVG), the chaos controls (POST /chaos/:dep/:action, a
  * same-origin JSON request),
  * a relay form, and the admin reset (POST /admin/reset with the token printed at start-up). When the
@@ -36,7 +37,11 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div class="muted">A2A relay agent; every dependency behind a circuit breaker. <a href="/health/circuit-breakers">health</a> · <a href="/metrics">metrics</a> · <a href="/.well-known/agent-card.json">agent card</a></div>
 
 <h2>Circuit breakers</h2>
-<table id="breakers"><thead><tr><th>Breaker</th><th>State</th><th>Failures</th><th>Calls</th><th>Failed</th><th>Rejected</th><th>Next probe</th></tr></thead><tbody></tbody></table>
+<table id="breakers"><thead><tr><th>Breaker</th><th>State</th><th>Failures</th><th>Calls</th><th>Failed</th><th>Rejected</th><th>Next probe</th><th title="median duration of recent calls (last 500, last 5 minutes)">p50</th><th title="99th percentile">p99</th></tr></thead><tbody></tbody></table>
+
+<h2>State timeline (up to the last 5 minutes)</h2>
+<svg id="timeline" width="1060" height="40" viewBox="0 0 1060 40" role="img" aria-label="each breaker's state over the last 5 minutes"></svg>
+<div class="muted"><span style="color:#10b981">■ closed</span> · <span style="color:#dc2626">■ open</span> · <span style="color:#f59e0b">■ half_open</span> · <span style="color:#7f1d1d">■ forced_open</span> · <span style="color:#9ca3af">■ disabled</span> · <span style="color:#d1d5db">■</span> not known (before the agent saw the breaker, or older changes dropped) <span id="timeline-note"></span></div>
 
 <h2>Calls per second (all breakers, last 2 minutes)</h2>
 <svg id="chart" width="1060" height="150" viewBox="0 0 1060 150" role="img" aria-label="calls, failures and rejections per second"></svg>
@@ -65,7 +70,7 @@ function render(s) {
   $('#breakers tbody').innerHTML = s.breakers.map((b) =>
     '<tr data-breaker="' + esc(b.name) + '" data-state="' + esc(b.state) + '"><td>' + esc(b.name) + '</td><td><span class="state ' + esc(b.state) + '">' + esc(b.state) + '</span></td><td>' +
     b.failure_count + ' / ' + b.failure_threshold + '</td><td>' + b.total_calls + '</td><td>' + b.total_failures + '</td><td>' + b.total_rejections + '</td><td>' +
-    (b.retry_in_ms === null ? '—' : (b.retry_in_ms / 1000).toFixed(1) + ' s') + '</td></tr>').join('');
+    (b.retry_in_ms === null ? '—' : (b.retry_in_ms / 1000).toFixed(1) + ' s') + '</td>' + latencyCells(b.latency) + '</tr>').join('');
   $('#chaos tbody').innerHTML = s.dependencies.map((d) => {
     const faults = Object.keys(d.faults || {}).filter((k) => d.faults[k]);
     return '<tr data-dependency="' + esc(d.name) + '"><td>' + esc(d.name) + '</td><td>' + esc(d.breaker || '') + '</td><td>' + (faults.length ? esc(faults.join(', ')) : 'healthy') + '</td><td>' + d.forwarded + '</td><td>' +
@@ -77,6 +82,51 @@ function render(s) {
   $('#transitions').innerHTML = s.transitions.length === 0 ? '<li>none yet</li>' : s.transitions.map((t) =>
     '<li>' + esc(new Date(t.at).toLocaleTimeString()) + ' <b>' + esc(t.name) + '</b> ' + esc(t.from) + ' → ' + esc(t.to) + ' (' + esc(t.reason) + ')</li>').join('');
   chart(s.samples);
+  timeline(s.timeline);
+}
+const ms = (v) => { const n = Number(v); return (n >= 10 ? n.toFixed(0) : n.toFixed(1)) + ' ms'; };
+function latencyCells(l) {
+  if (l == null) return '<td class="p50">—</td><td class="p99">—</td>';
+  const title = ' title="' + Number(l.calls) + ' recent calls"';
+  return '<td class="p50"' + title + '>' + ms(l.p50_ms) + '</td><td class="p99"' + title + '>' + ms(l.p99_ms) + '</td>';
+}
+const STATE_COLORS = { closed: '#10b981', open: '#dc2626', half_open: '#f59e0b', forced_open: '#7f1d1d', disabled: '#9ca3af' };
+function timeline(t) {
+  const svg = $('#timeline');
+  if (!t) return;
+  const left = 230, right = 1050, rowH = 20, top = 4, rows = t.rows || [];
+  const h = top + rows.length * rowH + 30;
+  svg.setAttribute('height', h); svg.setAttribute('viewBox', '0 0 1060 ' + h);
+  // The axis spans the window, or less while the agent is younger than that (nothing to draw before it
+  // saw its first breaker), but at least 10 s.
+  const known = rows.map((r) => Number(r.known_from)).filter(Number.isFinite);
+  const start = Math.max(t.now - t.window_ms, Math.min(t.now - 10000, ...known)), span = t.now - start;
+  const x = (at) => left + ((Math.max(start, Math.min(t.now, at)) - start) / span) * (right - left);
+  const clock = (at) => new Date(at).toLocaleTimeString();
+  let out = '';
+  rows.forEach((r, i) => {
+    const y = top + i * rowH, name = String(r.name);
+    out += '<text x="4" y="' + (y + 13) + '" font-size="11" fill="#1d2330">' + esc(name.length > 36 ? name.slice(0, 35) + '…' : name) + '<title>' + esc(name) + '</title></text>';
+    if (r.known_from > start) out += '<rect class="unknown" x="' + left + '" y="' + y + '" width="' + (x(r.known_from) - left).toFixed(1) + '" height="' + (rowH - 4) + '" fill="#d1d5db"/>';
+    for (const s of r.segments) {
+      const x0 = x(s.from), x1 = x(s.to === null ? t.now : s.to);
+      const color = Object.hasOwn(STATE_COLORS, s.state) ? STATE_COLORS[s.state] : '#6b7280';
+      out += '<rect data-breaker="' + esc(name) + '" data-state="' + esc(s.state) + '" x="' + x0.toFixed(1) + '" y="' + y + '" width="' + Math.max(1, x1 - x0).toFixed(1) + '" height="' + (rowH - 4) + '" fill="' + color + '"><title>' +
+        esc(name + ': ' + s.state + ' from ' + clock(s.from) + (s.to === null ? ' (now)' : ' to ' + clock(s.to))) + '</title></rect>';
+    }
+  });
+  // The time axis: a tick every fifth of the span, labelled with how long ago and the wall time.
+  const axisY = top + rows.length * rowH + 2;
+  out += '<g class="axis"><line x1="' + left + '" x2="' + right + '" y1="' + axisY + '" y2="' + axisY + '" stroke="#9ca3af"/>';
+  for (let k = 0; k <= 5; k++) {
+    const at = start + (k * span) / 5, ago = Math.round((t.now - at) / 1000);
+    const label = k === 5 ? 'now ' + clock(at) : '−' + (ago < 60 ? ago + ' s' : (ago / 60).toFixed(ago % 60 === 0 ? 0 : 1) + ' min') + ' ' + clock(at);
+    const anchor = k === 0 ? 'start' : k === 5 ? 'end' : 'middle';
+    out += '<line x1="' + x(at).toFixed(1) + '" x2="' + x(at).toFixed(1) + '" y1="' + axisY + '" y2="' + (axisY + 5) + '" stroke="#9ca3af"/><text x="' + x(at).toFixed(1) + '" y="' + (axisY + 17) + '" font-size="10" fill="#6b7280" text-anchor="' + anchor + '">' + esc(label) + '</text>';
+  }
+  out += '</g>';
+  svg.innerHTML = out;
+  $('#timeline-note').textContent = t.hidden > 0 ? '· ' + Number(t.hidden) + ' more breakers not drawn (the timeline follows the first ' + Number(t.max_rows) + '; a retired breaker frees its row)' : '';
 }
 function chart(samples) {
   const w = 1060, h = 150, n = 120, max = Math.max(1, ...samples.map((p) => Math.max(p.calls, p.failures, p.rejections)));
