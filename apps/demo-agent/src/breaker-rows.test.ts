@@ -26,11 +26,13 @@ describe('BreakerRows', () => {
     expect(made).toEqual(['peer/a', 'peer/b', 'peer/c']);
     expect(rows.hidden).toBe(0);
     family.get('d');
+    family.get('e');
+    expect(rows.hidden).toBe(1);
     rows.dispose();
     // Disposing retires nothing, and promotes no waiting breaker into a row nobody would dispose.
     expect(made).toEqual(['peer/a', 'peer/b', 'peer/c', 'peer/d']);
     expect(disposed).toEqual(['peer/a', 'peer/b', 'peer/c', 'peer/d']);
-    family.get('e');
+    family.get('f');
     expect(made).toHaveLength(4);
   });
 });
