@@ -44,6 +44,22 @@ export async function startDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'
   return ready ?? launch(config, env);
 }
 
+const TRACE_CONTEXT_HEADERS = new Set(['traceparent', 'tracestate']);
+
+/**
+ * The adapters put the trace context on their requests themselves (for apps without an HTTP client
+ * instrumentation), and the undici instrumentation appends its own: two `traceparent` headers, which a
+ * server joins into one value no propagator parses, so the peer would start a trace of its own. The hook
+ * runs before the instrumentation injects, so the context that reaches the peer is undici's client span.
+ */
+function dropTraceContext(request: { headers: unknown }): void {
+  const headers = request.headers;
+  if (!Array.isArray(headers)) return; // undici 8 keeps a flat [name, value, ...] list
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (TRACE_CONTEXT_HEADERS.has(String(headers[i]).toLowerCase())) headers.splice(i, 2);
+  }
+}
+
 async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.ProcessEnv): Promise<DemoTelemetry> {
   const otlp = config.otlpEndpoint !== undefined;
   const registry = new CircuitBreakerRegistry({ logger: traceContextLogger(jsonLineLogger()) });
@@ -58,7 +74,7 @@ async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.Proc
       new HttpInstrumentation(),
       new ExpressInstrumentation(),
       // The relay's clients use npm undici 8's fetch; it publishes on the same diagnostics channels as Node's bundled one.
-      new UndiciInstrumentation(),
+      new UndiciInstrumentation({ requestHook: (_span, request) => dropTraceContext(request) }),
     ],
   });
   return {
