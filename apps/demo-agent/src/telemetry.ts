@@ -47,10 +47,11 @@ export async function startDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'
 const TRACE_CONTEXT_HEADERS = new Set(['traceparent', 'tracestate']);
 
 /**
- * The adapters put the trace context on their requests themselves (for apps without an HTTP client
- * instrumentation), and the undici instrumentation appends its own: two `traceparent` headers, which a
- * server joins into one value no propagator parses, so the peer would start a trace of its own. The hook
- * runs before the instrumentation injects, so the context that reaches the peer is undici's client span.
+ * @phlow/a2a puts the trace context on its calls itself (for apps without an HTTP client instrumentation),
+ * and the undici instrumentation appends its own: two `traceparent` headers, which the peer's server joins
+ * into one value no propagator parses, so the peer would start a trace of its own. The hook runs before the
+ * instrumentation injects, so the context that reaches the peer is undici's client span, a child of the
+ * adapter's.
  */
 function dropTraceContext(request: { headers: unknown }): void {
   const headers = request.headers;
