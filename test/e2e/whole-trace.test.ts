@@ -138,14 +138,17 @@ describe('one relay is one trace (OTLP http/protobuf, decoded with the official 
     const relaySpan = one((s) => s.name === 'relay', 'the relay span');
     expect(under(relaySpan, inbound), context).toBe(true);
 
-    // Supabase: the adapter's span, and undici's client span under it (npm undici 8's fetch, seen by the instrumentation).
+    // Supabase: the adapter's span, and undici's client span under it (supabase-js on Node's global fetch).
     const lookup = one((s) => s.name === 'select agent_cards' && s.scope === '@phlow/supabase', 'the Supabase lookup span');
     expect(under(lookup, relaySpan), context).toBe(true);
     one((s) => s.scope === '@opentelemetry/instrumentation-undici' && s.kind === SPAN_KIND.client && under(s, lookup), "undici's client span under the Supabase span");
 
     // DID resolution.
+    // DID resolution and the A2A call go through npm undici 8's fetch (not Node's bundled undici): the undici
+    // instrumentation sees it too, as both publish on the same diagnostics channels.
     const did = one((s) => s.name === 'resolve did:web', 'the DID resolution span');
     expect(under(did, relaySpan), context).toBe(true);
+    one((s) => s.scope === '@opentelemetry/instrumentation-undici' && s.kind === SPAN_KIND.client && under(s, did), "undici's client span under the DID span");
 
     // The outbound A2A call, its undici client span, and the peer's server span below it (through the fault proxy).
     const send = one((s) => s.name === 'a2a SendMessage', 'the outbound A2A span');

@@ -36,7 +36,8 @@ export function preloadDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'>, e
 
 /**
  * The telemetry `preloadDemoTelemetry` started, or a new one. Without the preload (the app's modules
- * already loaded), breaker metrics and the adapters' spans still work; the http and express spans may not.
+ * already loaded), breaker metrics and the adapters' spans still work; the http and express
+ * server spans are missing.
  */
 export async function startDemoTelemetry(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.ProcessEnv = process.env): Promise<DemoTelemetry> {
   const ready = preloaded;
@@ -74,7 +75,7 @@ async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.Proc
       new CircuitBreakerInstrumentation({ registry }),
       new HttpInstrumentation(),
       new ExpressInstrumentation(),
-      // The relay's clients use npm undici 8's fetch; it publishes on the same diagnostics channels as Node's bundled one.
+      // The DID resolver and the A2A client use npm undici 8's fetch: it publishes on the same diagnostics channels as Node's own.
       new UndiciInstrumentation({ requestHook: (_span, request) => dropTraceContext(request) }),
     ],
   });
