@@ -5,13 +5,12 @@
  * `for:` rewritten to `0s` (in a temp dir), so the alerts fire on the first evaluation instead of after
  * a minute. Waits are bounded polls (`waitFor`), never sleeps.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
-import { freePort, waitFor } from '@phlow/test-helpers';
+import { startPrometheus, waitFor, type PrometheusServer } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';
 import { chaos, getJson, relay, type Health } from './helpers.js';
@@ -21,8 +20,7 @@ const PATIENCE = { timeoutMs: 30_000, everyMs: 200 };
 
 let demo: DemoProcess;
 let client: Client;
-let prometheus: ChildProcess | undefined;
-let prometheusLog = '';
+let prometheus: PrometheusServer | undefined;
 let dir = '';
 let api = '';
 
@@ -36,46 +34,12 @@ beforeAll(async () => {
   const immediate = rules.replace(/^(\s+)for: \S+$/gm, '$1for: 0s');
   expect(immediate).not.toBe(rules); // the rewrite took: the rules do have `for:` clauses
   await writeFile(join(dir, 'alerts.yml'), immediate);
-  const target = new URL(`${demo.url}/metrics`);
-  await writeFile(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 250ms',
-      '  scrape_timeout: 200ms',
-      '  evaluation_interval: 250ms',
-      'rule_files:',
-      `  - ${JSON.stringify(join(dir, 'alerts.yml'))}`,
-      'scrape_configs:',
-      '  - job_name: agent',
-      `    metrics_path: ${target.pathname}`,
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(target.host)}]`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  prometheus.stdout!.on('data', (chunk) => (prometheusLog += chunk));
-  prometheus.stderr!.on('data', (chunk) => (prometheusLog += chunk));
-  const exited = new Promise<never>((_, reject) =>
-    prometheus!.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${prometheusLog}`))),
-  );
-  exited.catch(() => {});
-  await Promise.race([exited, waitFor('Prometheus to be ready', () => fetch(`${api}/-/ready`).then((r) => r.ok, () => false), PATIENCE)]);
+  prometheus = await startPrometheus({ target: new URL(`${demo.url}/metrics`), ruleFiles: [join(dir, 'alerts.yml')] });
+  api = prometheus.api;
 }, 90_000);
 
 afterAll(async () => {
-  if (prometheus?.pid !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   await demo?.stop();
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
@@ -98,12 +62,7 @@ describe('a real Prometheus with the shipped rules, scraping the demo with two p
   it('fires CircuitBreakerOpen once per open peer, each summary naming it', { timeout: 90_000 }, async () => {
     // scraped while every peer is up: the members are series of their own, and nothing fires
     expect((await relay(client, 'alpha', 'hello')).relay).toMatchObject({ ok: true });
-    await waitFor('a2a/alpha to be scraped', async () => {
-      const body = (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent('phlow_circuit_breaker_state{name="a2a/alpha"}')}`)).json()) as {
-        data: { result: unknown[] };
-      };
-      return body.data.result.length > 0;
-    }, PATIENCE);
+    await waitFor('a2a/alpha to be scraped', async () => (await prometheus!.query('phlow_circuit_breaker_state{name="a2a/alpha"}')).length > 0, PATIENCE);
     expect((await alerts()).filter((a) => a.labels.alertname === 'CircuitBreakerOpen')).toEqual([]);
 
     for (const peer of ['alpha', 'beta']) {

@@ -6,11 +6,9 @@
  * "All" selection, and each target goes to Prometheus' HTTP API as an instant query.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@phlow/test-helpers';
+import { startPrometheus, waitFor, type PrometheusServer } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type DemoProcess } from './demo-process.js';
 import { chaos, getJson, type ChaosState } from './helpers.js';
@@ -45,40 +43,8 @@ type Sample = { metric: Record<string, string>; value: [number, string] };
 let demo: DemoProcess;
 let load: ChildProcess | undefined;
 let loadOutput = '';
-let prometheus: ChildProcess | undefined;
-let prometheusLog = '';
-let dir = '';
+let prometheus: PrometheusServer | undefined;
 let api = '';
-
-async function startPrometheus(target: URL): Promise<void> {
-  dir = await mkdtemp(join(tmpdir(), 'phlow-grafana-'));
-  await writeFile(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 900ms',
-      'scrape_configs:',
-      '  - job_name: demo',
-      '    metrics_path: /metrics',
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(target.host)}]`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  prometheus.stdout!.on('data', (chunk) => (prometheusLog += chunk));
-  prometheus.stderr!.on('data', (chunk) => (prometheusLog += chunk));
-  const exited = new Promise<never>((_, reject) => prometheus!.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${prometheusLog}`))));
-  exited.catch(() => {});
-  await Promise.race([exited, waitFor('Prometheus to be ready', () => fetch(`${api}/-/ready`).then((response) => response.ok, () => false), PATIENCE)]);
-}
 
 async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
   if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -91,7 +57,8 @@ async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals): Pr
 
 beforeAll(async () => {
   demo = await startDemo({ PHLOW_RECOVERY_MS: '1000', PHLOW_PEER_TIMEOUT_MS: '2000' });
-  await startPrometheus(new URL(demo.url));
+  prometheus = await startPrometheus({ target: new URL('/metrics', demo.url), intervalMs: 1_000, jobName: 'demo', readyTimeoutMs: PATIENCE.timeoutMs });
+  api = prometheus.api;
   // `pnpm demo:load` as a user runs it (the demo is already built): relays to every peer until stopped.
   load = spawn(process.execPath, [LOAD], {
     env: { ...process.env, AGENT_URL: demo.url, PEERS: 'alpha,beta,gamma', CONCURRENCY: '4', RATE: '30', DURATION: '0' },
@@ -103,9 +70,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stop(load, 'SIGINT');
-  await stop(prometheus, 'SIGTERM');
+  await prometheus?.stop();
   await demo?.stop();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
 async function query(expr: string): Promise<Sample[]> {

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
-import { freePort, waitFor } from '@phlow/test-helpers';
+import { startPrometheus, waitFor, type PrometheusServer } from '@phlow/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
 import { settle } from '../test-support.test-util.js';
@@ -17,70 +14,21 @@ const DEADLINE_MS = 30_000;
 /** How every wait below polls Prometheus: bounded, and not more often than its own evaluation needs. */
 const PATIENCE = { timeoutMs: DEADLINE_MS, everyMs: 100 };
 
-let prometheus: ChildProcess | undefined;
-let prometheusLog = '';
-let dir = '';
-let api = '';
+let prometheus: PrometheusServer | undefined;
 let telemetry: TelemetryHandle;
 
 beforeAll(async () => {
   telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 } });
-  const target = new URL(telemetry.prometheusUrl!);
-  dir = await mkdtemp(join(tmpdir(), 'phlow-prometheus-'));
-  await writeFile(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 250ms',
-      '  scrape_timeout: 200ms',
-      '  evaluation_interval: 250ms',
-      'rule_files:',
-      `  - ${JSON.stringify(RULES)}`,
-      'scrape_configs:',
-      '  - job_name: agent',
-      `    metrics_path: ${target.pathname}`,
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(target.host)}]`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  prometheus.stdout!.on('data', (chunk) => (prometheusLog += chunk));
-  prometheus.stderr!.on('data', (chunk) => (prometheusLog += chunk));
-  const exited = new Promise<never>((_, reject) =>
-    prometheus!.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${prometheusLog}`))),
-  );
-  exited.catch(() => {});
-  await Promise.race([exited, waitFor('Prometheus to be ready', () => fetch(`${api}/-/ready`).then((response) => response.ok, () => false), PATIENCE)]);
+  prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!), ruleFiles: [RULES], readyTimeoutMs: DEADLINE_MS });
 }, DEADLINE_MS + 5_000);
 
 afterAll(async () => {
-  if (prometheus?.pid !== undefined && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   await telemetry?.shutdown();
-  if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-async function query(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
-  const response = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await response.json()) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-  if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
-  return body.data.result;
-}
+type Sample = { metric: Record<string, string>; value: [number, string] };
+const query = (expr: string): Promise<Sample[]> => prometheus!.query<Sample>(expr);
 
 describe('a real Prometheus server scraping a process whose breaker opens', () => {
   it('returns the CircuitBreakerOpen series while open and nothing once closed', { timeout: 3 * DEADLINE_MS }, async () => {
