@@ -4,41 +4,21 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger } from '@opentelemetry/api';
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { CircuitBreakerRegistry, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CircuitBreakerInstrumentation } from './circuit-breaker-instrumentation.js';
 import { CALLS_COUNTER } from './telemetry-names.js';
-import { CollectingReader, newMeterProvider, pointValues } from './test-support.test-util.js';
+import { cleanupAfterEach, CollectingReader, newMeterProvider, pointValues, startNodeSdk } from './test-support.test-util.js';
 
-const cleanups: Array<() => unknown> = [];
+const cleanups = cleanupAfterEach();
 const silentDiag: DiagLogger = { error() {}, warn() {}, info() {}, debug() {}, verbose() {} };
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 
 /** The real NodeSDK with one collecting reader; nothing exported, no resource detection. */
 function startSdk(instrumentation: CircuitBreakerInstrumentation): CollectingReader {
   const reader = new CollectingReader();
-  const sdk = new NodeSDK({
-    metricReaders: [reader],
-    spanProcessors: [],
-    logRecordProcessors: [],
-    autoDetectResources: false,
-    instrumentations: [instrumentation],
-  });
-  sdk.start();
-  cleanups.push(async () => {
-    instrumentation.disable();
-    await sdk.shutdown();
-    // NodeSDK.shutdown leaves its globals registered: clear them for the next test.
-    metrics.disable();
-    trace.disable();
-    context.disable();
-    propagation.disable();
-  });
+  startNodeSdk(cleanups, reader, instrumentation);
   return reader;
 }
 

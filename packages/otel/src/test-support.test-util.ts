@@ -6,7 +6,10 @@ import {
   type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { Attributes } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type Attributes } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { afterEach } from 'vitest';
 import { CircuitBreakerMetricProducer } from './sdk/circuit-breaker-metric-producer.js';
 
 /** A real SDK reader that collects only when asked: the SDK's own collection path, no timers. */
@@ -92,4 +95,46 @@ export async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error
   } catch (error) {
     return { error };
   }
+}
+
+/**
+ * Undo-steps of the running test (servers to close, globals to clear), run after it, last first. Call once
+ * per test file, at its top level.
+ */
+export function cleanupAfterEach(): Array<() => unknown> {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return cleanups;
+}
+
+/** Sets environment variables for one test; `cleanups` restores them. */
+export function withEnv(cleanups: Array<() => unknown>, values: Record<string, string>): void {
+  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, values);
+  cleanups.push(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+}
+
+/**
+ * The real NodeSDK with `reader` and `instrumentation` only (nothing exported, no resource detection),
+ * started; `cleanups` shuts it down and clears the globals NodeSDK.shutdown leaves registered.
+ */
+export function startNodeSdk(cleanups: Array<() => unknown>, reader: MetricReader, instrumentation: Instrumentation): NodeSDK {
+  const sdk = new NodeSDK({ metricReaders: [reader], spanProcessors: [], logRecordProcessors: [], autoDetectResources: false, instrumentations: [instrumentation] });
+  sdk.start();
+  cleanups.push(async () => {
+    instrumentation.disable();
+    await sdk.shutdown();
+    metrics.disable();
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  });
+  return sdk;
 }

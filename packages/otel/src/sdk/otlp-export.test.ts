@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, metrics, trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withBreakerSpan } from '../breaker-span.js';
 import { instrumentCircuitBreakers } from '../instrument-circuit-breakers.js';
-import { CollectingReader, histogramValues, settle } from '../test-support.test-util.js';
+import { cleanupAfterEach, CollectingReader, histogramValues, settle, withEnv } from '../test-support.test-util.js';
 import { CALL_DURATION_BUCKETS } from '../telemetry-names.js';
 import { VERSION } from '../version.js';
 import { startTelemetry } from './start-telemetry.js';
@@ -40,22 +40,8 @@ async function startSink(): Promise<{ url: string; received: Received[]; close()
   };
 }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
-/** Sets environment variables for one test. */
-function withEnv(values: Record<string, string>): void {
-  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, values);
-  cleanups.push(() => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
-}
 
 function otlpAttributes(list: Array<{ key: string; value: Record<string, unknown> }>): Record<string, unknown> {
   return Object.fromEntries(list.map(({ key, value }) => [key, Object.values(value)[0]]));
@@ -65,7 +51,7 @@ describe('OTLP export configured by OTEL_* variables (real exporters, local sink
   it('delivers breaker metrics and spans as OTLP JSON (http/json) with the right names and values', async () => {
     const sink = await startSink();
     cleanups.push(() => sink.close());
-    withEnv({
+    withEnv(cleanups, {
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
@@ -220,14 +206,14 @@ describe('startTelemetry: bad options', () => {
   });
 
   it('refuses a bad OTEL_METRICS_EXPORTER value, naming the variable', async () => {
-    withEnv({ OTEL_METRICS_EXPORTER: 'otlp,statsd' });
+    withEnv(cleanups, { OTEL_METRICS_EXPORTER: 'otlp,statsd' });
     await expect(startTelemetry()).rejects.toThrow(
       new RangeError('OTEL_METRICS_EXPORTER must be one of "prometheus", "otlp", "none"; got "statsd"'),
     );
   });
 
   it('refuses an unknown OTEL_EXPORTER_OTLP_PROTOCOL, naming the variable', async () => {
-    withEnv({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' });
+    withEnv(cleanups, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml' });
     await expect(startTelemetry()).rejects.toThrow(
       new RangeError('OTEL_EXPORTER_OTLP_PROTOCOL must be one of "http/protobuf", "http/json", "grpc"; got "http/xml"'),
     );

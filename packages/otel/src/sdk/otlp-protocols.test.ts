@@ -4,10 +4,10 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withBreakerSpan } from '../breaker-span.js';
 import { CircuitBreakerInstrumentation } from '../circuit-breaker-instrumentation.js';
-import { settle } from '../test-support.test-util.js';
+import { cleanupAfterEach, settle, withEnv } from '../test-support.test-util.js';
 import { startTelemetry } from './start-telemetry.js';
 
 // The official OTLP messages, generated from opentelemetry-proto by OpenTelemetry JS with protobufjs: shipped in
@@ -24,21 +24,8 @@ interface Received {
   readonly body: Buffer;
 }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
-function withEnv(values: Record<string, string>): void {
-  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, values);
-  cleanups.push(() => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
-}
 
 /** An OTLP/HTTP receiver on loopback: keeps each request's path, content type and raw body. */
 async function startHttpSink(): Promise<{ url: string; received: Received[] }> {
@@ -121,7 +108,7 @@ function decode(received: Received[], metricsPath: string, tracesPath: string) {
 describe('OTLP protocols per OTEL_EXPORTER_OTLP_PROTOCOL (real exporters, receivers decoding the official protos)', () => {
   it('uses http/protobuf when no protocol is set, as the spec says', async () => {
     const sink = await startHttpSink();
-    withEnv({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_METRIC_EXPORT_INTERVAL: '3600000' });
+    withEnv(cleanups, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_METRIC_EXPORT_INTERVAL: '3600000' });
     delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
     await exportOnce();
     expect(new Set(sink.received.map((r) => r.contentType))).toEqual(new Set(['application/x-protobuf']));
@@ -134,7 +121,7 @@ describe('OTLP protocols per OTEL_EXPORTER_OTLP_PROTOCOL (real exporters, receiv
 
   it('uses gRPC with OTEL_EXPORTER_OTLP_PROTOCOL=grpc', async () => {
     const sink = await startGrpcSink();
-    withEnv({
+    withEnv(cleanups, {
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
@@ -155,7 +142,7 @@ describe('OTLP protocols per OTEL_EXPORTER_OTLP_PROTOCOL (real exporters, receiv
 
   it('lets the signal-specific variable win: metrics over http/json while traces stay on http/protobuf', async () => {
     const sink = await startHttpSink();
-    withEnv({
+    withEnv(cleanups, {
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,

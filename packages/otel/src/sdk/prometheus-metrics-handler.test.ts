@@ -1,41 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import express from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CircuitBreakerInstrumentation } from '../circuit-breaker-instrumentation.js';
-import { settle } from '../test-support.test-util.js';
+import { cleanupAfterEach, settle, startNodeSdk } from '../test-support.test-util.js';
 import { createPrometheusMetricsReader, prometheusMetricsHandler } from './prometheus-metrics-handler.js';
 import { startTelemetry } from './start-telemetry.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 /** The README's set-up: NodeSDK with our reader and instrumentation; a breaker opened by three 30 ms failures. */
 async function appWithOpenBreaker(): Promise<ReturnType<typeof createPrometheusMetricsReader>> {
   const reader = createPrometheusMetricsReader();
   const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false, failureThreshold: 3 });
   const instrumentation = new CircuitBreakerInstrumentation({ registry });
-  const sdk = new NodeSDK({
-    metricReaders: [reader],
-    spanProcessors: [],
-    logRecordProcessors: [],
-    autoDetectResources: false,
-    instrumentations: [instrumentation],
-  });
-  sdk.start();
-  cleanups.push(async () => {
-    instrumentation.disable();
-    await sdk.shutdown();
-    metrics.disable();
-    trace.disable();
-    context.disable();
-    propagation.disable();
-  });
+  startNodeSdk(cleanups, reader, instrumentation);
   expect(instrumentation.callDurations).toBe('producer'); // the reader's producer carries the histogram
   const breaker = registry.getBreaker('payments');
   const clock = breaker.options.clock as ManualClock;
