@@ -220,9 +220,9 @@ describe('RedisStateStore on Redis Cluster', () => {
     const stores = await Promise.all(replicas.map((r) => r.call('snapshot', { name: tripped })));
 
     for (const run of runs) {
-      // The traffic spanned the kill and the failover.
-      expect(run.startedAt).toBeLessThan(killedAt);
-      // Both are Date.now() in milliseconds: traffic stopped in the same millisecond still spanned the failover.
+      // The traffic spanned the kill and the failover. All are Date.now() in milliseconds, and the kill comes
+      // right after the first traffic was seen: the same millisecond on a fast run still means "spanned".
+      expect(run.startedAt).toBeLessThanOrEqual(killedAt);
       expect(run.stoppedAt).toBeGreaterThanOrEqual(failedOverAt);
       // No call failed because of Redis: the only failures are the dependency's own (every 25th call).
       expect(run.unexpected).toEqual([]);
