@@ -352,15 +352,16 @@ export function seriesMetricData(series: Iterable<BreakerSeries>, endTimeMs: num
     for (const [attributes, count] of one.transitionTotals) transitions.push(point(attributes, count));
     one.readStateSeconds(seconds);
     for (let i = 0; i < seconds.length; i++) stateTime.push(point(one.stateAttributes[i]!, seconds[i]!));
-    if (one.recoveries.recorded > 0) {
-      const r = one.recoveries.read();
-      recoveries.push({
-        attributes: one.attributes,
-        startTime,
-        endTime,
-        value: { buckets: { boundaries: [...r.boundaries], counts: r.counts }, sum: r.sum, count: r.count, min: r.min, max: r.max },
-      });
-    }
+    // Reported from the start, at count 0 before the first recovery: a series that first appears at count 1
+    // hides that recovery from `increase()` and `rate()` over a window (the Grafana panel's query).
+    const r = one.recoveries.read();
+    const none = r.count === 0;
+    recoveries.push({
+      attributes: one.attributes,
+      startTime,
+      endTime,
+      value: { buckets: { boundaries: [...r.boundaries], counts: r.counts }, sum: r.sum, count: r.count, ...(none ? {} : { min: r.min, max: r.max }) },
+    });
   }
   const sum = (spec: InstrumentSpec, dataPoints: DataPoint<number>[]): MetricData => ({
     descriptor: descriptorOf(spec),

@@ -13,6 +13,7 @@ afterEach(async () => {
 });
 
 const DURATION = 'phlow.circuit_breaker.call.duration';
+const RECOVERY = 'phlow.circuit_breaker.recovery.duration';
 
 /** A registry on a manual clock, instrumented against its own meter provider. */
 function instrumented(meter: ReturnType<typeof newMeterProvider>, options: RegistryInstrumentationOptions = {}) {
@@ -53,6 +54,24 @@ async function script(clock: ManualClock, registry: CircuitBreakerRegistry, call
 }
 
 describe('CircuitBreakerMetricProducer', () => {
+  it('reports each breaker\'s recovery series from the start, at count 0, so a window query sees its first recovery', async () => {
+    const meter = meterProvider({ producer: true });
+    const { clock, registry } = instrumented(meter);
+    const breaker = registry.getBreaker('payments', { failureThreshold: 1, recoveryTimeoutMs: 10_000, timeoutMs: 0 });
+    await settle(breaker.execute(() => 'ok'));
+    const before = histogramValues((await meter.reader.metrics()).get(RECOVERY));
+    expect(before).toEqual({ 'name=payments': expect.objectContaining({ count: 0, sum: 0 }) });
+    expect(before['name=payments']!.min).toBeUndefined(); // no recovery yet: no min or max to report
+
+    await settle(breaker.execute(() => Promise.reject(new RangeError('down'))));
+    expect(breaker.state).toBe('open');
+    clock.advance(10_000);
+    await settle(breaker.execute(() => 'ok')); // the probe closes it: one episode of 10 s
+    expect(breaker.state).toBe('closed');
+    const after = histogramValues((await meter.reader.metrics()).get(RECOVERY));
+    expect(after).toEqual({ 'name=payments': expect.objectContaining({ count: 1, sum: 10, min: 10, max: 10 }) });
+  });
+
   it('exports exactly what the SDK histogram would, bucket edges included', async () => {
     // every boundary exactly (inclusive upper bounds), just above it, zero, and past the last one
     const durationsMs = [0, 3, ...CALL_DURATION_BUCKETS.flatMap((b) => [b * 1000, b * 1000 + 1]), 60_000];
