@@ -106,7 +106,19 @@ describe.each([
         unit: 's',
         description: 'Time the circuit breaker spent in each state (for an overflow series: summed over its breakers).',
       },
+      // Before the first recovery only the producer reports the recovery histogram (at count 0): an SDK
+      // histogram instrument has no series until something is recorded.
+      ...(producer
+        ? {
+            'phlow.circuit_breaker.recovery.duration': {
+              type: DataPointType.HISTOGRAM,
+              unit: 's',
+              description: 'How long the circuit breaker took to recover: from leaving closed to closed again, one point per episode.',
+            },
+          }
+        : {}),
     });
+    if (producer) expect(histogramValues(metrics.get('phlow.circuit_breaker.recovery.duration'))).toEqual({ 'name=payments': expect.objectContaining({ count: 0 }) });
     for (const name of ['phlow.circuit_breaker.failures', 'phlow.circuit_breaker.calls', 'phlow.circuit_breaker.transitions']) {
       const metric = metrics.get(name)!;
       expect(metric.dataPointType === DataPointType.SUM && metric.isMonotonic, name).toBe(true);
