@@ -6,6 +6,7 @@
  * server (the embedded peers run in this process, under the same SDK). State changes are logged as JSON
  * lines on stderr, with the trace id inside a span.
  */
+import { trace } from '@opentelemetry/api';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -76,7 +77,13 @@ async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.Proc
       new HttpInstrumentation(),
       new ExpressInstrumentation(),
       // The DID resolver and the A2A client use npm undici 8's fetch: it publishes on the same diagnostics channels as Node's own.
-      new UndiciInstrumentation({ requestHook: (_span, request) => dropTraceContext(request) }),
+      // Only when the instrumentation's span will carry a context of its own: otherwise (no parent with
+      // requireParentforSpans, a non-recording set-up) the headers already there are the only trace context.
+      new UndiciInstrumentation({
+        requestHook: (span, request) => {
+          if (trace.isSpanContextValid(span.spanContext())) dropTraceContext(request);
+        },
+      }),
     ],
   });
   return {

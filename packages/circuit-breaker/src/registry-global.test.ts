@@ -46,7 +46,7 @@ describe('the process-wide registry across copies of the package', () => {
   it('a copy meeting an incompatible registry contract warns once and keeps a registry of its own', async () => {
     const global = globalThis as Record<symbol, unknown>;
     const saved = Object.getOwnPropertyDescriptor(global, SLOT);
-    const foreign = { version: 999, registry: { getBreaker: () => 'not ours' } };
+    const foreign = { version: 999, registry: { getBreaker: () => 'not ours', observe: () => ({ dispose() {} }) } };
     Object.defineProperty(global, SLOT, { value: foreign, configurable: true });
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     try {
@@ -58,6 +58,29 @@ describe('the process-wide registry across copies of the package', () => {
       expect(warn).toHaveBeenCalledTimes(1);
       expect(String(warn.mock.calls[0]?.[0])).toMatch(/registry contract 999, this copy has 1/);
       expect(warn.mock.calls[0]?.[1]).toEqual({ code: 'PHLOW_REGISTRY_VERSION' });
+    } finally {
+      delete global[SLOT];
+      if (saved !== undefined) Object.defineProperty(global, SLOT, saved);
+    }
+  });
+
+  it.each([
+    ['null', null],
+    ['a number', 42],
+    ['our contract number with no registry', { version: 1, registry: undefined }],
+    ['our contract number with something else as the registry', { version: 1, registry: { getBreaker: 'no' } }],
+  ])('a slot holding %s (put there by other code) is not used: a registry of its own, and one warning', async (_, garbage) => {
+    const global = globalThis as Record<symbol, unknown>;
+    const saved = Object.getOwnPropertyDescriptor(global, SLOT);
+    Object.defineProperty(global, SLOT, { value: garbage, configurable: true });
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const copy = await loadCopy();
+      const registry = copy.getCircuitBreakerRegistry();
+      expect(registry.getBreaker('own').name).toBe('own');
+      expect(copy.getCircuitBreakerRegistry()).toBe(registry);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/registry slot holds .*not a registry of this package/);
     } finally {
       delete global[SLOT];
       if (saved !== undefined) Object.defineProperty(global, SLOT, saved);

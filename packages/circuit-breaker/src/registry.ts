@@ -241,13 +241,19 @@ export function getCircuitBreakerRegistry(): CircuitBreakerRegistry {
     });
     return registry;
   }
-  if (slot.version === REGISTRY_SLOT_VERSION) return slot.registry;
+  // Something else in the process may have put anything there: use it only if it is what a copy of this
+  // package stores (an object with our contract number and a registry that looks like one).
+  const usable = typeof slot === 'object' && slot !== null && typeof slot.registry?.getBreaker === 'function' && typeof slot.registry?.observe === 'function';
+  if (usable && slot.version === REGISTRY_SLOT_VERSION) return slot.registry;
   if (incompatibleFallback === undefined) {
     incompatibleFallback = new CircuitBreakerRegistry();
     warnOnce(
-      `@phlow/circuit-breaker: the process-wide circuit breaker registry was created by a copy of this package ` +
-        `with registry contract ${describeValue(slot.version)}, this copy has ${REGISTRY_SLOT_VERSION}; this copy uses a ` +
-        'registry of its own, so telemetry attached to the shared one does not see its breakers. Install one version.',
+      usable
+        ? `@phlow/circuit-breaker: the process-wide circuit breaker registry was created by a copy of this package ` +
+            `with registry contract ${describeValue(slot.version)}, this copy has ${REGISTRY_SLOT_VERSION}; this copy uses a ` +
+            'registry of its own, so telemetry attached to the shared one does not see its breakers. Install one version.'
+        : `@phlow/circuit-breaker: the process-wide registry slot holds ${describeValue(slot)}, not a registry of this package; ` +
+            'this copy uses a registry of its own, so telemetry attached to the shared one does not see its breakers.',
     );
   }
   return incompatibleFallback;

@@ -241,9 +241,16 @@ export class BreakerSeriesTable {
   private overflow: BreakerSeries | undefined;
   private readonly families = new Map<string, FamilySeries>();
 
+  /**
+   * @param freesSlots whether a retired member's slot can go to another member: only when the series reach
+   *   the export through a producer, which reports just the live ones. SDK instruments keep every name they
+   *   ever saw, so there a freed slot would let the exported names (and the SDK's 2000-set limit, shared
+   *   with every other family) grow without bound: each name then counts for the table's life.
+   */
   constructor(
     private readonly maxSeriesNames: number,
     private readonly maxSeriesPerFamily: number,
+    private readonly freesSlots: boolean,
     private readonly onOverflow: (overflow: SeriesOverflow) => void,
   ) {}
 
@@ -272,7 +279,7 @@ export class BreakerSeriesTable {
   release(breaker: CircuitBreaker, series: BreakerSeries): void {
     series.remove(breaker);
     const family = breaker.membership === undefined ? undefined : this.families.get(breaker.membership.family);
-    if (family !== undefined && series.isEmpty && family.members.get(series.name) === series) family.members.delete(series.name);
+    if (this.freesSlots && family !== undefined && series.isEmpty && family.members.get(series.name) === series) family.members.delete(series.name);
   }
 
   private memberSeries(familyName: string, name: string): BreakerSeries {
@@ -283,7 +290,9 @@ export class BreakerSeriesTable {
     }
     const existing = family.members.get(name);
     if (existing !== undefined) return existing;
-    if (family.members.size >= this.maxSeriesPerFamily) {
+    // A member whose key is `_overflow` (an A2A peer at `http://_overflow/`) would share the overflow series'
+    // name, and the export would hold two series with one label set: it reports in the overflow instead.
+    if (family.members.size >= this.maxSeriesPerFamily || name === `${familyName}/${OVERFLOW_SERIES_NAME}`) {
       if (family.overflow === undefined) {
         family.overflow = new BreakerSeries(`${familyName}/${OVERFLOW_SERIES_NAME}`);
         this.onOverflow({ name, family: familyName, cap: this.maxSeriesPerFamily });

@@ -415,6 +415,27 @@ describe('instrumentCircuitBreakers: family members, caps and retirement, on a P
     expect(DEFAULT_MAX_SERIES_PER_FAMILY).toBe(100);
   });
 
+  it('with SDK instruments only, a retired member keeps its slot: churning keys cannot grow the exported names', async () => {
+    const { clock, registry, stateNames } = prometheusSetUp({ maxSeriesPerFamily: 3 }, { seriesProducer: false });
+    const did = registry.getFamily('did', {}, { idleTtlMs: 1_000, maxKeys: 10 });
+    // an attacker's one-off hosts, retired as they go idle: the SDK keeps every name it saw, so slots are not reused
+    for (let i = 0; i < 50; i++) {
+      await did.execute(`web:evil-${i}.example`, () => 'ok');
+      clock.advance(2_000);
+    }
+    expect(await stateNames()).toEqual(['did/_overflow', 'did/web:evil-0.example', 'did/web:evil-1.example', 'did/web:evil-2.example']);
+  });
+
+  it('a member whose key spells the overflow name reports in the overflow series, never beside it', async () => {
+    const { registry, scrape } = prometheusSetUp({ maxSeriesPerFamily: 1 }, { seriesProducer: true });
+    const a2a = registry.getFamily('a2a', {});
+    await a2a.execute('_overflow', () => 'ok'); // a peer at http://_overflow/ takes no slot of its own...
+    await a2a.execute('alpha', () => 'ok'); // ...so alpha gets the family's one slot
+    const stateLines = (await scrape()).split('\n').filter((line) => line.startsWith('phlow_circuit_breaker_state{name="a2a/_overflow",state="closed"'));
+    expect(stateLines).toHaveLength(1); // one series with that label set, not two
+    expect(await scrape()).toMatch(/^phlow_circuit_breaker_state\{name="a2a\/alpha",state="closed"[^}]*\} 1$/m);
+  });
+
   it('a new real peer still gets its own series after hostile keys filled another family', async () => {
     const { registry, stateNames } = prometheusSetUp({ maxSeriesPerFamily: 3 }, { seriesProducer: true });
     const did = registry.getFamily('did', {});

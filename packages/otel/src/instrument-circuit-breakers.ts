@@ -119,19 +119,20 @@ export function instrumentCircuitBreakers(
     throw new TypeError(`instrumentCircuitBreakers needs a CircuitBreakerRegistry or a CircuitBreaker; got ${describeValue(source)}`);
   }
 
-  const table = new BreakerSeriesTable(maxSeriesNames, maxSeriesPerFamily, ({ name, family, cap }) =>
+  const durationMode = withMetrics ? resolveDurationMode(durationsOption, meterProvider) : 'off';
+  // Series through the producer when every producer of the provider reads them: then a retired
+  // member's series really leaves the export (SDK instruments would keep reporting it).
+  const seriesByProducer = withMetrics && hasSeriesProducerFor(meterProvider);
+  const table = new BreakerSeriesTable(maxSeriesNames, maxSeriesPerFamily, seriesByProducer, ({ name, family, cap }) =>
     diag.warn(
       family === undefined
         ? `@phlow/otel: more than ${cap} circuit breaker names (maxSeriesNames); ` +
             `${JSON.stringify(name)} and later ones report as name="${OVERFLOW_SERIES_NAME}"`
         : `@phlow/otel: more than ${cap} live members of the circuit breaker family ${JSON.stringify(family)} (maxSeriesPerFamily); ` +
-            `${JSON.stringify(name)} and further members report as name="${family}/${OVERFLOW_SERIES_NAME}" until members retire`,
+            `${JSON.stringify(name)} and further members report as name="${family}/${OVERFLOW_SERIES_NAME}"` +
+            (seriesByProducer ? ' until members retire' : ' (without a metric producer on the reader, a retired member keeps its slot)'),
     ),
   );
-  const durationMode = withMetrics ? resolveDurationMode(durationsOption, meterProvider) : 'off';
-  // Series through the producer when every producer of the provider reads them: then a retired
-  // member's series really leaves the export (SDK instruments would keep reporting it).
-  const seriesByProducer = withMetrics && hasSeriesProducerFor(meterProvider);
   const instruments = withMetrics
     ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION), durationMode === 'sdk-histogram', !seriesByProducer)
     : undefined;

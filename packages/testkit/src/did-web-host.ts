@@ -234,7 +234,13 @@ export class DidWebHost {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = new URL(req.url ?? '/', 'https://localhost').pathname;
+    // Node accepts request targets that are no valid URL (`GET http://a:99999/x`); a throw here would end the process.
+    const parsed = URL.parse(req.url ?? '/', 'https://localhost');
+    if (parsed === null) {
+      res.writeHead(400).end();
+      return;
+    }
+    const path = parsed.pathname;
     const didPath = didPathOf(path);
     const report = (status: number | 'hang'): void =>
       this.#requests.emit({ path, didPath, status, headers: { ...req.headers } });

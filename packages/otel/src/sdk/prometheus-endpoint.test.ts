@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instrumentCircuitBreakers, type RegistryInstrumentationOptions } from '../instrument-circuit-breakers.js';
@@ -112,4 +114,38 @@ describe('Prometheus scrape endpoint (real exporter over HTTP)', () => {
     await telemetry.shutdown(); // idempotent
     await expect(fetch(url)).rejects.toThrow(TypeError); // connection refused
   });
+
+  it('answers 400 to a request target that is no valid URL, and keeps serving (the parse error must not end the process)', async () => {
+    const telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 } });
+    await using _stop = telemetry;
+    const url = new URL(telemetry.prometheusUrl!);
+    // Node's HTTP parser accepts this request line; `new URL` throws on its port.
+    const answer = await rawRequest(url, 'GET http://a:99999/metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('shuts down even while a client holds a request open without finishing it', async () => {
+    const telemetry = await startTelemetry({ prometheus: { host: '127.0.0.1', port: 0 } });
+    const url = new URL(telemetry.prometheusUrl!);
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // headers never end
+    socket.on('error', () => {});
+    const closed = once(socket, 'close');
+    await telemetry.shutdown(); // resolves: the half-sent request is cut off instead of holding it
+    await closed;
+  });
 });
+
+/** Sends `text` as is and resolves to everything the server answered before closing. */
+async function rawRequest(url: URL, text: string): Promise<string> {
+  const socket = connect(Number(url.port), url.hostname);
+  socket.setEncoding('utf8');
+  let answer = '';
+  socket.on('data', (chunk: string) => (answer += chunk));
+  await once(socket, 'connect');
+  socket.end(text);
+  await once(socket, 'close');
+  return answer;
+}

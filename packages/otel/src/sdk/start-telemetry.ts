@@ -205,7 +205,11 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         const handler = metricsHandler;
         const path = prometheusOptions.path;
         server = createServer((request, response) => {
-          if (new URL(request.url ?? '/', 'http://x').pathname === path) handler(request, response);
+          // Node accepts request lines whose target is no valid URL (`GET http://a:99999/metrics`): answer 400.
+          // A parse error thrown here would escape the handler and end the process.
+          const url = URL.parse(request.url ?? '/', 'http://x');
+          if (url === null) response.writeHead(400).end();
+          else if (url.pathname === path) handler(request, response);
           else response.writeHead(404).end();
         });
         const address = await listen(server, prometheusOptions.host, prometheusOptions.port);
@@ -362,5 +366,8 @@ function closeServer(server: Server): Promise<void> {
     if (!server.listening) return resolve();
     server.close(() => resolve());
     server.closeIdleConnections();
+    // A scrape in progress gets a moment to finish; a client that never completes its request must not hold
+    // shutdown until Node's requestTimeout (5 minutes).
+    setTimeout(() => server.closeAllConnections(), 1_000).unref();
   });
 }
