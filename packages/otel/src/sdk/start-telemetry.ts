@@ -67,8 +67,10 @@ export interface TelemetryOptions {
   /** Most series per instrument (the SDK's aggregation cardinality limit, default 2000). */
   readonly cardinalityLimit?: number;
   /**
-   * Extra readers (e.g. an in-memory one in tests). To get the call-duration histogram on one, give it
-   * its own `metricProducers: [new CircuitBreakerMetricProducer()]`: the readers made here get one already.
+   * Extra readers (e.g. an in-memory one in tests). Give each its own
+   * `metricProducers: [new CircuitBreakerMetricProducer()]`: the readers made here carry one, and while one
+   * does, the breaker metrics reach readers only through producers (so a retired member's series leaves the
+   * export); a reader without one gets none of them.
    */
   readonly metricReaders?: readonly IMetricReader[];
   /** Extra span processors. */
