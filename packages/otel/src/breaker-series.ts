@@ -332,6 +332,26 @@ function descriptorOf(spec: InstrumentSpec): MetricDescriptor {
 }
 
 /**
+ * `point` as a cumulative histogram data point from its start to `endTime`; with no recording yet it has
+ * no min or max. `boundaries` may be one array shared by every point of a collection, as the SDK shares
+ * its aggregator's.
+ */
+export function histogramDataPoint(point: CallDurationPoint, endTime: HrTime, boundaries: number[] = [...point.boundaries]): DataPoint<Histogram> {
+  const { count, sum, counts, min, max } = point;
+  return {
+    attributes: point.attributes,
+    startTime: hrTimeOf(point.startTimeMs),
+    endTime,
+    value: { buckets: { boundaries, counts }, sum, count, ...(count === 0 ? {} : { min, max }) },
+  };
+}
+
+/** The cumulative histogram `spec` with `dataPoints`, as a metric producer hands it to a reader. */
+export function histogramMetricData(spec: InstrumentSpec, dataPoints: DataPoint<Histogram>[]): MetricData {
+  return { descriptor: descriptorOf(spec), aggregationTemporality: CUMULATIVE, dataPointType: HISTOGRAM, dataPoints };
+}
+
+/**
  * Every series of `series` as SDK metric data, for a metric producer on the reader: the state gauge,
  * the failure, call, transition and state-time counters and the recovery histogram (call durations
  * have a path of their own). Reported this way, a series that is gone (a retired member) is simply not
@@ -363,14 +383,7 @@ export function seriesMetricData(series: Iterable<BreakerSeries>, endTimeMs: num
     for (let i = 0; i < seconds.length; i++) stateTime.push(point(one.stateAttributes[i]!, seconds[i]!));
     // Reported from the start, at count 0 before the first recovery: a series that first appears at count 1
     // hides that recovery from `increase()` and `rate()` over a window (the Grafana panel's query).
-    const r = one.recoveries.read();
-    const none = r.count === 0;
-    recoveries.push({
-      attributes: one.attributes,
-      startTime,
-      endTime,
-      value: { buckets: { boundaries: [...r.boundaries], counts: r.counts }, sum: r.sum, count: r.count, ...(none ? {} : { min: r.min, max: r.max }) },
-    });
+    recoveries.push(histogramDataPoint(one.recoveries.read(), endTime));
   }
   const sum = (spec: InstrumentSpec, dataPoints: DataPoint<number>[]): MetricData => ({
     descriptor: descriptorOf(spec),
@@ -389,9 +402,7 @@ export function seriesMetricData(series: Iterable<BreakerSeries>, endTimeMs: num
     );
   }
   if (transitions.length > 0) metrics.push(sum(TRANSITIONS_COUNTER, transitions));
-  if (recoveries.length > 0) {
-    metrics.push({ descriptor: descriptorOf(RECOVERY_HISTOGRAM), aggregationTemporality: CUMULATIVE, dataPointType: HISTOGRAM, dataPoints: recoveries });
-  }
+  if (recoveries.length > 0) metrics.push(histogramMetricData(RECOVERY_HISTOGRAM, recoveries));
   return metrics;
 }
 

@@ -1,5 +1,5 @@
 import type { BatchObservableCallback, Counter, Histogram, Meter, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
-import { CIRCUIT_STATES, type CircuitBreaker, type CircuitState } from '@phlow/circuit-breaker';
+import { CIRCUIT_STATES, type CircuitBreaker, type CircuitState, type DisposableLike } from '@phlow/circuit-breaker';
 import type { BreakerSeries } from './breaker-series.js';
 import {
   CALL_DURATION_BUCKETS,
@@ -18,7 +18,6 @@ import {
 
 const FAILURE = CALL_OUTCOMES.indexOf('failure');
 const TIMEOUT = CALL_OUTCOMES.indexOf('timeout');
-import type { DisposableLike } from '@phlow/circuit-breaker';
 
 function describe(spec: InstrumentSpec): { description: string; unit: string } {
   return { description: spec.description, unit: spec.unit };

@@ -1,15 +1,7 @@
-import { ValueType, type Attributes, type MeterProvider } from '@opentelemetry/api';
-import { hrTime, hrTimeToMilliseconds, millisToHrTime } from '@opentelemetry/core';
+import type { Attributes, MeterProvider } from '@opentelemetry/api';
+import { hrTime, hrTimeToMilliseconds } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type CollectionResult,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type MetricProducer,
-} from '@opentelemetry/sdk-metrics';
+import type { CollectionResult, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Disposable } from '@phlow/circuit-breaker';
 import {
   callDurationSourcesOf,
@@ -18,6 +10,7 @@ import {
   type CallDurationProducerScope,
 } from '../call-duration-hub.js';
 import type { CallDurationPoint } from '../call-duration-aggregate.js';
+import { histogramDataPoint, histogramMetricData } from '../breaker-series.js';
 import { CALL_DURATION_BUCKETS, CALL_DURATION_HISTOGRAM, INSTRUMENTATION_SCOPE } from '../telemetry-names.js';
 import { VERSION } from '../version.js';
 import { describeValue } from '../describe-value.js';
@@ -77,38 +70,12 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
     const endTime = hrTime();
     // Every series has the same boundaries: one array per collection, as the SDK shares its aggregator's.
     const boundaries = [...CALL_DURATION_BUCKETS];
-    const dataPoints: DataPoint<Histogram>[] = [];
     const sources = callDurationSourcesOf(this.scope);
     const points = sources.flatMap((source) => source.readCallDurations());
     // One instrumentation's series are distinct by construction; only several can overlap.
-    for (const point of sources.length > 1 ? mergeSeries(points) : points) {
-      dataPoints.push({
-        attributes: point.attributes,
-        startTime: millisToHrTime(point.startTimeMs),
-        endTime,
-        value: {
-          buckets: { boundaries, counts: point.counts },
-          sum: point.sum,
-          count: point.count,
-          min: point.min,
-          max: point.max,
-        },
-      });
-    }
+    const dataPoints = (sources.length > 1 ? mergeSeries(points) : points).map((point) => histogramDataPoint(point, endTime, boundaries));
     const metrics: MetricData[] = seriesMetricsOf(this.scope, hrTimeToMilliseconds(endTime));
-    if (dataPoints.length > 0) {
-      metrics.push({
-        descriptor: {
-          name: CALL_DURATION_HISTOGRAM.name,
-          description: CALL_DURATION_HISTOGRAM.description,
-          unit: CALL_DURATION_HISTOGRAM.unit,
-          valueType: ValueType.DOUBLE,
-        },
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.HISTOGRAM,
-        dataPoints,
-      });
-    }
+    if (dataPoints.length > 0) metrics.push(histogramMetricData(CALL_DURATION_HISTOGRAM, dataPoints));
     return {
       resourceMetrics: {
         // The reader keeps the SDK's resource and takes only our scope metrics.
