@@ -42,7 +42,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   };
   const chaos = { proxies: deps.proxies, breakerOf: breakerOfDependency(clients) };
   mountA2aRoutes(app, { url: server.url, relay });
-  mountHttpRoutes(app, { relay, health, prometheusUrl: telemetry.prometheusUrl });
+  mountHttpRoutes(app, { relay, health, metricsHandler: telemetry.metricsHandler });
   const dashboard = mountDashboard(app, { registry, status: () => health().status, dependencies: () => chaosState(chaos), outbox, relay });
   mountChaosRoutes(app, { ...chaos, adminToken: config.adminToken, registry, changed: dashboard.broadcast });
   app.use(jsonNotFound(errorBodyFor));

@@ -2,6 +2,7 @@
  * The agent's plain HTTP routes: `POST /relay` (the skill without A2A), `GET /health/circuit-breakers`
  * (the guide's shape) and `GET /metrics` (the Prometheus exporter's answer, relayed).
  */
+import type { MetricsRequestHandler } from '@phlow/otel/sdk';
 import type { Express, Request, Response } from 'express';
 import { sendError } from './http-errors.js';
 import { jsonBody } from './json-body.js';
@@ -15,11 +16,11 @@ export interface HttpRoutesOptions {
   readonly relay: Pick<Relay, 'relay'>;
   /** The health document (breakers and outbox). */
   readonly health: () => unknown;
-  /** Where the Prometheus exporter answers, if anywhere. */
-  readonly prometheusUrl: string | undefined;
+  /** Serves the Prometheus text, if Prometheus is on. */
+  readonly metricsHandler: MetricsRequestHandler | undefined;
 }
 
-export function mountHttpRoutes(app: Express, { relay, health, prometheusUrl }: HttpRoutesOptions): void {
+export function mountHttpRoutes(app: Express, { relay, health, metricsHandler }: HttpRoutesOptions): void {
   app.post('/relay', ...jsonBody(RELAY_BODY), async (req: Request, res: Response) => {
     const { to, text } = req.body as Record<string, unknown>;
     if (typeof to !== 'string' || to === '' || typeof text !== 'string' || text === '') {
@@ -42,15 +43,10 @@ export function mountHttpRoutes(app: Express, { relay, health, prometheusUrl }: 
 
   app.get('/health/circuit-breakers', (_req, res) => void res.json(health()));
 
-  app.get('/metrics', async (_req, res) => {
-    try {
-      if (prometheusUrl === undefined) throw new Error('no Prometheus exporter (OTEL_METRICS_EXPORTER leaves it out)');
-      const scrape = await fetch(prometheusUrl);
-      res.status(scrape.status).type(scrape.headers.get('content-type') ?? 'text/plain').send(await scrape.text());
-    } catch (error) {
-      // The exporter's address is the agent's business, not the scraper's.
-      process.stderr.write(`${JSON.stringify({ timestamp: Date.now() / 1000, level: 'error', message: `metrics unavailable: ${(error as Error).message}` })}\n`);
-      sendError(res, 503, 'metrics unavailable (logged by the agent)');
-    }
+  app.get('/metrics', (req, res) => {
+    if (metricsHandler !== undefined) return metricsHandler(req, res);
+    // Why is the agent's business, not the scraper's.
+    process.stderr.write(`${JSON.stringify({ timestamp: Date.now() / 1000, level: 'error', message: 'metrics unavailable: no Prometheus exporter (OTEL_METRICS_EXPORTER leaves it out)' })}\n`);
+    sendError(res, 503, 'metrics unavailable (logged by the agent)');
   });
 }

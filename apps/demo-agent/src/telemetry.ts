@@ -12,13 +12,13 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { CircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
 import { CircuitBreakerInstrumentation, traceContextLogger } from '@phlow/otel';
-import { startTelemetry } from '@phlow/otel/sdk';
+import { startTelemetry, type MetricsRequestHandler } from '@phlow/otel/sdk';
 import type { DemoConfig } from './config.js';
 
 export interface DemoTelemetry {
   readonly registry: CircuitBreakerRegistry;
-  /** Where the Prometheus exporter answers (on loopback; `/metrics` relays it); none when OTEL_METRICS_EXPORTER leaves it out. */
-  readonly prometheusUrl: string | undefined;
+  /** Serves the Prometheus text on the agent's own server (`/metrics`); none when OTEL_METRICS_EXPORTER leaves Prometheus out. */
+  readonly metricsHandler: MetricsRequestHandler | undefined;
   /** Shuts the SDK down (flushing OTLP exports) and stops instrumenting the breakers. */
   stop(): Promise<void>;
 }
@@ -68,7 +68,8 @@ async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.Proc
   const registry = new CircuitBreakerRegistry({ logger: traceContextLogger(jsonLineLogger()) });
   const telemetry = await startTelemetry({
     serviceName: env['OTEL_SERVICE_NAME'] ?? 'phlow-demo-agent',
-    prometheus: { host: '127.0.0.1', port: 0 },
+    // No scrape server of its own: the agent serves /metrics through the exporter's handler.
+    prometheus: { port: false },
     // The standard OTEL_*_EXPORTER variables win over the demo's choice.
     ...(otlp && env['OTEL_METRICS_EXPORTER'] === undefined ? { metricsExporters: ['prometheus', 'otlp'] as const } : {}),
     ...(otlp && env['OTEL_TRACES_EXPORTER'] === undefined ? { tracesExporters: ['otlp'] as const } : {}),
@@ -88,7 +89,7 @@ async function launch(config: Pick<DemoConfig, 'otlpEndpoint'>, env: NodeJS.Proc
   });
   return {
     registry,
-    prometheusUrl: telemetry.prometheusUrl,
+    metricsHandler: telemetry.metricsHandler,
     // Shutting the SDK down disables the instrumentations too.
     stop: () => telemetry.shutdown(),
   };
