@@ -60,12 +60,15 @@ describe('storage downloads: judged on their headers, handed on as a stream', ()
     const { supabase, gateway } = await setup();
     gateway.put('bucket/slow.bin', { size: 1024 * 1024, held: true });
     const { data } = await supabase.storage.from('bucket').download('slow.bin').asStream();
+    // Read from the start, as a consumer piping it would: undici cancels the body of a Response that is garbage
+    // collected while its stream is neither locked nor read, and the caller holds only the stream.
+    const reading = readChecked(data!);
     await waitFor('the download to be held mid-body', () => gateway.heldCount('bucket/slow.bin') === 1);
     await outlastTimeout(supabase, gateway);
     const rest = await supabase.from('agents').select('id').eq('id', 'a1');
     expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }] });
     gateway.release('bucket/slow.bin');
-    expect(await readChecked(data!)).toBe(1024 * 1024);
+    expect(await reading).toBe(1024 * 1024);
     // One success (the download's headers), one timeout (the request that never got an answer).
     expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_successes: 1, total_timeouts: 1 });
     expect(breakerFor(supabase, 'rest').getStats()).toMatchObject({ state: 'closed', total_failures: 0 });
@@ -77,11 +80,12 @@ describe('storage downloads: judged on their headers, handed on as a stream', ()
     for (const name of ['one', 'two', 'three']) gateway.put(`bucket/${name}.bin`, { size, held: true });
     const downloads = await Promise.all(['one', 'two', 'three'].map((name) => supabase.storage.from('bucket').download(`${name}.bin`).asStream()));
     expect(downloads.map((download) => download.error)).toEqual([null, null, null]);
+    const readings = downloads.map((download) => readChecked(download.data!)); // read from the start (see above)
     await outlastTimeout(supabase, gateway);
     const rest = await supabase.from('agents').select('id').order('id');
     expect(rest).toMatchObject({ status: 200, data: [{ id: 'a1' }, { id: 'a2' }] });
     for (const name of ['one', 'two', 'three']) gateway.release(`bucket/${name}.bin`);
-    expect(await Promise.all(downloads.map((download) => readChecked(download.data!)))).toEqual([size, size, size]);
+    expect(await Promise.all(readings)).toEqual([size, size, size]);
     expect(breakerFor(supabase, 'storage').getStats()).toMatchObject({ state: 'closed', total_successes: 3, total_timeouts: 1 });
   });
 
