@@ -24,6 +24,20 @@ export {
   CircuitTimeoutError,
 } from './errors.js';
 export { DEFAULTS } from './options.js';
+export { isTransient, markTransient, transientFailure } from './transient.js';
+export type { TransientFailure } from './transient.js';
+export type {
+  BulkheadEvent,
+  FallbackEvent,
+  HedgeEvent,
+  PolicyEvent,
+  PolicyKind,
+  RateLimitedEvent,
+  RetryAttemptEvent,
+  RetryBudgetExhaustedEvent,
+  RetryGaveUpEvent,
+  TimeoutEvent,
+} from './policy-events.js';
 export { withAdapterDefaults } from './adapter-defaults.js';
 export type { AdapterOptions, KeyedAdapterOptions } from './adapter-options.js';
 export type {

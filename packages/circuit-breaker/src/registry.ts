@@ -1,5 +1,6 @@
 import { CircuitBreaker, sharedOptions, type CircuitBreakerStats } from './circuit-breaker.js';
 import type { StateChangeEvent } from './circuit-events.js';
+import type { PolicyEvent } from './policy-events.js';
 import { CircuitBreakerFamily, type FamilyOptions } from './circuit-breaker-family.js';
 import { Emitter, toDisposable, type Disposable, type DisposableLike, type Event } from './event.js';
 import { withAdapterDefaults } from './adapter-defaults.js';
@@ -21,6 +22,7 @@ export class CircuitBreakerRegistry {
   private readonly added = new Emitter<CircuitBreaker>(() => {});
   private readonly removed = new Emitter<CircuitBreaker>(() => {});
   private readonly stateChanges = new Emitter<StateChangeEvent>(() => {});
+  private readonly policyEvents = new Emitter<PolicyEvent>(() => {});
   /** Each breaker's subscription feeding {@link onStateChange}, dropped when a family retires it. */
   private readonly relays = new Map<CircuitBreaker, Disposable>();
 
@@ -167,6 +169,30 @@ export class CircuitBreakerRegistry {
   /** Every state change of every breaker, including breakers created later. */
   get onStateChange(): Event<StateChangeEvent> {
     return this.stateChanges.event;
+  }
+
+  /**
+   * What resilience policies built on this registry report (retries, fallbacks, bulkheads, …): how
+   * telemetry sees them without importing the package that implements them.
+   */
+  get onPolicyEvent(): Event<PolicyEvent> {
+    return this.policyEvents.event;
+  }
+
+  /**
+   * Whether anyone listens to {@link onPolicyEvent}: a policy checks it before building an event, so
+   * an unobserved policy pays nothing for its telemetry.
+   */
+  get policyEventsObserved(): boolean {
+    return this.policyEvents.size > 0;
+  }
+
+  /**
+   * Reports a policy's event to {@link onPolicyEvent}'s listeners. For policy implementations; a
+   * listener that throws is ignored, so telemetry never breaks a call.
+   */
+  reportPolicyEvent(event: PolicyEvent): void {
+    this.policyEvents.emit(event);
   }
 
   /**

@@ -1,0 +1,63 @@
+/**
+ * "Worth another try": the mark an adapter puts on a failure it knows to be transient AND safe to repeat
+ * (a 503 on a read, a reset connection before the request was sent, a timed-out DID resolution), so a
+ * retry policy can tell it from a permanent refusal (a 404, a constraint violation) without importing
+ * the adapter. A breaker's own `CircuitTimeoutError` is not marked: a timed-out write may have landed,
+ * and only the caller knows whether repeating it is safe. The mark is a `Symbol.for` property, so it is recognised
+ * across copies of this package, and nothing parsed from the network can forge it (JSON has no symbol
+ * keys).
+ */
+const TRANSIENT = Symbol.for('phlow.circuit-breaker.transient');
+
+/** What a transient mark says. */
+export interface TransientFailure {
+  /**
+   * How long the dependency asked callers to wait (an HTTP `Retry-After`, an open breaker's
+   * `retryAfterMs`), in ms, or null when it said nothing. A retry may wait longer, never shorter.
+   */
+  readonly retryAfterMs: number | null;
+}
+
+const UNKNOWN_WAIT: TransientFailure = Object.freeze({ retryAfterMs: null });
+
+/**
+ * Marks `failure` (an error an adapter throws, or a failed result it returns, as supabase-js does) as
+ * transient and returns it. A value that cannot take a property (a primitive, a frozen object) is
+ * returned unmarked: a mark is advice, never a reason to fail a call.
+ *
+ * @param retryAfterMs what the dependency asked for (see {@link TransientFailure.retryAfterMs}); a
+ *   negative, non-finite or missing value means "nothing said".
+ */
+export function markTransient<T>(failure: T, retryAfterMs?: number | null): T {
+  if ((typeof failure !== 'object' || failure === null) && typeof failure !== 'function') return failure;
+  const mark =
+    typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0
+      ? Object.freeze({ retryAfterMs })
+      : UNKNOWN_WAIT;
+  try {
+    Object.defineProperty(failure, TRANSIENT, { value: mark, configurable: true });
+  } catch {
+    // Frozen or a Proxy that refuses: leave it unmarked (see above).
+  }
+  return failure;
+}
+
+/** The transient mark on `value`, or undefined when it has none (permanent, or unknown). */
+export function transientFailure(value: unknown): TransientFailure | undefined {
+  if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return undefined;
+  try {
+    // Own property only: a mark on a shared prototype would make every object of that kind transient.
+    const descriptor = Object.getOwnPropertyDescriptor(value, TRANSIENT);
+    const mark: unknown = descriptor?.value;
+    return typeof mark === 'object' && mark !== null && Object.isFrozen(mark) ? (mark as TransientFailure) : undefined;
+  } catch {
+    // A Proxy or exotic object whose traps throw: whatever it is, it is not marked by us.
+    return undefined;
+  }
+}
+
+/** Whether `value` carries a transient mark (see {@link markTransient}). */
+export function isTransient(value: unknown): boolean {
+  return transientFailure(value) !== undefined;
+}
+
