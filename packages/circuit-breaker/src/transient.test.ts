@@ -67,3 +67,31 @@ describe('policy events', () => {
     expect(registry.policyEventsObserved).toBe(false);
   });
 });
+
+describe('transient HTTP answers', () => {
+  it.each([408, 429, 502, 503, 504])('a %i is transient, as a Response and as a client result', (status) => {
+    expect(isTransient(new Response(null, { status }))).toBe(true);
+    expect(isTransient({ data: null, error: { message: 'x' }, status })).toBe(true);
+  });
+
+  it.each([200, 400, 404, 409, 500, 501, 529])('a %i is not', (status) => {
+    expect(isTransient(new Response(null, { status }))).toBe(false);
+    expect(isTransient({ data: null, error: null, status })).toBe(false);
+  });
+
+  it('reads Retry-After in seconds or as a date, and ignores one it cannot read', () => {
+    expect(transientFailure(new Response(null, { status: 503, headers: { 'retry-after': '7' } }))).toEqual({ retryAfterMs: 7_000 });
+    const later = new Date(Date.now() + 60_000).toUTCString();
+    const fromDate = transientFailure(new Response(null, { status: 429, headers: { 'retry-after': later } }))?.retryAfterMs ?? -1;
+    expect(fromDate).toBeGreaterThan(50_000);
+    expect(fromDate).toBeLessThanOrEqual(60_000);
+    for (const unreadable of ['soon', '-5', '1e9', '99999999999999']) {
+      expect(transientFailure(new Response(null, { status: 503, headers: { 'retry-after': unreadable } }))).toEqual({ retryAfterMs: null });
+    }
+  });
+
+  it('a status that is text, or a getter that throws, is not transient', () => {
+    expect(isTransient({ status: '503' })).toBe(false);
+    expect(isTransient({ get status(): number { throw new Error('hostile'); } })).toBe(false);
+  });
+});

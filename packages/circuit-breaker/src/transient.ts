@@ -42,18 +42,46 @@ export function markTransient<T>(failure: T, retryAfterMs?: number | null): T {
   return failure;
 }
 
-/** The transient mark on `value`, or undefined when it has none (permanent, or unknown). */
+/**
+ * HTTP statuses that say "not now" rather than "no": request timeout, too many requests, bad gateway,
+ * unavailable, gateway timeout. A 500 is left out: PostgREST and most APIs answer a permanent fault (a
+ * failing SQL function, a bug) with it, and repeating it only repeats the load.
+ */
+const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 502, 503, 504]);
+
+/**
+ * Whether `value` is transient, and what it said about waiting: `undefined` when it is not (permanent,
+ * or unknown). Transient are
+ * - values an adapter marked with {@link markTransient};
+ * - failed HTTP answers whose `status` is 408, 429, 502, 503 or 504: a `Response` (its `Retry-After`,
+ *   in seconds or as a date, is read), or a result carrying the status, as supabase-js returns
+ *   `{ data, error, status }` — those results are built by the client, where no adapter can mark them.
+ */
 export function transientFailure(value: unknown): TransientFailure | undefined {
   if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return undefined;
   try {
     // Own property only: a mark on a shared prototype would make every object of that kind transient.
-    const descriptor = Object.getOwnPropertyDescriptor(value, TRANSIENT);
-    const mark: unknown = descriptor?.value;
-    return typeof mark === 'object' && mark !== null && Object.isFrozen(mark) ? (mark as TransientFailure) : undefined;
+    const mark: unknown = Object.getOwnPropertyDescriptor(value, TRANSIENT)?.value;
+    if (typeof mark === 'object' && mark !== null && Object.isFrozen(mark)) return mark as TransientFailure;
+    const status: unknown = (value as { status?: unknown }).status;
+    if (typeof status !== 'number' || !TRANSIENT_STATUSES.has(status)) return undefined;
+    const retryAfterMs = retryAfterOf((value as { headers?: unknown }).headers);
+    return retryAfterMs === null ? UNKNOWN_WAIT : { retryAfterMs };
   } catch {
-    // A Proxy or exotic object whose traps throw: whatever it is, it is not marked by us.
+    // A Proxy or exotic object whose traps throw: whatever it is, it is not transient by our reading.
     return undefined;
   }
+}
+
+/** A `Retry-After` header in ms (delay-seconds or an HTTP date), or null when absent or unreadable. */
+function retryAfterOf(headers: unknown): number | null {
+  if (typeof headers !== 'object' || headers === null || typeof (headers as Headers).get !== 'function') return null;
+  const raw: unknown = (headers as Headers).get('retry-after');
+  if (typeof raw !== 'string') return null;
+  const text = raw.trim();
+  if (/^\d{1,10}$/.test(text)) return Number(text) * 1_000;
+  const date = Date.parse(text);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : null;
 }
 
 /** Whether `value` carries a transient mark (see {@link markTransient}). */
