@@ -1,6 +1,6 @@
 import { SpanStatusCode, context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { CircuitBreakerRegistry, isTransient, ManualClock } from '@phlow/circuit-breaker';
 import { waitFor } from '@phlow/test-helpers';
 import { FaultProxy, generateLoopbackCertificate } from '@phlow/testkit';
 import { Resolver, type DIDResolutionResult, type ResolverRegistry } from 'did-resolver';
@@ -111,15 +111,20 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
     b.host.setRawResponse('', { status: 503, body: 'overloaded' });
     const requests = b.countRequests();
     for (let i = 0; i < 3; i++) {
-      expect((await resolver.resolve(b.did)).didResolutionMetadata).toMatchObject({ error: 'internalError', httpStatus: 503 });
+      const unavailable = await resolver.resolve(b.did);
+      expect(unavailable.didResolutionMetadata).toMatchObject({ error: 'internalError', httpStatus: 503 });
+      expect(isTransient(unavailable)).toBe(true); // worth a retry policy's second try
     }
     await b.proxy.setFaults({ refuse: true });
     for (let i = 0; i < 2; i++) {
-      expect((await resolver.resolve(b.did)).didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'network' });
+      const refused = await resolver.resolve(b.did);
+      expect(refused.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'network' });
+      expect(isTransient(refused)).toBe(true);
     }
     await b.proxy.clearFaults();
     const rejected = await resolver.resolve(b.did);
     expect(rejected.didResolutionMetadata).toMatchObject({ error: 'internalError', reason: 'circuit_open', retryAfterMs: 60_000 });
+    expect(isTransient(rejected)).toBe(false); // our own refusal: retrying meets it again
     expect(requests.count).toBe(3); // the rejected call never reached B
     requests.dispose();
     expect(registry.get(`did/web:${b.authority}`)?.state).toBe('open');
@@ -154,7 +159,9 @@ describe('CircuitBreakerResolver with did-resolver, against HTTPS did:web hosts 
         'not a did',
         'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK',
       ]) {
-        answers.push((await resolver.resolve(did)).didResolutionMetadata.error);
+        const answer = await resolver.resolve(did);
+        answers.push(answer.didResolutionMetadata.error);
+        expect(isTransient(answer), did).toBe(false); // a permanent answer: repeating it gets the same
       }
     }
     expect(new Set(answers)).toEqual(new Set(['notFound', 'invalidDidDocument', 'invalidDid', 'unsupportedDidMethod']));

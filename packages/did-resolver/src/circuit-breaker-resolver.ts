@@ -3,6 +3,7 @@ import {
   CircuitBreakerError,
   CircuitOpenError,
   CircuitTimeoutError,
+  markTransient,
   systemClock,
   type CircuitBreaker,
   type CircuitBreakerFamily,
@@ -365,7 +366,21 @@ function copyResult(result: DIDResolutionResult): DIDResolutionResult | undefine
 }
 
 function markCache(result: DIDResolutionResult, cache: CacheStatus, extra: Record<string, unknown> = {}): DIDResolutionResult {
-  return { ...result, didResolutionMetadata: { ...result.didResolutionMetadata, cache, ...extra } };
+  const marked = { ...result, didResolutionMetadata: { ...result.didResolutionMetadata, cache, ...extra } };
+  return isTransientFailure(marked.didResolutionMetadata) ? markTransient(marked) : marked;
+}
+
+/**
+ * A failure worth another try (see `isTransient` in @phlow/circuit-breaker): the host did not answer, or
+ * answered "not now". A refusal of ours (open breaker, full family, address policy) is not: retrying
+ * it only meets the same refusal.
+ */
+function isTransientFailure(metadata: DIDResolutionResult['didResolutionMetadata']): boolean {
+  if (metadata.error === undefined) return false;
+  const reason = metadata['reason'];
+  if (reason === 'network' || reason === 'timeout') return true;
+  const status = metadata['httpStatus'];
+  return reason === 'http_status' && (status === 408 || status === 429 || status === 502 || status === 503 || status === 504);
 }
 
 /**
