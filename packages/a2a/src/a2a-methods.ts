@@ -20,6 +20,11 @@ export interface A2aMethodSpec {
   readonly rpcMethod: string;
   /** True for methods returning an async generator of events. */
   readonly streaming: boolean;
+  /**
+   * True when sending the request twice has the effect of sending it once (reads, cancel, delete), so
+   * a timed-out or cut-off call may be retried; `SendMessage` and creating a push config are not.
+   */
+  readonly idempotent: boolean;
   /** The task id the request names, if any. */
   readonly taskId: (params: unknown) => string | undefined;
 }
@@ -37,17 +42,17 @@ const messageTaskId = (params: unknown): string | undefined =>
 
 /** Client method → A2A method, per the A2A 1.0 specification's method table. */
 export const A2A_METHODS: Readonly<Record<A2aClientMethod, A2aMethodSpec>> = Object.freeze({
-  sendMessage: { rpcMethod: 'SendMessage', streaming: false, taskId: messageTaskId },
-  sendMessageStream: { rpcMethod: 'SendStreamingMessage', streaming: true, taskId: messageTaskId },
-  getTask: { rpcMethod: 'GetTask', streaming: false, taskId: field('id') },
-  cancelTask: { rpcMethod: 'CancelTask', streaming: false, taskId: field('id') },
-  listTasks: { rpcMethod: 'ListTasks', streaming: false, taskId: none },
-  resubscribeTask: { rpcMethod: 'SubscribeToTask', streaming: true, taskId: field('id') },
-  createTaskPushNotificationConfig: { rpcMethod: 'CreateTaskPushNotificationConfig', streaming: false, taskId: field('taskId') },
-  getTaskPushNotificationConfig: { rpcMethod: 'GetTaskPushNotificationConfig', streaming: false, taskId: field('taskId') },
-  listTaskPushNotificationConfig: { rpcMethod: 'ListTaskPushNotificationConfigs', streaming: false, taskId: field('taskId') },
-  deleteTaskPushNotificationConfig: { rpcMethod: 'DeleteTaskPushNotificationConfig', streaming: false, taskId: field('taskId') },
-  getAgentCard: { rpcMethod: 'GetExtendedAgentCard', streaming: false, taskId: none },
+  sendMessage: { rpcMethod: 'SendMessage', idempotent: false, streaming: false, taskId: messageTaskId },
+  sendMessageStream: { rpcMethod: 'SendStreamingMessage', idempotent: false, streaming: true, taskId: messageTaskId },
+  getTask: { rpcMethod: 'GetTask', idempotent: true, streaming: false, taskId: field('id') },
+  cancelTask: { rpcMethod: 'CancelTask', idempotent: true, streaming: false, taskId: field('id') },
+  listTasks: { rpcMethod: 'ListTasks', idempotent: true, streaming: false, taskId: none },
+  resubscribeTask: { rpcMethod: 'SubscribeToTask', idempotent: true, streaming: true, taskId: field('id') },
+  createTaskPushNotificationConfig: { rpcMethod: 'CreateTaskPushNotificationConfig', idempotent: false, streaming: false, taskId: field('taskId') },
+  getTaskPushNotificationConfig: { rpcMethod: 'GetTaskPushNotificationConfig', idempotent: true, streaming: false, taskId: field('taskId') },
+  listTaskPushNotificationConfig: { rpcMethod: 'ListTaskPushNotificationConfigs', idempotent: true, streaming: false, taskId: field('taskId') },
+  deleteTaskPushNotificationConfig: { rpcMethod: 'DeleteTaskPushNotificationConfig', idempotent: true, streaming: false, taskId: field('taskId') },
+  getAgentCard: { rpcMethod: 'GetExtendedAgentCard', idempotent: true, streaming: false, taskId: none },
 } satisfies Record<A2aClientMethod, A2aMethodSpec>);
 
 /** @internal True when `name` is a method this package wraps. */

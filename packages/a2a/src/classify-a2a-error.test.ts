@@ -13,7 +13,7 @@ import {
 import { AddressNotAllowedError } from '@phlow/address-policy';
 import { CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
-import { classifyA2aError, classifyHttpStatus, classifyJsonRpcCode, JSON_RPC_ERROR_VERDICTS } from './classify-a2a-error.js';
+import { classifyA2aError, classifyHttpStatus, classifyJsonRpcCode, isTransientA2aError, JSON_RPC_ERROR_VERDICTS } from './classify-a2a-error.js';
 import { A2aStreamIdleTimeoutError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -93,6 +93,27 @@ describe('classifyA2aError', () => {
     expect(classifyA2aError(new A2aStreamIdleTimeoutError('a2a/x', 1000, 2))).toBe('failure');
     expect(classifyA2aError(new SyntaxError('Unexpected token < in JSON'))).toBe('failure');
     expect(classifyA2aError(new CircuitOpenError('a2a/x', 'open', null, { now: () => 0 }))).toBe('failure'); // never asked: the breaker rejects before classifying
+  });
+});
+
+describe('isTransientA2aError', () => {
+  const cutMidRequest = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+  const neverSent = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+
+  it('a connection cut mid-request is worth a retry only for a method safe to repeat', () => {
+    expect(isTransientA2aError(cutMidRequest, true)).toBe(true);
+    expect(isTransientA2aError(cutMidRequest, false)).toBe(false);
+  });
+
+  it('a request that never left may always be repeated', () => {
+    expect(isTransientA2aError(neverSent, false)).toBe(true);
+  });
+
+  it('refusals of ours and protocol answers are not transient', () => {
+    expect(isTransientA2aError(new CircuitOpenError('a2a/alpha', 'open', 0, Date), true)).toBe(false);
+    expect(isTransientA2aError(new TypeError('fetch failed', { cause: new AddressNotAllowedError('internal.example', '10.0.0.1', 'private') }), true)).toBe(false);
+    expect(isTransientA2aError(new Error('HTTP error for SendMessage! Status: 404 Not Found. Response: x'), true)).toBe(false);
+    expect(isTransientA2aError(new Error('HTTP error for SendMessage! Status: 503 Service Unavailable. Response: x'), false)).toBe(true);
   });
 });
 

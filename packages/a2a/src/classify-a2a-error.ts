@@ -43,6 +43,12 @@ export const CALLER_ERROR_REASONS: ReadonlySet<string> = new Set([
   'VERSION_NOT_SUPPORTED',
 ]);
 
+/** HTTP statuses that say "not now" rather than "no": worth another try later. */
+const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 502, 503, 504]);
+
+/** Connection errors raised before anything was sent: repeating the request cannot repeat its effect. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /** HTTP statuses below 500 that still mean the peer cannot serve now. */
 const RETRYABLE_CLIENT_STATUSES: ReadonlySet<number> = new Set([408, 429]);
 
@@ -124,4 +130,30 @@ export function classifyA2aError(error: unknown): A2aErrorVerdict {
 /** `expectedError` predicate for the peer breakers: true when {@link classifyA2aError} says `failure`. */
 export function isA2aPeerFailure(error: unknown): boolean {
   return classifyA2aError(error) === 'failure';
+}
+
+/**
+ * Whether a failed call is worth another try, and safe to repeat (see `isTransient` in
+ * @phlow/circuit-breaker): the peer answered "not now" (HTTP 408, 429, 502, 503, 504), or the request
+ * never left (connection refused, DNS). A timeout or a connection cut mid-request is transient only
+ * for an `idempotent` method — a `SendMessage` that timed out may have been delivered. Protocol
+ * errors (the peer answered with an A2A error) and refusals of ours (address policy, open breaker) are
+ * not.
+ */
+export function isTransientA2aError(error: unknown, idempotent: boolean): boolean {
+  if (findAddressRefusal(error) !== undefined) return false;
+  if (CircuitTimeoutError.isInstance(error)) return idempotent;
+  let networkError = false;
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    const a2a = asA2aError(current);
+    if (a2a !== undefined) return a2a.transport === 'rest' && typeof a2a.statusCode === 'number' && TRANSIENT_STATUSES.has(a2a.statusCode);
+    if (current instanceof Error) {
+      const status = SDK_HTTP_ERROR.exec(current.message);
+      if (status !== null) return TRANSIENT_STATUSES.has(Number(status[1]));
+      const code = (current as { code?: unknown }).code;
+      if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+      if (current.name === 'TypeError' && current.message === 'fetch failed') networkError = true;
+    }
+  }
+  return networkError && idempotent;
 }

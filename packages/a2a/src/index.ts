@@ -1,7 +1,7 @@
 export { protectA2aClient, a2aProtectionOf, breakerFor, type A2aProtection } from './protect-a2a-client.js';
 export { createA2aClient, type CreateA2aClientOptions } from './create-a2a-client.js';
 export { A2A_BREAKER_DEFAULTS, type ProtectA2aClientOptions } from './a2a-protection-options.js';
-export { CALLER_ERROR_REASONS, JSON_RPC_ERROR_VERDICTS, classifyA2aError, classifyHttpStatus, classifyJsonRpcCode, isA2aPeerFailure, jsonRpcErrorCode, type A2aErrorVerdict } from './classify-a2a-error.js';
+export { CALLER_ERROR_REASONS, JSON_RPC_ERROR_VERDICTS, classifyA2aError, classifyHttpStatus, classifyJsonRpcCode, isA2aPeerFailure, isTransientA2aError, jsonRpcErrorCode, type A2aErrorVerdict } from './classify-a2a-error.js';
 export { A2aStreamIdleTimeoutError } from './errors.js';
 export { A2A_METHODS, type A2aClientMethod, type A2aMethodSpec } from './a2a-methods.js';
 // Our own span names and attributes only; the standard ones (server.*, error.type) are @opentelemetry/semantic-conventions'.

@@ -1,10 +1,11 @@
 import { context, propagation, SpanKind, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { Client, RequestOptions } from '@a2a-js/sdk/client';
-import type { CircuitBreaker, CircuitBreakerFamily } from '@phlow/circuit-breaker';
+import { markTransient, type CircuitBreaker, type CircuitBreakerFamily } from '@phlow/circuit-breaker';
 import { withBreakerSpan } from '@phlow/otel';
 import { A2A_METHODS, resultTaskId, type A2aClientMethod, type A2aMethodSpec } from './a2a-methods.js';
 import { peerFamily, type ResolvedProtection } from './a2a-protection-options.js';
 import { annotateA2aError } from './annotate-a2a-error.js';
+import { isTransientA2aError } from './classify-a2a-error.js';
 import { protectedStream } from './protected-stream.js';
 import {
   ATTR_PEER,
@@ -110,7 +111,10 @@ export class PeerGuard {
           );
         },
         { attributes: this.attributes(spec, taskId), signal: callOptions?.signal, kind: SpanKind.CLIENT },
-      );
+      ).then(undefined, (error: unknown) => {
+        // Marked for retry policies (see isTransientA2aError): they need no knowledge of this package.
+        throw isTransientA2aError(error, spec.idempotent) ? markTransient(error) : error;
+      });
     };
   }
 

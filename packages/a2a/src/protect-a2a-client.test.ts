@@ -1,7 +1,7 @@
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { TaskState, type Message, type StreamResponse, type Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
-import { CircuitBreakerError, CircuitBreakerRegistry, CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
+import { CircuitBreakerError, CircuitBreakerRegistry, CircuitOpenError, CircuitTimeoutError, isTransient } from '@phlow/circuit-breaker';
 import { EVENT_REJECTED, EVENT_TIMEOUT, SPAN_ATTR_NAME, SPAN_ATTR_STATE } from '@phlow/otel';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { A2A_JSONRPC_PATH, messageText } from '@phlow/testkit';
@@ -124,11 +124,13 @@ describe('one breaker per peer', () => {
     for (let i = 0; i < 3; i++) {
       const error = await rejection(a.sendMessage(textRequest(`down ${i}`)));
       expect((error as { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
+      expect(isTransient(error)).toBe(true); // never sent: safe to retry, even a SendMessage
     }
     expect(registry.get('a2a/alpha')?.state).toBe('open');
     const accepted = alpha.proxy.stats().connections.accepted;
     const rejected = await rejection(a.sendMessage(textRequest('fast fail')));
     expect(CircuitOpenError.isInstance(rejected)).toBe(true);
+    expect(isTransient(rejected)).toBe(false); // our own refusal: a retry would meet it again
     expect((rejected as CircuitOpenError).breakerName).toBe('a2a/alpha');
     expect(alpha.proxy.stats().connections.accepted).toBe(accepted); // never left the process
 
@@ -171,7 +173,11 @@ describe('one breaker per peer', () => {
   it('HTTP 503 from the peer counts as a failure', async () => {
     const a = await protect(alpha);
     await alpha.proxy.setFaults({ errorStatus: { status: 503 } });
-    for (let i = 0; i < 3; i++) expect(String(await rejection(a.sendMessage(textRequest('x'))))).toMatch(/503/);
+    for (let i = 0; i < 3; i++) {
+      const unavailable = await rejection(a.sendMessage(textRequest('x')));
+      expect(String(unavailable)).toMatch(/503/);
+      expect(isTransient(unavailable)).toBe(true); // "not now": worth another try
+    }
     expect(registry.get('a2a/alpha')?.state).toBe('open');
   });
 
@@ -185,7 +191,11 @@ describe('one breaker per peer', () => {
     for (let i = 0; i < 3; i++) expect(await rejection(a.getTask({ tenant: '', id: 't', historyLength: undefined }))).toMatchObject({ envelopeCode: -32600 });
     expect(registry.get('a2a/alpha')?.getStats()).toMatchObject({ state: 'closed', total_failures: 0, total_ignored: 6 });
     await answer(-32603, 500);
-    for (let i = 0; i < 3; i++) expect(await rejection(a.sendMessage(textRequest('x')))).toMatchObject({ envelopeCode: -32603 });
+    for (let i = 0; i < 3; i++) {
+      const internal = await rejection(a.sendMessage(textRequest('x')));
+      expect(internal).toMatchObject({ envelopeCode: -32603 });
+      expect(isTransient(internal)).toBe(false); // the peer answered with a protocol error
+    }
     expect(registry.get('a2a/alpha')?.state).toBe('open');
     const last = tracing.spans('a2a SendMessage').at(-1);
     expect(last?.attributes).toMatchObject({ 'rpc.jsonrpc.error_code': -32603, 'phlow.a2a.counted_as_failure': true, [ATTR_ERROR_TYPE]: 'JsonRpcTransportError' });
@@ -234,9 +244,14 @@ describe('timeouts abort the HTTP request', () => {
     const before = alpha.abortedByClient;
     const error = await rejection(a.sendMessage(textRequest('slow')));
     expect(CircuitTimeoutError.isInstance(error)).toBe(true);
+    expect(isTransient(error)).toBe(false); // the message may have been delivered: not safe to repeat
     await waitFor('the proxy to see the client abort', () => alpha.abortedByClient > before);
     expect(closes.closedBy).toContain('client');
     expect(registry.get('a2a-fast/alpha')?.getStats()).toMatchObject({ failure_count: 1 });
+    await alpha.proxy.setFaults({ blackHole: true }); // the peer's own delay covers messages only
+    const read = await rejection(a.getTask({ tenant: '', id: 't', historyLength: undefined }));
+    expect(CircuitTimeoutError.isInstance(read)).toBe(true);
+    expect(isTransient(read)).toBe(true); // a read that timed out: repeating it is harmless
     const [span] = tracing.spans('a2a SendMessage');
     expect(span?.events.map((e) => e.name)).toContain(EVENT_TIMEOUT);
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
