@@ -1,4 +1,4 @@
-import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError } from '@phlow/circuit-breaker';
+import { CircuitBreakerError, CircuitOpenError, CircuitTimeoutError, isTransient } from '@phlow/circuit-breaker';
 import { PostgrestError } from '@supabase/supabase-js';
 import { waitFor } from '@phlow/test-helpers';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +52,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
     expect(isCircuitRejection(rejected)).toBe(true);
     const write = await supabase.from('agents').insert({ id: 'x', name: 'X' });
     expect(write.error?.code).toBe(CIRCUIT_OPEN_CODE);
+    expect(isTransient(write)).toBe(false); // a rejection: a retry would meet the open breaker again
     expect(proxy.stats().requests.received).toBe(3);
     expect(proxy.stats().connections.accepted).toBeLessThanOrEqual(3);
     expect(breaker.getStats()).toMatchObject({ total_failures: 3, total_rejections: 2 });
@@ -104,6 +105,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
       await supabase.from('agents').insert({ id: 'n1' }),
     ];
     expect(answers.map((a) => a.status)).toEqual([409, 400, 404, 406, 409, 400]);
+    expect(answers.some((a) => isTransient(a))).toBe(false); // answers: repeating them gets the same
     await proxy.setFaults({ errorStatus: { status: 403, body: '{"code":"42501","message":"permission denied for table agents"}' } });
     for (let i = 0; i < 3; i++) expect((await supabase.from('agents').select()).status).toBe(403);
     const breaker = breakerFor(supabase);
@@ -113,7 +115,7 @@ describe('createClient from @phlow/supabase against the stand-in', () => {
   it('counts 429 as a failure, and a 4xx between two 5xx resets the count (the project answered)', async () => {
     const { supabase, proxy } = await project.client();
     await proxy.setFaults({ errorStatus: { status: 429 } });
-    await supabase.from('agents').insert({ id: 'q1', name: 'Q' });
+    expect(isTransient(await supabase.from('agents').insert({ id: 'q1', name: 'Q' }))).toBe(true); // "not now"
     await supabase.from('agents').insert({ id: 'q2', name: 'Q' });
     await proxy.clearFaults();
     await supabase.from('agents').insert({ id: 'a1', name: 'dup' }); // 409
