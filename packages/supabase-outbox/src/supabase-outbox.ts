@@ -1,0 +1,465 @@
+/**
+ * A durable write-behind outbox for supabase-js inserts and upserts. A write is first committed to a
+ * local SQLite file (the promise resolves once it is on disk: from then on it must land), then sent;
+ * while Supabase is down or its breaker is open it waits there and is replayed, oldest first, once
+ * requests go through again. Each write carries an idempotency key from its first attempt (a timed-out
+ * attempt may have landed) and is sent as insert-ignore-duplicates on that key, so a crash between
+ * sending and acknowledging never doubles a row. A write the database refuses for good goes to the dead
+ * letters with the reason and never blocks the writes behind it.
+ */
+import { randomUUID } from 'node:crypto';
+import { OutboxClosedError, OutboxError, OutboxFullError, UnstorableRowError } from './outbox-errors.js';
+import { OutboxMetrics } from './outbox-metrics.js';
+import { resolveOutboxOptions, COLUMN_NAME, type ResolvedOutboxOptions, type SupabaseOutboxOptions } from './outbox-options.js';
+import { OutboxStore, type DeadLetter, type Entry, type NewEntry, type WriteOperation } from './outbox-store.js';
+import { storableRowJson } from './storable-row.js';
+import { classifyWriteFailure, type WriteFailure } from './write-outcome.js';
+
+/** Per-write options. */
+export interface WriteOptions {
+  /**
+   * The conversation (or entity, or stream) the write belongs to: writes of one conversation land in the
+   * order they were accepted. At most 200 characters. Default `''`.
+   */
+  readonly conversation?: string;
+  /**
+   * The write's idempotency key, when the caller has one (a request id): the same key is the same write.
+   * Default: the row's `keyColumn` value if it has one, else a fresh UUID.
+   */
+  readonly key?: string;
+}
+
+/** Options of {@link SupabaseOutbox.upsert}. */
+export interface UpsertOptions extends WriteOptions {
+  /** The conflict target, as supabase-js's `upsert` takes it (`'id'`, `'tenant_id,slug'`). */
+  readonly onConflict: string;
+}
+
+/** What became of an accepted write (it is on disk either way). */
+export interface OutboxReceipt {
+  /** Its idempotency key (also in the row's `keyColumn`). */
+  readonly key: string;
+  /** Its sequence number (also in the row's `orderColumn`). */
+  readonly seq: number;
+  /**
+   * `stored`: in the database now. `queued`: waits in the outbox and is replayed once Supabase takes it.
+   * `duplicate`: a row with this key was already there (an earlier attempt of the same write landed).
+   */
+  readonly state: 'stored' | 'queued' | 'duplicate';
+}
+
+/** The outbox's figures. */
+export interface OutboxStats {
+  /** Writes waiting (on disk, not yet in the database). */
+  readonly pending: number;
+  /** Bytes waiting (rows as JSON). */
+  readonly pendingBytes: number;
+  /** Writes that reached the database since this outbox was opened. */
+  readonly delivered: number;
+  /** Of those, how many on a replay (their first attempt failed, or an earlier process accepted them). */
+  readonly replayed: number;
+  /** Inserts the database already had (same key): not written twice. */
+  readonly duplicates: number;
+  /** Writes in the dead letters now (kept across restarts until discarded). */
+  readonly deadLetters: number;
+  /** Writes refused before they were queued since open (full, unstorable, closed). */
+  readonly refused: number;
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  /** The last delivery failure that keeps writes waiting, or null once a delivery succeeds. */
+  readonly lastError: string | null;
+}
+
+type Waiter = (state: OutboxReceipt['state']) => void;
+
+interface Staged {
+  readonly entry: NewEntry;
+  readonly resolve: (receipt: OutboxReceipt) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const MAX_CONVERSATION = 200;
+const MAX_KEY = 200;
+
+export class SupabaseOutbox {
+  readonly #options: ResolvedOutboxOptions;
+  readonly #store: OutboxStore;
+  readonly #metrics: OutboxMetrics | undefined;
+  #lastSeq: number;
+  #staged: Staged[] = [];
+  #stagedBytes = 0;
+  #stagedKeys = new Set<string>();
+  #commitScheduled = false;
+  readonly #waiters = new Map<number, Waiter>();
+  #pumping: Promise<void> | undefined;
+  #again = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #waiting = false;
+  #abort: AbortController | undefined;
+  #closed = false;
+  #delivered = 0;
+  #replayed = 0;
+  #duplicates = 0;
+  #refused = 0;
+  #lastError: string | null = null;
+
+  /**
+   * Opens (or creates) the outbox file and starts replaying what an earlier process left in it.
+   * @throws TypeError/RangeError for an invalid option, naming it, its value and what is allowed.
+   */
+  constructor(options: SupabaseOutboxOptions) {
+    this.#options = resolveOutboxOptions(options);
+    this.#store = new OutboxStore(this.#options.path);
+    this.#lastSeq = this.#store.lastSeq;
+    const { meter, name, maxRows, maxBytes } = this.#options;
+    this.#metrics =
+      meter === undefined
+        ? undefined
+        : new OutboxMetrics(meter, name, () => ({ pending: this.#store.rows, pendingBytes: this.#store.bytes, deadLetters: this.#store.deadLetterCount, maxRows, maxBytes }));
+    if (this.#store.rows > 0) this.#kick();
+  }
+
+  /** The outbox's figures now. */
+  get stats(): OutboxStats {
+    return {
+      pending: this.#store.rows + this.#staged.length,
+      pendingBytes: this.#store.bytes + this.#stagedBytes,
+      delivered: this.#delivered,
+      replayed: this.#replayed,
+      duplicates: this.#duplicates,
+      deadLetters: this.#store.deadLetterCount,
+      refused: this.#refused,
+      maxRows: this.#options.maxRows,
+      maxBytes: this.#options.maxBytes,
+      lastError: this.#lastError,
+    };
+  }
+
+  /**
+   * Accepts an insert: resolves once it is on disk (and, when nothing waits before it, after its first
+   * attempt: `state` says whether it is in the database already). Rejects, queueing nothing, with
+   * `UnstorableRowError` (a value PostgreSQL cannot store, a row over `maxRowBytes`), `OutboxFullError`
+   * (`maxRows`/`maxBytes` reached) or `OutboxClosedError`; or with the SQLite error if the commit failed
+   * (a full disk): the write was not accepted.
+   *
+   * @example
+   * ```ts
+   * const receipt = await outbox.insert('messages', { body: 'hi' }, { conversation: 'c-42' });
+   * receipt.state; // 'stored' or 'queued'
+   * ```
+   */
+  insert(table: string, row: Record<string, unknown>, options: WriteOptions = {}): Promise<OutboxReceipt> {
+    return this.#accept('insert', table, row, options, null);
+  }
+
+  /**
+   * Accepts an upsert (`supabase.from(table).upsert(row, { onConflict })`), replayed in order within
+   * its conversation. Rejects like {@link SupabaseOutbox.insert}. See the README for the trigger that
+   * keeps a late replay from overwriting a newer row.
+   */
+  upsert(table: string, row: Record<string, unknown>, options: UpsertOptions): Promise<OutboxReceipt> {
+    const onConflict = (options as Partial<UpsertOptions> | undefined)?.onConflict;
+    if (typeof onConflict !== 'string' || !onConflict.split(',').every((c) => COLUMN_NAME.test(c.trim()))) {
+      return Promise.reject(new TypeError(`upsert: onConflict must be a comma list of column names (e.g. 'id' or 'tenant_id,slug'); got ${JSON.stringify(onConflict)}`));
+    }
+    return this.#accept('upsert', table, row, options, onConflict);
+  }
+
+  /** Tries to deliver what waits now (the breaker permitting); resolves when this round ends. */
+  flush(): Promise<void> {
+    this.#commitStaged();
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
+    this.#waiting = false;
+    return this.#pump();
+  }
+
+  /** The dead letters (oldest first, at most `limit`, default 100): what was refused, and why. */
+  deadLetters(limit = 100): DeadLetter[] {
+    return this.#store.deadLetters(limit);
+  }
+
+  /** Discards dead letters (all, or those with the given keys) once handled; returns how many. */
+  discardDeadLetters(keys?: readonly string[]): number {
+    return this.#store.discardDeadLetters(keys);
+  }
+
+  /**
+   * Stops accepting writes, commits those already accepted, lets a delivery in flight finish within
+   * `timeoutMs` (default 5 000; past it the request is aborted and its rows stay queued: they are
+   * replayed, without doubles, by the next process), and closes the file. Idempotent.
+   */
+  async close({ timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#commitStaged();
+    this.#closed = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    const pumping = this.#pumping;
+    if (pumping !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pumping, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+      this.#abort?.abort(new OutboxClosedError('the outbox was closed'));
+      await pumping;
+    }
+    this.#settleWaiters('queued');
+    this.#metrics?.dispose();
+    this.#store.close();
+  }
+
+  /** The same as {@link SupabaseOutbox.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #accept(op: WriteOperation, table: string, row: Record<string, unknown>, options: WriteOptions, onConflict: string | null): Promise<OutboxReceipt> {
+    try {
+      const entry = this.#prepare(op, table, row, options, onConflict);
+      return new Promise<OutboxReceipt>((resolve, reject) => {
+        this.#staged.push({ entry, resolve, reject });
+        this.#stagedBytes += entry.bytes;
+        this.#stagedKeys.add(entry.key);
+        if (!this.#options.groupCommit) this.#commitStaged();
+        else if (!this.#commitScheduled) {
+          this.#commitScheduled = true;
+          // One commit for every write of this turn of the event loop (group commit).
+          setImmediate(() => this.#commitStaged());
+        }
+      });
+    } catch (error) {
+      if (OutboxError.isInstance(error)) {
+        this.#refused++;
+        this.#metrics?.recordRefused(error.code === 'OUTBOX_FULL' ? 'full' : error.code === 'OUTBOX_CLOSED' ? 'closed' : 'unstorable');
+      }
+      return Promise.reject(error);
+    }
+  }
+
+  #prepare(op: WriteOperation, table: string, row: Record<string, unknown>, options: WriteOptions, onConflict: string | null): NewEntry {
+    if (this.#closed) throw new OutboxClosedError(`outbox ${this.#options.name} is closed: no more writes are taken`);
+    if (typeof table !== 'string' || !COLUMN_NAME.test(table)) throw new TypeError(`${op}: table must be a table name (letters, digits, _); got ${JSON.stringify(table)}`);
+    const { keyColumn, orderColumn, maxRowBytes, maxRows, maxBytes } = this.#options;
+    const conversation = options.conversation ?? '';
+    if (typeof conversation !== 'string' || conversation.length > MAX_CONVERSATION || !conversation.isWellFormed() || conversation.includes('\u0000')) {
+      throw new UnstorableRowError('conversation', `conversation must be a string of at most ${MAX_CONVERSATION} characters, without NUL or lone surrogates; got ${describe(conversation)}`);
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new UnstorableRowError('row', `the row must be a plain object (one row); got ${describe(row)}`);
+    if (orderColumn !== null && Object.hasOwn(row, orderColumn)) throw new UnstorableRowError(`row.${orderColumn}`, `row.${orderColumn} is set by the outbox (orderColumn); leave it out`);
+    const given = Object.hasOwn(row, keyColumn) ? row[keyColumn] : undefined;
+    if (given !== undefined && options.key !== undefined && given !== options.key) {
+      throw new UnstorableRowError(`row.${keyColumn}`, `row.${keyColumn} (${describe(given)}) and the key option (${describe(options.key)}) differ: give one`);
+    }
+    const key = options.key ?? given ?? randomUUID();
+    if (typeof key !== 'string' || key === '' || key.length > MAX_KEY || !key.isWellFormed() || key.includes('\u0000')) {
+      throw new UnstorableRowError('key', `the idempotency key must be a non-empty string of at most ${MAX_KEY} characters, without NUL or lone surrogates; got ${describe(key)}`);
+    }
+    if (this.#stagedKeys.has(key) || this.#store.has(key)) {
+      throw new UnstorableRowError('key', `a write with idempotency key ${JSON.stringify(key)} is already waiting: one key is one write (give each write its own key)`);
+    }
+    const seq = this.#nextSeq();
+    const full: Record<string, unknown> = { ...row, [keyColumn]: key };
+    if (orderColumn !== null) full[orderColumn] = seq;
+    const json = storableRowJson(full, maxRowBytes);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    const rows = this.#store.rows + this.#staged.length;
+    if (rows + 1 > maxRows) throw new OutboxFullError('rows', `outbox ${this.#options.name} is full: ${rows} writes wait (maxRows ${maxRows}); refused, nothing was dropped — retry once Supabase is back and the outbox drains`);
+    const waiting = this.#store.bytes + this.#stagedBytes;
+    if (waiting + bytes > maxBytes) {
+      throw new OutboxFullError('bytes', `outbox ${this.#options.name} is full: ${waiting} bytes wait and this write has ${bytes} (maxBytes ${maxBytes}); refused, nothing was dropped — retry once Supabase is back and the outbox drains`);
+    }
+    this.#lastSeq = seq;
+    return { seq, key, conversation, table, op, onConflict, row: json, bytes, acceptedAt: this.#options.now() };
+  }
+
+  /** Increases in acceptance order, also across restarts and a clock that steps back; microseconds-ish, so a lost file does not restart at 1. */
+  #nextSeq(): number {
+    return Math.max(this.#lastSeq + 1, Math.floor(this.#options.now()) * 1_000);
+  }
+
+  #commitStaged(): void {
+    this.#commitScheduled = false;
+    if (this.#staged.length === 0) return;
+    const staged = this.#staged;
+    this.#staged = [];
+    this.#stagedBytes = 0;
+    this.#stagedKeys = new Set();
+    try {
+      this.#store.append(staged.map((s) => s.entry));
+    } catch (error) {
+      // Not on disk (a full disk, a read-only file): none of these writes was accepted.
+      this.#refused += staged.length;
+      for (const s of staged) s.reject(error);
+      return;
+    }
+    // Nothing waits before them and no retry is pending: their first attempt comes now, and their
+    // promises wait for it. Behind a backlog, they are "queued" at once.
+    const backlog = this.#store.rows - staged.length;
+    const attemptNow = !this.#waiting && backlog < this.#options.batchSize && !this.#breakerOpen();
+    for (const s of staged) {
+      const receipt = (state: OutboxReceipt['state']) => s.resolve({ key: s.entry.key, seq: s.entry.seq, state });
+      if (attemptNow) this.#waiters.set(s.entry.seq, receipt);
+      else receipt('queued');
+    }
+    this.#kick();
+  }
+
+  #breakerOpen(): boolean {
+    const state = this.#options.breaker?.()?.state;
+    return state === 'open' || state === 'forced_open';
+  }
+
+  #kick(): void {
+    if (this.#closed || this.#waiting) return;
+    void this.#pump();
+  }
+
+  #pump(): Promise<void> {
+    if (this.#pumping !== undefined) {
+      // Writes committed while a round runs: it goes round once more before it ends.
+      this.#again = true;
+      return this.#pumping;
+    }
+    const round = async (): Promise<void> => {
+      try {
+        do {
+          this.#again = false;
+          await this.#deliver();
+        } while (this.#again && !this.#closed && !this.#waiting);
+      } catch (error) {
+        // The file failed under us (a full disk while removing delivered rows): they stay queued and
+        // are sent again later, as duplicates the database ignores.
+        this.#retryLater(`outbox file: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        this.#pumping = undefined;
+        this.#settleWaiters('queued');
+      }
+    };
+    this.#pumping = round();
+    return this.#pumping;
+  }
+
+  async #deliver(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#breakerOpen()) return this.#retryLater('the breaker is open');
+      const entries = this.#store.next(0, this.#options.batchSize);
+      if (entries.length === 0) return;
+      for (const run of runs(entries)) {
+        const failure = await this.#send(run);
+        if (failure === undefined) continue;
+        if (failure.kind === 'retry') return this.#retryLater(failure.reason);
+        // Poison in a batch: send the rows one by one, so only the refused one is dead-lettered.
+        for (const entry of run.length === 1 ? [] : run) {
+          const single = await this.#send([entry]);
+          if (single?.kind === 'retry') return this.#retryLater(single.reason);
+          if (single !== undefined) this.#deadLetter(entry, single);
+        }
+        if (run.length === 1) this.#deadLetter(run[0]!, failure);
+      }
+      if (this.#closed) return;
+    }
+  }
+
+  /** Sends a run of writes of one table, operation and column set; undefined when they landed. */
+  async #send(run: readonly Entry[]): Promise<WriteFailure | undefined> {
+    const first = run[0]!;
+    const { supabase, keyColumn, replayedColumn, requestTimeoutMs } = this.#options;
+    const rows = run.map((entry) => {
+      const row = JSON.parse(entry.row) as Record<string, unknown>;
+      if (replayedColumn !== undefined && this.#isReplay(entry)) row[replayedColumn] = true;
+      return row;
+    });
+    const abort = new AbortController();
+    this.#abort = abort;
+    const signal = requestTimeoutMs === 0 ? abort.signal : AbortSignal.any([abort.signal, AbortSignal.timeout(requestTimeoutMs)]);
+    let result: { error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null; status: number; data: unknown };
+    try {
+      const query =
+        first.op === 'insert'
+          ? supabase.from(first.table).upsert(rows, { onConflict: keyColumn, ignoreDuplicates: true })
+          : supabase.from(first.table).upsert(rows, { onConflict: first.onConflict! });
+      result = (await query.select(keyColumn).abortSignal(signal)) as typeof result;
+    } catch (error) {
+      // supabase-js results do not reject; a fetch of the caller's may.
+      result = { error: { message: error instanceof Error ? error.message : String(error) }, status: 0, data: null };
+    } finally {
+      this.#abort = undefined;
+    }
+    // A batch too large for the server (413) is split like a poisoned one; a single row that large is poison.
+    if (result.error !== null) return classifyWriteFailure(result.status, result.error);
+    const landed = new Set(Array.isArray(result.data) ? (result.data as Record<string, unknown>[]).map((r) => r[keyColumn]) : []);
+    this.#store.remove(run);
+    let replayed = 0;
+    for (const entry of run) {
+      const state = first.op === 'insert' && !landed.has(entry.key) ? 'duplicate' : 'stored';
+      if (state === 'duplicate') this.#duplicates++;
+      if (this.#isReplay(entry)) replayed++;
+      this.#settle(entry.seq, state);
+    }
+    this.#delivered += run.length;
+    this.#replayed += replayed;
+    this.#lastError = null;
+    this.#metrics?.recordDelivered(run.length, replayed);
+    return undefined;
+  }
+
+  /** A write its caller was told is `queued` (or an earlier process accepted): landing it now is a replay. */
+  #isReplay(entry: Entry): boolean {
+    return !this.#waiters.has(entry.seq);
+  }
+
+  #deadLetter(entry: Entry, failure: WriteFailure): void {
+    this.#store.deadLetter(entry, failure.reason, failure.code, failure.status, this.#options.now());
+    this.#metrics?.recordDeadLettered();
+    this.#settle(entry.seq, 'queued');
+  }
+
+  #retryLater(reason: string): void {
+    this.#lastError = reason;
+    this.#settleWaiters('queued');
+    if (this.#closed) return;
+    this.#waiting = true;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#waiting = false;
+      this.#kick();
+    }, this.#options.retryIntervalMs);
+    this.#retryTimer.unref();
+  }
+
+  #settle(seq: number, state: OutboxReceipt['state']): void {
+    const waiter = this.#waiters.get(seq);
+    if (waiter === undefined) return;
+    this.#waiters.delete(seq);
+    waiter(state);
+  }
+
+  #settleWaiters(state: OutboxReceipt['state']): void {
+    for (const [seq, waiter] of this.#waiters) {
+      this.#waiters.delete(seq);
+      waiter(state);
+    }
+  }
+}
+
+/** Consecutive writes that go in one request: same table, operation, conflict target and columns. */
+function runs(entries: readonly Entry[]): Entry[][] {
+  const out: Entry[][] = [];
+  let shape = '';
+  for (const entry of entries) {
+    const columns = Object.keys(JSON.parse(entry.row) as object).sort().join(',');
+    const next = `${entry.table} ${entry.op} ${entry.onConflict ?? ''} ${columns}`;
+    if (next === shape) out.at(-1)!.push(entry);
+    else out.push([entry]);
+    shape = next;
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value.length > 80 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

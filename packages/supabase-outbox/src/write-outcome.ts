@@ -1,0 +1,38 @@
+/**
+ * What a failed write means for the outbox, from supabase-js's result (`{ error, status }`; results
+ * never reject):
+ *
+ * - `poison`: the database refuses this row for good — a constraint (SQLSTATE class 23), invalid data
+ *   (class 22: NUL, a bad escape, a value too long), a body PostgREST cannot read, a request too large.
+ *   Retrying changes nothing; it goes to the dead letters so it never blocks the writes behind it.
+ * - `retry`: anything else — no connection (status 0), a timeout, the breaker open (529), 5xx, 408, 429,
+ *   and also missing tables, columns or permissions (42xxx, 401/403/404): those are the deployment's to
+ *   fix (a migration not run yet, a key rotated), and the writes must land once it is fixed, not be
+ *   thrown away.
+ */
+export type FailureKind = 'poison' | 'retry';
+
+export interface WriteFailure {
+  readonly kind: FailureKind;
+  readonly status: number;
+  readonly code: string | null;
+  readonly reason: string;
+}
+
+/** Longest reason kept (a database's message can quote the whole row). */
+const MAX_REASON = 1_000;
+
+export function classifyWriteFailure(status: number, error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown }): WriteFailure {
+  const code = typeof error.code === 'string' && error.code !== '' ? error.code : null;
+  const parts = [error.message, error.details, error.hint].filter((p): p is string => typeof p === 'string' && p !== '');
+  let reason = parts.join(' — ') || `HTTP ${status}`;
+  if (reason.length > MAX_REASON) reason = `${reason.slice(0, MAX_REASON)}…`;
+  return { kind: isPoison(status, code) ? 'poison' : 'retry', status, code, reason };
+}
+
+function isPoison(status: number, code: string | null): boolean {
+  if (status === 0 || status >= 500 || status === 408 || status === 429) return false;
+  if (status === 413) return true;
+  if (code === null) return false;
+  return code.startsWith('22') || code.startsWith('23') || code === 'PGRST102';
+}
