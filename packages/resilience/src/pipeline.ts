@@ -1,0 +1,100 @@
+import { describeValue } from '@phlow/circuit-breaker/internal';
+import { Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy } from './policy.js';
+
+type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined) => unknown;
+
+/**
+ * Policies and breakers composed into one, outermost first: `pipeline(bulkhead, retry, breaker)` runs
+ * a call in a bulkhead slot, retries inside the slot, and sends each attempt through the breaker (so the
+ * breaker counts every attempt, and an open breaker's rejection reaches the retry, which never retries
+ * it). One signal runs through all of them: the caller's, narrowed by each `timeout` or `hedge` on the
+ * way in; the function receives `{ signal, attempt }`. With a caller signal, its abort ends the
+ * pipeline at once, whatever the layers inside do.
+ */
+export class Pipeline implements Policy {
+  /** The layers, outermost first. */
+  readonly layers: readonly Executable<unknown>[];
+  private readonly run: Layer;
+
+  constructor(layers: readonly Executable<unknown>[]) {
+    for (const [index, layer] of layers.entries()) {
+      if (typeof layer !== 'object' || layer === null || typeof (layer as Partial<Executable>).execute !== 'function') {
+        throw new TypeError(`pipeline: layer ${index} must have execute(fn, { signal }) (a policy or a CircuitBreaker); got ${describeValue(layer)}`);
+      }
+    }
+    this.layers = [...layers];
+    // Compiled once, innermost first: a call allocates one callback per layer and nothing else.
+    let run: Layer = (fn, parent) => fn(parent ?? FIRST_ATTEMPT);
+    for (let i = layers.length - 1; i >= 0; i--) run = wrapLayer(layers[i]!, run);
+    this.run = run;
+  }
+
+  /** Runs `fn` through every layer. */
+  execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
+    const parent = parentOf(options);
+    const result = this.settled(fn, parent);
+    const signal = parent?.abortSignal();
+    return signal === undefined ? result : raceAbort(result, signal);
+  }
+
+  /** @internal */
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+    return this.settled(fn, parent);
+  }
+
+  private settled<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+    try {
+      const result = this.run(fn as (context: PolicyContext) => unknown, parent) as T | PromiseLike<T>;
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+function wrapLayer(layer: Executable<unknown>, next: Layer): Layer {
+  if (isPolicy(layer)) {
+    const policy: Policy = layer;
+    return (fn, parent) => policy[RUN]((context) => next(fn, context as Context), parent);
+  }
+  // A breaker (or anything with execute): hand it the signal only when there is one, so a breaker
+  // without a timeout stays on its fastest path; its context's signal (created on read) flows inward.
+  return (fn, parent) => {
+    const attempt = parent === undefined ? 1 : parent.attempt;
+    const signal = parent?.abortSignal();
+    return layer.execute(
+      (context) => next(fn, new Context(context as { readonly signal: AbortSignal }, attempt)),
+      signal === undefined ? undefined : { signal },
+    );
+  };
+}
+
+/** `promise`, or the signal's reason as soon as it aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Composes `layers` (policies, breakers, pipelines), outermost first, into one {@link Pipeline}. */
+export function pipeline(...layers: Executable<unknown>[]): Pipeline {
+  return new Pipeline(layers);
+}

@@ -1,0 +1,113 @@
+import type { Clock } from '@phlow/circuit-breaker';
+import { checkDurationMs, checkNumber } from '@phlow/circuit-breaker/internal';
+import { checkOptionsObject, monotonic, resolveClock } from './policy-options.js';
+
+/** Options of {@link retryBudget}. */
+export interface RetryBudgetOptions {
+  /** Retries allowed per first attempt over the window (0.1: at most one retry per ten calls). Default 0.1. */
+  readonly ratio?: number | undefined;
+  /** Retries allowed per second of the window whatever the traffic, so a quiet caller can still retry. Default 10. */
+  readonly minRetriesPerSecond?: number | undefined;
+  /** The sliding window, ms. Default 10 000. */
+  readonly windowMs?: number | undefined;
+  /** Default: the system clock. */
+  readonly clock?: Clock | undefined;
+}
+
+const BUCKETS = 10;
+
+/**
+ * How many retries one dependency may get, shared by every `retry` policy in front of it: over a
+ * sliding window, retries ≤ `ratio` × first attempts + `minRetriesPerSecond` × window seconds — the
+ * retry throttling of Finagle's `RetryBudget` and gRPC's `retryThrottling`. When a dependency fails,
+ * the load it sees stays within (1 + ratio) × the callers' own calls plus the floor, however many
+ * callers retry; without a budget, every caller multiplies it by `maxAttempts`.
+ *
+ * The window is kept in ten buckets: each call costs one monotonic clock read and two additions.
+ */
+export class RetryBudget {
+  readonly ratio: number;
+  readonly minRetriesPerSecond: number;
+  readonly windowMs: number;
+  private readonly bucketMs: number;
+  private readonly now: () => number;
+  private readonly requests = new Float64Array(BUCKETS);
+  private readonly retries = new Float64Array(BUCKETS);
+  private totalRequests = 0;
+  private totalRetries = 0;
+  /** The bucket number (time / bucketMs) the newest bucket stands for. */
+  private head = Number.NEGATIVE_INFINITY;
+  private readonly floor: number;
+
+  constructor(options?: RetryBudgetOptions) {
+    const o = checkOptionsObject<RetryBudgetOptions>('retryBudget', options, ['ratio', 'minRetriesPerSecond', 'windowMs', 'clock'], false);
+    this.ratio = o.ratio === undefined ? 0.1 : checkNumber('retryBudget: ratio', o.ratio, 0, 1000);
+    this.minRetriesPerSecond =
+      o.minRetriesPerSecond === undefined ? 10 : checkNumber('retryBudget: minRetriesPerSecond', o.minRetriesPerSecond, 0, 1_000_000);
+    this.windowMs = o.windowMs === undefined ? 10_000 : checkDurationMs('retryBudget: windowMs', o.windowMs, BUCKETS);
+    this.bucketMs = this.windowMs / BUCKETS;
+    this.now = monotonic(resolveClock('retryBudget', o.clock));
+    this.floor = (this.minRetriesPerSecond * this.windowMs) / 1000;
+  }
+
+  /** Counts a first attempt (a call, not a retry): each one deposits `ratio` of a retry. */
+  recordRequest(): void {
+    const index = this.advance();
+    this.requests[index]!++;
+    this.totalRequests++;
+  }
+
+  /** Takes one retry from the budget; false (and nothing taken) when none is left. */
+  tryAcquire(): boolean {
+    const index = this.advance();
+    if (this.totalRetries + 1 > this.ratio * this.totalRequests + this.floor) return false;
+    this.retries[index]!++;
+    this.totalRetries++;
+    return true;
+  }
+
+  /** Retries left in the window now. */
+  get available(): number {
+    this.advance();
+    return Math.max(0, Math.floor(this.ratio * this.totalRequests + this.floor - this.totalRetries));
+  }
+
+  /** First attempts and retries counted in the window now. */
+  stats(): { readonly requests: number; readonly retries: number; readonly available: number } {
+    const available = this.available;
+    return { requests: this.totalRequests, retries: this.totalRetries, available };
+  }
+
+  /** Drops buckets that left the window; returns the current bucket's slot. */
+  private advance(): number {
+    const bucket = Math.floor(this.now() / this.bucketMs);
+    if (bucket !== this.head) {
+      const stale = bucket - this.head;
+      // A whole window passed (or the first call, or a clock that went back): nothing left to keep.
+      if (!(stale > 0 && stale < BUCKETS)) this.clear();
+      else {
+        for (let i = 1; i <= stale; i++) {
+          const slot = (((this.head + i) % BUCKETS) + BUCKETS) % BUCKETS;
+          this.totalRequests -= this.requests[slot]!;
+          this.totalRetries -= this.retries[slot]!;
+          this.requests[slot] = 0;
+          this.retries[slot] = 0;
+        }
+      }
+      this.head = bucket;
+    }
+    return ((bucket % BUCKETS) + BUCKETS) % BUCKETS;
+  }
+
+  private clear(): void {
+    this.requests.fill(0);
+    this.retries.fill(0);
+    this.totalRequests = 0;
+    this.totalRetries = 0;
+  }
+}
+
+/** A {@link RetryBudget} to pass to every `retry` policy of one dependency. */
+export function retryBudget(options?: RetryBudgetOptions): RetryBudget {
+  return new RetryBudget(options);
+}
