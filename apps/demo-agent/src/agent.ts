@@ -3,12 +3,13 @@
  * plus the operator's side: `/health/circuit-breakers` (the guide's shape), `/metrics` (Prometheus),
  * a live dashboard at `/` with chaos controls, and a token-protected admin reset.
  */
+import { metrics } from '@opentelemetry/api';
 import type { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { mountA2aRoutes, errorBodyFor } from './a2a-routes.js';
 import { breakerOfDependency, chaosState, mountChaosRoutes } from './chaos-routes.js';
 import type { DemoConfig } from './config.js';
 import { mountDashboard } from './dashboard-routes.js';
-import { breakerHealth } from './health.js';
+import { agentHealth, breakerHealth } from './health.js';
 import { jsonErrors, jsonNotFound } from './http-errors.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { startHttpServer } from './http-server.js';
@@ -25,20 +26,24 @@ export interface RunningAgent {
   readonly adminToken: string;
   readonly registry: CircuitBreakerRegistry;
   readonly relay: Relay;
-  stop(): Promise<void>;
+  /**
+   * Stops gracefully: no new connections, requests in flight get `drainMs` (default 0) to finish, the
+   * outbox commits what it accepted and closes, telemetry exporters flush.
+   */
+  stop(drainMs?: number): Promise<void>;
 }
 
 export async function startAgent(config: DemoConfig, deps: Dependencies): Promise<RunningAgent> {
   const telemetry = await startDemoTelemetry(config);
   const { registry } = telemetry;
-  const clients = createProtectedClients(config, deps, registry);
+  const clients = createProtectedClients(config, deps, registry, metrics.getMeter('@phlow/demo-agent'));
   const { relay, outbox } = clients;
   const server = await startHttpServer(config);
   const { app } = server;
 
   const health = () => {
     const foreign = clients.foreignBreakers();
-    return { ...breakerHealth(registry.getStats(), (name) => foreign.has(name)), outbox: outbox.stats };
+    return agentHealth(breakerHealth(registry.getStats(), (name) => foreign.has(name)), outbox.stats);
   };
   const chaos = { proxies: deps.proxies, breakerOf: breakerOfDependency(clients) };
   mountA2aRoutes(app, { url: server.url, relay });
@@ -56,12 +61,13 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
     adminToken: config.adminToken,
     registry,
     relay,
-    stop: async () => {
+    stop: async (drainMs = 0) => {
       if (stopped) return;
       stopped = true;
       dashboard.stop();
-      clients.dispose();
-      await server.close();
+      await server.close(drainMs);
+      // After the requests: each one's exchange is accepted (on disk) before it is answered.
+      await clients.close(Math.min(drainMs, 5_000));
       await telemetry.stop();
     },
   };

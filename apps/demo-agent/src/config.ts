@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isAgentId } from './peer-identity.js';
 
 export interface DemoConfig {
@@ -42,6 +43,17 @@ export interface DemoConfig {
   readonly didCacheTtlMs: number;
   /** `OTEL_EXPORTER_OTLP_ENDPOINT` (and the other standard OTEL_* variables): OTLP export besides `/metrics`. */
   readonly otlpEndpoint: string | undefined;
+  /**
+   * `PHLOW_OUTBOX_PATH`: the SQLite file where exchanges wait for Supabase; it survives restarts and
+   * crashes. Default `.phlow/outbox.sqlite` under the working directory for a real project (`SUPABASE_URL`).
+   * The embedded stand-in's database lives and dies with the process, so what waits for it cannot land
+   * in the next one: its outbox is `.phlow/outbox-embedded-<pid>.sqlite`, removed at a clean stop
+   * (`outboxIsTemporary`).
+   */
+  readonly outboxPath: string;
+  readonly outboxIsTemporary: boolean;
+  /** `PHLOW_SHUTDOWN_MS`: on SIGTERM, how long requests in flight get to finish (default 10 s). */
+  readonly shutdownMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -95,6 +107,15 @@ function hostList(raw: string | undefined, host: string): readonly string[] {
   return hosts;
 }
 
+function outboxPath(given: string | undefined, supabaseUrl: string | undefined): { outboxPath: string; outboxIsTemporary: boolean } {
+  if (given !== undefined && given !== '') {
+    if (given.includes('\u0000')) throw new TypeError(`PHLOW_OUTBOX_PATH must be a file path; got ${JSON.stringify(given)}`);
+    return { outboxPath: resolve(given), outboxIsTemporary: false };
+  }
+  if (supabaseUrl !== undefined) return { outboxPath: resolve('.phlow/outbox.sqlite'), outboxIsTemporary: false };
+  return { outboxPath: resolve(`.phlow/outbox-embedded-${process.pid}.sqlite`), outboxIsTemporary: true };
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const supabaseUrl = env['SUPABASE_URL'] || undefined;
   const supabaseKey = env['SUPABASE_KEY'] || env['SUPABASE_ANON_KEY'] || undefined;
@@ -119,5 +140,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     didTimeoutMs: integer(env, 'PHLOW_DID_TIMEOUT_MS', 15_000, 1),
     didCacheTtlMs: integer(env, 'PHLOW_DID_CACHE_TTL_MS', 5_000, 0),
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
+    ...outboxPath(env['PHLOW_OUTBOX_PATH'], supabaseUrl),
+    shutdownMs: integer(env, 'PHLOW_SHUTDOWN_MS', 10_000, 0),
   };
 }

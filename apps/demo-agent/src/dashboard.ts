@@ -78,7 +78,7 @@ function render(s) {
       '<button class="heal" data-chaos="' + esc(d.name) + '" data-action="heal">heal</button></td></tr>';
   }).join('');
   $('#relays').textContent = 'relays: ' + s.relays.relayed + ' ok, ' + s.relays.failed + ' refused/failed';
-  $('#outbox').textContent = 'outbox: ' + s.outbox.pending + ' pending, ' + s.outbox.replayed + ' replayed, ' + s.outbox.dropped + ' dropped';
+  $('#outbox').textContent = 'outbox: ' + s.outbox.pending + ' pending, ' + s.outbox.replayed + ' replayed, ' + s.outbox.dead_lettered + ' dead-lettered';
   $('#transitions').innerHTML = s.transitions.length === 0 ? '<li>none yet</li>' : s.transitions.map((t) =>
     '<li>' + esc(new Date(t.at).toLocaleTimeString()) + ' <b>' + esc(t.name) + '</b> ' + esc(t.from) + ' → ' + esc(t.to) + ' (' + esc(t.reason) + ')</li>').join('');
   chart(s.samples);

@@ -1,6 +1,6 @@
 import type { CircuitBreakerStats } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
-import { breakerHealth } from './health.js';
+import { agentHealth, breakerHealth } from './health.js';
 
 const breaker = (state: string) => ({ state }) as unknown as CircuitBreakerStats;
 // Which breakers are strangers' is told by family (foreign-breakers.ts); here, a fixed list.
@@ -20,5 +20,11 @@ describe('breakerHealth', () => {
     for (const name of ['supabase/rest', 'a2a/alpha', 'did/web:agents.example.com']) {
       expect(breakerHealth({ [name]: breaker('open'), 'a2a/beta': breaker('half_open') }, isForeign)).toMatchObject({ status: 'degraded', open_breakers: [name], open_foreign_breakers: [] });
     }
+  });
+
+  it('writes in the dead letters make the agent degraded, whatever the breakers say', () => {
+    const healthy = breakerHealth({ 'supabase/rest': breaker('closed') }, isForeign);
+    expect(agentHealth(healthy, { pending: 3, dead_lettered: 0 })).toMatchObject({ status: 'healthy', outbox: { pending: 3 } });
+    expect(agentHealth(healthy, { pending: 0, dead_lettered: 1 })).toMatchObject({ status: 'degraded', open_breakers: [], outbox: { dead_lettered: 1 } });
   });
 });

@@ -16,6 +16,14 @@ export interface BreakerHealth {
   readonly breaker_stats: Record<string, CircuitBreakerStats>;
 }
 
+/**
+ * The health with the outbox's figures: writes the database refused for good (dead letters) make the
+ * agent degraded too — they will not land by themselves, someone must look at them.
+ */
+export function agentHealth<O extends { readonly dead_lettered: number }>(breakers: BreakerHealth, outbox: O): BreakerHealth & { readonly outbox: O } {
+  return { ...breakers, status: outbox.dead_lettered > 0 ? 'degraded' : breakers.status, outbox };
+}
+
 export function breakerHealth(stats: Record<string, CircuitBreakerStats>, isForeign: (name: string) => boolean): BreakerHealth {
   const open = Object.keys(stats).filter((name) => stats[name]!.state === 'open');
   const openBreakers = open.filter((name) => !isForeign(name));

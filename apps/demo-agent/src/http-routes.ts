@@ -8,8 +8,8 @@ import { sendError } from './http-errors.js';
 import { jsonBody } from './json-body.js';
 import type { Relay } from './relay.js';
 
-/** `POST /relay` takes `{ "to", "text" }`. */
-const RELAY_OBJECT = 'a JSON object { "to": "<agent id or DID>", "text": "<message>" }';
+/** `POST /relay` takes `{ "to", "text" }`, and optionally the `conversation` the exchange is recorded under. */
+const RELAY_OBJECT = 'a JSON object { "to": "<agent id or DID>", "text": "<message>" } (optional "conversation": at most 200 characters)';
 const RELAY_BODY = { limit: '64kb', maxDepth: 8, types: ['application/json'], required: true, object: RELAY_OBJECT } as const;
 
 export interface HttpRoutesOptions {
@@ -22,12 +22,16 @@ export interface HttpRoutesOptions {
 
 export function mountHttpRoutes(app: Express, { relay, health, metricsHandler }: HttpRoutesOptions): void {
   app.post('/relay', ...jsonBody(RELAY_BODY), async (req: Request, res: Response) => {
-    const { to, text } = req.body as Record<string, unknown>;
+    const { to, text, conversation } = req.body as Record<string, unknown>;
     if (typeof to !== 'string' || to === '' || typeof text !== 'string' || text === '') {
       sendError(res, 400, `the body must be ${RELAY_OBJECT}: both non-empty strings`);
       return;
     }
-    const result = await relay.relay(to, text);
+    if (conversation !== undefined && (typeof conversation !== 'string' || conversation === '' || conversation.length > 200)) {
+      sendError(res, 400, `the body must be ${RELAY_OBJECT}: "conversation" a non-empty string of at most 200 characters`);
+      return;
+    }
+    const result = await relay.relay(to, text, conversation);
     if (result.ok) {
       res.json(result);
       return;

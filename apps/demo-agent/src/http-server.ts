@@ -2,7 +2,7 @@
  * The agent's HTTP server: an Express app behind what every request passes (security headers, the
  * Host allow-list against DNS rebinding), on a Node server bounded against slow clients.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express } from 'express';
 import { HostAllowList, allowedHostsOnly } from './host-allow-list.js';
@@ -33,8 +33,11 @@ export interface HttpServer {
   readonly app: Express;
   /** `http://<host>:<port>` as listened on. */
   readonly url: string;
-  /** Closes every connection (open event streams too) and the listener. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests in flight finish within `graceMs` (default 0), then closes
+   * every connection left (open event streams too) and the listener.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startHttpServer({ host, port, allowedHosts, timeouts = SERVER_TIMEOUTS }: HttpServerOptions): Promise<HttpServer> {
@@ -53,7 +56,16 @@ export async function startHttpServer({ host, port, allowedHosts, timeouts = SER
     // socket that times out), then no socket timeout: requests and streams have their own bounds.
     socket.setTimeout(timeouts.headersTimeout);
   });
-  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    req.socket.setTimeout(0);
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -62,9 +74,19 @@ export async function startHttpServer({ host, port, allowedHosts, timeouts = SER
   return {
     app,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
-    close: async () => {
+    close: async (graceMs = 0) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0 && graceMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          timer = setTimeout(resolve, graceMs);
+        });
+        clearTimeout(timer);
+      }
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }

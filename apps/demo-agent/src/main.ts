@@ -30,6 +30,7 @@ Phlow demo agent — an A2A relay agent with circuit breakers on every dependenc
   Health           ${agent.url}/health/circuit-breakers
   Metrics          ${agent.url}/metrics
   Admin token      ${agent.adminToken}${process.env['ADMIN_TOKEN'] ? '   (from ADMIN_TOKEN)' : ''}
+  Outbox           ${config.outboxPath}   (exchanges waiting for Supabase; PHLOW_OUTBOX_PATH)
 
   Supabase         ${deps.supabaseUrl}${deps.embedded.includes('supabase') ? '   (embedded stand-in on PGlite, behind a fault proxy)' : ''}
   DID host         ${deps.didWebHost === undefined ? '(none)' : decodeURIComponent(deps.didWebHost)}${deps.embedded.includes('did-host') ? '   (embedded did:web host, behind a fault proxy)' : ''}
@@ -50,7 +51,9 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   process.stderr.write(`${JSON.stringify({ timestamp: Date.now() / 1000, level: 'info', message: `stopping (${signal})` })}\n`);
-  await agent.stop();
+  // Graceful: stop accepting, let requests in flight finish (PHLOW_SHUTDOWN_MS), commit and close the
+  // outbox, flush telemetry; a supervisor's restart then loses nothing.
+  await agent.stop(config.shutdownMs);
   await deps.stop();
   process.exit(0);
 };

@@ -1,12 +1,12 @@
 /**
- * Writes that could not reach Supabase are not lost: they wait here (in memory, bounded) and are
- * replayed, oldest first, once the Supabase breaker lets requests through again. The replay runs when
- * the breaker closes and every `intervalMs` while rows wait; when the breaker is half-open the replay
- * itself is the probe. Rows are written with `replayed = true`. The outbox lives in the agent's
- * memory: a crash loses what waits in it (a durable queue is the production answer; the health
- * endpoint and the dashboard show what is pending and what was dropped past `maxRows`).
+ * The exchanges the relay records in Supabase (`messages`), through @phlow/supabase-outbox: each one is
+ * on disk (`PHLOW_OUTBOX_PATH`) before the agent answers, then written; while Supabase is down it waits
+ * there and is replayed in order, once, when the Supabase breaker lets requests through again — also by
+ * the next process after a crash. Rows written by a replay have `replayed = true`.
  */
-import type { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import type { Meter } from '@opentelemetry/api';
+import type { CircuitBreaker } from '@phlow/circuit-breaker';
+import { SupabaseOutbox } from '@phlow/supabase-outbox';
 import type { SupabaseClient } from '@supabase/supabase-js';
 
 export interface MessageRow {
@@ -18,80 +18,63 @@ export interface MessageRow {
   replayed: boolean;
 }
 
+/** What health and the dashboard show. */
 export interface OutboxStats {
+  /** Exchanges waiting on disk for Supabase. */
   readonly pending: number;
+  readonly pending_bytes: number;
+  /** Written by a replay (after the agent answered "outbox"), since start. */
   readonly replayed: number;
-  readonly dropped: number;
+  /** Refused by the database for good, kept apart with the reason (health is degraded while any). */
+  readonly dead_lettered: number;
+  /** Refused before being queued (outbox full, unstorable text), since start. */
+  readonly refused: number;
+  /** In Supabase, since start (at once or replayed). */
   readonly stored: number;
 }
 
-export class Outbox {
-  readonly #supabase: SupabaseClient;
-  readonly #breaker: () => CircuitBreaker | undefined;
-  readonly #rows: MessageRow[] = [];
-  readonly #maxRows: number;
-  readonly #timer: NodeJS.Timeout;
-  readonly #subscription: { dispose(): void };
-  #flushing: Promise<void> | undefined;
-  #replayed = 0;
-  #dropped = 0;
-  #stored = 0;
+export interface MessageOutboxOptions {
+  readonly path: string;
+  /** The Supabase REST breaker (asked each time: an idle one is retired). */
+  readonly breaker: () => CircuitBreaker | undefined;
+  readonly meter?: Meter;
+  /** Wait between replay attempts while Supabase is away. Default 1 000 ms. */
+  readonly retryIntervalMs?: number;
+}
 
-  constructor(supabase: SupabaseClient, registry: CircuitBreakerRegistry, breakerName: string, { maxRows = 10_000, intervalMs = 1_000 } = {}) {
-    this.#supabase = supabase;
-    this.#maxRows = maxRows;
-    this.#breaker = () => registry.get(breakerName);
-    this.#subscription = registry.onStateChange((event) => {
-      if (event.breaker.name === breakerName && event.to === 'closed') void this.flush();
+export class MessageOutbox {
+  readonly #outbox: SupabaseOutbox;
+
+  constructor(supabase: SupabaseClient, { path, breaker, meter, retryIntervalMs = 1_000 }: MessageOutboxOptions) {
+    this.#outbox = new SupabaseOutbox({
+      supabase,
+      path,
+      name: 'messages',
+      replayedColumn: 'replayed',
+      breaker,
+      retryIntervalMs,
+      // Supabase's breaker bounds each request already (PHLOW_SUPABASE_TIMEOUT_MS).
+      requestTimeoutMs: 0,
+      ...(meter === undefined ? {} : { meter }),
     });
-    this.#timer = setInterval(() => void this.flush(), intervalMs);
-    this.#timer.unref();
   }
 
   get stats(): OutboxStats {
-    return { pending: this.#rows.length, replayed: this.#replayed, dropped: this.#dropped, stored: this.#stored };
+    const s = this.#outbox.stats;
+    return { pending: s.pending, pending_bytes: s.pendingBytes, replayed: s.replayed, dead_lettered: s.deadLetters, refused: s.refused, stored: s.delivered };
   }
 
-  /** Writes the row, or queues it when Supabase refuses or fails. Rows already waiting go first. */
-  async record(row: MessageRow): Promise<'stored' | 'outbox'> {
-    if (this.#rows.length === 0) {
-      const { error } = await this.#supabase.from('messages').insert(row);
-      if (error === null) {
-        this.#stored++;
-        return 'stored';
-      }
-    }
-    this.#rows.push({ ...row, replayed: true });
-    if (this.#rows.length > this.#maxRows) {
-      this.#rows.shift();
-      this.#dropped++;
-    }
-    void this.flush();
-    return 'outbox';
+  /**
+   * Records an exchange of a conversation: `stored` once it is in Supabase, `outbox` once it is on disk
+   * waiting. Rejects with the outbox's error (full, unstorable text) when it was not accepted.
+   */
+  async record(row: MessageRow, conversation: string): Promise<'stored' | 'outbox'> {
+    const receipt = await this.#outbox.insert('messages', { ...row, conversation_id: conversation }, { conversation });
+    return receipt.state === 'queued' ? 'outbox' : 'stored';
   }
 
-  /** Replays waiting rows in batches while Supabase takes them; skipped while the breaker is open. */
-  flush(): Promise<void> {
-    if (this.#rows.length === 0) return Promise.resolve();
-    this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
-    return this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#rows.length > 0) {
-      const state = this.#breaker()?.state;
-      if (state === 'open' || state === 'forced_open') return;
-      const batch = this.#rows.slice(0, 500);
-      const { error } = await this.#supabase.from('messages').insert(batch);
-      if (error !== null) return;
-      this.#rows.splice(0, batch.length);
-      this.#replayed += batch.length;
-      this.#stored += batch.length;
-    }
-  }
-
-  dispose(): void {
-    clearInterval(this.#timer);
-    this.#subscription.dispose();
+  /** Commits what was accepted and closes the file; a replay in flight gets `timeoutMs` to finish. */
+  close(timeoutMs?: number): Promise<void> {
+    return this.#outbox.close(timeoutMs === undefined ? {} : { timeoutMs });
   }
 }

@@ -3,6 +3,8 @@
  * messages), the DID resolvers (the operator's DID host, and strangers' hosts apart), the relay to
  * peers, and the outbox that keeps the exchanges Supabase could not take.
  */
+import { rmSync } from 'node:fs';
+import type { Meter } from '@opentelemetry/api';
 import type { CircuitBreaker, CircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { breakerFor, createClient } from '@phlow/supabase';
@@ -10,7 +12,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { breakerOptions } from './breaker-options.js';
 import type { DemoConfig } from './config.js';
 import { foreignBreakers } from './foreign-breakers.js';
-import { Outbox } from './outbox.js';
+import { MessageOutbox } from './outbox.js';
 import { DID_PEERS, OPERATOR_PEERS } from './peer-identity.js';
 import { Relay } from './relay.js';
 import type { Dependencies, KnownPeer } from './stand-ins.js';
@@ -32,7 +34,7 @@ export interface ProtectedClients {
   /** Resolves every other DID, with breakers and a cache of its own. */
   readonly didPeerResolver: CircuitBreakerResolver;
   readonly relay: Relay;
-  readonly outbox: Outbox;
+  readonly outbox: MessageOutbox;
   /** The breaker of the Supabase API the agent uses (`rest`: the registry and the messages). Asked each time: an idle one is retired. */
   supabaseBreaker(): CircuitBreaker;
   /** The breaker of the configured DID host, when there is one (asked each time, too). */
@@ -44,10 +46,11 @@ export interface ProtectedClients {
    * the dashboard lists every breaker from the start. Failures here are the breakers' business.
    */
   warmUp(peers: readonly KnownPeer[]): Promise<void>;
-  dispose(): void;
+  /** Closes the outbox: what it accepted is committed on disk; a replay in flight gets `timeoutMs`. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
-export function createProtectedClients(config: DemoConfig, deps: Dependencies, registry: CircuitBreakerRegistry): ProtectedClients {
+export function createProtectedClients(config: DemoConfig, deps: Dependencies, registry: CircuitBreakerRegistry, meter?: Meter): ProtectedClients {
   const supabase = createClient(deps.supabaseUrl, deps.supabaseKey, {
     protection: { registry, ...breakerOptions(config, config.supabaseTimeoutMs) },
     auth: { persistSession: false, autoRefreshToken: false },
@@ -73,7 +76,7 @@ export function createProtectedClients(config: DemoConfig, deps: Dependencies, r
 
   // One breaker per Supabase API: the registry and the messages are both REST.
   const supabaseBreaker = () => breakerFor(supabase);
-  const outbox = new Outbox(supabase, registry, supabaseBreaker().name);
+  const outbox = new MessageOutbox(supabase, { path: config.outboxPath, breaker: supabaseBreaker, ...(meter === undefined ? {} : { meter }) });
   const relay = new Relay({
     registry,
     ...breakerOptions(config, config.peerTimeoutMs),
@@ -115,6 +118,10 @@ export function createProtectedClients(config: DemoConfig, deps: Dependencies, r
         ...peers.flatMap((peer) => (peer.did === undefined ? [] : [resolver.resolve(peer.did)])),
       ]);
     },
-    dispose: () => outbox.dispose(),
+    close: async (timeoutMs) => {
+      await outbox.close(timeoutMs);
+      // The embedded database is gone with this process: nothing in its outbox could ever land.
+      if (config.outboxIsTemporary) for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.outboxPath}${suffix}`, { force: true });
+    },
   };
 }

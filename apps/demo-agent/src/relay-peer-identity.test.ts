@@ -4,7 +4,10 @@
  * resolved through @phlow/did-resolver, the peers are real @a2a-js/sdk servers (one behind a fault
  * proxy that answers 503). Only time is a ManualClock, so the recovery timeout passes without sleeping.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { DIDResolver } from 'did-resolver';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
@@ -12,7 +15,7 @@ import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { breakerFor, createClient } from '@phlow/supabase';
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument, generateLoopbackCertificate } from '@phlow/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Outbox } from './outbox.js';
+import { MessageOutbox } from './outbox.js';
 import { Relay, type RelayFailure, type RelayOptions, type RelaySuccess } from './relay.js';
 import { SCHEMA_SQL } from './stand-ins.js';
 
@@ -27,7 +30,9 @@ let alphaLink: FaultProxy;
 let trusted: DidWebHost;
 let hostile: DidWebHost;
 let registry: CircuitBreakerRegistry;
-let outbox: Outbox;
+let outbox: MessageOutbox | undefined;
+let outboxFiles = 0;
+const outboxDir = mkdtempSync(join(tmpdir(), 'phlow-demo-outbox-'));
 
 const agentDid = (id: string) => trusted.didFor(`agents/${id}`);
 const hostileDid = (id: string) => hostile.didFor(`agents/${id}`);
@@ -51,7 +56,8 @@ beforeAll(async () => {
   hostile.setDocument('agents/gamma', a2aDocument(hostileDid('gamma'), failing.url));
 }, 120_000);
 afterAll(async () => {
-  outbox?.dispose();
+  await outbox?.close();
+  rmSync(outboxDir, { recursive: true, force: true });
   await Promise.all([failing?.stop(), alphaLink?.stop()]);
   await Promise.all([registryDb.stop(), alpha.stop(), gamma.stop(), bogus.stop(), trusted?.stop(), hostile?.stop()]);
 });
@@ -69,8 +75,8 @@ function relayWith(
     protection: { registry, breaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS } },
     auth: { persistSession: false, autoRefreshToken: false },
   });
-  outbox?.dispose();
-  outbox = new Outbox(supabase, registry, breakerFor(supabase).name);
+  void outbox?.close();
+  outbox = new MessageOutbox(supabase, { path: join(outboxDir, `outbox-${outboxFiles++}.sqlite`), breaker: () => breakerFor(supabase) });
   const resolver = new CircuitBreakerResolver(drivers, { registry, cache: false });
   const didPeerResolver = didPeerDrivers === undefined ? undefined : new CircuitBreakerResolver(didPeerDrivers, { registry, name: 'foreign-did', cache: false });
   return new Relay({
@@ -83,7 +89,7 @@ function relayWith(
     breaker: { failureThreshold: 3, recoveryTimeoutMs: RECOVERY_MS, timeoutMs: 10_000, clock },
     peerAddresses,
     ...(didPeerAddresses === 'relay default' ? {} : { didPeerAddresses }),
-    outbox,
+    outbox: outbox!,
   });
 }
 

@@ -21,7 +21,8 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { fetch as undiciFetch } from 'undici';
 import { BoundedMap } from './bounded-map.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
-import { Outbox, type MessageRow } from './outbox.js';
+import { OutboxError } from '@phlow/supabase-outbox';
+import type { MessageOutbox, MessageRow } from './outbox.js';
 import { AgentDidNamespace, DID_PEERS, OPERATOR_PEERS, isAgentId, parseTarget, type PeerIdentity, type RelayTarget } from './peer-identity.js';
 
 /** How the peer's address was found. */
@@ -75,7 +76,7 @@ export interface RelayOptions {
   readonly didWebHost: string | undefined;
   /** Options of every peer breaker (one object: a family takes one configuration), as the A2A adapter takes them. */
   readonly breaker: CircuitBreakerOptions;
-  readonly outbox: Outbox;
+  readonly outbox: MessageOutbox;
   /**
    * Which addresses peers' A2A endpoints may connect to (`@phlow/a2a`'s address policy): `false`
    * refuses loopback, private, link-local and metadata addresses; a list allows those; `true` all.
@@ -191,11 +192,15 @@ export class Relay {
     return undefined;
   }
 
-  /** Relays `text` to `target` (agent id or DID); one `relay` span holds the lookup, resolution, send and write spans. */
-  relay(target: string, text: string): Promise<RelayResult> {
+  /**
+   * Relays `text` to `target` (agent id or DID); one `relay` span holds the lookup, resolution, send and
+   * write spans. The exchange is recorded under `conversation` (default: the peer), whose exchanges land
+   * in Supabase in the order they were answered.
+   */
+  relay(target: string, text: string, conversation?: string): Promise<RelayResult> {
     return tracer.startActiveSpan('relay', { kind: SpanKind.INTERNAL, attributes: { 'phlow.demo.target': target } }, async (span) => {
       try {
-        const result = await this.#relay(target, text);
+        const result = await this.#relay(target, text, conversation);
         span.setAttribute('phlow.demo.peer', result.peer);
         if (result.ok) {
           this.#relayed++;
@@ -212,7 +217,7 @@ export class Relay {
     });
   }
 
-  async #relay(given: string, text: string): Promise<RelayResult> {
+  async #relay(given: string, text: string, conversation: string | undefined): Promise<RelayResult> {
     const notes: string[] = [];
     const target = parseTarget(given);
     if ('error' in target) return { ok: false, status: 400, peer: given, message: target.error, notes };
@@ -245,7 +250,15 @@ export class Relay {
     }
 
     const row: MessageRow = { peer_id: peer.key, peer_url: url, request: text, reply, resolved_via: via, replayed: false };
-    const recorded = await this.#options.outbox.record(row);
+    let recorded: 'stored' | 'outbox';
+    try {
+      recorded = await this.#options.outbox.record(row, conversation ?? peer.key);
+    } catch (error) {
+      // Not accepted, so not promised: the caller hears why (outbox full: come back; text Postgres cannot store: never).
+      if (!OutboxError.isInstance(error)) throw error;
+      const full = error.code === 'OUTBOX_FULL';
+      return { ok: false, status: full ? 503 : 400, peer: peer.key, breaker, message: `The exchange with ${peer.key} cannot be recorded: ${clipped(error.message)}`, notes };
+    }
     if (recorded === 'outbox') notes.push('Supabase unavailable: the exchange waits in the outbox and is written once Supabase is back');
     return { ok: true, peer: peer.key, breaker, url, via, reply, recorded, notes };
   }

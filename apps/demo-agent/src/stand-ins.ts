@@ -6,7 +6,7 @@
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument } from '@phlow/testkit';
 import type { DemoConfig } from './config.js';
 
-/** The registry's schema: the agent cards the relay looks peers up in, and the exchanges it records. */
+/** The registry's schema: the agent cards the relay looks peers up in, and the exchanges it records (through the outbox). */
 export const SCHEMA_SQL = `
 create table if not exists agent_cards (
   id text primary key,
@@ -23,8 +23,14 @@ create table if not exists messages (
   request text not null,
   reply text not null,
   resolved_via text not null,
-  replayed boolean not null default false
+  replayed boolean not null default false,
+  -- @phlow/supabase-outbox: the write's idempotency key (replayed as insert-ignore-duplicates on it),
+  -- its place in acceptance order, and the conversation it belongs to.
+  conversation_id text not null default '',
+  idempotency_key text unique,
+  outbox_seq bigint
 );
+create index if not exists messages_conversation_order on messages (conversation_id, outbox_seq);
 `;
 
 /** A peer the demo knows about: in the registry, or only through its DID document (gamma). */
