@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadRecording } from './read-recording.js';
+import { importOtlpSpans } from './otlp-import.js';
+import { RecordingError } from './recording-error.js';
+import { renderHtml } from './report-html.js';
+import { renderJson } from './report-json.js';
+import type { Traffic } from './traffic.js';
+import { tune, type TuneReport } from './tune.js';
+
+const USAGE = `Usage: phlow-tune <recording.jsonl | recording-dir | otlp.json> [options]
+
+Replays recorded breaker traffic through the real circuit breaker under a grid of configurations
+and recommends one. Writes report.json and report.html.
+
+Options:
+  --grid <file>     JSON array of candidate configurations ({ label?, options } or breaker options)
+  --out <dir>       where to write the report (default: ./phlow-tune-report)
+  --workers <n>     worker threads (default: CPU count; 1 replays on the main thread)
+  --breaker <name>  tune only this breaker (default: every breaker in the input)
+  -h, --help        this text`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        grid: { type: 'string' },
+        out: { type: 'string' },
+        workers: { type: 'string' },
+        breaker: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the recording to tune on' : `expected one input, got ${positionals.length}`);
+  let workers: number | undefined;
+  if (values.workers !== undefined) {
+    if (!/^\d{1,3}$/.test(values.workers) || Number(values.workers) < 1 || Number(values.workers) > 256) {
+      throw new UsageError(`--workers must be an integer from 1 to 256; got ${JSON.stringify(values.workers)}`);
+    }
+    workers = Number(values.workers);
+  }
+  const grid = values.grid === undefined ? undefined : await readGrid(values.grid);
+  const input = positionals[0]!;
+  const traffics = await readInput(input);
+  const selected = values.breaker === undefined ? [...traffics.values()] : [traffics.get(values.breaker)].filter((t): t is Traffic => t !== undefined);
+  if (selected.length === 0) throw new RecordingError(`no breaker named ${JSON.stringify(values.breaker)}; found: ${[...traffics.keys()].slice(0, 20).join(', ')}`, input);
+  const reports: TuneReport[] = [];
+  for (const traffic of selected) {
+    reports.push(await tune(traffic, { ...(grid === undefined ? {} : { grid }), ...(workers === undefined ? {} : { workers }) }));
+  }
+  const out = resolve(values.out ?? 'phlow-tune-report');
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'report.json'), renderJson(reports));
+  await writeFile(join(out, 'report.html'), renderHtml(reports));
+  for (const report of reports) {
+    const best = report.results[report.recommended]!;
+    process.stdout.write(`${report.breaker}: ${report.calls} calls, ${report.results.length} configurations\n  recommended: ${best.candidate.label}\n  ${JSON.stringify(best.candidate.options)}\n`);
+    for (const reason of report.reasons) process.stdout.write(`  - ${reason}\n`);
+  }
+  process.stdout.write(`wrote ${join(out, 'report.json')} and ${join(out, 'report.html')}\n`);
+  return 0;
+}
+
+async function readInput(path: string): Promise<Map<string, Traffic>> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) throw new RecordingError('no such file or directory', path);
+  if (info.isFile() && path.endsWith('.json')) return (await importOtlpSpans(path)).traffic;
+  return loadRecording(path);
+}
+
+async function readGrid(path: string): Promise<unknown[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined || !info.isFile()) throw new UsageError(`--grid: no such file: ${path}`);
+  if (info.size > 1_048_576) throw new UsageError(`--grid: ${path} is larger than 1 MiB`);
+  let grid: unknown;
+  try {
+    grid = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--grid: ${path} is not JSON (${(error as Error).message})`);
+  }
+  if (!Array.isArray(grid) || grid.length === 0 || grid.length > 1_000) throw new UsageError(`--grid: ${path} must hold a JSON array of 1 to 1000 configurations`);
+  return grid;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`phlow-tune: ${error.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof RecordingError || error instanceof RangeError || error instanceof TypeError) {
+      process.stderr.write(`phlow-tune: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`phlow-tune: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

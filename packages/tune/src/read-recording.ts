@@ -1,0 +1,86 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describeValue } from '@phlow/circuit-breaker/internal';
+import { RecordingError } from './recording-error.js';
+import { TrafficBuilder } from './traffic-builder.js';
+import { OUTCOMES, type CallOutcome, type Traffic } from './traffic.js';
+
+/** Limits for reading files a user was handed: nothing in them is trusted. */
+export interface ReadLimits {
+  /** Most bytes read in all. Default 8 GiB. */
+  readonly maxBytes?: number;
+  /** Longest line. Default 64 KiB. */
+  readonly maxLineBytes?: number;
+  /** Most calls. Default 200 M. */
+  readonly maxCalls?: number;
+  /** Most breakers. Default 10 000. */
+  readonly maxBreakers?: number;
+}
+
+const DEFAULTS = { maxBytes: 8 * 2 ** 30, maxLineBytes: 64 * 2 ** 10, maxCalls: 200_000_000, maxBreakers: 10_000 };
+
+/**
+ * Reads a recording written by {@link TrafficRecorder}: a JSONL file, or a directory of them (read in
+ * name order). Each line is `{ "b": breaker, "t": start epoch ms, "d": duration ms, "o": outcome, "e"?: error class }`.
+ * A bad line stops the read with a {@link RecordingError} naming the file, the line and the problem.
+ */
+export async function loadRecording(path: string, limits: ReadLimits = {}): Promise<Map<string, Traffic>> {
+  const l = { ...DEFAULTS, ...limits };
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new RecordingError(error.code === 'ENOENT' ? 'no such file or directory' : `cannot read (${error.code ?? error.message})`, path);
+  });
+  const files = info.isDirectory()
+    ? (await readdir(path)).filter((name) => name.endsWith('.jsonl')).sort().map((name) => join(path, name))
+    : [path];
+  if (files.length === 0) throw new RecordingError('no .jsonl files in this directory', path);
+  const builder = new TrafficBuilder(l.maxBreakers);
+  let bytes = 0;
+  for (const file of files) {
+    const size = (await stat(file)).size;
+    bytes += size;
+    if (bytes > l.maxBytes) throw new RecordingError(`recording larger than ${l.maxBytes} bytes (maxBytes)`, file);
+    await readLines(file, l, builder);
+  }
+  if (builder.size === 0) throw new RecordingError('no calls in the recording', path);
+  return builder.build();
+}
+
+async function readLines(file: string, limits: typeof DEFAULTS, builder: TrafficBuilder): Promise<void> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.length > limits.maxLineBytes) throw new RecordingError(`line longer than ${limits.maxLineBytes} characters`, file, n);
+    if (line.trim() === '') continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (error) {
+      throw new RecordingError(`not JSON (${(error as Error).message})`, file, n);
+    }
+    const call = checkRow(row, file, n);
+    builder.add(call.b, call.t, call.d, call.o);
+    if (builder.size > limits.maxCalls) throw new RecordingError(`more than ${limits.maxCalls} calls (maxCalls)`, file, n);
+  }
+}
+
+function checkRow(row: unknown, file: string, line: number): { b: string; t: number; d: number; o: CallOutcome } {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new RecordingError(`expected an object; got ${describeValue(row)}`, file, line);
+  const r = row as Record<string, unknown>;
+  const b = Object.hasOwn(r, 'b') ? r.b : undefined;
+  const t = Object.hasOwn(r, 't') ? r.t : undefined;
+  const d = Object.hasOwn(r, 'd') ? r.d : undefined;
+  const o = Object.hasOwn(r, 'o') ? r.o : undefined;
+  if (typeof b !== 'string' || b.length === 0 || b.length > 256) throw new RecordingError(`"b" (breaker name) must be a string of 1 to 256 characters; got ${short(b)}`, file, line);
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 8.64e15) throw new RecordingError(`"t" (start, epoch ms) must be a finite number >= 0; got ${short(t)}`, file, line);
+  if (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > 86_400_000) throw new RecordingError(`"d" (duration, ms) must be a number from 0 to 86400000; got ${short(d)}`, file, line);
+  if (typeof o !== 'string' || !OUTCOMES.includes(o as CallOutcome)) throw new RecordingError(`"o" (outcome) must be one of ${OUTCOMES.join(', ')}; got ${short(o)}`, file, line);
+  return { b, t, d, o: o as CallOutcome };
+}
+
+function short(value: unknown): string {
+  const text = describeValue(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
