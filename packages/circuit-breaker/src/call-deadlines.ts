@@ -7,6 +7,11 @@ import type { PendingCall } from './pending-call.js';
  */
 export interface DeadlineEpoch {
   sealedAt: number;
+  /**
+   * The list its calls joined. A reconfigured breaker starts a new list for a new timeout while its
+   * calls in flight stay on the old one, so a settling call finds its own list here.
+   */
+  readonly owner: CallDeadlines;
 }
 
 /**
@@ -34,7 +39,7 @@ export class CallDeadlines {
   private head: PendingCall | undefined = undefined;
   private tail: PendingCall | undefined = undefined;
   private timer: TimerHandle | undefined = undefined;
-  private epoch: DeadlineEpoch = { sealedAt: Infinity };
+  private epoch: DeadlineEpoch = { sealedAt: Infinity, owner: this };
   private readonly monotonicNow: () => number;
 
   constructor(
@@ -58,12 +63,12 @@ export class CallDeadlines {
   add(call: PendingCall, exact = false): void {
     if (this.timer === undefined) {
       // Idle until now: read the clock once, so this call's deadline is exact.
-      call.epoch = { sealedAt: this.monotonicNow() };
-      this.epoch = { sealedAt: Infinity };
+      call.epoch = { sealedAt: this.monotonicNow(), owner: this };
+      this.epoch = { sealedAt: Infinity, owner: this };
       this.timer = this.clock.setTimeout(this.tick, this.resolution);
     } else if (exact) {
       // May sit behind calls of the open epoch, due at most one tick later: expired with them.
-      call.epoch = { sealedAt: this.monotonicNow() };
+      call.epoch = { sealedAt: this.monotonicNow(), owner: this };
     } else {
       call.epoch = this.epoch;
     }
@@ -87,7 +92,7 @@ export class CallDeadlines {
     const now = this.monotonicNow();
     // Every call listed since the last tick started no later than now.
     this.epoch.sealedAt = now;
-    this.epoch = { sealedAt: Infinity };
+    this.epoch = { sealedAt: Infinity, owner: this };
     const timeoutMs = this.timeoutMs;
     while (this.head !== undefined && this.head.epoch!.sealedAt + timeoutMs <= now) {
       const call = this.head;

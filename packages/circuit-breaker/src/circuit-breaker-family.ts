@@ -1,7 +1,7 @@
-import { CircuitBreaker, type FamilyMembership } from './circuit-breaker.js';
+import { CircuitBreaker, patchedOptions, type FamilyMembership, type ReconfigureReport } from './circuit-breaker.js';
 import type { CallContext, ExecuteOptions } from './call-context.js';
 import { CircuitFamilyFullError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import { differences, type CircuitBreakerOptions, type ResolvedOptions } from './options.js';
 import { checkDurationMs, checkInteger, checkKnownKeys, describeValue } from './validate.js';
 
 /** Bounds of a keyed family. */
@@ -28,6 +28,14 @@ interface Membership extends FamilyMembership {
 export interface FamilyHooks {
   added(breaker: CircuitBreaker): void;
   removed(breaker: CircuitBreaker): void;
+}
+
+/** What {@link CircuitBreakerFamily.reconfigure} did. */
+export interface FamilyReconfigureReport {
+  /** The options whose value changed. */
+  readonly changed: readonly string[];
+  /** Each member's report, by key. */
+  readonly members: ReadonlyMap<string, ReconfigureReport>;
 }
 
 /**
@@ -73,7 +81,7 @@ export class CircuitBreakerFamily {
 
   constructor(
     readonly name: string,
-    /** Options every member shares. */
+    /** Options every member shares (replaced by {@link CircuitBreakerFamily.reconfigure}). */
     readonly options: ResolvedOptions,
     familyOptions: FamilyOptions = {},
     private readonly hooks?: FamilyHooks,
@@ -155,6 +163,19 @@ export class CircuitBreakerFamily {
 
   breakers(): IterableIterator<CircuitBreaker> {
     return this.members.values();
+  }
+
+  /**
+   * Applies new options to every member and to members created later, without a restart; see
+   * `CircuitBreaker.reconfigure` for what is kept and what is reset. Returns each member's report, by key.
+   */
+  reconfigure(options: CircuitBreakerOptions): FamilyReconfigureReport {
+    const next = patchedOptions(this.options, options);
+    const changed = Object.freeze(differences(this.options, next));
+    (this as { options: ResolvedOptions }).options = next;
+    const members = new Map<string, ReconfigureReport>();
+    for (const [key, breaker] of this.members) members.set(key, breaker.applyOptions(next));
+    return Object.freeze({ changed, members });
   }
 
   /** @internal Registry's config check for a second `getFamily` with family options. */

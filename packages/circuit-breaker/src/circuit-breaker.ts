@@ -12,9 +12,9 @@ import type {
 import { CIRCUIT_STATES, type CircuitSnapshot, type CircuitState, type TransitionReason } from './circuit-state.js';
 import { CircuitOpenError, CircuitTimeoutError } from './errors.js';
 import { Emitter, toDisposable, type Event } from './event.js';
-import type { FailurePolicy } from './failure-policy.js';
+import type { FailurePolicy, FailurePolicySpec } from './failure-policy.js';
 import { describeThrown, transitionLevel, transitionMessage } from './json-logger.js';
-import { internOptions, resolveOptions, type CircuitBreakerInit, type Outcome, type ResolvedOptions } from './options.js';
+import { differences, internOptions, patchOptions, resolveOptions, type CircuitBreakerInit, type CircuitBreakerOptions, type Outcome, type ResolvedOptions } from './options.js';
 import { PendingCall, type CallOwner } from './pending-call.js';
 import { createPolicy } from './policies.js';
 import type { StoreConnection } from './state-store.js';
@@ -57,6 +57,21 @@ interface Listeners {
 const CLOSED: Inner = Object.freeze({ kind: 'closed' });
 const FORCED_OPEN: Inner = Object.freeze({ kind: 'forced_open' });
 const DISABLED: Inner = Object.freeze({ kind: 'disabled' });
+
+/** What {@link CircuitBreaker.reconfigure} changed, kept and reset. */
+export interface ReconfigureReport {
+  /** The options whose value changed (`failureThreshold` shows as `failurePolicy`, which it is short for). */
+  readonly changed: readonly string[];
+  /**
+   * `kept`: the failures counted toward opening survived (same policy, or a consecutive count carried
+   * into a new threshold, at most one below it); `reset`: the policy's kind or window changed.
+   */
+  readonly failureCounts: 'kept' | 'reset';
+  /** The state after the change (it is never changed by it, but an open breaker may now be due a probe). */
+  readonly state: CircuitState;
+  /** An open breaker's retry time under the new options (epoch ms), else null. */
+  readonly retryAt: number | null;
+}
 
 /** Where a breaker sits in a keyed family (see `CircuitBreakerFamily`). */
 export interface FamilyMembership {
@@ -113,14 +128,16 @@ export class CircuitBreaker implements CallOwner {
   readonly name: string;
   /** The family and key this breaker belongs to, if it was created by a keyed family. */
   readonly membership: FamilyMembership | undefined;
-  /** Validated options with defaults applied. */
+  /** Validated options with defaults applied (replaced, never changed, by {@link CircuitBreaker.reconfigure}). */
   readonly options: ResolvedOptions;
 
   private inner: Inner = CLOSED;
   private generation = 0;
   private failedProbes = 0;
-  private readonly policy: FailurePolicy;
+  private policy: FailurePolicy;
   private deadlines: CallDeadlines | undefined = undefined;
+  /** Deadline lists of earlier timeouts that calls in flight still wait on (after a reconfigure). */
+  private retiredDeadlines: CallDeadlines[] | undefined = undefined;
   private store: StoreConnection | undefined = undefined;
   /** Read the clock for every call: the policy needs time, or someone listens for durations. */
   private timed: boolean;
@@ -171,10 +188,16 @@ export class CircuitBreaker implements CallOwner {
     this.timed = this.policy.needsTime;
     if (init?.initialState !== undefined) this.restore(init.initialState);
     if (this.options.stateStore !== undefined) {
+      // Read when used, not copied: a reconfigured threshold reaches a store counting fleet-wide.
+      const self = this;
       this.store = this.options.stateStore.connect({
         name: this.name,
-        threshold: this.policy.threshold,
-        halfOpenMaxCalls: this.options.halfOpenMaxCalls,
+        get threshold() {
+          return self.policy.threshold;
+        },
+        get halfOpenMaxCalls() {
+          return self.options.halfOpenMaxCalls;
+        },
         retryAtFor: (openedAt, failedProbes) => openedAt + this.openDurationMs(failedProbes),
         snapshot: () => this.toJSON(),
         applyRemote: (snapshot) => this.applyRemote(snapshot),
@@ -347,7 +370,7 @@ export class CircuitBreaker implements CallOwner {
 
   /** @internal CallOwner: a guarded call resolved. */
   callSucceeded(call: PendingCall, value: unknown): void {
-    this.deadlines?.remove(call);
+    call.epoch?.owner.remove(call);
     if (call.probeTimer !== undefined) this.stopProbeTimer(call);
     if (call.generation === this.generation && this.inner === CLOSED && call.startedAt !== call.startedAt && this.plain) {
       // The common timed case with nothing to classify, share or tell (as in `handlersFor`).
@@ -360,7 +383,7 @@ export class CircuitBreaker implements CallOwner {
 
   /** @internal CallOwner: a guarded call threw. */
   callFailed(call: PendingCall, error: unknown): void {
-    this.deadlines?.remove(call);
+    call.epoch?.owner.remove(call);
     if (call.probeTimer !== undefined) this.stopProbeTimer(call);
     this.settleError(error, call.generation, call.startedAt);
   }
@@ -370,7 +393,7 @@ export class CircuitBreaker implements CallOwner {
    * `halfOpenMaxWaitMs`); returns the error to reject it with and abort its signal with.
    */
   callTimedOut(call: PendingCall, stuck: boolean): unknown {
-    this.deadlines?.remove(call);
+    call.epoch?.owner.remove(call);
     const probe = call.probeTimer !== undefined;
     if (probe) this.stopProbeTimer(call);
     const limitMs = stuck ? this.options.halfOpenMaxWaitMs : this.options.timeoutMs;
@@ -396,7 +419,7 @@ export class CircuitBreaker implements CallOwner {
 
   /** @internal CallOwner: the caller's signal aborted a guarded call. */
   callAborted(call: PendingCall, reason: unknown): void {
-    this.deadlines?.remove(call);
+    call.epoch?.owner.remove(call);
     if (call.probeTimer !== undefined) this.stopProbeTimer(call);
     this.settleIgnored(call.generation, call.startedAt, 'aborted', reason);
   }
@@ -682,6 +705,57 @@ export class CircuitBreaker implements CallOwner {
     else this.policy.reset();
   }
 
+  /**
+   * Applies new options to the running breaker, without a restart (as Polly v8 reloads options): how a
+   * threshold advisor's advice, or an operator's, takes effect. `options` names only what changes; an
+   * option named with `undefined` returns to its default. `clock` and `stateStore` cannot change.
+   *
+   * What is kept: the state, the generation (calls in flight still count), cumulative totals, an open
+   * breaker's failed-probe count. Calls in flight keep the timeout they started with. What follows the
+   * new options at once: an open breaker's retry time (recomputed from when it opened), the half-open
+   * permits and successes needed. Failure counts are kept when the failure policy is unchanged, carried
+   * over (below the new threshold) from one consecutive threshold to another, and reset when the policy's
+   * kind or window changes — the returned report says which. A keyed family's members are reconfigured
+   * through the family (`CircuitBreakerFamily.reconfigure`), the registry's by name.
+   *
+   * @example
+   * const report = breaker.reconfigure({ failureThreshold: 8, recoveryTimeoutMs: 15_000 });
+   * // { changed: ['failurePolicy', 'recoveryTimeoutMs'], failureCounts: 'kept', state: 'closed', retryAt: null }
+   */
+  reconfigure(options: CircuitBreakerOptions): ReconfigureReport {
+    return this.applyOptions(patchedOptions(this.options, options));
+  }
+
+  /** @internal Applies options already resolved (a family resolves them once for all its members). */
+  applyOptions(next: ResolvedOptions): ReconfigureReport {
+    const previous = this.options;
+    const changed = differences(previous, next);
+    const now = previous.clock.now();
+    let failureCounts: 'kept' | 'reset' = 'kept';
+    if (changed.includes('failurePolicy')) {
+      const carried = carriedFailures(previous.failurePolicy, next.failurePolicy, this.policy.failureCount(now));
+      this.policy = createPolicy(next.failurePolicy);
+      if (carried === undefined) failureCounts = 'reset';
+      else for (let i = 0; i < carried; i++) this.policy.recordFailure(now, 0);
+      this.timed = this.policy.needsTime;
+    }
+    (this as { options: ResolvedOptions }).options = next;
+    // Calls in flight stay on the list they joined (it expires them with the old timeout and stops
+    // by itself once empty); new calls get a list with the new one.
+    if (changed.includes('timeoutMs')) {
+      if (this.deadlines?.armed) (this.retiredDeadlines ??= []).push(this.deadlines);
+      this.deadlines = undefined;
+    }
+    const inner = this.inner;
+    if (inner.kind === 'open' && (changed.includes('recoveryTimeoutMs') || changed.includes('openBackoff'))) {
+      this.inner = { kind: 'open', openedAt: inner.openedAt, retryAt: inner.openedAt + this.openDurationMs() };
+    }
+    this.rejection = undefined; // it carries the old retry time
+    this.refresh(now);
+    const after = this.inner;
+    return Object.freeze({ changed: Object.freeze(changed), failureCounts, state: after.kind, retryAt: after.kind === 'open' ? after.retryAt : null });
+  }
+
   // --- state export, restore, sharing -----------------------------------------------------------
 
   /** The state, serialisable; pass it back as `initialState` to restore it. */
@@ -790,9 +864,14 @@ export class CircuitBreaker implements CallOwner {
     return this.calls - this.successes - this.failures - this.rejections - this.ignored + this.abandoned;
   }
 
-  /** Timers this breaker holds right now (0 or 1); an idle breaker holds none. */
+  /**
+   * Timers this breaker holds right now: 0 or 1, plus one per earlier timeout that calls still in
+   * flight were started with (see {@link CircuitBreaker.reconfigure}); an idle breaker holds none.
+   */
   get activeTimers(): number {
-    return this.deadlines?.armed ? 1 : 0;
+    const retired = this.retiredDeadlines?.filter((list) => list.armed);
+    this.retiredDeadlines = retired?.length ? retired : undefined;
+    return (this.deadlines?.armed ? 1 : 0) + (retired?.length ?? 0);
   }
 
   /**
@@ -934,6 +1013,23 @@ const RESOLVED = new WeakSet<object>();
 /** Validates options once so many breakers can share the result (identical configurations share one object). */
 export function sharedOptions(options?: CircuitBreakerInit): ResolvedOptions {
   const resolved = internOptions(resolveOptions(options));
+  RESOLVED.add(resolved);
+  return resolved;
+}
+
+/**
+ * How many failures a new policy starts with: all of them for the same policy, a consecutive count
+ * carried to a new consecutive threshold (at most one below it: a change of threshold alone never
+ * opens a breaker), undefined (start afresh) for another kind or window of policy.
+ */
+function carriedFailures(from: FailurePolicySpec, to: FailurePolicySpec, counted: number): number | undefined {
+  if (from.type !== 'consecutive' || to.type !== 'consecutive') return undefined;
+  return Math.min(counted, to.threshold - 1);
+}
+
+/** `current` patched by `reconfigure`'s options, resolved for sharing like {@link sharedOptions}. */
+export function patchedOptions(current: ResolvedOptions, patch: CircuitBreakerOptions): ResolvedOptions {
+  const resolved = patchOptions(current, patch);
   RESOLVED.add(resolved);
   return resolved;
 }

@@ -1,8 +1,8 @@
 export { CircuitBreaker } from './circuit-breaker.js';
-export type { CircuitBreakerStats, FamilyMembership } from './circuit-breaker.js';
+export type { CircuitBreakerStats, FamilyMembership, ReconfigureReport } from './circuit-breaker.js';
 export { CircuitBreakerFamily } from './circuit-breaker-family.js';
 export { FAMILY_DEFAULTS } from './circuit-breaker-family.js';
-export type { FamilyOptions } from './circuit-breaker-family.js';
+export type { FamilyOptions, FamilyReconfigureReport } from './circuit-breaker-family.js';
 export { CircuitBreakerRegistry, getCircuitBreakerRegistry } from './registry.js';
 export { circuitBreaker } from './decorator.js';
 export { CIRCUIT_STATES } from './circuit-state.js';

@@ -370,3 +370,50 @@ function identityOf(value: unknown): string {
   if (id === undefined) identities.set(object, (id = nextIdentity++));
   return `#${id}`;
 }
+
+/** The options `reconfigure` refuses to change: the breaker's timers and its store connection are bound to them. */
+const FIXED_AT_CONSTRUCTION = ['clock', 'stateStore'] as const;
+
+/**
+ * `current` with the options named in `patch` replaced (an option named with `undefined` returns to its
+ * default; options left out stay), validated as a whole. `failureThreshold` replaces a `failurePolicy`
+ * and the other way round; a `halfOpenMaxWaitMs` that was the default follows the new timeouts.
+ */
+export function patchOptions(current: ResolvedOptions, patch: CircuitBreakerOptions): ResolvedOptions {
+  if (typeof patch !== 'object' || patch === null) {
+    throw new TypeError(`reconfigure: options must be an object; got ${describeValue(patch)}`);
+  }
+  checkKnownKeys('reconfigure: options', patch, CIRCUIT_BREAKER_OPTION_NAMES.filter((name) => name !== 'initialState'));
+  for (const key of FIXED_AT_CONSTRUCTION) {
+    if (key in patch && patch[key] !== current[key]) {
+      throw new TypeError(`reconfigure: ${key} cannot change on a running breaker (its timers and connections are bound to it); got ${describeValue(patch[key])}`);
+    }
+  }
+  const defaultWait = current.halfOpenMaxWaitMs === (current.timeoutMs || current.recoveryTimeoutMs || 60_000);
+  const base: { -readonly [K in keyof CircuitBreakerOptions]: CircuitBreakerOptions[K] } = {
+    failurePolicy: current.failurePolicy,
+    recoveryTimeoutMs: current.recoveryTimeoutMs,
+    timeoutMs: current.timeoutMs,
+    expectedError: current.expectedError,
+    classifyResult: current.classifyResult,
+    halfOpenMaxCalls: current.halfOpenMaxCalls,
+    successThreshold: current.successThreshold,
+    halfOpenMaxWaitMs: defaultWait ? undefined : current.halfOpenMaxWaitMs,
+    openBackoff: current.openBackoff ?? false,
+    clock: current.clock,
+    random: current.random,
+    logger: current.logger ?? false,
+    stateStore: current.stateStore,
+  };
+  if ('failureThreshold' in patch) delete base.failurePolicy;
+  return internOptions(resolveOptions({ ...base, ...patch }));
+}
+
+/** Every option in which two configurations differ (see {@link firstDifference}). */
+export function differences(a: ResolvedOptions, b: ResolvedOptions): (keyof ResolvedOptions)[] {
+  const changed: (keyof ResolvedOptions)[] = [];
+  for (const key of Object.keys(a) as (keyof ResolvedOptions)[]) {
+    if (key !== 'classifyError' && firstDifference({ [key]: a[key] } as unknown as ResolvedOptions, { [key]: b[key] } as unknown as ResolvedOptions) !== undefined) changed.push(key);
+  }
+  return changed;
+}

@@ -1,7 +1,7 @@
-import { CircuitBreaker, sharedOptions, type CircuitBreakerStats } from './circuit-breaker.js';
+import { CircuitBreaker, sharedOptions, type CircuitBreakerStats, type ReconfigureReport } from './circuit-breaker.js';
 import type { StateChangeEvent } from './circuit-events.js';
 import type { PolicyEvent } from './policy-events.js';
-import { CircuitBreakerFamily, type FamilyOptions } from './circuit-breaker-family.js';
+import { CircuitBreakerFamily, type FamilyOptions, type FamilyReconfigureReport } from './circuit-breaker-family.js';
 import { Emitter, toDisposable, type Disposable, type DisposableLike, type Event } from './event.js';
 import { withAdapterDefaults } from './adapter-defaults.js';
 import { DEFAULTS, firstDifference, resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options.js';
@@ -23,6 +23,12 @@ export class CircuitBreakerRegistry {
   private readonly removed = new Emitter<CircuitBreaker>(() => {});
   private readonly stateChanges = new Emitter<StateChangeEvent>(() => {});
   private readonly policyEvents = new Emitter<PolicyEvent>(() => {});
+  /**
+   * The options each name was created with. A later `getBreaker(name, options)` is checked against
+   * them, not against options applied since by {@link reconfigure}: code that declares its breaker on
+   * every call (the adapters do) keeps working after an operator retuned it.
+   */
+  private readonly declared = new Map<string, ResolvedOptions>();
   /** Each breaker's subscription feeding {@link onStateChange}, dropped when a family retires it. */
   private readonly relays = new Map<CircuitBreaker, Disposable>();
 
@@ -41,7 +47,7 @@ export class CircuitBreakerRegistry {
   getBreaker(name: string, options?: CircuitBreakerOptions): CircuitBreaker {
     const existing = this.breakers.get(name);
     if (existing !== undefined) {
-      if (options !== undefined) this.checkSameConfig(`breaker ${JSON.stringify(name)}`, existing.options, options);
+      if (options !== undefined) this.checkSameConfig(`breaker ${JSON.stringify(name)}`, this.declared.get(name) ?? existing.options, options);
       return existing;
     }
     if (this.families.has(name)) {
@@ -49,6 +55,7 @@ export class CircuitBreakerRegistry {
     }
     const breaker = new CircuitBreaker(name, sharedOptions(this.withDefaults(options)));
     this.breakers.set(name, breaker);
+    this.declared.set(name, breaker.options);
     this.adopt(breaker);
     return breaker;
   }
@@ -60,7 +67,7 @@ export class CircuitBreakerRegistry {
   getFamily(name: string, options?: CircuitBreakerOptions, familyOptions?: FamilyOptions): CircuitBreakerFamily {
     const existing = this.families.get(name);
     if (existing !== undefined) {
-      if (options !== undefined) this.checkSameConfig(`family ${JSON.stringify(name)}`, existing.options, options);
+      if (options !== undefined) this.checkSameConfig(`family ${JSON.stringify(name)}`, this.declared.get(name) ?? existing.options, options);
       if (familyOptions !== undefined) existing.checkSameFamilyOptions(familyOptions);
       return existing;
     }
@@ -77,6 +84,7 @@ export class CircuitBreakerRegistry {
       },
     });
     this.families.set(name, family);
+    this.declared.set(name, family.options);
     return family;
   }
 
@@ -149,6 +157,24 @@ export class CircuitBreakerRegistry {
     const breaker = this.get(name);
     breaker?.reset();
     return breaker !== undefined;
+  }
+
+  /**
+   * Applies new options to the breaker or keyed family called `name` without a restart (see
+   * `CircuitBreaker.reconfigure`: what changes, what is kept, what is reset). A family's members are
+   * reconfigured with it; a single member cannot be (members share their family's options). Later
+   * `getBreaker(name, options)` calls are still checked against the options the name was created
+   * with, so code declaring its breakers on every call keeps working.
+   */
+  reconfigure(name: string, options: CircuitBreakerOptions): ReconfigureReport | FamilyReconfigureReport {
+    const breaker = this.breakers.get(name);
+    if (breaker !== undefined) return breaker.reconfigure(options);
+    const family = this.families.get(name);
+    if (family !== undefined) return family.reconfigure(options);
+    if (this.familyMember(name) !== undefined) {
+      throw new TypeError(`reconfigure: ${JSON.stringify(name)} is a member of a keyed family; reconfigure the family ${JSON.stringify(name.slice(0, name.indexOf('/')))}`);
+    }
+    throw new TypeError(`reconfigure: no circuit breaker or family is called ${describeValue(name)}`);
   }
 
   /** Closes every breaker. */

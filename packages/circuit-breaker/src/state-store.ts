@@ -8,7 +8,10 @@ import type { DisposableLike } from './event.js';
 export interface StoreBinding {
   /** The breaker's full name (a family member's is `family/key`). */
   readonly name: string;
-  /** The breaker's `failureThreshold` (or window threshold), for a store counting fleet-wide. */
+  /**
+   * The breaker's `failureThreshold` (or window threshold), for a store counting fleet-wide. Read it
+   * when needed rather than keeping a copy: it follows `reconfigure`.
+   */
   readonly threshold: number;
   /** Trial calls the breaker admits while half-open; a store granting fleet-wide permits uses it. */
   readonly halfOpenMaxCalls: number;

@@ -73,6 +73,8 @@ export function transientFailure(value: unknown): TransientFailure | undefined {
   }
 }
 
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
 /** A `Retry-After` header in ms (delay-seconds or an HTTP date), or null when absent or unreadable. */
 function retryAfterOf(headers: unknown): number | null {
   if (typeof headers !== 'object' || headers === null || typeof (headers as Headers).get !== 'function') return null;
@@ -80,6 +82,8 @@ function retryAfterOf(headers: unknown): number | null {
   if (typeof raw !== 'string') return null;
   const text = raw.trim();
   if (/^\d{1,10}$/.test(text)) return Number(text) * 1_000;
+  // Only the IMF-fixdate form servers send (RFC 9110 §5.6.7): Date.parse alone reads "-5" as a year.
+  if (!IMF_FIXDATE.test(text)) return null;
   const date = Date.parse(text);
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : null;
 }

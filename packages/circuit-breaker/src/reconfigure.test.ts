@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker, CircuitBreakerRegistry, CircuitTimeoutError, ManualClock, type CircuitStateStore, type StoreBinding } from './index.js';
+import { breakerOnClock, fail, settle, succeed } from './test-helpers.test-util.js';
+
+async function failTimes(breaker: { execute(fn: () => Promise<unknown>): Promise<unknown> }, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await settle(breaker.execute(fail));
+}
+
+describe('reconfigure', () => {
+  it("the README's example", () => {
+    using breaker = new CircuitBreaker('external_api', { logger: false });
+    const report = breaker.reconfigure({ failureThreshold: 8, recoveryTimeoutMs: 15_000 });
+    expect(report).toEqual({ changed: ['failurePolicy', 'recoveryTimeoutMs'], failureCounts: 'kept', state: 'closed', retryAt: null });
+  });
+
+  it('raises a consecutive threshold keeping the failures counted so far', async () => {
+    const { breaker } = breakerOnClock({ failureThreshold: 5 });
+    await failTimes(breaker, 3);
+    const report = breaker.reconfigure({ failureThreshold: 8 });
+    expect(report).toEqual({ changed: ['failurePolicy'], failureCounts: 'kept', state: 'closed', retryAt: null });
+    expect(breaker.getStats()).toMatchObject({ failure_count: 3, failure_threshold: 8 });
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('lowering the threshold below the count never opens the breaker by itself; the next failure does', async () => {
+    const { breaker } = breakerOnClock({ failureThreshold: 5 });
+    await failTimes(breaker, 4);
+    expect(breaker.reconfigure({ failureThreshold: 2 })).toMatchObject({ failureCounts: 'kept', state: 'closed' });
+    expect(breaker.getStats().failure_count).toBe(1);
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('another kind of policy starts counting afresh, and says so', async () => {
+    const { breaker } = breakerOnClock({ failureThreshold: 5 });
+    await failTimes(breaker, 4);
+    const report = breaker.reconfigure({ failurePolicy: { type: 'count-window', size: 10, minimumCalls: 4, failureRateThreshold: 0.5 } });
+    expect(report).toMatchObject({ changed: ['failurePolicy'], failureCounts: 'reset' });
+    expect(breaker.getStats().failure_count).toBe(0);
+    await failTimes(breaker, 3);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it("an open breaker's retry time follows a new recovery timeout at once", async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 1, recoveryTimeoutMs: 60_000 });
+    await failTimes(breaker, 1);
+    const openedAt = clock.now();
+    clock.advance(10_000);
+    expect(breaker.reconfigure({ recoveryTimeoutMs: 30_000 })).toMatchObject({ state: 'open', retryAt: openedAt + 30_000 });
+    clock.advance(10_000);
+    expect(breaker.state).toBe('open');
+    // Shorter than the time already spent open: due a probe now.
+    expect(breaker.reconfigure({ recoveryTimeoutMs: 5_000 })).toMatchObject({ state: 'half_open', retryAt: null });
+    await breaker.execute(succeed);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a rejection after the change carries the new retry time', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 1, recoveryTimeoutMs: 60_000 });
+    await failTimes(breaker, 1);
+    const before = await settle(breaker.execute(succeed));
+    expect(before).toMatchObject({ ok: false, error: { retryAt: clock.now() + 60_000 } });
+    breaker.reconfigure({ recoveryTimeoutMs: 20_000 });
+    const after = await settle(breaker.execute(succeed));
+    expect(after).toMatchObject({ ok: false, error: { retryAt: clock.now() + 20_000 } });
+  });
+
+  it('calls in flight keep their timeout; new calls get the new one; no timer outlives them', async () => {
+    const { breaker, clock } = breakerOnClock({ timeoutMs: 1_000, failureThreshold: 10 });
+    const old = settle(breaker.execute(() => new Promise(() => {})));
+    breaker.reconfigure({ timeoutMs: 5_000 });
+    const fresh = settle(breaker.execute(() => new Promise(() => {})));
+    expect(breaker.activeTimers).toBe(2);
+    clock.advance(1_100);
+    expect(await old).toMatchObject({ ok: false });
+    expect(CircuitTimeoutError.isInstance(((await old) as { error: unknown }).error)).toBe(true);
+    clock.advance(3_000);
+    let freshDone = false;
+    void fresh.then(() => (freshDone = true));
+    await Promise.resolve();
+    expect(freshDone).toBe(false);
+    clock.advance(2_000);
+    expect(await fresh).toMatchObject({ ok: false });
+    expect(breaker.getStats()).toMatchObject({ total_timeouts: 2, in_flight: 0 });
+    expect(breaker.activeTimers).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('turning the timeout off stops timing new calls; turning it on starts', async () => {
+    const { breaker, clock } = breakerOnClock({ timeoutMs: 1_000 });
+    breaker.reconfigure({ timeoutMs: 0 });
+    const untimed = settle(breaker.execute(() => new Promise((resolve) => setTimeout(resolve, 5, 'late'))));
+    clock.advance(10_000);
+    expect(await untimed).toEqual({ ok: true, value: 'late' });
+    breaker.reconfigure({ timeoutMs: 500 });
+    const timed = settle(breaker.execute(() => new Promise(() => {})));
+    clock.advance(600);
+    expect(await timed).toMatchObject({ ok: false });
+  });
+
+  it('more half-open permits admit more probes at once', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 1, recoveryTimeoutMs: 1_000, timeoutMs: 0 });
+    await failTimes(breaker, 1);
+    clock.advance(1_000);
+    const hanging = () => new Promise(() => {});
+    void breaker.execute(hanging).catch(() => {});
+    expect(await settle(breaker.execute(hanging))).toMatchObject({ ok: false, error: { name: 'CircuitOpenError' } });
+    breaker.reconfigure({ halfOpenMaxCalls: 3, successThreshold: 2 });
+    void breaker.execute(hanging).catch(() => {});
+    void breaker.execute(hanging).catch(() => {});
+    expect(breaker.getStats().in_flight).toBe(3);
+  });
+
+  it('keeps forced and disabled modes', async () => {
+    const { breaker } = breakerOnClock();
+    breaker.forceOpen();
+    expect(breaker.reconfigure({ failureThreshold: 2 }).state).toBe('forced_open');
+    breaker.disable();
+    expect(breaker.reconfigure({ failureThreshold: 3 }).state).toBe('disabled');
+  });
+
+  it('a bad option is refused naming it, and changes nothing', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 5 });
+    await failTimes(breaker, 2);
+    expect(() => breaker.reconfigure({ failureThreshold: 0 })).toThrow(/failureThreshold must be an integer >= 1; got 0/);
+    expect(() => breaker.reconfigure({ recoveryTimeoutMs: -1 })).toThrow(RangeError);
+    expect(() => breaker.reconfigure({ clock: new ManualClock() })).toThrow(/clock cannot change on a running breaker/);
+    expect(() => breaker.reconfigure({ initialState: undefined } as never)).toThrow(/initialState/);
+    expect(() => breaker.reconfigure({ failureThreshold: 3, failurePolicy: { type: 'consecutive', threshold: 3 } })).toThrow(/exclusive/);
+    expect(() => breaker.reconfigure(null as never)).toThrow(/options must be an object; got null/);
+    expect(breaker.reconfigure({ clock }).changed).toEqual([]); // the same clock is no change
+    expect(breaker.getStats()).toMatchObject({ failure_count: 2, failure_threshold: 5 });
+  });
+
+  it('an option named with undefined returns to its default; a defaulted halfOpenMaxWaitMs follows the new timeout', () => {
+    const { breaker } = breakerOnClock({ recoveryTimeoutMs: 5_000, timeoutMs: 2_000 });
+    expect(breaker.options.halfOpenMaxWaitMs).toBe(2_000);
+    breaker.reconfigure({ timeoutMs: 7_000 });
+    expect(breaker.options.halfOpenMaxWaitMs).toBe(7_000);
+    breaker.reconfigure({ recoveryTimeoutMs: undefined });
+    expect(breaker.options.recoveryTimeoutMs).toBe(60_000);
+  });
+
+  it('a state store counting fleet-wide sees the new threshold', () => {
+    let binding: StoreBinding | undefined;
+    const store: CircuitStateStore = {
+      connect(b) {
+        binding = b;
+        return { dispose() {}, transitioned() {}, failed() {} } as never;
+      },
+    };
+    const { breaker } = breakerOnClock({ failureThreshold: 5, halfOpenMaxCalls: 1, stateStore: store });
+    breaker.reconfigure({ failureThreshold: 9, halfOpenMaxCalls: 2 });
+    expect(binding).toMatchObject({ threshold: 9, halfOpenMaxCalls: 2 });
+  });
+});
+
+describe('registry.reconfigure', () => {
+  it("reconfigures a family's members and those created later; callers declaring the original options keep working", async () => {
+    const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false });
+    const declared = { failureThreshold: 3 };
+    const family = registry.getFamily('peers', declared);
+    await failTimes(family.get('alpha'), 2);
+    const report = registry.reconfigure('peers', { failureThreshold: 6 });
+    expect(report.changed).toEqual(['failurePolicy']);
+    expect((report as { members: ReadonlyMap<string, unknown> }).members.get('alpha')).toMatchObject({ failureCounts: 'kept' });
+    expect(registry.getFamily('peers', declared)).toBe(family); // an adapter re-declaring its family on each call
+    expect(family.get('beta').options.failurePolicy).toEqual({ type: 'consecutive', threshold: 6 });
+    expect(family.get('alpha').getStats()).toMatchObject({ failure_count: 2, failure_threshold: 6 });
+    expect(() => registry.getFamily('peers', { failureThreshold: 4 })).toThrow(/different failureThreshold \(existing: 3, requested: 4\)/);
+  });
+
+  it('reconfigures a plain breaker by name and refuses a member or an unknown name', () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    registry.getBreaker('db', { timeoutMs: 1_000 });
+    registry.getFamily('peers').get('alpha');
+    expect(registry.reconfigure('db', { timeoutMs: 2_000 })).toMatchObject({ changed: ['timeoutMs', 'halfOpenMaxWaitMs'] });
+    expect(registry.getBreaker('db', { timeoutMs: 1_000 }).options.timeoutMs).toBe(2_000);
+    expect(() => registry.reconfigure('peers/alpha', {})).toThrow(/member of a keyed family; reconfigure the family "peers"/);
+    expect(() => registry.reconfigure('nope', {})).toThrow(/no circuit breaker or family is called "nope"/);
+  });
+});
