@@ -31,6 +31,8 @@ export interface OutboxStats {
   readonly refused: number;
   /** In Supabase, since start (at once or replayed). */
   readonly stored: number;
+  /** Replayed writes the database had already (an attempt before a crash landed): not written twice. */
+  readonly duplicates: number;
 }
 
 export interface MessageOutboxOptions {
@@ -61,7 +63,7 @@ export class MessageOutbox {
 
   get stats(): OutboxStats {
     const s = this.#outbox.stats;
-    return { pending: s.pending, pending_bytes: s.pendingBytes, replayed: s.replayed, dead_lettered: s.deadLetters, refused: s.refused, stored: s.delivered };
+    return { pending: s.pending, pending_bytes: s.pendingBytes, replayed: s.replayed, dead_lettered: s.deadLetters, refused: s.refused, stored: s.delivered, duplicates: s.duplicates };
   }
 
   /**
