@@ -2,7 +2,7 @@ import type { BulkheadEvent, CircuitBreakerRegistry, Clock, TimerHandle } from '
 import { checkDurationMs, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { AdaptiveLimit, isDrop } from './adaptive-limit.js';
 import { BulkheadRejectedError } from './errors.js';
-import { type Context, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { type After, type Context, FIRST_ATTEMPT, settleWith, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 
@@ -101,7 +101,27 @@ export class Bulkhead implements Policy {
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
+    return settleWith(this.admitOrQueue(fn, parent), after);
+  }
+
+  /**
+   * @internal The fused fast path of a pipeline: takes a slot if one is free now (true), else false and
+   * nothing taken. The caller must then call {@link releaseSlot} exactly once when its call settles.
+   */
+  tryAcquireSlot(): boolean {
+    if (this.adaptive !== undefined || this.waiting !== 0 || this.running >= this.fixedLimit) return false;
+    this.running++;
+    if (this.registry.policyEventsObserved) this.report('admitted');
+    return true;
+  }
+
+  /** @internal Gives back a slot taken with {@link tryAcquireSlot}. */
+  readonly releaseSlot = (): void => {
+    this.release();
+  };
+
+  private admitOrQueue<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
     if (this.waiting === 0 && this.running < this.limit) return this.start(fn, parent);
     if (this.waiting < this.maxQueue) return this.enqueue(fn, parent);
     if (this.registry.policyEventsObserved) this.report('rejected');

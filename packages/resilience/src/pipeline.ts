@@ -1,7 +1,8 @@
 import { describeValue } from '@phlow/circuit-breaker/internal';
-import { Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy } from './policy.js';
+import { Bulkhead } from './bulkhead.js';
+import { type After, Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith } from './policy.js';
 
-type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined) => unknown;
+type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined, after?: After) => unknown;
 
 /**
  * Policies and breakers composed into one, outermost first: `pipeline(bulkhead, retry, breaker)` runs
@@ -25,7 +26,7 @@ export class Pipeline implements Policy {
     this.layers = [...layers];
     // Compiled once, innermost first: a call allocates one callback per layer and nothing else.
     let run: Layer = (fn, parent) => fn(parent ?? FIRST_ATTEMPT);
-    for (let i = layers.length - 1; i >= 0; i--) run = wrapLayer(layers[i]!, run);
+    for (let i = layers.length - 1; i >= 0; i--) run = wrapLayer(layers[i]!, run, layers[i + 1]);
     this.run = run;
   }
 
@@ -38,8 +39,8 @@ export class Pipeline implements Policy {
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
-    return this.settled(fn, parent);
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
+    return settleWith(this.settled(fn, parent), after);
   }
 
   private settled<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
@@ -52,10 +53,20 @@ export class Pipeline implements Policy {
   }
 }
 
-function wrapLayer(layer: Executable<unknown>, next: Layer): Layer {
+function wrapLayer(layer: Executable<unknown>, next: Layer, inner: Executable<unknown> | undefined): Layer {
+  if (layer instanceof Bulkhead && inner !== undefined && isPolicy(inner)) {
+    // A bulkhead around one of our policies: that policy releases the slot from its own settle
+    // callbacks, which saves the bulkhead's promise hop on every call.
+    // (`next` runs that policy, handing it `after`.)
+    const bulk = layer;
+    return (fn, parent, after) => {
+      if (after === undefined && bulk.tryAcquireSlot()) return next(fn, parent, bulk.releaseSlot);
+      return bulk[RUN]((context) => next(fn, context as Context), parent, after);
+    };
+  }
   if (isPolicy(layer)) {
     const policy: Policy = layer;
-    return (fn, parent) => policy[RUN]((context) => next(fn, context as Context), parent);
+    return (fn, parent, after) => policy[RUN]((context) => next(fn, context as Context), parent, after);
   }
   // A breaker (or anything with execute): hand it the signal only when there is one, so a breaker
   // without a timeout stays on its fastest path; its context's signal (created on read) flows inward.

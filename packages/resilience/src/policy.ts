@@ -32,10 +32,31 @@ export type SignalSource = AbortSignal | { readonly signal: AbortSignal } | unde
 /** @internal How our policies run inside a pipeline: with the parent's context, no options object. */
 export const RUN = Symbol('phlow.resilience.run');
 
+/**
+ * Called once, synchronously, just before a policy's promise settles: how an outer bulkhead releases
+ * its slot without a promise hop of its own (see `Pipeline`).
+ */
+export type After = () => void;
+
 /** A policy of this package. */
 export interface Policy extends Executable<PolicyContext> {
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T>;
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T>;
+}
+
+/** `promise` with `after` called as it settles (for policies with no callbacks of their own to call it from). */
+export function settleWith<T>(promise: Promise<T>, after: After | undefined): Promise<T> {
+  if (after === undefined) return promise;
+  return promise.then(
+    (value) => {
+      after();
+      return value;
+    },
+    (error: unknown) => {
+      after();
+      throw error;
+    },
+  );
 }
 
 /**

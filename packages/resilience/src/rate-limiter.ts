@@ -2,6 +2,7 @@ import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkInteger, checkNumber } from '@phlow/circuit-breaker/internal';
 import { RateLimitedError } from './errors.js';
 import { type Context, FIRST_ATTEMPT, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { type After, settleWith } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
 /** Options of {@link rateLimiter}. */
@@ -50,7 +51,11 @@ export class RateLimiter implements Policy {
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
+    return settleWith(this.run(fn, parent), after);
+  }
+
+  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
     this.refill();
     if (this.tokens >= 1) {
       this.tokens -= 1;

@@ -1,7 +1,7 @@
 import { CircuitBreakerError, type CircuitBreakerRegistry, type Clock, CircuitTimeoutError, isTransient, type RetryGaveUpEvent } from '@phlow/circuit-breaker';
 import { checkDurationMs, checkFunction, checkInteger } from '@phlow/circuit-breaker/internal';
 import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.js';
-import { Context, contextFor, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN } from './policy.js';
+import { type After, Context, contextFor, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 import { retryAfterOf } from './retry-after.js';
@@ -91,7 +91,7 @@ export class Retry implements Policy {
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
     this.budget?.recordRequest();
     const startedAt = this.deadlineMs === undefined ? 0 : this.monotonicNow();
     if (this.registry.policyEventsObserved) this.reportAttempt(1, 0, undefined, false);
@@ -99,13 +99,17 @@ export class Retry implements Policy {
     try {
       result = fn(contextFor(parent, 1));
     } catch (error) {
-      return this.retrying(fn, parent, error, true, startedAt);
+      return this.retrying(fn, parent, error, true, startedAt, after);
     }
     const promise = result instanceof Promise ? result : Promise.resolve(result);
     // The closed path: one pair of callbacks; everything else happens only once a call failed.
     return promise.then(
-      (value) => (this.shouldRetryResult(value) ? this.retrying(fn, parent, value, false, startedAt) : value),
-      (error: unknown) => this.retrying(fn, parent, error, true, startedAt),
+      (value) => {
+        if (this.shouldRetryResult(value)) return this.retrying(fn, parent, value, false, startedAt, after);
+        after?.();
+        return value;
+      },
+      (error: unknown) => this.retrying(fn, parent, error, true, startedAt, after),
     );
   }
 
@@ -128,7 +132,22 @@ export class Retry implements Policy {
   }
 
   /** After a failed attempt (already classified as retryable when it is a result): waits and tries again, or gives up. */
-  private async retrying<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, first: unknown, firstIsError: boolean, startedAt: number): Promise<T> {
+  private async retrying<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    parent: Context | undefined,
+    first: unknown,
+    firstIsError: boolean,
+    startedAt: number,
+    after: After | undefined,
+  ): Promise<T> {
+    try {
+      return await this.retryLoop(fn, parent, first, firstIsError, startedAt);
+    } finally {
+      after?.();
+    }
+  }
+
+  private async retryLoop<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, first: unknown, firstIsError: boolean, startedAt: number): Promise<T> {
     let failure = first;
     let isError = firstIsError;
     let attempt = 1;

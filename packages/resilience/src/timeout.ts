@@ -2,6 +2,7 @@ import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkDurationMs } from '@phlow/circuit-breaker/internal';
 import { TimeoutError } from './errors.js';
 import { Context, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { type After, settleWith } from './policy.js';
 import { checkOptionsObject, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
 /** Options of {@link timeout} (besides the duration). */
@@ -30,7 +31,11 @@ export class Timeout implements Policy {
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
+    return settleWith(this.run(fn, parent), after);
+  }
+
+  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
     const parentSignal = parent?.abortSignal();
     if (parentSignal?.aborted) return rejectSoon(parentSignal.reason);
     const controller = new AbortController();

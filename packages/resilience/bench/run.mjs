@@ -1,0 +1,34 @@
+// `pnpm bench`: pipeline(bulkhead, retry, breaker) beside a bare call and cockatiel 4's
+// wrap(bulkhead, retry, breaker) on the closed path (every call succeeds at once), each measurement in its
+// own process, figures from this same run. Prints a table and the goals.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const measure = fileURLToPath(new URL('./measure.mjs', import.meta.url));
+
+function run(kind, subject) {
+  const out = execFileSync(process.execPath, [measure, kind, subject], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)).result;
+}
+
+const fmt = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
+const rows = [];
+const goals = [];
+
+console.log(`Node ${process.version}, ${new Date().toISOString()}`);
+console.log('\n# Closed path: ns per call (median of 7 rounds) and ns added over a bare `await fn()` of this run');
+for (const kind of ['sequential', 'concurrent']) {
+  const figures = {};
+  for (const subject of ['bare', 'breaker', 'phlow', 'phlow+budget', 'phlow+observed', 'cockatiel']) figures[subject] = run(kind, subject);
+  const label = kind === 'sequential' ? 'sequential' : '1000 in flight';
+  for (const [subject, ns] of Object.entries(figures)) {
+    rows.push({ scenario: label, subject, 'per call': fmt(ns), added: subject === 'bare' ? '' : `+${fmt(ns - figures.bare)}` });
+  }
+  const ours = figures.phlow - figures.bare;
+  const theirs = figures.cockatiel - figures.bare;
+  goals.push([`pipeline(bulkhead, retry, breaker) adds ≤ 150 ns (${label})`, ours <= 150, `+${fmt(ours)}`]);
+  goals.push([`≥ 5× less overhead than cockatiel's wrap (${label})`, theirs / ours >= 5, `${(theirs / ours).toFixed(1)}× (cockatiel +${fmt(theirs)})`]);
+}
+console.table(rows);
+console.log('\n# Goals');
+console.table(goals.map(([goal, met, figure]) => ({ goal, figure, met: met ? 'yes' : 'NO' })));
