@@ -126,7 +126,8 @@ function attributeMap(attributes: unknown, where: (what: string) => Error, at: s
     const { key, value } = attribute as { key?: unknown; value?: unknown };
     if (typeof key !== 'string' || typeof value !== 'object' || value === null) continue;
     const v = value as Record<string, unknown>;
-    map.set(key, Object.hasOwn(v, 'stringValue') ? v.stringValue : Object.hasOwn(v, 'intValue') ? v.intValue : Object.hasOwn(v, 'boolValue') ? v.boolValue : v.doubleValue);
+    // Only string values are read as text: OTLP/JSON writes int64 values as strings too ({ intValue: "3" }).
+    map.set(key, Object.hasOwn(v, 'stringValue') ? v.stringValue : v);
   }
   return map;
 }

@@ -70,18 +70,15 @@ export class TrafficRecorder {
     }
     this.on = options.enabled ?? true;
     this.ring = new Array(memoryCalls);
+    const maxFileBytes = options.maxFileBytes === undefined ? 64 * 2 ** 20 : checkInteger('maxFileBytes', options.maxFileBytes, 1_024);
+    const maxFiles = options.maxFiles === undefined ? 8 : checkInteger('maxFiles', options.maxFiles, 1, 100_000);
+    const prefix = options.filePrefix ?? 'calls';
+    if (typeof prefix !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
+      throw new TypeError(`filePrefix must be 1 to 64 letters, digits, - or _; got ${describeValue(prefix)}`);
+    }
     if (options.dir !== undefined) {
       if (typeof options.dir !== 'string' || options.dir.length === 0) throw new TypeError(`dir must be a non-empty path; got ${describeValue(options.dir)}`);
-      const prefix = options.filePrefix ?? 'calls';
-      if (typeof prefix !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
-        throw new TypeError(`filePrefix must be 1 to 64 letters, digits, - or _; got ${describeValue(prefix)}`);
-      }
-      this.sink = new JsonlFileSink({
-        dir: options.dir,
-        maxFileBytes: options.maxFileBytes === undefined ? 64 * 2 ** 20 : checkInteger('maxFileBytes', options.maxFileBytes, 1_024),
-        maxFiles: options.maxFiles === undefined ? 8 : checkInteger('maxFiles', options.maxFiles, 1, 100_000),
-        prefix,
-      });
+      this.sink = new JsonlFileSink({ dir: options.dir, maxFileBytes, maxFiles, prefix });
     }
   }
 

@@ -1,0 +1,105 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CircuitBreaker, CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadRecording } from './read-recording.js';
+import { recordTraffic, TrafficRecorder } from './traffic-recorder.js';
+import { OUTCOME_CODE } from './traffic.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'phlow-tune-rec-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+class HttpError extends Error {
+  override name = 'HttpError';
+}
+
+function breaker(name: string, clock: ManualClock, registry?: CircuitBreakerRegistry) {
+  const options = { clock, logger: false as const, failureThreshold: 2, recoveryTimeoutMs: 1_000, timeoutMs: 100 };
+  return registry === undefined ? new CircuitBreaker(name, options) : registry.getBreaker(name, options);
+}
+
+describe('TrafficRecorder', () => {
+  it('records start, duration, outcome and error class of every call, rejections and timeouts included', async () => {
+    const clock = new ManualClock(1_000_000);
+    const b = breaker('api', clock);
+    const recorder = new TrafficRecorder();
+    recorder.attach(b);
+    await b.execute(() => {
+      clock.stall(30);
+      return 'ok';
+    });
+    await b.execute(() => {
+      clock.stall(5);
+      throw new HttpError('503');
+    }).catch(() => {});
+    const hung = b.execute(() => new Promise(() => {})).catch((e: Error) => e.name);
+    clock.advance(200); // the call's deadline passes: a timeout
+    expect(await hung).toBe('CircuitTimeoutError');
+    await b.execute(() => 'refused').catch(() => {}); // open now
+    const calls = recorder.recent();
+    expect(calls.map((c) => c.outcome)).toEqual(['success', 'failure', 'timeout', 'rejected']);
+    expect(calls[0]).toEqual({ breaker: 'api', start: 1_000_000, duration: 30, outcome: 'success' });
+    expect(calls[1]).toMatchObject({ start: 1_000_030, duration: 5, errorClass: 'HttpError' });
+    expect(calls[2]!.errorClass).toBe('CircuitTimeoutError');
+    expect(calls[2]!.duration).toBeGreaterThanOrEqual(100);
+    expect(calls[3]).toMatchObject({ duration: 0, errorClass: 'CircuitOpenError' });
+  });
+
+  it('records a whole registry, breakers created later too, to rotated JSONL files capped in number, and reads back', async () => {
+    const clock = new ManualClock(2_000_000);
+    const registry = new CircuitBreakerRegistry();
+    breaker('early', clock, registry);
+    await using recorder = recordTraffic(registry, { dir, maxFileBytes: 2_048, maxFiles: 3, memoryCalls: 10, batchLines: 7 });
+    const late = breaker('late', clock, registry);
+    for (let i = 0; i < 400; i++) {
+      clock.advance(10);
+      await registry.getBreaker('early').execute(() => 'ok');
+      await late.execute(() => (i % 50 === 49 ? Promise.reject(new TypeError('x')) : 'ok')).catch(() => {});
+    }
+    await recorder.flush();
+    const files = (await readdir(dir)).sort();
+    expect(files).toHaveLength(3);
+    for (const f of files) expect((await readFile(join(dir, f))).length).toBeLessThanOrEqual(2_048);
+    expect(recorder.recordedCalls).toBe(800);
+    expect(recorder.recent()).toHaveLength(10); // the memory ring holds the last 10
+    const traffic = await loadRecording(dir);
+    expect([...traffic.keys()].sort()).toEqual(['early', 'late']);
+    const lateCalls = traffic.get('late')!;
+    // The oldest files were deleted: what is left is the end of the recording, in order.
+    expect(lateCalls.start.length).toBeLessThan(400);
+    expect(lateCalls.start[lateCalls.start.length - 1]).toBe(2_000_000 + 4_000);
+    expect(Array.from(lateCalls.outcome).filter((o) => o === OUTCOME_CODE.failure).length).toBeGreaterThan(0);
+  });
+
+  it('can be switched off and on at run time; while off the breaker carries no subscription', async () => {
+    const clock = new ManualClock(0);
+    const b = breaker('toggle', clock);
+    const recorder = new TrafficRecorder({ enabled: false });
+    recorder.attach(b);
+    await b.execute(() => 1);
+    expect(recorder.recordedCalls).toBe(0);
+    recorder.enabled = true;
+    await b.execute(() => 1);
+    recorder.enabled = false;
+    await b.execute(() => 1);
+    expect(recorder.recordedCalls).toBe(1);
+    recorder.dispose();
+    recorder.enabled = true; // disposed: stays detached
+    await b.execute(() => 1);
+    expect(recorder.recordedCalls).toBe(1);
+  });
+
+  it('refuses invalid options, naming them', () => {
+    expect(() => new TrafficRecorder({ maxFiles: 0 })).toThrow(/maxFiles must be an integer from 1/);
+    expect(() => new TrafficRecorder({ dir, filePrefix: '../x' })).toThrow(/filePrefix/);
+    expect(() => new TrafficRecorder({ memoryCalls: -1 })).toThrow(/memoryCalls/);
+    expect(() => new TrafficRecorder({ bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
+    expect(() => new TrafficRecorder({ enabled: 'yes' as never })).toThrow(/enabled must be a boolean/);
+  });
+});
