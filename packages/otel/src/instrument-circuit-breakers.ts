@@ -6,6 +6,7 @@ import type { CallDurationPoint } from './call-duration-aggregate.js';
 import { hasCallDurationProducerFor, hasSeriesProducerFor, registerCallDurationSource } from './call-duration-hub.js';
 import { isBreakerSpanContext, rejectionAttributes } from './breaker-span.js';
 import { CircuitBreakerMetrics } from './circuit-breaker-metrics.js';
+import { instrumentPolicyEvents } from './policy-telemetry.js';
 import {
   EVENT_REJECTED,
   EVENT_STATE_CHANGE,
@@ -58,6 +59,14 @@ export interface RegistryInstrumentationOptions {
    * fill only their own family's overflow.
    */
   readonly maxSeriesPerFamily?: number;
+  /**
+   * Report what resilience policies built on the registry do — retries, budget exhaustion, fallbacks,
+   * bulkheads, timeouts, rate limits, hedges — as `phlow.retry.*`, `phlow.fallback.*`,
+   * `phlow.bulkhead.*`, … metrics and span events (default true; a registry only, not a single breaker).
+   */
+  readonly policyEvents?: boolean;
+  /** Most distinct policy names reported as the `policy` label (default 200); later ones as `"_overflow"`. */
+  readonly maxPolicyNames?: number;
 }
 
 /** How an instrumentation records call durations (see {@link RegistryInstrumentationOptions.callDurations}). */
@@ -74,7 +83,7 @@ export interface RegistryInstrumentation extends Disposable {
   readCallDurations(): CallDurationPoint[];
 }
 
-const OPTION_NAMES = ['meterProvider', 'metrics', 'callDurations', 'spanEvents', 'maxSeriesNames', 'maxSeriesPerFamily'] as const;
+const OPTION_NAMES = ['meterProvider', 'metrics', 'callDurations', 'spanEvents', 'maxSeriesNames', 'maxSeriesPerFamily', 'policyEvents', 'maxPolicyNames'] as const;
 
 /** Default of {@link RegistryInstrumentationOptions.maxSeriesNames}. */
 export const DEFAULT_MAX_SERIES_NAMES = 200;
@@ -111,6 +120,8 @@ export function instrumentCircuitBreakers(
   const withSpanEvents = checkBoolean('spanEvents', orDefault(options.spanEvents, true));
   const maxSeriesNames = checkInteger('maxSeriesNames', orDefault(options.maxSeriesNames, DEFAULT_MAX_SERIES_NAMES), 1);
   const maxSeriesPerFamily = checkInteger('maxSeriesPerFamily', orDefault(options.maxSeriesPerFamily, DEFAULT_MAX_SERIES_PER_FAMILY), 1);
+  const withPolicyEvents = checkBoolean('policyEvents', orDefault(options.policyEvents, true));
+  const maxPolicyNames = checkInteger('maxPolicyNames', orDefault(options.maxPolicyNames, DEFAULT_MAX_SERIES_NAMES), 1);
   const meterProvider = orDefault(options.meterProvider, metrics.getMeterProvider());
   if (typeof meterProvider?.getMeter !== 'function') {
     throw new TypeError(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got ${describeValue(meterProvider)}`);
@@ -145,6 +156,10 @@ export function instrumentCircuitBreakers(
   };
 
   const observation = isRegistry(source) ? source.observe(attach) : attach(source);
+  const policies =
+    withPolicyEvents && isRegistry(source) && (withMetrics || withSpanEvents)
+      ? instrumentPolicyEvents(source, withMetrics ? meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION) : undefined, withSpanEvents, maxPolicyNames)
+      : undefined;
   const collection = instruments?.observe(() => table.all());
   const readCallDurations = (): CallDurationPoint[] => {
     const points: CallDurationPoint[] = [];
@@ -165,6 +180,7 @@ export function instrumentCircuitBreakers(
     disposed = true;
     durationSource?.dispose();
     collection?.dispose();
+    policies?.dispose();
     observation.dispose();
   };
   return { callDurations: durationMode, readCallDurations, dispose, [Symbol.dispose]: dispose };

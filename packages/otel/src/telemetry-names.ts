@@ -88,3 +88,47 @@ export const EVENT_REJECTED = 'phlow.circuit_breaker.rejected';
 export const EVENT_TIMEOUT = 'phlow.circuit_breaker.timeout';
 /** Span event: the breaker changed state during the span. */
 export const EVENT_STATE_CHANGE = 'phlow.circuit_breaker.state_change';
+
+// --- resilience policies (retry, fallback, bulkhead, timeout, rate limiter, hedge) -------------
+
+/** Metric attribute: the policy's name, as given when it was built. */
+export const METRIC_ATTR_POLICY = 'policy';
+/** `phlow_retry_attempts_total{policy, retry}`: attempts a retry policy started (`retry="false"` for first calls). */
+export const RETRY_ATTEMPTS_COUNTER: InstrumentSpec = instrument('phlow.retry.attempts', '{attempt}', 'Attempts a retry policy started; retry="true" for the repeats, "false" for first calls.');
+/** `phlow_retry_budget_exhausted_total{policy}`. */
+export const RETRY_BUDGET_EXHAUSTED_COUNTER: InstrumentSpec = instrument('phlow.retry.budget_exhausted', '{retry}', 'Retries a retry policy did not make because the dependency’s retry budget was spent.');
+/** `phlow_retry_gave_up_total{policy, reason}`. */
+export const RETRY_GAVE_UP_COUNTER: InstrumentSpec = instrument('phlow.retry.gave_up', '{call}', 'Calls a retry policy handed back failed, by why it stopped: max_attempts, deadline, budget, not_retryable, aborted.');
+/** `phlow_fallback_answers_total{policy, tier}`: which tier of a fallback chain answered (`tier="none"`: none did). */
+export const FALLBACK_ANSWERS_COUNTER: InstrumentSpec = instrument('phlow.fallback.answers', '{call}', 'Calls a fallback chain answered, by the tier that answered ("none" when every tier failed).');
+/** `phlow_bulkhead_in_flight{policy}`. */
+export const BULKHEAD_IN_FLIGHT_GAUGE: InstrumentSpec = instrument('phlow.bulkhead.in_flight', '{call}', 'Calls running inside a bulkhead.');
+/** `phlow_bulkhead_queued{policy}`. */
+export const BULKHEAD_QUEUED_GAUGE: InstrumentSpec = instrument('phlow.bulkhead.queued', '{call}', 'Calls waiting in a bulkhead’s queue.');
+/** `phlow_bulkhead_limit{policy}`: the concurrency limit (it moves when adaptive). */
+export const BULKHEAD_LIMIT_GAUGE: InstrumentSpec = instrument('phlow.bulkhead.limit', '{call}', 'A bulkhead’s concurrency limit (it moves when the limit is adaptive).');
+/** `phlow_bulkhead_rejections_total{policy, reason}`: `reason` is `full` or `queue_timeout`. */
+export const BULKHEAD_REJECTIONS_COUNTER: InstrumentSpec = instrument('phlow.bulkhead.rejections', '{call}', 'Calls a bulkhead refused: full (no slot, no queue room) or queue_timeout.');
+/** `phlow_timeout_timeouts_total{policy}`. */
+export const POLICY_TIMEOUTS_COUNTER: InstrumentSpec = instrument('phlow.timeout.timeouts', '{call}', 'Calls a timeout policy gave up on.');
+/** `phlow_rate_limiter_rejections_total{policy}`. */
+export const RATE_LIMITED_COUNTER: InstrumentSpec = instrument('phlow.rate_limiter.rejections', '{call}', 'Calls a rate limiter refused.');
+/** `phlow_hedge_attempts_total{policy, action}`: `hedged` (another attempt started) or `won` (by attempt > 1). */
+export const HEDGE_COUNTER: InstrumentSpec = instrument('phlow.hedge.attempts', '{attempt}', 'Hedged attempts started, and hedges that won.');
+
+/** Span event: a retry policy starts an attempt (`phlow.retry.attempt`, `phlow.retry.delay_ms`). */
+export const EVENT_RETRY_ATTEMPT = 'phlow.retry.attempt';
+/** Span event: a retry was due but the budget was spent. */
+export const EVENT_RETRY_BUDGET_EXHAUSTED = 'phlow.retry.budget_exhausted';
+/** Span event: a fallback chain answered from a tier other than the first, or from none. */
+export const EVENT_FALLBACK = 'phlow.fallback';
+/** Span event: a bulkhead refused the call. */
+export const EVENT_BULKHEAD_REJECTED = 'phlow.bulkhead.rejected';
+/** Span event: a timeout policy gave up. */
+export const EVENT_POLICY_TIMEOUT = 'phlow.timeout';
+/** Span event: a rate limiter refused the call. */
+export const EVENT_RATE_LIMITED = 'phlow.rate_limiter.rejected';
+/** Span event: a hedging policy started another attempt, or a hedge won. */
+export const EVENT_HEDGE = 'phlow.hedge';
+/** Span attribute on every policy event: the policy's name. */
+export const SPAN_ATTR_POLICY = 'phlow.policy.name';
