@@ -225,7 +225,13 @@ function reasonsFor(best: ConfigResult, defaults: ConfigResult, tied: number, we
     `On a reference hard outage at this traffic's rate it opens after ${best.reference.callsToOpen ?? 'never'} calls (${fmtMs(best.reference.timeToOpenMs)})` +
       ` and closes ${fmtMs(best.reference.recoveryDelayMs)} after recovery${tied > 1 ? `; chosen among ${tied} configurations of equal cost as the quickest to open` : ''}.`,
   );
-  if (m.estimated.length > 0) reasons.push(`Estimates: ${m.estimated.join(', ')} depend on imputed outcomes or on outages read off the recording.`);
+  if (m.imputedCallsAdmitted > 0) {
+    reasons.push(
+      `Estimates: every figure of this configuration, since it let through ${m.imputedCallsAdmitted} calls the recording breaker refused, whose outcomes are imputed from the calls around them.`,
+    );
+  } else if (m.estimated.length > 0) {
+    reasons.push('Estimates: the outage figures, since outages are read off the recording; flaps and trips are exact replays of the recorded outcomes.');
+  }
   return reasons;
 }
 
