@@ -18,6 +18,8 @@ import type { CallDurationPoint } from './call-duration-aggregate.js';
 /** What an instrumentation hands a producer. */
 export interface CallDurationSource {
   readonly meterProvider: MeterProvider;
+  /** What is instrumented (a registry or a breaker): one instrumented twice on one provider is reported once. */
+  readonly origin?: object;
   readCallDurations(): CallDurationPoint[];
   /**
    * Every other breaker metric of the instrumentation (state, counts, transitions, time per state,
@@ -72,22 +74,31 @@ export function hasSeriesProducerFor(meterProvider: MeterProvider): boolean {
   return any;
 }
 
-/** @internal What `producer` adds to a collection besides call durations: the series metrics of its sources. */
-export function seriesMetricsOf(producer: CallDurationProducerScope, endTimeMs: number): MetricData[] {
-  const byName = new Map<string, MetricData>();
+/**
+ * @internal What `producer` adds to a collection besides call durations: the series metrics of its
+ * sources, one list per source (the producer merges them).
+ */
+export function seriesMetricsOf(producer: CallDurationProducerScope, endTimeMs: number): MetricData[][] {
+  const lists: MetricData[][] = [];
   for (const source of callDurationSourcesOf(producer)) {
-    for (const metric of source.readSeriesMetrics?.(endTimeMs) ?? []) {
-      const seen = byName.get(metric.descriptor.name);
-      // Two instrumentations on one provider: one metric, their points together.
-      if (seen === undefined) byName.set(metric.descriptor.name, { ...metric, dataPoints: [...metric.dataPoints] } as MetricData);
-      else (seen.dataPoints as unknown[]).push(...metric.dataPoints);
-    }
+    const metrics = source.readSeriesMetrics?.(endTimeMs);
+    if (metrics !== undefined && metrics.length > 0) lists.push(metrics);
   }
-  return [...byName.values()];
+  return lists;
 }
 
-/** @internal The sources `producer` reports. */
+/**
+ * @internal The sources `producer` reports: one per instrumented registry or breaker (one instrumented
+ * twice on one provider would count everything twice).
+ */
 export function callDurationSourcesOf(producer: CallDurationProducerScope): CallDurationSource[] {
   const scope = producer.scope;
-  return [...sources].filter((source) => scope === undefined || source.meterProvider === scope);
+  const origins = new Set<object>();
+  return [...sources].filter((source) => {
+    if (scope !== undefined && source.meterProvider !== scope) return false;
+    if (source.origin === undefined) return true;
+    if (origins.has(source.origin)) return false;
+    origins.add(source.origin);
+    return true;
+  });
 }

@@ -334,7 +334,7 @@ class SeriesProducer implements MetricProducer {
     this.registration.dispose();
   }
   async collect(): Promise<CollectionResult> {
-    const metrics = seriesMetricsOf(this.scope, Date.now());
+    const metrics = seriesMetricsOf(this.scope, Date.now()).flat();
     return {
       resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: { name: INSTRUMENTATION_SCOPE }, metrics }] },
       errors: [],
@@ -442,6 +442,32 @@ describe('instrumentCircuitBreakers: family members, caps and retirement, on a P
     for (let i = 0; i < 50; i++) await did.execute(`web:evil-${i}.example`, () => 'ok');
     await registry.getFamily('a2a', {}).execute('gamma', () => 'ok');
     expect(await stateNames()).toEqual(['a2a/gamma', 'did/_overflow', 'did/web:evil-0.example', 'did/web:evil-1.example', 'did/web:evil-2.example']);
+  });
+});
+
+describe('instrumentCircuitBreakers: several instrumentations on one meter provider, through the producer', () => {
+  it('two registries with a breaker of the same name: one series, counts added (a label set twice makes Prometheus refuse the scrape)', async () => {
+    const clock = new ManualClock();
+    const meter = newMeterProvider({ producer: true });
+    const first = new CircuitBreakerRegistry({ clock, logger: false });
+    const second = new CircuitBreakerRegistry({ clock, logger: false });
+    using _a = instrumentCircuitBreakers(first, { meterProvider: meter.provider });
+    using _b = instrumentCircuitBreakers(second, { meterProvider: meter.provider });
+    using _again = instrumentCircuitBreakers(first, { meterProvider: meter.provider }); // the same registry twice
+    await first.getBreaker('db').execute(() => 1);
+    await first.getBreaker('db').execute(() => 1);
+    const fragile = second.getBreaker('db', { failureThreshold: 1 });
+    await fragile.execute(() => 1);
+    await settle(fragile.execute(() => Promise.reject(new Error('down'))));
+    const metrics = await meter.reader.metrics();
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=db,outcome=success': 3, 'name=db,outcome=failure': 1 });
+    // One breaker open, one closed: the series says both states are held.
+    expect(pointValues(metrics.get('phlow.circuit_breaker.state'))).toMatchObject({ 'name=db,state=closed': 1, 'name=db,state=open': 1 });
+    expect(metrics.get('phlow.circuit_breaker.calls')?.dataPoints).toHaveLength(CALL_OUTCOMES.length);
+    const durations = histogramValues(metrics.get('phlow.circuit_breaker.call.duration'));
+    expect(durations['name=db,outcome=success']?.count).toBe(3);
+    meter.producer?.dispose();
+    await meter.provider.shutdown();
   });
 });
 

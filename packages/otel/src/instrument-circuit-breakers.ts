@@ -170,6 +170,7 @@ export function instrumentCircuitBreakers(
     durationMode === 'producer' || seriesByProducer
       ? registerCallDurationSource({
           meterProvider,
+          origin: source,
           readCallDurations,
           ...(seriesByProducer ? { readSeriesMetrics: (endTimeMs: number) => seriesMetricData(table.all(), endTimeMs) } : {}),
         })

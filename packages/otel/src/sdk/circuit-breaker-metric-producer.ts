@@ -1,7 +1,7 @@
 import type { Attributes, MeterProvider } from '@opentelemetry/api';
 import { hrTime, hrTimeToMilliseconds } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
-import type { CollectionResult, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type CollectionResult, type DataPoint, type Histogram, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Disposable } from '@phlow/circuit-breaker';
 import {
   callDurationSourcesOf,
@@ -74,7 +74,7 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
     const points = sources.flatMap((source) => source.readCallDurations());
     // One instrumentation's series are distinct by construction; only several can overlap.
     const dataPoints = (sources.length > 1 ? mergeSeries(points) : points).map((point) => histogramDataPoint(point, endTime, boundaries));
-    const metrics: MetricData[] = seriesMetricsOf(this.scope, hrTimeToMilliseconds(endTime));
+    const metrics: MetricData[] = mergeSeriesMetrics(seriesMetricsOf(this.scope, hrTimeToMilliseconds(endTime)));
     if (dataPoints.length > 0) metrics.push(histogramMetricData(CALL_DURATION_HISTOGRAM, dataPoints));
     return {
       resourceMetrics: {
@@ -114,6 +114,46 @@ function mergeSeries(points: CallDurationPoint[]): CallDurationPoint[] {
     );
   }
   return [...byKey.values()];
+}
+
+/**
+ * The series metrics of several instrumentations as one metric per name, and one point per label set
+ * (two registries with a breaker of the same name): counts added, a state reported when either
+ * breaker is in it, recovery histograms merged — for the same reason as {@link mergeSeries}.
+ */
+function mergeSeriesMetrics(lists: MetricData[][]): MetricData[] {
+  if (lists.length === 1) return lists[0]!;
+  const byName = new Map<string, { metric: MetricData; points: Map<string, DataPoint<unknown>> }>();
+  for (const metric of lists.flat()) {
+    let merged = byName.get(metric.descriptor.name);
+    if (merged === undefined) byName.set(metric.descriptor.name, (merged = { metric, points: new Map() }));
+    for (const point of metric.dataPoints as DataPoint<unknown>[]) {
+      const key = attributesKey(point.attributes);
+      const seen = merged.points.get(key);
+      merged.points.set(key, seen === undefined ? point : mergePoints(metric.dataPointType, seen, point));
+    }
+  }
+  return [...byName.values()].map(({ metric, points }) => ({ ...metric, dataPoints: [...points.values()] }) as MetricData);
+}
+
+function mergePoints(type: DataPointType, a: DataPoint<unknown>, b: DataPoint<unknown>): DataPoint<unknown> {
+  const startTime = hrTimeToMilliseconds(a.startTime) <= hrTimeToMilliseconds(b.startTime) ? a.startTime : b.startTime;
+  if (type === DataPointType.HISTOGRAM) {
+    const x = a.value as Histogram;
+    const y = b.value as Histogram;
+    const value: Histogram = {
+      count: x.count + y.count,
+      sum: (x.sum ?? 0) + (y.sum ?? 0),
+      buckets: { boundaries: x.buckets.boundaries, counts: x.buckets.counts.map((count, i) => count + (y.buckets.counts[i] ?? 0)) },
+    };
+    const min = [x.min, y.min].filter((v) => v !== undefined);
+    const max = [x.max, y.max].filter((v) => v !== undefined);
+    if (min.length > 0) value.min = Math.min(...min);
+    if (max.length > 0) value.max = Math.max(...max);
+    return { ...a, startTime, value };
+  }
+  const value = type === DataPointType.GAUGE ? Math.max(a.value as number, b.value as number) : (a.value as number) + (b.value as number);
+  return { ...a, startTime, value };
 }
 
 function attributesKey(attributes: Attributes): string {
