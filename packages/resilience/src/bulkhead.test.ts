@@ -101,7 +101,7 @@ describe('bulkhead', () => {
           const policy = bulkhead({ maxConcurrent, maxQueue, registry: new CircuitBreakerRegistry() });
           let running = 0;
           let peak = 0;
-          const gates: ReturnType<typeof deferred>[] = [];
+          const gates: ReturnType<typeof deferred<void>>[] = [];
           const controllers: AbortController[] = [];
           const calls: Promise<unknown>[] = [];
           for (const step of steps) {

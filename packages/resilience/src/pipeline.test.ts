@@ -120,7 +120,7 @@ describe('pipeline', () => {
           errors.push(lastError);
           if (CircuitBreakerError.isInstance(lastError)) {
             // The attempt that met the open breaker was the last one of this call.
-            const last = events.findLast((e) => e.type === 'retry_gave_up');
+            const last = events.filter((e) => e.type === 'retry_gave_up').at(-1);
             expect(last).toMatchObject({ reason: 'not_retryable' });
           }
         }
