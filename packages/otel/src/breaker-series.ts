@@ -222,6 +222,8 @@ export interface SeriesOverflow {
 interface FamilySeries {
   readonly members: Map<string, BreakerSeries>;
   overflow: BreakerSeries | undefined;
+  /** Live members reporting in the overflow, longest there first: the next freed slot goes to the first. */
+  readonly waiting: Set<CircuitBreaker>;
 }
 
 /**
@@ -252,12 +254,18 @@ export class BreakerSeriesTable {
     private readonly maxSeriesPerFamily: number,
     private readonly freesSlots: boolean,
     private readonly onOverflow: (overflow: SeriesOverflow) => void,
+    /**
+     * A slot of `breaker`'s family was freed while it waited in the overflow: re-attach it (release it
+     * from the overflow, then ask {@link seriesFor} again) and it gets its own series. So a real peer that
+     * came while hostile keys held every slot gets its own series, and its own alert, once they retire.
+     */
+    private readonly onSlotFreed: (breaker: CircuitBreaker) => void = () => {},
   ) {}
 
   /** The series `breaker` reports under, created (or overflowed) on first use. */
   seriesFor(breaker: CircuitBreaker): BreakerSeries {
     const membership = breaker.membership;
-    if (membership !== undefined) return this.memberSeries(membership.family, breaker.name);
+    if (membership !== undefined) return this.memberSeries(membership.family, breaker);
     const existing = this.byName.get(breaker.name);
     if (existing !== undefined) return existing;
     if (this.byName.size >= this.maxSeriesNames) {
@@ -279,13 +287,19 @@ export class BreakerSeriesTable {
   release(breaker: CircuitBreaker, series: BreakerSeries): void {
     series.remove(breaker);
     const family = breaker.membership === undefined ? undefined : this.families.get(breaker.membership.family);
-    if (this.freesSlots && family !== undefined && series.isEmpty && family.members.get(series.name) === series) family.members.delete(series.name);
+    if (family === undefined) return;
+    family.waiting.delete(breaker);
+    if (!this.freesSlots || !series.isEmpty || family.members.get(series.name) !== series) return;
+    family.members.delete(series.name);
+    const next = family.waiting.values().next();
+    if (!next.done) this.onSlotFreed(next.value);
   }
 
-  private memberSeries(familyName: string, name: string): BreakerSeries {
+  private memberSeries(familyName: string, breaker: CircuitBreaker): BreakerSeries {
+    const name = breaker.name;
     let family = this.families.get(familyName);
     if (family === undefined) {
-      family = { members: new Map(), overflow: undefined };
+      family = { members: new Map(), overflow: undefined, waiting: new Set() };
       this.families.set(familyName, family);
     }
     const existing = family.members.get(name);
@@ -297,6 +311,8 @@ export class BreakerSeriesTable {
         family.overflow = new BreakerSeries(`${familyName}/${OVERFLOW_SERIES_NAME}`);
         this.onOverflow({ name, family: familyName, cap: this.maxSeriesPerFamily });
       }
+      // Only where a slot can be freed; a member named like the overflow never leaves it.
+      if (this.freesSlots && name !== `${familyName}/${OVERFLOW_SERIES_NAME}`) family.waiting.add(breaker);
       return family.overflow;
     }
     const series = new BreakerSeries(name);

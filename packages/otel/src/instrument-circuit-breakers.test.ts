@@ -381,6 +381,25 @@ describe('instrumentCircuitBreakers: family members, caps and retirement, on a P
     expect(text).toMatch(/^phlow_circuit_breaker_calls_total\{name="peers\/_overflow",outcome="success"[^}]*\} 1$/m);
   });
 
+  it('a real peer that came while hostile keys held every slot gets its own series once they retire', async () => {
+    const { clock, registry, stateNames, scrape } = prometheusSetUp({ maxSeriesPerFamily: 3 }, { seriesProducer: true });
+    const peers = registry.getFamily('peers', { failureThreshold: 1 }, { idleTtlMs: 1_000, maxKeys: 10 });
+    for (const host of ['h1.evil', 'h2.evil', 'h3.evil']) await peers.execute(host, () => 'ok');
+    await peers.execute('real', () => 'ok'); // every slot taken: the real peer reports in the overflow
+    expect(await stateNames()).toEqual(['peers/_overflow', 'peers/h1.evil', 'peers/h2.evil', 'peers/h3.evil']);
+    clock.advance(600);
+    await peers.execute('real', () => 'ok');
+    clock.advance(600);
+    await peers.execute('real', () => 'ok'); // the hostile keys retire (idle): the real peer takes a freed slot
+    expect(await stateNames()).toEqual(['peers/_overflow', 'peers/real']);
+    await settle(peers.execute('real', () => Promise.reject(new Error('down'))));
+    const text = await scrape();
+    expect(text).toMatch(/^phlow_circuit_breaker_state\{name="peers\/real",state="open"[^}]*\} 1$/m);
+    // Its own series counts from its move; what it did in the overflow stays there.
+    expect(text).toMatch(/^phlow_circuit_breaker_calls_total\{name="peers\/real",outcome="failure"[^}]*\} 1$/m);
+    expect(text).toMatch(/^phlow_circuit_breaker_calls_total\{name="peers\/_overflow",outcome="success"[^}]*\} 2$/m);
+  });
+
   it('with SDK instruments only, the SDK keeps exporting a retired member (why series go through the producer)', async () => {
     const { clock, registry, stateNames } = prometheusSetUp({}, { seriesProducer: false });
     const peers = registry.getFamily('peers', {}, { idleTtlMs: 1_000, maxKeys: 10 });

@@ -134,7 +134,9 @@ export function instrumentCircuitBreakers(
   // Series through the producer when every producer of the provider reads them: then a retired
   // member's series really leaves the export (SDK instruments would keep reporting it).
   const seriesByProducer = withMetrics && hasSeriesProducerFor(meterProvider);
-  const table = new BreakerSeriesTable(maxSeriesNames, maxSeriesPerFamily, seriesByProducer, ({ name, family, cap }) =>
+  /** Each instrumented breaker's metric subscriptions, so a breaker can move from an overflow to its own series. */
+  const metricAttachments = new Map<CircuitBreaker, Disposable>();
+  const table: BreakerSeriesTable = new BreakerSeriesTable(maxSeriesNames, maxSeriesPerFamily, seriesByProducer, ({ name, family, cap }) =>
     diag.warn(
       family === undefined
         ? `@phlow/otel: more than ${cap} circuit breaker names (maxSeriesNames); ` +
@@ -143,6 +145,13 @@ export function instrumentCircuitBreakers(
             `${JSON.stringify(name)} and further members report as name="${family}/${OVERFLOW_SERIES_NAME}"` +
             (seriesByProducer ? ' until members retire' : ' (without a metric producer on the reader, a retired member keeps its slot)'),
     ),
+    (breaker) => {
+      // A slot was freed in the breaker's family: leave the overflow, take the slot.
+      const attachment = metricAttachments.get(breaker);
+      if (attachment === undefined || instruments === undefined) return;
+      attachment.dispose();
+      metricAttachments.set(breaker, attachMetrics(breaker, table, instruments, durationMode));
+    },
   );
   const instruments = withMetrics
     ? new CircuitBreakerMetrics(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION), durationMode === 'sdk-histogram', !seriesByProducer)
@@ -150,7 +159,16 @@ export function instrumentCircuitBreakers(
 
   const attach = (breaker: CircuitBreaker): Disposable => {
     const subscriptions: DisposableLike[] = [];
-    if (instruments !== undefined) subscriptions.push(attachMetrics(breaker, table, instruments, durationMode));
+    if (instruments !== undefined) {
+      metricAttachments.set(breaker, attachMetrics(breaker, table, instruments, durationMode));
+      subscriptions.push({
+        dispose: () => {
+          const attachment = metricAttachments.get(breaker);
+          metricAttachments.delete(breaker);
+          attachment?.dispose();
+        },
+      });
+    }
     if (withSpanEvents) subscriptions.push(attachSpanEvents(breaker));
     return combineDisposables(subscriptions);
   };
