@@ -1,5 +1,5 @@
 import { CircuitBreaker, CircuitBreakerRegistry, markTransient, type PolicyEvent } from '@phlow/circuit-breaker';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { FallbackExhaustedError } from './errors.js';
 import { fallback } from './fallback.js';
 
@@ -63,5 +63,20 @@ describe('fallback', () => {
     expect(() => fallback()).toThrow('fallback needs at least one tier');
     expect(() => fallback({ name: 'a', run: () => 1 }, { name: 'a', run: () => 2 })).toThrow('tier names must be unique');
     expect(() => fallback({ name: '', run: () => 1 })).toThrow('fallback: tier 0 must be');
+  });
+});
+
+describe('fallback input', () => {
+  it('hands each tier the call\'s input, typed from the tiers', async () => {
+    const lastKnown = new Map([['planner', 'http://10.0.0.7:41241']]);
+    const findPeer = fallback(
+      { name: 'registry', run: (_context, peer: string): Promise<string> => Promise.reject(new Error(`registry down looking up ${peer}`)) },
+      { name: 'last-known', run: (_context, peer: string) => lastKnown.get(peer) ?? Promise.reject(new Error('unknown peer')) },
+    );
+    const result = await findPeer.execute({ input: 'planner' });
+    expectTypeOf(result.value).toEqualTypeOf<string>();
+    expect(result).toMatchObject({ value: 'http://10.0.0.7:41241', tier: 'last-known', skipped: [{ tier: 'registry', reason: 'error' }] });
+    // @ts-expect-error the tiers need an input
+    await expect(findPeer.execute()).rejects.toBeInstanceOf(FallbackExhaustedError);
   });
 });

@@ -1,16 +1,25 @@
 import { CircuitBreakerError, type CircuitBreakerRegistry, CircuitTimeoutError, isTransient } from '@phlow/circuit-breaker';
 import { checkFunction, describeValue } from '@phlow/circuit-breaker/internal';
 import { FallbackExhaustedError, type TierFailure, TimeoutError } from './errors.js';
-import { FIRST_ATTEMPT, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf } from './policy.js';
+import { FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf } from './policy.js';
 import { checkOptionsObject, POLICY_OPTION_NAMES, type PolicyOptions, resolvePolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 
 /** One source of a fallback chain. */
-export interface FallbackTier<T> {
+export interface FallbackTier<T, I = unknown> {
   /** Names the tier in the result, the events and the errors (`"registry"`, `"did"`, `"last-known"`). */
   readonly name: string;
-  /** Gets the answer; receives the caller's signal. Usually a breaker's or a pipeline's `execute`. */
-  readonly run: (context: PolicyContext) => T | PromiseLike<T>;
+  /**
+   * Gets the answer: receives the caller's signal and the call's `input` (what to look up). Usually a
+   * breaker's or a pipeline's `execute`.
+   */
+  readonly run: (context: PolicyContext, input: I) => T | PromiseLike<T>;
+}
+
+/** Options of one {@link Fallback.execute} call. */
+export interface FallbackExecuteOptions<I> extends PolicyExecuteOptions {
+  /** Handed to every tier's `run` (a peer id, a key). */
+  readonly input?: I;
 }
 
 /**
@@ -36,7 +45,14 @@ export interface FallbackResult<T> {
   readonly skipped: readonly TierFailure[];
 }
 
-type TierValue<Tiers extends readonly FallbackTier<unknown>[]> = Tiers[number] extends FallbackTier<infer T> ? T : never;
+// Any: a tier's parameter types are checked where it is written; here only its value and input are read.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyTier = FallbackTier<any, any>;
+type TierValue<Tiers extends readonly AnyTier[]> = Awaited<ReturnType<Tiers[number]['run']>>;
+/** The input every tier accepts: inferred from a contravariant position, so it is the intersection of theirs. */
+type TierInput<Tiers extends readonly AnyTier[]> = Tiers[number] extends { run: (context: PolicyContext, input: infer I) => unknown } ? I : never;
+/** `execute`'s arguments: the options, with `input` required when a tier needs one. */
+type ExecuteArgs<I> = undefined extends I ? [options?: FallbackExecuteOptions<I>] : [options: FallbackExecuteOptions<I> & { readonly input: I }];
 
 const defaultFallThrough: FallThroughClassifier = (failure, kind) => kind === 'error' || isTransient(failure);
 
@@ -46,13 +62,13 @@ const defaultFallThrough: FallThroughClassifier = (failure, kind) => kind === 'e
  * rejects with {@link FallbackExhaustedError} (`failures`: each tier's reason and failure). An error the
  * classifier does not let fall through, or the caller's abort, reaches the caller at once.
  */
-export class Fallback<T> {
+export class Fallback<T, I = unknown> {
   readonly name: string;
-  readonly tiers: readonly FallbackTier<T>[];
+  readonly tiers: readonly FallbackTier<T, I>[];
   private readonly registry: CircuitBreakerRegistry;
   private readonly fallThroughOn: FallThroughClassifier;
 
-  constructor(tiers: readonly FallbackTier<T>[], options?: FallbackOptions) {
+  constructor(tiers: readonly FallbackTier<T, I>[], options?: FallbackOptions) {
     const o = checkOptionsObject<FallbackOptions>('fallback', options, [...POLICY_OPTION_NAMES, 'fallThroughOn'], false);
     ({ name: this.name, registry: this.registry } = resolvePolicyOptions('fallback', o));
     this.fallThroughOn = o.fallThroughOn === undefined ? defaultFallThrough : checkFunction('fallback: fallThroughOn', o.fallThroughOn);
@@ -69,8 +85,13 @@ export class Fallback<T> {
   }
 
   /** Tries the tiers in order; see {@link Fallback}. */
-  async execute(options?: PolicyExecuteOptions): Promise<FallbackResult<T>> {
+  execute(...args: ExecuteArgs<I>): Promise<FallbackResult<T>> {
+    const options = args[0] as FallbackExecuteOptions<I> | undefined;
     const parent = parentOf(options);
+    return this.run(parent, options?.input as I);
+  }
+
+  private async run(parent: ReturnType<typeof parentOf>, input: I): Promise<FallbackResult<T>> {
     const signal = parent?.abortSignal();
     const context = parent ?? FIRST_ATTEMPT;
     const skipped: TierFailure[] = [];
@@ -79,7 +100,7 @@ export class Fallback<T> {
       if (signal?.aborted) throw signal.reason;
       let value: T;
       try {
-        value = await invoke(tier.run, context);
+        value = await tier.run(context, input);
       } catch (error) {
         if (signal?.aborted) throw error;
         const reason = this.errorReason(error);
@@ -131,8 +152,8 @@ export class Fallback<T> {
  * A fallback chain of `tiers`, tried in order. Pass options first if you need them:
  * `fallback({ name: 'peer-lookup' }, registryTier, didTier, lastKnownTier)`.
  */
-export function fallback<Tiers extends readonly FallbackTier<unknown>[]>(...tiers: Tiers): Fallback<TierValue<Tiers>>;
-export function fallback<Tiers extends readonly FallbackTier<unknown>[]>(options: FallbackOptions, ...tiers: Tiers): Fallback<TierValue<Tiers>>;
+export function fallback<Tiers extends readonly AnyTier[]>(...tiers: Tiers): Fallback<TierValue<Tiers>, TierInput<Tiers>>;
+export function fallback<Tiers extends readonly AnyTier[]>(options: FallbackOptions, ...tiers: Tiers): Fallback<TierValue<Tiers>, TierInput<Tiers>>;
 export function fallback(...args: unknown[]): Fallback<unknown> {
   const first = args[0];
   const hasOptions = typeof first === 'object' && first !== null && !('run' in first);

@@ -5,7 +5,7 @@ export { retryBudget, RetryBudget } from './retry-budget.js';
 export type { RetryBudgetOptions } from './retry-budget.js';
 export { parseRetryAfter, retryAfterOf } from './retry-after.js';
 export { fallback, Fallback } from './fallback.js';
-export type { FallbackOptions, FallbackResult, FallbackTier, FallThroughClassifier } from './fallback.js';
+export type { FallbackExecuteOptions, FallbackOptions, FallbackResult, FallbackTier, FallThroughClassifier } from './fallback.js';
 export { bulkhead, Bulkhead } from './bulkhead.js';
 export type { BulkheadOptions } from './bulkhead.js';
 export { adaptiveLimit, AdaptiveLimit } from './adaptive-limit.js';

@@ -70,11 +70,21 @@ function wrapLayer(layer: Executable<unknown>, next: Layer, inner: Executable<un
   }
   // A breaker (or anything with execute): hand it the signal only when there is one, so a breaker
   // without a timeout stays on its fastest path; its context's signal (created on read) flows inward.
+  // Such a breaker hands every call the same context object: keep the last wrapper of it, so the
+  // plain path allocates no context per call.
+  let lastForeign: unknown;
+  let lastWrapped: Context | undefined;
   return (fn, parent) => {
     const attempt = parent === undefined ? 1 : parent.attempt;
     const signal = parent?.abortSignal();
     return layer.execute(
-      (context) => next(fn, new Context(context as { readonly signal: AbortSignal }, attempt)),
+      (context) => {
+        if (context !== lastForeign || lastWrapped!.attempt !== attempt) {
+          lastForeign = context;
+          lastWrapped = new Context(context as { readonly signal: AbortSignal }, attempt);
+        }
+        return next(fn, lastWrapped);
+      },
       signal === undefined ? undefined : { signal },
     );
   };
