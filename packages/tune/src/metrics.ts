@@ -19,7 +19,7 @@ export interface ConfigMetrics {
   /** Mean / max time from an outage's start to open, over the outages it opened on (null: none). */
   readonly meanTimeToOpenMs: number | null;
   readonly maxTimeToOpenMs: number | null;
-  /** Mean / max calls let through from an outage's start to open. */
+  /** Mean / max calls let through from an outage's start to open, the call that tripped it included. */
   readonly meanCallsToOpen: number | null;
   readonly maxCallsToOpen: number | null;
   /** Calls let through to a dead dependency (during outages). */
@@ -103,7 +103,7 @@ export function scoreRun(input: ReplayTraffic, run: ReplayRun, health: HealthTru
       toOpen.push(openAt - outage.start);
       while (first < n && start[first]! < outage.start) first++;
       let calls = 0;
-      for (let i = first; i < n && start[i]! < openAt; i++) calls += admitted[i]!;
+      for (let i = first; i < n && start[i]! <= openAt; i++) calls += admitted[i]!;
       callsToOpen.push(calls);
     }
     const closedAfter = firstClosedFrom(at, to, outage.end);
