@@ -1,4 +1,4 @@
-import { type CircuitBreakerRegistry, type Clock, getCircuitBreakerRegistry, systemClock } from '@phlow/circuit-breaker';
+import { type CircuitBreakerRegistry, type Clock, getCircuitBreakerRegistry } from '@phlow/circuit-breaker';
 import { checkFunction, checkKnownKeys, describeValue } from '@phlow/circuit-breaker/internal';
 
 /** Options every policy takes. */
@@ -45,8 +45,21 @@ export function resolvePolicyOptions(what: string, options: PolicyOptions): Reso
   return { name, registry };
 }
 
+/**
+ * The default clock of policies. Unlike the core's `systemClock`, its timers keep the process alive:
+ * a policy's timer is something a caller awaits (a retry's wait, a hedge's delay, a timeout), and a
+ * script awaiting a retry must not exit in the middle of its backoff. Every such timer is cleared when
+ * its call settles, so nothing lingers.
+ */
+export const policyClock: Clock = {
+  now: Date.now,
+  monotonicNow: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 export function resolveClock(what: string, clock: unknown): Clock {
-  if (clock === undefined) return systemClock;
+  if (clock === undefined) return policyClock;
   if (typeof clock !== 'object' || clock === null) {
     throw new TypeError(`${what}: clock must be an object { now, monotonicNow?, setTimeout, clearTimeout }; got ${describeValue(clock)}`);
   }
