@@ -9,7 +9,7 @@ import { jsonBody } from './json-body.js';
 import type { Relay } from './relay.js';
 
 /** `POST /relay` takes `{ "to", "text" }`, and optionally the `conversation` the exchange is recorded under. */
-const RELAY_OBJECT = 'a JSON object { "to": "<agent id or DID>", "text": "<message>" } (optional "conversation": at most 200 characters)';
+const RELAY_OBJECT = 'a JSON object { "to": "<agent id or DID>", "text": "<message>" }';
 const RELAY_BODY = { limit: '64kb', maxDepth: 8, types: ['application/json'], required: true, object: RELAY_OBJECT } as const;
 
 export interface HttpRoutesOptions {
@@ -28,7 +28,7 @@ export function mountHttpRoutes(app: Express, { relay, health, metricsHandler }:
       return;
     }
     if (conversation !== undefined && (typeof conversation !== 'string' || conversation === '' || conversation.length > 200)) {
-      sendError(res, 400, `the body must be ${RELAY_OBJECT}: "conversation" a non-empty string of at most 200 characters`);
+      sendError(res, 400, `"conversation", when given, must be a non-empty string of up to 200 characters (the exchanges of one conversation are recorded in order)`);
       return;
     }
     const result = await relay.relay(to, text, conversation);

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 describe('input the database cannot store is refused before it is queued', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a NUL character', { conversation_id: 'c', body: 'a\u0000b' }, /row\.body holds a NUL character \(U\+0000\) at index 1/],
+    ['a NUL character', { conversation_id: 'c', body: 'a\u0000b' }, /row\.body holds a NUL character \(U\+0000, index 1\)/],
     ['a lone high surrogate', { conversation_id: 'c', body: 'x\ud800' }, /row\.body holds a lone surrogate/],
     ['a lone low surrogate in jsonb', { conversation_id: 'c', body: 'ok', meta: { tags: ['fine', '\udc00'] } }, /row\.meta\.tags\[1\] holds a lone surrogate/],
     ['a NUL in a jsonb key', { conversation_id: 'c', body: 'ok', meta: { 'k\u0000': 1 } }, /key "k\\u0000" holds a NUL/],
@@ -62,10 +62,10 @@ describe('input the database cannot store is refused before it is queued', () =>
     await expect(o.insert('messages', cyclic)).rejects.toThrow(/refers back to itself/);
     await expect(o.insert('messages', [] as never)).rejects.toThrow(/must be a plain object \(one row\); got an array/);
     await expect(o.insert('messages', null as never)).rejects.toThrow(/got null/);
-    await expect(o.insert('messages', { conversation_id: 'c', body: 'x'.repeat(2_000) })).rejects.toThrow(/the row is \d+ bytes as JSON; at most 1024 \(maxRowBytes\)/);
+    await expect(o.insert('messages', { conversation_id: 'c', body: 'x'.repeat(2_000) })).rejects.toThrow(/the row is \d+ bytes as JSON; up to 1024 \(maxRowBytes\)/);
     await expect(o.insert('messages', { conversation_id: 'c', body: 'x', outbox_seq: 1 })).rejects.toThrow(/set by the outbox/);
     await expect(o.insert('messages; drop table messages', { body: 'x' })).rejects.toThrow(TypeError);
-    await expect(o.insert('messages', { body: 'x' }, { conversation: 'c'.repeat(201) })).rejects.toThrow(/conversation must be a string of at most 200/);
+    await expect(o.insert('messages', { body: 'x' }, { conversation: 'c'.repeat(201) })).rejects.toThrow(/conversation must be a string of up to 200/);
     await expect(o.insert('messages', { body: 'x' }, { key: '\ud800' })).rejects.toThrow(/idempotency key must be/);
     expect(o.stats.pending).toBe(0);
   });

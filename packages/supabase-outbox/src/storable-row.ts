@@ -23,7 +23,7 @@ export function storableRowJson(row: unknown, maxRowBytes: number): string {
   check(row, 'row', 0, new Set());
   const json = JSON.stringify(row);
   const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > maxRowBytes) throw new UnstorableRowError('row', `the row is ${bytes} bytes as JSON; at most ${maxRowBytes} (maxRowBytes) are taken`);
+  if (bytes > maxRowBytes) throw new UnstorableRowError('row', `the row is ${bytes} bytes as JSON; up to ${maxRowBytes} (maxRowBytes) are taken`);
   return json;
 }
 
@@ -68,7 +68,7 @@ function check(value: unknown, path: string, depth: number, seen: Set<object>): 
 
 function checkText(text: string, path: string): void {
   const nul = text.indexOf('\u0000');
-  if (nul >= 0) throw new UnstorableRowError(path, `${path} holds a NUL character (U+0000) at index ${nul}: PostgreSQL text cannot store it`);
+  if (nul >= 0) throw new UnstorableRowError(path, `${path} holds a NUL character (U+0000, index ${nul}): PostgreSQL text cannot store it`);
   if (!text.isWellFormed()) {
     throw new UnstorableRowError(path, `${path} holds a lone surrogate (half of a UTF-16 pair): not valid Unicode, PostgreSQL refuses it; String.prototype.toWellFormed() replaces it with U+FFFD`);
   }

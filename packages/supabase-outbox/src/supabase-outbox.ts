@@ -243,7 +243,7 @@ export class SupabaseOutbox {
     const { keyColumn, orderColumn, maxRowBytes, maxRows, maxBytes } = this.#options;
     const conversation = options.conversation ?? '';
     if (typeof conversation !== 'string' || conversation.length > MAX_CONVERSATION || !conversation.isWellFormed() || conversation.includes('\u0000')) {
-      throw new UnstorableRowError('conversation', `conversation must be a string of at most ${MAX_CONVERSATION} characters, without NUL or lone surrogates; got ${describe(conversation)}`);
+      throw new UnstorableRowError('conversation', `conversation must be a string of up to ${MAX_CONVERSATION} characters, without NUL or lone surrogates; got ${describe(conversation)}`);
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new UnstorableRowError('row', `the row must be a plain object (one row); got ${describe(row)}`);
     if (orderColumn !== null && Object.hasOwn(row, orderColumn)) throw new UnstorableRowError(`row.${orderColumn}`, `row.${orderColumn} is set by the outbox (orderColumn); leave it out`);
@@ -253,7 +253,7 @@ export class SupabaseOutbox {
     }
     const key = options.key ?? given ?? randomUUID();
     if (typeof key !== 'string' || key === '' || key.length > MAX_KEY || !key.isWellFormed() || key.includes('\u0000')) {
-      throw new UnstorableRowError('key', `the idempotency key must be a non-empty string of at most ${MAX_KEY} characters, without NUL or lone surrogates; got ${describe(key)}`);
+      throw new UnstorableRowError('key', `the idempotency key must be a non-empty string of up to ${MAX_KEY} characters, without NUL or lone surrogates; got ${describe(key)}`);
     }
     if (this.#stagedKeys.has(key) || this.#store.has(key)) {
       throw new UnstorableRowError('key', `a write with idempotency key ${JSON.stringify(key)} is already waiting: one key is one write (give each write its own key)`);
@@ -364,27 +364,19 @@ export class SupabaseOutbox {
   /** Sends a run of writes of one table, operation and column set; undefined when they landed. */
   async #send(run: readonly Entry[]): Promise<WriteFailure | undefined> {
     const first = run[0]!;
-    const { supabase, keyColumn, replayedColumn, requestTimeoutMs } = this.#options;
+    const { keyColumn, replayedColumn } = this.#options;
     const rows = run.map((entry) => {
       const row = JSON.parse(entry.row) as Record<string, unknown>;
       if (replayedColumn !== undefined && this.#isReplay(entry)) row[replayedColumn] = true;
       return row;
     });
-    const abort = new AbortController();
-    this.#abort = abort;
-    const signal = requestTimeoutMs === 0 ? abort.signal : AbortSignal.any([abort.signal, AbortSignal.timeout(requestTimeoutMs)]);
-    let result: { error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null; status: number; data: unknown };
-    try {
-      const query =
-        first.op === 'insert'
-          ? supabase.from(first.table).upsert(rows, { onConflict: keyColumn, ignoreDuplicates: true })
-          : supabase.from(first.table).upsert(rows, { onConflict: first.onConflict! });
-      result = (await query.select(keyColumn).abortSignal(signal)) as typeof result;
-    } catch (error) {
-      // supabase-js results do not reject; a fetch of the caller's may.
-      result = { error: { message: error instanceof Error ? error.message : String(error) }, status: 0, data: null };
-    } finally {
-      this.#abort = undefined;
+    // An insert's first attempt is a plain insert: its key is new. Every later one (the first may have
+    // landed before its answer was lost) is insert-ignore-duplicates on the key, never an overwrite.
+    const firstAttempt = first.op === 'insert' && run.every((entry) => !this.#isReplay(entry));
+    let result = await this.#request(first, rows, firstAttempt ? 'insert' : first.op === 'insert' ? 'insert-ignore-duplicates' : 'upsert');
+    if (firstAttempt && result.error !== null && isKeyConflict(result.error, keyColumn)) {
+      // The caller's own key, already in the table: the same write, landed before. Ignored, not doubled.
+      result = await this.#request(first, rows, 'insert-ignore-duplicates');
     }
     // A batch too large for the server (413) is split like a poisoned one; a single row that large is poison.
     if (result.error !== null) return classifyWriteFailure(result.status, result.error);
@@ -402,6 +394,28 @@ export class SupabaseOutbox {
     this.#lastError = null;
     this.#metrics?.recordDelivered(run.length, replayed);
     return undefined;
+  }
+
+  async #request(first: Entry, rows: Record<string, unknown>[], how: 'insert' | 'insert-ignore-duplicates' | 'upsert'): Promise<SendResult> {
+    const { supabase, keyColumn, requestTimeoutMs } = this.#options;
+    const abort = new AbortController();
+    this.#abort = abort;
+    const signal = requestTimeoutMs === 0 ? abort.signal : AbortSignal.any([abort.signal, AbortSignal.timeout(requestTimeoutMs)]);
+    try {
+      const table = supabase.from(first.table);
+      const query =
+        how === 'insert'
+          ? table.insert(rows)
+          : how === 'insert-ignore-duplicates'
+            ? table.upsert(rows, { onConflict: keyColumn, ignoreDuplicates: true })
+            : table.upsert(rows, { onConflict: first.onConflict! });
+      return (await query.select(keyColumn).abortSignal(signal)) as SendResult;
+    } catch (error) {
+      // supabase-js results do not reject; a fetch of the caller's may.
+      return { error: { message: error instanceof Error ? error.message : String(error) }, status: 0, data: null };
+    } finally {
+      this.#abort = undefined;
+    }
   }
 
   /** A write its caller was told is `queued` (or an earlier process accepted): landing it now is a replay. */
@@ -441,6 +455,17 @@ export class SupabaseOutbox {
       waiter(state);
     }
   }
+}
+
+interface SendResult {
+  readonly error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null;
+  readonly status: number;
+  readonly data: unknown;
+}
+
+/** A unique violation on the key column (PostgreSQL's detail: `Key (idempotency_key)=(…) already exists.`). */
+function isKeyConflict(error: NonNullable<SendResult['error']>, keyColumn: string): boolean {
+  return error.code === '23505' && [error.details, error.message].some((text) => typeof text === 'string' && text.includes(`(${keyColumn})`));
 }
 
 /** Consecutive writes that go in one request: same table, operation, conflict target and columns. */
