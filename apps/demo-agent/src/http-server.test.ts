@@ -60,4 +60,31 @@ describe('startHttpServer', () => {
     server = await startHttpServer({ host: '::1', port: 0, allowedHosts: ['[::1]'] });
     expect(server.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
   });
+
+  it('close(graceMs): a request in flight finishes, new connections are refused; past the bound the rest are cut', async () => {
+    const { url } = await start();
+    let release: () => void = () => undefined;
+    let arrived = 0;
+    server!.app.get('/held', (_req, res) => {
+      arrived++;
+      void new Promise<void>((resolve) => (release = resolve)).then(() => res.json({ finished: true }));
+    });
+    server!.app.get('/forever', () => void arrived++);
+    const held = fetch(`${url}/held`);
+    const forever = fetch(`${url}/forever`).then(
+      (r) => r.status,
+      () => 'cut',
+    );
+    await waitFor('both requests to arrive', () => arrived === 2, { everyMs: 20 });
+    const closing = server!.close(1_500);
+    // Stopped accepting: a new connection is refused.
+    await expect(fetch(`${url}/held`)).rejects.toThrow();
+    release();
+    const answer = await held;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ finished: true });
+    await closing;
+    expect(await forever).toBe('cut');
+    server = undefined;
+  });
 });
