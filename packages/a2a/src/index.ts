@@ -10,3 +10,4 @@ export { messageText, textMessageRequest, type TextMessageOptions } from './text
 // The address policy (shared with @phlow/did-resolver) lives in @phlow/address-policy.
 export { AddressNotAllowedError, createGuardedFetch, type AllowPrivateAddresses, type GuardedFetch } from '@phlow/address-policy';
 export { VERSION } from './version.js';
+export { PeerFallback, peerFallback, PeersUnavailableError, type PeerAnswer, type PeerFallbackOptions, type PeerSkipped } from './peer-fallback.js';
