@@ -40,11 +40,11 @@ const accepted = new Map<string, string[]>();
 /** Every write sent, accepted or not. */
 const sent = new Set<string>();
 
-async function start(): Promise<DemoProcess> {
+async function start(peerUrl = north.url): Promise<DemoProcess> {
   const demo = await startDemo({
     SUPABASE_URL: network.url,
     SUPABASE_KEY: 'project-anon-key',
-    PEER_URLS: `north=${north.url}`,
+    PEER_URLS: `north=${peerUrl}`,
     A2A_ALLOW_PRIVATE: '1',
     PHLOW_OUTBOX_PATH: join(dir, 'outbox.sqlite'),
     PHLOW_SUPABASE_TIMEOUT_MS: '2000',
@@ -161,5 +161,45 @@ describe('the durable outbox, end to end', () => {
       expect([...seqs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(seqs);
     }
     expect([...accepted.values()].flat().length).toBe(acceptedBeforeKill + 15);
+  });
+
+  it('SIGTERM with writes pending and a relay in flight: the relay is answered, the agent exits 0, and after a restart its writes land', async () => {
+    // north behind a slow link: a relay takes 1.5 s, long enough to be in flight when SIGTERM comes.
+    const slow = new FaultProxy({ target: north.url });
+    await slow.start();
+    try {
+      await network.setFaults({ refuse: true });
+      const demo = await start(slow.url);
+      await converse(demo, 'graceful', ['g #0', 'g #1', 'g #2']);
+      expect(accepted.get('graceful')).toEqual(['g #0', 'g #1', 'g #2']);
+      await slow.setFaults({ latency: { ms: 1_500 } });
+      const arrived = new Promise<void>((resolve) => {
+        const listener = slow.onRequest((event) => {
+          if (event.method === 'POST') {
+            listener.dispose();
+            resolve();
+          }
+        });
+      });
+      const inFlight = converse(demo, 'graceful', ['g #3']);
+      await arrived;
+      const exited = new Promise<number | null>((resolve) => demo.process.once('exit', (code) => resolve(code)));
+      demo.process.kill('SIGTERM');
+      await inFlight;
+      expect(await exited).toBe(0);
+      // Answered 200 while the agent was stopping: accepted, so it must land too.
+      expect(accepted.get('graceful')).toEqual(['g #0', 'g #1', 'g #2', 'g #3']);
+      expect(demo.logs).toContainEqual(expect.objectContaining({ message: 'stopping (SIGTERM)' }));
+
+      await network.clearFaults();
+      await slow.clearFaults();
+      const next = await start(slow.url);
+      await waitFor('the outbox to drain', async () => (await pending(next)) === 0, { timeoutMs: 30_000 });
+      await next.stop();
+      const rows = await project.query("select request from messages where conversation_id = 'graceful' order by id");
+      expect(rows.map((r) => r['request'])).toEqual(['g #0', 'g #1', 'g #2', 'g #3']);
+    } finally {
+      await slow.stop();
+    }
   });
 });
