@@ -24,21 +24,25 @@ const STATE_OF: Record<CircuitState, number> = { closed: 0, open: 1, half_open: 
  * Replays `input` through a real {@link CircuitBreaker} configured with `candidate`, on a
  * {@link ManualClock}: no rule of the breaker is re-implemented here.
  *
- * How: calls run one at a time in start order. The clock advances to a call's start; the call's
- * function moves the wall clock forward by the recorded duration (`ManualClock.jump`, so slow-call
- * rates and time windows see the real duration and end time), returns the recorded outcome, and the
- * clock steps back to the start. A synchronous function's outcome is settled inside `execute` itself
- * (checked: the core records it before `execute` returns), and `classifyResult` maps the returned
- * outcome name to the breaker's outcome, so no error is thrown and no rejected promise is made.
- * A half-open probe is the exception: the core settles it one microtask later, so replay awaits it.
- * Before each call the breaker's `state` is read (which applies the recovery timeout, as a call would):
- * an open breaker would reject, so the call is counted as refused without calling `execute`, which
- * would only add a rejected promise — rejections change no state. The breaker's timeout is off: the
- * recording's timeouts are already failures with their durations.
+ * Calls overlap as they did when recorded: each is admitted (or refused) at its start and settles at
+ * its end (start + duration), events in time order, ends first on a tie. How, fast:
  *
- * What this does not model: calls overlapping in time. Each call settles before the next starts, so
- * a half-open breaker's probe permits (`halfOpenMaxCalls`) never run out, and an outcome is never
- * stale (from a call that started before a transition).
+ * - At a call's start the clock advances there and the breaker's `state` is read (which applies the
+ *   recovery timeout, as a call would). `open`: the call is refused — counted without calling
+ *   `execute`, which would only make a rejected promise (rejections change no state).
+ * - `closed`: the call is admitted; it runs at its end. Then the wall clock steps back by its duration
+ *   (`ManualClock.jump`), `execute` runs a synchronous function that steps it forward again and returns
+ *   the recorded outcome, which `classifyResult` maps to the breaker's outcome: no error thrown, and the
+ *   core settles a synchronous function's outcome inside `execute` (checked by a test), seeing the
+ *   recorded duration and end time (slow-call rates, time windows). If the breaker changed state
+ *   between the call's start and end, the outcome is stale — the core would count it and change
+ *   nothing — so it is not run at all. A call that ends before the next one starts runs at once.
+ * - `half_open`: the call is a probe and runs for real: `execute` gets a function returning a promise
+ *   that replay resolves at the probe's end, so permits (`halfOpenMaxCalls`), the probe's stuck timer
+ *   (`halfOpenMaxWaitMs`, on the manual clock) and concurrent callers are the core's own. Probes are
+ *   few; each costs a microtask.
+ *
+ * The breaker's timeout is off: the recording's timeouts are failures with their durations.
  */
 export async function replay(input: ReplayTraffic, candidate: Candidate, admitted: Uint8Array = new Uint8Array(input.outcome.length)): Promise<ReplayRun> {
   const { start } = input.traffic;
@@ -70,37 +74,147 @@ export async function replay(input: ReplayTraffic, candidate: Candidate, admitte
     clock.jump(d);
     return result;
   };
+  const moveTo = (t: number) => {
+    const now = clock.monotonicNow();
+    if (t > now) clock.advance(t - now);
+  };
+  const pending = new EndQueue();
+  const probes = new Map<number, (outcome: Outcome) => void>();
+  let probe: ((outcome: Outcome) => void) | undefined;
+  const probeCall = () => new Promise<Outcome>((resolve) => (probe = resolve));
+  /** Ends the call `i` admitted in generation `generation` (-1: a probe). */
+  const end = async (i: number, generation: number) => {
+    if (generation === PROBE) {
+      probes.get(i)!(OUTCOME_NAMES[outcome[i]!]!);
+      probes.delete(i);
+      await undefined; // the core settles the probe in the reaction this queued
+    } else if (generation === transitions) {
+      d = duration[i]!;
+      result = OUTCOME_NAMES[outcome[i]!]!;
+      clock.jump(-d);
+      void breaker.execute(call);
+    }
+  };
+  // Monotonic time runs from 0 while the wall clock starts at the first call: offset between the two.
+  const offset = clock.now() - clock.monotonicNow();
   let imputedAdmitted = 0;
-  let now = clock.now();
   for (let i = 0; i < n; i++) {
     const t = start[i]!;
-    if (t > now) {
-      clock.advance(t - now);
-      now = t;
+    while (pending.size > 0 && pending.peekEnd() <= t) {
+      moveTo(pending.peekEnd() - offset);
+      const generation = pending.peekGeneration();
+      await end(pending.pop(), generation);
     }
+    moveTo(t - offset);
     const state = breaker.state;
     if (state === 'open') {
       admitted[i] = 0;
       continue;
     }
+    const e = t + duration[i]!;
+    if (state === 'half_open') {
+      probe = undefined;
+      breaker.execute(probeCall).catch(ignore); // a stuck probe rejects; the core has counted it
+      if (probe === undefined) {
+        admitted[i] = 0; // no permit left: refused
+        continue;
+      }
+      probes.set(i, probe);
+      pending.push(e, i, PROBE);
+    } else if (pending.size === 0 && (i + 1 === n || e <= start[i + 1]!)) {
+      // Nothing in flight and it ends before the next call starts: run it now, as it will be at its end.
+      d = duration[i]!;
+      result = OUTCOME_NAMES[outcome[i]!]!;
+      void breaker.execute(call);
+      clock.jump(-d);
+    } else {
+      pending.push(e, i, transitions);
+    }
     admitted[i] = 1;
     imputedAdmitted += imputed[i]!;
-    d = duration[i]!;
-    result = OUTCOME_NAMES[outcome[i]!]!;
-    if (state === 'half_open') {
-      // A probe settles a microtask later (the core guards it with its own timer): wait for it, with the
-      // clock still at the probe's end, so the transition it causes is stamped then. Probes are few.
-      await breaker.execute(call);
-    } else {
-      void breaker.execute(call);
-    }
-    clock.jump(-d);
+  }
+  while (pending.size > 0) {
+    moveTo(pending.peekEnd() - offset);
+    const generation = pending.peekGeneration();
+    await end(pending.pop(), generation);
   }
   breaker.dispose();
   return { admitted, transitionAt: transitionAt.subarray(0, transitions), transitionState: transitionState.subarray(0, transitions), imputedAdmitted };
 }
 
-function grow<T extends Float64Array | Uint8Array>(array: T): T {
+const PROBE = -1;
+
+function ignore(): void {}
+
+/** Calls in flight, by end time then index (a binary min-heap on parallel typed arrays). */
+class EndQueue {
+  private ends = new Float64Array(256);
+  private index = new Int32Array(256);
+  private generation = new Float64Array(256);
+  size = 0;
+
+  push(end: number, i: number, generation: number): void {
+    if (this.size === this.ends.length) {
+      this.ends = grow(this.ends);
+      this.index = grow(this.index);
+      this.generation = grow(this.generation);
+    }
+    let at = this.size++;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.before(end, i, parent)) break;
+      this.move(parent, at);
+      at = parent;
+    }
+    this.ends[at] = end;
+    this.index[at] = i;
+    this.generation[at] = generation;
+  }
+
+  peekEnd(): number {
+    return this.ends[0]!;
+  }
+
+  peekGeneration(): number {
+    return this.generation[0]!;
+  }
+
+  /** Removes the earliest call; returns its index. */
+  pop(): number {
+    const top = this.index[0]!;
+    const last = --this.size;
+    if (last === 0) return top;
+    const end = this.ends[last]!;
+    const i = this.index[last]!;
+    const generation = this.generation[last]!;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= last) break;
+      if (child + 1 < last && this.before(this.ends[child + 1]!, this.index[child + 1]!, child)) child++;
+      if (!this.before(this.ends[child]!, this.index[child]!, -1, end, i)) break;
+      this.move(child, at);
+      at = child;
+    }
+    this.ends[at] = end;
+    this.index[at] = i;
+    this.generation[at] = generation;
+    return top;
+  }
+
+  /** (end, i) comes before the entry at `slot`, or before (otherEnd, otherI) when `slot` is -1. */
+  private before(end: number, i: number, slot: number, otherEnd = this.ends[slot]!, otherI = this.index[slot]!): boolean {
+    return end < otherEnd || (end === otherEnd && i < otherI);
+  }
+
+  private move(from: number, to: number): void {
+    this.ends[to] = this.ends[from]!;
+    this.index[to] = this.index[from]!;
+    this.generation[to] = this.generation[from]!;
+  }
+}
+
+function grow<T extends Float64Array | Int32Array | Uint8Array>(array: T): T {
   const next = new (array.constructor as new (length: number) => T)(array.length * 2);
   next.set(array);
   return next;
