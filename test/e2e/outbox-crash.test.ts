@@ -202,4 +202,26 @@ describe('the durable outbox, end to end', () => {
       await slow.stop();
     }
   });
+
+  it('text PostgreSQL cannot store is refused with a 400 naming it, nothing queued; a stored exchange carries its key and order', async () => {
+    await network.clearFaults();
+    const demo = await start();
+    const post = (body: string) => fetch(`${demo.url}/relay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+    for (const [text, what] of [['"nul \\u0000 here"', /NUL character/], ['"half \\ud800 pair"', /lone surrogate/]] as const) {
+      const response = await post(`{"to":"north","text":${text},"conversation":"hostile"}`);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { detail: string }).detail).toMatch(what);
+    }
+    const tooLong = await post(JSON.stringify({ to: 'north', text: 'x', conversation: 'c'.repeat(201) }));
+    expect(tooLong.status).toBe(400);
+    const health = await getJson<{ status: string; outbox: { pending: number; refused: number; dead_lettered: number } }>(`${demo.url}/health/circuit-breakers`);
+    expect(health.outbox).toMatchObject({ pending: 0, refused: 2, dead_lettered: 0 });
+    expect(health.status).toBe('healthy');
+
+    const ok = await post(JSON.stringify({ to: 'north', text: 'fine', conversation: 'hostile' }));
+    expect(((await ok.json()) as { recorded: string }).recorded).toBe('stored');
+    await demo.stop();
+    const rows = await project.query("select request, idempotency_key, outbox_seq, replayed from messages where conversation_id = 'hostile'");
+    expect(rows).toEqual([{ request: 'fine', idempotency_key: expect.stringMatching(/^[0-9a-f-]{36}$/), outbox_seq: expect.any(String), replayed: false }]);
+  });
 });
