@@ -3,6 +3,7 @@ import { checkDurationMs, checkInteger, describeValue } from '@phlow/circuit-bre
 import { AdaptiveLimit, isDrop } from './adaptive-limit.js';
 import { BulkheadRejectedError } from './errors.js';
 import { type After, type Context, FIRST_ATTEMPT, settleWith, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { CALL, type Next } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 
@@ -29,6 +30,7 @@ class Waiter {
   constructor(
     readonly fn: (context: PolicyContext) => unknown,
     readonly parent: Context | undefined,
+    readonly runner: Next,
     readonly resolve: (value: Promise<unknown>) => void,
     readonly reject: (reason: unknown) => void,
   ) {}
@@ -97,12 +99,12 @@ export class Bulkhead implements Policy {
 
   /** Runs `fn` in a slot, after waiting in line if the queue has room; rejects with `BulkheadRejectedError` otherwise. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options));
+    return this[RUN](fn, parentOf(options), undefined, CALL);
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
-    return settleWith(this.admitOrQueue(fn, parent), after);
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T> {
+    return settleWith(this.admitOrQueue(fn, parent, next), after);
   }
 
   /**
@@ -121,20 +123,20 @@ export class Bulkhead implements Policy {
     this.release();
   };
 
-  private admitOrQueue<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
-    if (this.waiting === 0 && this.running < this.limit) return this.start(fn, parent);
-    if (this.waiting < this.maxQueue) return this.enqueue(fn, parent);
+  private admitOrQueue<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next): Promise<T> {
+    if (this.waiting === 0 && this.running < this.limit) return this.start(fn, parent, next);
+    if (this.waiting < this.maxQueue) return this.enqueue(fn, parent, next);
     if (this.registry.policyEventsObserved) this.report('rejected');
     return rejectSoon(BulkheadRejectedError.create(this.name, 'full', this.running, this.waiting, this.limit));
   }
 
-  private start<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  private start<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next): Promise<T> {
     this.running++;
     if (this.registry.policyEventsObserved) this.report('admitted');
-    if (this.adaptive !== undefined) return this.startMeasured(fn, parent, this.adaptive);
+    if (this.adaptive !== undefined) return this.startMeasured(fn, parent, next, this.adaptive);
     let result: T | PromiseLike<T>;
     try {
-      result = fn(parent ?? FIRST_ATTEMPT);
+      result = next(fn, parent ?? FIRST_ATTEMPT);
     } catch (error) {
       this.release();
       return rejectSoon(error);
@@ -142,7 +144,7 @@ export class Bulkhead implements Policy {
     return (result instanceof Promise ? result : Promise.resolve(result)).then(this.releaseValue, this.releaseError);
   }
 
-  private startMeasured<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, limit: AdaptiveLimit): Promise<T> {
+  private startMeasured<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next, limit: AdaptiveLimit): Promise<T> {
     const startedAt = this.monotonicNow();
     const inFlight = this.running;
     const done = (dropped: boolean, measured: boolean) => {
@@ -151,7 +153,7 @@ export class Bulkhead implements Policy {
     };
     let result: T | PromiseLike<T>;
     try {
-      result = fn(parent ?? FIRST_ATTEMPT);
+      result = next(fn, parent ?? FIRST_ATTEMPT);
     } catch (error) {
       done(false, false);
       return rejectSoon(error);
@@ -175,15 +177,15 @@ export class Bulkhead implements Policy {
     while (this.head !== undefined && this.running < this.limit) {
       const waiter = this.head;
       this.settleWaiter(waiter);
-      waiter.resolve(this.start(waiter.fn, waiter.parent));
+      waiter.resolve(this.start(waiter.fn, waiter.parent, waiter.runner));
     }
   }
 
-  private enqueue<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  private enqueue<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next): Promise<T> {
     const signal = parent?.abortSignal();
     if (signal?.aborted) return rejectSoon(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      const waiter = new Waiter(fn, parent, resolve as (value: Promise<unknown>) => void, reject);
+      const waiter = new Waiter(fn, parent, next, resolve as (value: Promise<unknown>) => void, reject);
       if (this.tail === undefined) this.head = waiter;
       else {
         this.tail.next = waiter;

@@ -2,6 +2,7 @@ import type { CircuitBreakerRegistry, Clock, TimerHandle } from '@phlow/circuit-
 import { checkDurationMs, checkFunction, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { HedgeLostError } from './errors.js';
 import { Context, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { CALL, type Next } from './policy.js';
 import { type After, settleWith } from './policy.js';
 import { checkOptionsObject, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
@@ -49,15 +50,15 @@ export class Hedge implements Policy {
   }
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options));
+    return this[RUN](fn, parentOf(options), undefined, CALL);
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
-    return settleWith(this.run(fn, parent), after);
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T> {
+    return settleWith(this.run(fn, parent, next), after);
   }
 
-  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next): Promise<T> {
     const parentSignal = parent?.abortSignal();
     if (parentSignal?.aborted) return rejectSoon(parentSignal.reason);
     return new Promise<T>((resolve, reject) => {
@@ -95,7 +96,7 @@ export class Hedge implements Policy {
         const attempt = controllers.length;
         pending++;
         if (attempt > 1 && this.registry.policyEventsObserved) this.report('hedged', attempt);
-        invoke(fn, new Context(controller.signal, attempt)).then(
+        invoke(next, fn, new Context(controller.signal, attempt)).then(
           (value) => {
             if (done) return;
             finish(controller, this.lost);

@@ -1,6 +1,6 @@
 import { describeValue } from '@phlow/circuit-breaker/internal';
 import { Bulkhead } from './bulkhead.js';
-import { type After, Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith } from './policy.js';
+import { type After, Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
 
 type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined, after?: After) => unknown;
 
@@ -39,8 +39,9 @@ export class Pipeline implements Policy {
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
-    return settleWith(this.settled(fn, parent), after);
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T> {
+    // Nested: run our layers, then whatever runs around the function outside (`next`).
+    return settleWith(this.settled(next === CALL ? fn : (context) => next(fn, context as Context), parent), after);
   }
 
   private settled<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
@@ -61,12 +62,13 @@ function wrapLayer(layer: Executable<unknown>, next: Layer, inner: Executable<un
     const bulk = layer;
     return (fn, parent, after) => {
       if (after === undefined && bulk.tryAcquireSlot()) return next(fn, parent, bulk.releaseSlot);
-      return bulk[RUN]((context) => next(fn, context as Context), parent, after);
+      return bulk[RUN](fn, parent, after, next as Next);
     };
   }
   if (isPolicy(layer)) {
     const policy: Policy = layer;
-    return (fn, parent, after) => policy[RUN]((context) => next(fn, context as Context), parent, after);
+    // The policy runs `next` (the layers within it) itself: no closure per call.
+    return (fn, parent, after) => policy[RUN](fn, parent, after, next as Next);
   }
   // A breaker (or anything with execute): hand it the signal only when there is one, so a breaker
   // without a timeout stays on its fastest path; its context's signal (created on read) flows inward.

@@ -38,10 +38,23 @@ export const RUN = Symbol('phlow.resilience.run');
  */
 export type After = () => void;
 
+/** A function run through a policy. */
+export type Fn<T> = (context: PolicyContext) => T | PromiseLike<T>;
+
+/**
+ * How a policy runs the function in a context: a plain call, or — inside a pipeline — the layers
+ * within it. Passing it along (instead of wrapping `fn` in a closure per layer) keeps a pipeline call
+ * free of per-layer allocations.
+ */
+export type Next = <T>(fn: Fn<T>, context: Context) => T | PromiseLike<T>;
+
+/** The plain {@link Next}: calls the function. */
+export const CALL: Next = (fn, context) => fn(context);
+
 /** A policy of this package. */
 export interface Policy extends Executable<PolicyContext> {
-  /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T>;
+  /** @internal Runs `next(fn, context)` under the policy, `after` called as it settles. */
+  [RUN]<T>(fn: Fn<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T>;
 }
 
 /** `promise` with `after` called as it settles (for policies with no callbacks of their own to call it from). */
@@ -118,11 +131,11 @@ export function rejectSoon(error: unknown): Promise<never> {
   });
 }
 
-/** Runs `fn`, turning a synchronous throw or a foreign thenable into a promise. */
-export function invoke<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context: PolicyContext): Promise<T> {
+/** Runs `next(fn, context)`, turning a synchronous throw or a foreign thenable into a promise. */
+export function invoke<T>(next: Next, fn: Fn<T>, context: Context): Promise<T> {
   let result: T | PromiseLike<T>;
   try {
-    result = fn(context);
+    result = next(fn, context);
     if (result instanceof Promise) return result;
     return Promise.resolve(result);
   } catch (error) {

@@ -2,6 +2,7 @@ import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkInteger, checkNumber } from '@phlow/circuit-breaker/internal';
 import { RateLimitedError } from './errors.js';
 import { type Context, FIRST_ATTEMPT, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { CALL, type Next } from './policy.js';
 import { type After, settleWith } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
@@ -47,19 +48,19 @@ export class RateLimiter implements Policy {
   }
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options));
+    return this[RUN](fn, parentOf(options), undefined, CALL);
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
-    return settleWith(this.run(fn, parent), after);
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T> {
+    return settleWith(this.run(fn, parent, next), after);
   }
 
-  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next): Promise<T> {
     this.refill();
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      return invoke(fn, parent ?? FIRST_ATTEMPT);
+      return invoke(next, fn, parent ?? FIRST_ATTEMPT);
     }
     const retryAfterMs = ((1 - this.tokens) / this.tokensPerSecond) * 1000;
     if (this.registry.policyEventsObserved) {

@@ -2,6 +2,7 @@ import { CircuitBreakerError, type CircuitBreakerRegistry, type Clock, CircuitTi
 import { checkDurationMs, checkFunction, checkInteger } from '@phlow/circuit-breaker/internal';
 import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.js';
 import { type After, Context, contextFor, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN } from './policy.js';
+import { CALL, type Next } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 import { retryAfterOf } from './retry-after.js';
@@ -87,29 +88,29 @@ export class Retry implements Policy {
 
   /** Runs `fn`, retrying its transient failures. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options));
+    return this[RUN](fn, parentOf(options), undefined, CALL);
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T> {
     this.budget?.recordRequest();
     const startedAt = this.deadlineMs === undefined ? 0 : this.monotonicNow();
     if (this.registry.policyEventsObserved) this.reportAttempt(1, 0, undefined, false);
     let result: T | PromiseLike<T>;
     try {
-      result = fn(contextFor(parent, 1));
+      result = next(fn, contextFor(parent, 1));
     } catch (error) {
-      return this.retrying(fn, parent, error, true, startedAt, after);
+      return this.retrying(fn, parent, error, true, startedAt, after, next);
     }
     const promise = result instanceof Promise ? result : Promise.resolve(result);
     // The closed path: one pair of callbacks; everything else happens only once a call failed.
     return promise.then(
       (value) => {
-        if (this.shouldRetryResult(value)) return this.retrying(fn, parent, value, false, startedAt, after);
+        if (this.shouldRetryResult(value)) return this.retrying(fn, parent, value, false, startedAt, after, next);
         after?.();
         return value;
       },
-      (error: unknown) => this.retrying(fn, parent, error, true, startedAt, after),
+      (error: unknown) => this.retrying(fn, parent, error, true, startedAt, after, next),
     );
   }
 
@@ -139,15 +140,23 @@ export class Retry implements Policy {
     firstIsError: boolean,
     startedAt: number,
     after: After | undefined,
+    next: Next,
   ): Promise<T> {
     try {
-      return await this.retryLoop(fn, parent, first, firstIsError, startedAt);
+      return await this.retryLoop(fn, parent, first, firstIsError, startedAt, next);
     } finally {
       after?.();
     }
   }
 
-  private async retryLoop<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, first: unknown, firstIsError: boolean, startedAt: number): Promise<T> {
+  private async retryLoop<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    parent: Context | undefined,
+    first: unknown,
+    firstIsError: boolean,
+    startedAt: number,
+    next: Next,
+  ): Promise<T> {
     let failure = first;
     let isError = firstIsError;
     let attempt = 1;
@@ -182,7 +191,7 @@ export class Retry implements Policy {
       attempt++;
       if (this.registry.policyEventsObserved) this.reportAttempt(attempt, delay, failure, true);
       try {
-        const value = await fn(new Context(parent?.source, attempt));
+        const value = await next(fn, new Context(parent?.source, attempt));
         if (!this.shouldRetryResult(value)) return value;
         failure = value;
         isError = false;

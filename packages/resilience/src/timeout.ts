@@ -2,6 +2,7 @@ import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkDurationMs } from '@phlow/circuit-breaker/internal';
 import { TimeoutError } from './errors.js';
 import { Context, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { CALL, type Next } from './policy.js';
 import { type After, settleWith } from './policy.js';
 import { checkOptionsObject, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
@@ -27,15 +28,15 @@ export class Timeout implements Policy {
   }
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options));
+    return this[RUN](fn, parentOf(options), undefined, CALL);
   }
 
   /** @internal */
-  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after?: After): Promise<T> {
-    return settleWith(this.run(fn, parent), after);
+  [RUN]<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, after: After | undefined, next: Next): Promise<T> {
+    return settleWith(this.run(fn, parent, next), after);
   }
 
-  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
+  private run<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next): Promise<T> {
     const parentSignal = parent?.abortSignal();
     if (parentSignal?.aborted) return rejectSoon(parentSignal.reason);
     const controller = new AbortController();
@@ -63,7 +64,7 @@ export class Timeout implements Policy {
         reject(error);
       }, this.timeoutMs);
       parentSignal?.addEventListener('abort', onParentAbort, { once: true });
-      invoke(fn, new Context(controller.signal, parent?.attempt ?? 1)).then(
+      invoke(next, fn, new Context(controller.signal, parent?.attempt ?? 1)).then(
         (value) => {
           if (settled) return;
           finish();
