@@ -59,28 +59,37 @@ describe('README examples', () => {
 
     const receipt = await outbox.insert('messages', { conversation_id: 'c-42', body: 'hello' }, { conversation: 'c-42' });
     receipt.state; // 'stored': in Supabase now; 'queued': on disk, replayed once Supabase takes it
+
+    // Upserts too, in order (see the migration below for the trigger they need):
+    await outbox.upsert('profiles', { id: 'p1', name: 'Ada' }, { onConflict: 'id', conversation: 'p1' });
+
+    await outbox.close(); // at shutdown: commits what was accepted, closes the file
     // --- end ---
     expect(receipt.state).toBe('stored');
     expect(await project.query('select conversation_id, body, idempotency_key from messages')).toEqual([{ conversation_id: 'c-42', body: 'hello', idempotency_key: receipt.key }]);
-
-    // --- README: upsert ---
-    await outbox.upsert('profiles', { id: 'p1', name: 'Ada' }, { onConflict: 'id', conversation: 'p1' });
-    // --- end ---
     expect(await project.query('select id, name from profiles')).toEqual([{ id: 'p1', name: 'Ada' }]);
     // The trigger: an older write replayed late does not overwrite the row.
     await supabase.from('profiles').upsert({ id: 'p1', name: 'stale', idempotency_key: 'late', outbox_seq: 1 }, { onConflict: 'id' });
     expect(await project.query('select id, name from profiles')).toEqual([{ id: 'p1', name: 'Ada' }]);
 
-    await outbox.insert('messages', { conversation_id: null, body: 'refused: conversation_id is not null' });
+    const writer = new SupabaseOutbox({ supabase, path: '.phlow/outbox.sqlite' });
+    await writer.insert('messages', { conversation_id: null, body: 'refused: conversation_id is not null' });
+    await writer.close();
     const lines: string[] = [];
     const console = { log: (...parts: unknown[]) => lines.push(parts.join(' ')) };
-    // --- README: dead letters ---
-    for (const dead of outbox.deadLetters()) console.log(dead.key, dead.table, dead.code, dead.reason, dead.row);
-    outbox.discardDeadLetters(); // all, or discardDeadLetters([key, ...])
-    // --- end ---
+    await (async () => {
+      // --- README: dead letters (its client: supabase-js's own; the same one here) ---
+      const outbox = new SupabaseOutbox({ supabase, path: '.phlow/outbox.sqlite' });
+
+      for (const dead of outbox.deadLetters()) console.log(dead.key, dead.table, dead.code, dead.reason, dead.row);
+      outbox.discardDeadLetters(); // all, or discardDeadLetters([key, ...])
+      await outbox.close();
+      // --- end ---
+    })();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/messages 23502 .*null value/);
-    expect(outbox.stats.deadLetters).toBe(0);
-    await outbox.close();
+    const reopened = new SupabaseOutbox({ supabase, path: '.phlow/outbox.sqlite' });
+    expect(reopened.stats.deadLetters).toBe(0);
+    await reopened.close();
   });
 });
