@@ -168,6 +168,21 @@ describe('caps', () => {
     expect(o.stats.pending).toBe(3);
   });
 
+  it('huge rows queued together land in requests the server takes (bounded in bytes, none refused as too large)', async () => {
+    await project.proxy.setFaults({ refuse: true });
+    const o = outbox({ maxRowBytes: 1_048_576 });
+    for (let i = 0; i < 12; i++) await o.insert('messages', { conversation_id: 'c', body: `h${i}`, meta: { blob: 'x'.repeat(900_000) } });
+    const statuses: number[] = [];
+    const listener = project.standIn.onRequest((event) => statuses.push(event.status));
+    await project.proxy.clearFaults();
+    await waitFor('the huge rows to land', () => o.stats.pending === 0);
+    listener.dispose();
+    expect(statuses.length).toBeGreaterThan(1);
+    expect(statuses.every((status) => status === 201)).toBe(true);
+    expect((await project.rows()).map((r) => r['body'])).toEqual(Array.from({ length: 12 }, (_, i) => `h${i}`));
+    expect(o.stats.deadLetters).toBe(0);
+  });
+
   it('a burst of 2 000 writes while Supabase is away: all accepted ones land, once each', async () => {
     await project.proxy.setFaults({ refuse: true });
     const o = outbox({ batchSize: 250 });

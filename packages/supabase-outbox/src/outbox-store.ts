@@ -83,6 +83,8 @@ export class OutboxStore {
   readonly #delete: StatementSync;
   readonly #deadLetter: StatementSync;
   readonly #setLastSeq: StatementSync;
+  readonly #has: StatementSync;
+  readonly #next: StatementSync;
   #rows = 0;
   #bytes = 0;
   #deadLetters = 0;
@@ -105,6 +107,8 @@ export class OutboxStore {
     this.#deadLetter = this.#db.prepare(
       'insert or replace into dead_letters (seq, key, conversation, tbl, op, on_conflict, row, reason, code, status, accepted_at, dead_at) select seq, key, conversation, tbl, op, on_conflict, row, ?, ?, ?, accepted_at, ? from outbox where seq = ?',
     );
+    this.#has = this.#db.prepare('select 1 from outbox where key = ?');
+    this.#next = this.#db.prepare('select * from outbox where seq > ? order by seq limit ?');
     this.#setLastSeq = this.#db.prepare("insert into meta (name, value) values ('last_seq', ?) on conflict (name) do update set value = excluded.value");
     const totals = this.#db.prepare('select count(*) as n, coalesce(sum(bytes), 0) as b, coalesce(max(seq), 0) as m from outbox').get() as { n: number; b: number; m: number };
     this.#rows = totals.n;
@@ -145,12 +149,12 @@ export class OutboxStore {
 
   /** Is a write with this key waiting? */
   has(key: string): boolean {
-    return this.#db.prepare('select 1 from outbox where key = ?').get(key) !== undefined;
+    return this.#has.get(key) !== undefined;
   }
 
   /** Up to `limit` waiting writes after `afterSeq`, oldest first. */
   next(afterSeq: number, limit: number): Entry[] {
-    const rows = this.#db.prepare('select * from outbox where seq > ? order by seq limit ?').all(afterSeq, limit) as unknown as StoredRow[];
+    const rows = this.#next.all(afterSeq, limit) as unknown as StoredRow[];
     return rows.map((r) => ({
       seq: r.seq,
       key: r.key,

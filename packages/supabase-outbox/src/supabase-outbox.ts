@@ -468,15 +468,27 @@ function isKeyConflict(error: NonNullable<SendResult['error']>, keyColumn: strin
   return error.code === '23505' && [error.details, error.message].some((text) => typeof text === 'string' && text.includes(`(${keyColumn})`));
 }
 
-/** Consecutive writes that go in one request: same table, operation, conflict target and columns. */
+/**
+ * Most bytes of rows in one request. PostgREST's gateways cap request bodies (the stand-in at 8 MiB);
+ * 500 rows of up to 1 MiB each would pass any of them, and a refused batch is split row by row.
+ */
+const MAX_REQUEST_BYTES = 4 * 1_048_576;
+
+/** Consecutive writes that go in one request: same table, operation, conflict target and columns, within MAX_REQUEST_BYTES. */
 function runs(entries: readonly Entry[]): Entry[][] {
   const out: Entry[][] = [];
   let shape = '';
+  let bytes = 0;
   for (const entry of entries) {
     const columns = Object.keys(JSON.parse(entry.row) as object).sort().join(',');
     const next = `${entry.table} ${entry.op} ${entry.onConflict ?? ''} ${columns}`;
-    if (next === shape) out.at(-1)!.push(entry);
-    else out.push([entry]);
+    if (next === shape && bytes + entry.bytes <= MAX_REQUEST_BYTES) {
+      out.at(-1)!.push(entry);
+      bytes += entry.bytes;
+    } else {
+      out.push([entry]);
+      bytes = entry.bytes;
+    }
     shape = next;
   }
   return out;
