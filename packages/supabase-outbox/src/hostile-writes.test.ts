@@ -115,14 +115,19 @@ describe('poison writes', () => {
     expect(second.stats.deadLetters).toBe(1);
   });
 
-  it('a missing column is not poison: the write waits until the table is migrated, then lands', async () => {
+  it('a missing column is not poison: the write waits with its conversation until the table is migrated; other conversations go on', async () => {
     const o = outbox();
-    const receipt = await o.insert('messages', { conversation_id: 'c', body: 'needs migration', priority: 3 });
+    const receipt = await o.insert('messages', { conversation_id: 'a', body: 'needs migration', priority: 3 }, { conversation: 'a' });
     expect(receipt.state).toBe('queued');
     expect(o.stats).toMatchObject({ pending: 1, deadLetters: 0 });
+    expect(o.stats.lastError).toMatch(/priority/);
+    // Its conversation keeps its order (waits behind it); another conversation is not held back.
+    expect((await o.insert('messages', { conversation_id: 'a', body: 'a, after it' }, { conversation: 'a' })).state).toBe('queued');
+    expect((await o.insert('messages', { conversation_id: 'b', body: 'b goes on' }, { conversation: 'b' })).state).toBe('stored');
+    expect((await project.rows()).map((r) => r['body'])).toEqual(['b goes on']);
     await project.standIn.query(`alter table ${project.schema}.messages add column priority int`);
-    await waitFor('the write to land', () => o.stats.pending === 0);
-    expect((await project.rows())[0]).toMatchObject({ body: 'needs migration', priority: 3 });
+    await waitFor('the writes to land', () => o.stats.pending === 0);
+    expect((await project.rows()).map((r) => [r['body'], r['priority']])).toEqual([['b goes on', null], ['needs migration', 3], ['a, after it', null]]);
     await project.standIn.query(`alter table ${project.schema}.messages drop column priority`);
   });
 });

@@ -92,6 +92,8 @@ export class SupabaseOutbox {
   #commitScheduled = false;
   readonly #waiters = new Map<number, Waiter>();
   #pumping: Promise<void> | undefined;
+  /** Conversations held back (a write the deployment must fix), until when (ms). */
+  readonly #held = new Map<string, number>();
   #again = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #waiting = false;
@@ -341,23 +343,49 @@ export class SupabaseOutbox {
   }
 
   async #deliver(): Promise<void> {
+    // Conversations held back: a write the deployment must fix (a missing column, a permission) waits
+    // with the rest of its conversation, to keep their order, for retryIntervalMs; the others go on.
+    const now = this.#options.now();
+    for (const [conversation, until] of this.#held) if (until <= now) this.#held.delete(conversation);
+    let after = 0;
+    const live = (run: readonly Entry[]) => run.filter((entry) => !this.#held.has(entry.conversation));
+    const hold = (run: readonly Entry[], failure: WriteFailure) => {
+      for (const entry of run) this.#held.set(entry.conversation, this.#options.now() + this.#options.retryIntervalMs);
+      this.#lastError = failure.reason;
+    };
     while (!this.#closed) {
       if (this.#breakerOpen()) return this.#retryLater('the breaker is open');
-      const entries = this.#store.next(0, this.#options.batchSize);
-      if (entries.length === 0) return;
-      for (const run of runs(entries)) {
+      const fetched = this.#store.next(after, this.#options.batchSize);
+      if (fetched.length === 0) break;
+      after = fetched.at(-1)!.seq;
+      for (const candidates of runs(live(fetched))) {
+        const run = live(candidates);
+        if (run.length === 0) continue;
         const failure = await this.#send(run);
         if (failure === undefined) continue;
         if (failure.kind === 'retry') return this.#retryLater(failure.reason);
+        if (failure.kind === 'held') {
+          hold(run, failure);
+          continue;
+        }
         // Poison in a batch: send the rows one by one, so only the refused one is dead-lettered.
         for (const entry of run.length === 1 ? [] : run) {
+          if (this.#held.has(entry.conversation)) continue;
           const single = await this.#send([entry]);
           if (single?.kind === 'retry') return this.#retryLater(single.reason);
-          if (single !== undefined) this.#deadLetter(entry, single);
+          if (single?.kind === 'held') hold([entry], single);
+          else if (single !== undefined) this.#deadLetter(entry, single);
         }
         if (run.length === 1) this.#deadLetter(run[0]!, failure);
       }
-      if (this.#closed) return;
+    }
+    // Held writes are tried again later; new writes (other conversations) go at once meanwhile.
+    if (this.#held.size > 0 && this.#retryTimer === undefined && !this.#closed) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#kick();
+      }, this.#options.retryIntervalMs);
+      this.#retryTimer.unref();
     }
   }
 
@@ -391,7 +419,7 @@ export class SupabaseOutbox {
     }
     this.#delivered += run.length;
     this.#replayed += replayed;
-    this.#lastError = null;
+    if (this.#held.size === 0) this.#lastError = null;
     this.#metrics?.recordDelivered(run.length, replayed);
     return undefined;
   }
@@ -434,6 +462,7 @@ export class SupabaseOutbox {
     this.#settleWaiters('queued');
     if (this.#closed) return;
     this.#waiting = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#waiting = false;

@@ -5,12 +5,14 @@
  * - `poison`: the database refuses this row for good — a constraint (SQLSTATE class 23), invalid data
  *   (class 22: NUL, a bad escape, a value too long), a body PostgREST cannot read, a request too large.
  *   Retrying changes nothing; it goes to the dead letters so it never blocks the writes behind it.
- * - `retry`: anything else — no connection (status 0), a timeout, the breaker open (529), 5xx, 408, 429,
- *   and also missing tables, columns or permissions (42xxx, 401/403/404): those are the deployment's to
- *   fix (a migration not run yet, a key rotated), and the writes must land once it is fixed, not be
- *   thrown away.
+ * - `held`: any other refusal (4xx but 408 and 429) — a missing table, column or permission (42xxx,
+ *   401/403/404): the deployment's to fix (a migration not run yet, a key rotated). The write must land
+ *   once it is fixed, not be thrown away; it waits with the rest of its conversation (their order), and
+ *   the other conversations go on.
+ * - `retry`: Supabase is not answering — no connection (status 0), a timeout, the breaker open (529),
+ *   5xx, 408, 429. Everything waits and is tried again.
  */
-export type FailureKind = 'poison' | 'retry';
+export type FailureKind = 'poison' | 'held' | 'retry';
 
 export interface WriteFailure {
   readonly kind: FailureKind;
@@ -27,11 +29,15 @@ export function classifyWriteFailure(status: number, error: { code?: unknown; me
   const parts = [error.message, error.details, error.hint].filter((p): p is string => typeof p === 'string' && p !== '');
   let reason = parts.join(' — ') || `HTTP ${status}`;
   if (reason.length > MAX_REASON) reason = `${reason.slice(0, MAX_REASON)}…`;
-  return { kind: isPoison(status, code) ? 'poison' : 'retry', status, code, reason };
+  return { kind: isPoison(status, code) ? 'poison' : isUnavailable(status) ? 'retry' : 'held', status, code, reason };
+}
+
+function isUnavailable(status: number): boolean {
+  return status === 0 || status >= 500 || status === 408 || status === 429 || status < 400;
 }
 
 function isPoison(status: number, code: string | null): boolean {
-  if (status === 0 || status >= 500 || status === 408 || status === 429) return false;
+  if (isUnavailable(status)) return false;
   if (status === 413) return true;
   if (code === null) return false;
   return code.startsWith('22') || code.startsWith('23') || code === 'PGRST102';
