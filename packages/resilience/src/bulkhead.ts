@@ -2,7 +2,7 @@ import type { BulkheadEvent, CircuitBreakerRegistry, Clock, TimerHandle } from '
 import { checkDurationMs, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { AdaptiveLimit, isDrop } from './adaptive-limit.js';
 import { BulkheadRejectedError } from './errors.js';
-import { type After, type Context, FIRST_ATTEMPT, settleWith, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
+import { type After, asPromise, type Context, FIRST_ATTEMPT, settleWith, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
 import { CALL, type Next } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
@@ -141,7 +141,7 @@ export class Bulkhead implements Policy {
       this.release();
       return rejectSoon(error);
     }
-    return (result instanceof Promise ? result : Promise.resolve(result)).then(this.releaseValue, this.releaseError);
+    return asPromise(result).then(this.releaseValue, this.releaseError);
   }
 
   private startMeasured<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined, next: Next, limit: AdaptiveLimit): Promise<T> {
@@ -158,7 +158,7 @@ export class Bulkhead implements Policy {
       done(false, false);
       return rejectSoon(error);
     }
-    return (result instanceof Promise ? result : Promise.resolve(result)).then(
+    return asPromise(result).then(
       (value) => {
         done(false, true);
         return value;

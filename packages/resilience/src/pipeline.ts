@@ -25,7 +25,7 @@ export class Pipeline implements Policy {
     }
     this.layers = [...layers];
     // Compiled once, innermost first: a call allocates one callback per layer and nothing else.
-    let run: Layer = (fn, parent) => fn(parent ?? FIRST_ATTEMPT);
+    let run: Layer = callInContext;
     for (let i = layers.length - 1; i >= 0; i--) run = wrapLayer(layers[i]!, run, layers[i + 1]);
     this.run = run;
   }
@@ -76,21 +76,25 @@ function wrapLayer(layer: Executable<unknown>, next: Layer, inner: Executable<un
   // plain path allocates no context per call.
   let lastForeign: unknown;
   let lastWrapped: Context | undefined;
+  const innermost = next === callInContext;
   return (fn, parent) => {
     const attempt = parent === undefined ? 1 : parent.attempt;
-    const signal = parent?.abortSignal();
+    const signal = parent === undefined || parent.source === undefined ? undefined : parent.abortSignal();
     return layer.execute(
       (context) => {
         if (context !== lastForeign || lastWrapped!.attempt !== attempt) {
           lastForeign = context;
           lastWrapped = new Context(context as { readonly signal: AbortSignal }, attempt);
         }
-        return next(fn, lastWrapped);
+        return innermost ? fn(lastWrapped!) : next(fn, lastWrapped!);
       },
       signal === undefined ? undefined : { signal },
     );
   };
 }
+
+/** The innermost layer: the function itself. */
+const callInContext: Layer = (fn, parent) => fn(parent ?? FIRST_ATTEMPT);
 
 /** `promise`, or the signal's reason as soon as it aborts. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -131,6 +131,19 @@ export function rejectSoon(error: unknown): Promise<never> {
   });
 }
 
+/**
+ * `result` as a promise. `instanceof` and `Promise.resolve` run the caller's code (a Proxy's traps, an
+ * own `then` getter): whatever they throw becomes the call's rejection, never a synchronous throw that
+ * would leave a slot taken or a call counted.
+ */
+export function asPromise<T>(result: T | PromiseLike<T>): Promise<T> {
+  try {
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Runs `next(fn, context)`, turning a synchronous throw or a foreign thenable into a promise. */
 export function invoke<T>(next: Next, fn: Fn<T>, context: Context): Promise<T> {
   let result: T | PromiseLike<T>;

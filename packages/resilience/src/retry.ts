@@ -1,7 +1,7 @@
 import { CircuitBreakerError, type CircuitBreakerRegistry, type Clock, CircuitTimeoutError, isTransient, type RetryGaveUpEvent } from '@phlow/circuit-breaker';
 import { checkDurationMs, checkFunction, checkInteger } from '@phlow/circuit-breaker/internal';
 import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.js';
-import { type After, Context, contextFor, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN } from './policy.js';
+import { type After, asPromise, Context, contextFor, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN } from './policy.js';
 import { CALL, type Next } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
@@ -102,7 +102,7 @@ export class Retry implements Policy {
     } catch (error) {
       return this.retrying(fn, parent, error, true, startedAt, after, next);
     }
-    const promise = result instanceof Promise ? result : Promise.resolve(result);
+    const promise = asPromise(result);
     // The closed path: one pair of callbacks; everything else happens only once a call failed.
     return promise.then(
       (value) => {
