@@ -5,12 +5,18 @@
 // Besides wall time, CPU time is printed (this thread's for one configuration, the process's — all
 // threads — for the grid): on a shared, loaded machine wall time measures the neighbours too.
 import { availableParallelism, cpus } from 'node:os';
-import { defaultGrid, exactReplayTraffic, replay, scenarios, tune } from '../dist/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CircuitBreaker } from '@phlow/circuit-breaker';
+import { defaultGrid, exactReplayTraffic, replay, scenarios, TrafficRecorder, tune } from '../dist/index.js';
 
 const rateHz = Number(process.env.BENCH_RATE_HZ ?? 50);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const kind = process.env.BENCH_SCENARIO ?? 'hardOutage';
 
+// BENCH_PARTS=replay,grid,recorder (the default: all) picks parts.
+const parts = new Set((process.env.BENCH_PARTS ?? 'replay,grid,recorder').split(','));
 const t0 = performance.now();
 const day = scenarios[kind](7, rateHz);
 const input = exactReplayTraffic(day.traffic);
@@ -38,6 +44,7 @@ console.log(`bare loop (no-op per call): ${(bareRate / 1e6).toFixed(1)} M calls/
 
 const grid = defaultGrid();
 const picks = [0, 1, 5, 17, 23, 30, 38, 42, 44].filter((i) => i < grid.length);
+if (parts.has('replay')) {
 console.log('one core, one configuration (median of', rounds, 'rounds):');
 console.log('| configuration | M calls/s (wall) | M calls/s (CPU) | ns per call (CPU) | × bare loop |');
 console.log('| --- | --- | --- | --- | --- |');
@@ -61,8 +68,9 @@ for (const i of picks) {
   console.log(`| ${candidate.label} | ${(rate / 1e6).toFixed(2)} | ${(cpuRate / 1e6).toFixed(2)} | ${((1e9 / cpuRate)).toFixed(0)} | ${(bareRate / cpuRate).toFixed(1)} |`);
 }
 console.log(`\nslowest of these: ${(Math.min(...rates) / 1e6).toFixed(2)} M calls/s of CPU time per configuration on one core (goal ≥ 2 M)\n`);
+}
 
-for (const workers of [1, availableParallelism()]) {
+for (const workers of parts.has('grid') ? [1, availableParallelism()] : []) {
   const s = performance.now();
   const c = process.cpuUsage();
   const report = await tune(day.traffic, { health: day.truth, workers });
@@ -74,4 +82,57 @@ for (const workers of [1, availableParallelism()]) {
     `grid: ${report.results.length} configurations × ${n.toLocaleString('en')} calls = ${(replayed / 1e6).toFixed(0)} M replayed calls on ${workers} worker(s): ` +
       `${seconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU (all threads; on ${workers} idle core(s) ≈ ${(cpuSeconds / workers).toFixed(1)} s). Goal: 216 M in < 60 s on both cores.`,
   );
+}
+
+// What recording costs a breaker: a closed call (async no-op, no timeout) with no recorder, with a
+// recorder in memory, and with one writing JSONL files; median of rounds, beside a bare await.
+if (parts.has('recorder')) {
+console.log('\nrecording cost per call (sequential await, closed breaker, no timeout):');
+const dir = mkdtempSync(join(tmpdir(), 'phlow-tune-bench-'));
+const calls = 300_000;
+const work = async () => 1;
+async function perCall(setup) {
+  const times = [];
+  for (let r = 0; r < rounds + 2; r++) {
+    const breaker = new CircuitBreaker('bench', { timeoutMs: 0, logger: false });
+    const recorder = setup?.(breaker);
+    const s = performance.now();
+    for (let i = 0; i < calls; i++) await breaker.execute(work);
+    times.push(((performance.now() - s) * 1e6) / calls);
+    await recorder?.close();
+  }
+  return median(times.slice(2));
+}
+async function bareAwait() {
+  const times = [];
+  for (let r = 0; r < rounds + 2; r++) {
+    const s = performance.now();
+    for (let i = 0; i < calls; i++) await work();
+    times.push(((performance.now() - s) * 1e6) / calls);
+  }
+  return median(times.slice(2));
+}
+const bareNs = await bareAwait();
+const plainNs = await perCall();
+const offNs = await perCall((b) => {
+  const r = new TrafficRecorder({ dir, enabled: false });
+  r.attach(b);
+  return r;
+});
+const memoryNs = await perCall((b) => {
+  const r = new TrafficRecorder({ memoryCalls: 100_000 });
+  r.attach(b);
+  return r;
+});
+const fileNs = await perCall((b) => {
+  const r = new TrafficRecorder({ dir, memoryCalls: 0, maxFileBytes: 16 * 2 ** 20, maxFiles: 2 });
+  r.attach(b);
+  return r;
+});
+rmSync(dir, { recursive: true, force: true });
+console.log('| | ns per call | × bare await |');
+console.log('| --- | --- | --- |');
+for (const [name, ns] of [['bare await fn()', bareNs], ['breaker, no recorder', plainNs], ['breaker + recorder switched off', offNs], ['breaker + recorder, memory ring', memoryNs], ['breaker + recorder, JSONL files', fileNs]]) {
+  console.log(`| ${name} | ${ns.toFixed(0)} | ${(ns / bareNs).toFixed(2)} |`);
+}
 }

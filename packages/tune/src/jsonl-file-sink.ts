@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Options of {@link JsonlFileSink}. */
@@ -25,13 +25,12 @@ export class JsonlFileSink {
   private file = '';
   private fileBytes = 0;
   private sequence = 0;
-  private readonly ready: Promise<void>;
+  /** Created on the first write: a recorder that never records touches no disk. */
+  private ready: Promise<void> | undefined = undefined;
   /** The last write error, if any (the sink keeps going; a recording is best effort). */
   lastError: unknown = undefined;
 
-  constructor(private readonly options: JsonlFileSinkOptions) {
-    this.ready = this.start();
-  }
+  constructor(private readonly options: JsonlFileSinkOptions) {}
 
   /** Queues one line (without its newline). */
   write(line: string): void {
@@ -70,7 +69,11 @@ export class JsonlFileSink {
   }
 
   private async append(lines: string[]): Promise<void> {
-    await this.ready;
+    // A failed start (a directory that cannot be made) fails this write, reported in lastError; the next write tries again.
+    await (this.ready ??= this.start().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    }));
     let chunk = '';
     for (const line of lines) {
       const bytes = Buffer.byteLength(line) + 1;
@@ -107,9 +110,4 @@ export class JsonlFileSink {
     return found.sort((a, b) => a.n - b.n);
   }
 
-  /** @internal For tests: the size of the current file. */
-  async currentSize(): Promise<number> {
-    await this.writing;
-    return stat(this.file).then((s) => s.size, () => 0);
-  }
 }

@@ -46,6 +46,16 @@ describe('loadRecording on hostile files', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  it('refuses a file without newlines once it passes the line limit, without reading it all', async () => {
+    const path = await file('one-line.jsonl', `${good}\n${'x'.repeat(3 * 2 ** 20)}`);
+    await expect(loadRecording(path, { maxLineBytes: 1_000 })).rejects.toThrow(/one-line\.jsonl:2: line longer than 1000 characters/);
+  });
+
+  it('reads CRLF line ends', async () => {
+    const traffic = await loadRecording(await file('crlf.jsonl', `${good}\r\n${good}\r\n`));
+    expect(traffic.get('api')!.start.length).toBe(2);
+  });
+
   it('refuses a line longer than the limit, a file over the byte cap, too many calls or breakers', async () => {
     const long = await file('long.jsonl', `{"b":"${'x'.repeat(5_000)}","t":1,"d":1,"o":"success"}\n`);
     await expect(loadRecording(long, { maxLineBytes: 1_000 })).rejects.toThrow(/line longer than 1000/);

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describeValue } from '@phlow/circuit-breaker/internal';
 import { RecordingError } from './recording-error.js';
 import { TrafficBuilder } from './traffic-builder.js';
@@ -48,12 +47,8 @@ export async function loadRecording(path: string, limits: ReadLimits = {}): Prom
 }
 
 async function readLines(file: string, limits: typeof DEFAULTS, builder: TrafficBuilder): Promise<void> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.length > limits.maxLineBytes) throw new RecordingError(`line longer than ${limits.maxLineBytes} characters`, file, n);
-    if (line.trim() === '') continue;
+  await forEachLine(file, limits.maxLineBytes, (line, n) => {
+    if (line.trim() === '') return;
     let row: unknown;
     try {
       row = JSON.parse(line);
@@ -63,7 +58,30 @@ async function readLines(file: string, limits: typeof DEFAULTS, builder: Traffic
     const call = checkRow(row, file, n);
     builder.add(call.b, call.t, call.d, call.o);
     if (builder.size > limits.maxCalls) throw new RecordingError(`more than ${limits.maxCalls} calls (maxCalls)`, file, n);
+  });
+}
+
+/**
+ * Calls `onLine` for each line. A line is checked against `maxLineBytes` while it is being read, so a
+ * file without newlines is refused after `maxLineBytes`, not after it filled the memory (readline
+ * would buffer the whole line first).
+ */
+async function forEachLine(file: string, maxLineBytes: number, onLine: (line: string, n: number) => void): Promise<void> {
+  let rest = '';
+  let n = 0;
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let from = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', from)) {
+      n++;
+      if (newline - from > maxLineBytes) throw new RecordingError(`line longer than ${maxLineBytes} characters`, file, n);
+      onLine(text.charCodeAt(newline - 1) === 13 ? text.slice(from, newline - 1) : text.slice(from, newline), n);
+      from = newline + 1;
+    }
+    rest = text.slice(from);
+    if (rest.length > maxLineBytes) throw new RecordingError(`line longer than ${maxLineBytes} characters`, file, n + 1);
   }
+  if (rest.length > 0) onLine(rest, n + 1);
 }
 
 function checkRow(row: unknown, file: string, line: number): { b: string; t: number; d: number; o: CallOutcome } {

@@ -82,18 +82,20 @@ export async function replay(input: ReplayTraffic, candidate: Candidate, admitte
   const probes = new Map<number, (outcome: Outcome) => void>();
   let probe: ((outcome: Outcome) => void) | undefined;
   const probeCall = () => new Promise<Outcome>((resolve) => (probe = resolve));
-  /** Ends the call `i` admitted in generation `generation` (-1: a probe). */
-  const end = async (i: number, generation: number) => {
+  /** Ends the call `i` admitted in `generation`; true for a probe, whose settling the caller must await. */
+  const end = (i: number, generation: number): boolean => {
     if (generation === PROBE) {
       probes.get(i)!(OUTCOME_NAMES[outcome[i]!]!);
       probes.delete(i);
-      await undefined; // the core settles the probe in the reaction this queued
-    } else if (generation === transitions) {
+      return true;
+    }
+    if (generation === transitions) {
       d = duration[i]!;
       result = OUTCOME_NAMES[outcome[i]!]!;
       clock.jump(-d);
       void breaker.execute(call);
     }
+    return false;
   };
   // Monotonic time runs from 0 while the wall clock starts at the first call: offset between the two.
   const offset = clock.now() - clock.monotonicNow();
@@ -103,7 +105,8 @@ export async function replay(input: ReplayTraffic, candidate: Candidate, admitte
     while (pending.size > 0 && pending.peekEnd() <= t) {
       moveTo(pending.peekEnd() - offset);
       const generation = pending.peekGeneration();
-      await end(pending.pop(), generation);
+      // Only a probe settles later: the core settles it in the reaction its resolution queued.
+      if (end(pending.pop(), generation)) await undefined;
     }
     moveTo(t - offset);
     const state = breaker.state;
@@ -136,7 +139,7 @@ export async function replay(input: ReplayTraffic, candidate: Candidate, admitte
   while (pending.size > 0) {
     moveTo(pending.peekEnd() - offset);
     const generation = pending.peekGeneration();
-    await end(pending.pop(), generation);
+    if (end(pending.pop(), generation)) await undefined;
   }
   breaker.dispose();
   return { admitted, transitionAt: transitionAt.subarray(0, transitions), transitionState: transitionState.subarray(0, transitions), imputedAdmitted };

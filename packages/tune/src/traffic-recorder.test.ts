@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CircuitBreaker, CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
@@ -93,6 +93,19 @@ describe('TrafficRecorder', () => {
     recorder.enabled = true; // disposed: stays detached
     await b.execute(() => 1);
     expect(recorder.recordedCalls).toBe(1);
+  });
+
+  it('survives a directory it cannot create: the error is kept, calls and callers are unaffected', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const clock = new ManualClock(0);
+    const b = breaker('nowhere', clock);
+    const recorder = new TrafficRecorder({ dir: join(blocker, 'sub') });
+    recorder.attach(b);
+    await expect(b.execute(() => 'ok')).resolves.toBe('ok');
+    await recorder.close();
+    expect((recorder.lastError as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+    expect(recorder.recent()).toHaveLength(1);
   });
 
   it('refuses invalid options, naming them', () => {

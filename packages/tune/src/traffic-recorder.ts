@@ -100,6 +100,14 @@ export class TrafficRecorder {
     }
   }
 
+  /**
+   * The last error writing the files (a directory that cannot be made, a full disk), if any. Recording
+   * is best effort: a write error never reaches the breakers or their callers; later writes try again.
+   */
+  get lastError(): unknown {
+    return this.sink?.lastError;
+  }
+
   /** Calls recorded since creation (including those the memory ring has dropped). */
   get recordedCalls(): number {
     return this.recorded;
@@ -170,28 +178,31 @@ export class TrafficRecorder {
 
   private subscribe(breaker: CircuitBreaker): Disposable {
     const name = breaker.name;
+    // The line's start, built once per breaker: a recorded call costs one template string, no JSON.stringify.
+    const prefix = `{"b":${JSON.stringify(name)},"t":`;
     const clock = breaker.options.clock;
     return combineDisposables([
-      breaker.onSuccess((e) => this.add(name, clock.now(), e.durationMs, 'success', undefined)),
+      breaker.onSuccess((e) => this.add(name, prefix, clock.now(), e.durationMs, 'success', undefined)),
       breaker.onFailure((e) =>
-        this.add(name, clock.now(), e.durationMs, e.cause === 'timeout' ? 'timeout' : 'failure', e.cause === 'result' ? 'result' : errorClass(e.error)),
+        this.add(name, prefix, clock.now(), e.durationMs, e.cause === 'timeout' ? 'timeout' : 'failure', e.cause === 'result' ? 'result' : errorClass(e.error)),
       ),
-      breaker.onIgnored((e) => this.add(name, clock.now(), e.durationMs, 'ignored', e.cause === 'error' ? errorClass(e.error) : e.cause)),
-      breaker.onReject(() => this.add(name, clock.now(), 0, 'rejected', 'CircuitOpenError')),
+      breaker.onIgnored((e) => this.add(name, prefix, clock.now(), e.durationMs, 'ignored', e.cause === 'error' ? errorClass(e.error) : e.cause)),
+      breaker.onReject(() => this.add(name, prefix, clock.now(), 0, 'rejected', 'CircuitOpenError')),
     ]);
   }
 
-  private add(breaker: string, end: number, durationMs: number, outcome: CallOutcome, errorClass: string | undefined): void {
-    const duration = Number.isFinite(durationMs) && durationMs > 0 ? durationMs : 0;
-    const call: RecordedCall = errorClass === undefined ? { breaker, start: end - duration, duration, outcome } : { breaker, start: end - duration, duration, outcome, errorClass };
+  private add(breaker: string, prefix: string, end: number, durationMs: number, outcome: CallOutcome, errorClass: string | undefined): void {
+    const duration = durationMs > 0 && durationMs < Infinity ? durationMs : 0;
+    const start = end - duration;
     this.recorded++;
     if (this.ring.length > 0) {
-      this.ring[this.ringNext] = call;
+      this.ring[this.ringNext] = errorClass === undefined ? { breaker, start, duration, outcome } : { breaker, start, duration, outcome, errorClass };
       this.ringNext = (this.ringNext + 1) % this.ring.length;
     }
     const sink = this.sink;
     if (sink === undefined) return;
-    sink.write(JSON.stringify({ b: breaker, t: call.start, d: duration, o: outcome, ...(errorClass === undefined ? {} : { e: errorClass }) }));
+    // Start to the ms, duration to the µs: an integer formats ~4× faster than a full double (measured).
+    sink.write(`${prefix}${Math.round(start)},"d":${Math.round(duration * 1000) / 1000},"o":"${outcome}"${errorClass === undefined ? '}' : `,"e":${JSON.stringify(errorClass)}}`}`);
     if (sink.queuedLines >= this.batchLines) void sink.flush();
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
