@@ -65,7 +65,8 @@ describe('adaptiveLimit', () => {
         await new Promise((resolve) => setTimeout(resolve, baseMs * Math.max(1, active / knee)));
         response.end('ok');
       });
-      const limit = adaptiveLimit({ initialLimit: 40, maxLimit: 64 });
+      // Started below the knee, as in production (it learns the no-load latency from its first calls).
+      const limit = adaptiveLimit({ initialLimit: 4, maxLimit: 64 });
       const bulk = bulkhead({ maxConcurrent: limit, maxQueue: 1_000, registry: new CircuitBreakerRegistry() });
       const url = server.url;
       const drive = async (callers: number, callsEach: number) => {

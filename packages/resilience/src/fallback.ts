@@ -46,7 +46,6 @@ export interface FallbackResult<T> {
 }
 
 // Any: a tier's parameter types are checked where it is written; here only its value and input are read.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTier = FallbackTier<any, any>;
 type TierValue<Tiers extends readonly AnyTier[]> = Awaited<ReturnType<Tiers[number]['run']>>;
 /** The input every tier accepts: inferred from a contravariant position, so it is the intersection of theirs. */
