@@ -36,6 +36,22 @@ async function queueingCost() {
     await outbox.close();
     results.push([`groupCommit: ${groupCommit}`, times]);
   }
+  // The floor: a bare node:sqlite insert + commit with the same pragmas, no outbox around it.
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(join(dir, 'bare.sqlite'));
+  db.exec('pragma journal_mode = wal; pragma synchronous = full; create table t (seq integer primary key, row text not null)');
+  const insert = db.prepare('insert into t (row) values (?)');
+  const commits = [];
+  for (let i = 0; i < n + 500; i++) {
+    const json = JSON.stringify(row(i));
+    const start = process.hrtime.bigint();
+    db.exec('begin immediate');
+    insert.run(json);
+    db.exec('commit');
+    if (i >= 500) commits.push(Number(process.hrtime.bigint() - start));
+  }
+  db.close();
+  results.push(['bare sqlite commit', commits]);
   const bare = [];
   for (let i = 0; i < n; i++) {
     const start = process.hrtime.bigint();
