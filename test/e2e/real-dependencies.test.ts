@@ -4,6 +4,9 @@
  * runs, named by SUPABASE_URL / SUPABASE_KEY and PEER_URLS. The agent must use them (and start no
  * stand-in of its own for them, so they have no chaos control).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { A2aPeer, FaultProxy, SupabaseStandIn } from '@phlow/testkit';
 import { ClientFactory, JsonRpcTransportFactory, type Client } from '@a2a-js/sdk/client';
 import { waitFor } from '@phlow/test-helpers';
@@ -17,7 +20,8 @@ create table agent_cards (id text primary key, name text not null, did text uniq
 create table messages (
   id bigint generated always as identity primary key, created_at timestamptz not null default now(),
   peer_id text not null, peer_url text not null, request text not null, reply text not null,
-  resolved_via text not null, replayed boolean not null default false
+  resolved_via text not null, replayed boolean not null default false,
+  conversation_id text not null default '', idempotency_key text unique, outbox_seq bigint
 );`;
 
 const supabase = new SupabaseStandIn({ schemaSql: SCHEMA, apiKey: 'project-anon-key' });
@@ -28,7 +32,10 @@ const south = new A2aPeer({ name: 'south' });
 let demo: DemoProcess;
 let client: Client;
 
+let outboxDir: string;
+
 beforeAll(async () => {
+  outboxDir = await mkdtemp(join(tmpdir(), 'phlow-real-deps-'));
   await Promise.all([supabase.start(), north.start(), south.start()]);
   await supabase.query("insert into agent_cards (id, name, url) values ('north', 'North', $1)", [north.url]);
   network = new FaultProxy({ target: supabase.url });
@@ -42,6 +49,8 @@ beforeAll(async () => {
     // Short call timeouts, so the hanging-dependency test below is quick.
     PHLOW_PEER_TIMEOUT_MS: '1000',
     PHLOW_SUPABASE_TIMEOUT_MS: '1500',
+    // The durable outbox of writes Supabase could not take yet: a file of this run, not one under test/.
+    PHLOW_OUTBOX_PATH: join(outboxDir, 'outbox.sqlite'),
   });
   client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(demo.url);
 });
@@ -49,6 +58,7 @@ afterAll(async () => {
   await demo?.stop();
   await network?.stop();
   await Promise.all([supabase.stop(), north.stop(), south.stop()]);
+  await rm(outboxDir, { recursive: true, force: true });
 });
 
 describe('real dependencies from the environment', () => {
