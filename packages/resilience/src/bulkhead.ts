@@ -2,8 +2,7 @@ import type { BulkheadEvent, CircuitBreakerRegistry, Clock, TimerHandle } from '
 import { checkDurationMs, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { AdaptiveLimit, isDrop } from './adaptive-limit.js';
 import { BulkheadRejectedError } from './errors.js';
-import { type After, asPromise, type Context, FIRST_ATTEMPT, settleWith, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
-import { CALL, type Next } from './policy.js';
+import { type After, asPromise, CALL, type Context, FIRST_ATTEMPT, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 

@@ -1,9 +1,7 @@
 import type { CircuitBreakerRegistry, Clock, TimerHandle } from '@phlow/circuit-breaker';
 import { checkDurationMs, checkFunction, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { HedgeLostError } from './errors.js';
-import { Context, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
-import { CALL, type Next } from './policy.js';
-import { type After, settleWith } from './policy.js';
+import { type After, CALL, Context, invoke, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
 import { checkOptionsObject, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
 /** Options of {@link hedge}. */
@@ -49,6 +47,7 @@ export class Hedge implements Policy {
     this.lost = HedgeLostError.create(this.name);
   }
 
+  /** Runs `fn`, hedging it after `delayMs`; the first answer wins. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
     return this[RUN](fn, parentOf(options), undefined, CALL);
   }

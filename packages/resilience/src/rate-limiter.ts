@@ -1,9 +1,7 @@
 import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkInteger, checkNumber } from '@phlow/circuit-breaker/internal';
 import { RateLimitedError } from './errors.js';
-import { type Context, FIRST_ATTEMPT, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
-import { CALL, type Next } from './policy.js';
-import { type After, settleWith } from './policy.js';
+import { type After, CALL, type Context, FIRST_ATTEMPT, invoke, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
 /** Options of {@link rateLimiter}. */
@@ -47,6 +45,7 @@ export class RateLimiter implements Policy {
     return this.tokens;
   }
 
+  /** Runs `fn` if a token is left; rejects with `RateLimitedError` otherwise. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
     return this[RUN](fn, parentOf(options), undefined, CALL);
   }

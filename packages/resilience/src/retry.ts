@@ -1,8 +1,7 @@
 import { CircuitBreakerError, type CircuitBreakerRegistry, type Clock, CircuitTimeoutError, isTransient, type RetryGaveUpEvent } from '@phlow/circuit-breaker';
 import { checkDurationMs, checkFunction, checkInteger } from '@phlow/circuit-breaker/internal';
 import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.js';
-import { type After, asPromise, Context, contextFor, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN } from './policy.js';
-import { CALL, type Next } from './policy.js';
+import { type After, asPromise, CALL, Context, contextFor, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, RUN } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 import { retryAfterOf } from './retry-after.js';

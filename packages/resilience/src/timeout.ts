@@ -1,9 +1,7 @@
 import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkDurationMs } from '@phlow/circuit-breaker/internal';
 import { TimeoutError } from './errors.js';
-import { Context, invoke, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, rejectSoon, RUN } from './policy.js';
-import { CALL, type Next } from './policy.js';
-import { type After, settleWith } from './policy.js';
+import { type After, CALL, Context, invoke, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
 import { checkOptionsObject, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
 /** Options of {@link timeout} (besides the duration). */
@@ -27,6 +25,7 @@ export class Timeout implements Policy {
     this.clock = resolveClock('timeout', o.clock);
   }
 
+  /** Runs `fn`, giving up on it after `timeoutMs`. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
     return this[RUN](fn, parentOf(options), undefined, CALL);
   }
