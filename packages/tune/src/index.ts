@@ -19,7 +19,7 @@ export { TrafficRecorder, recordTraffic } from './traffic-recorder.js';
 export type { RecordedCall, TrafficRecorderOptions } from './traffic-recorder.js';
 export { loadRecording } from './read-recording.js';
 export type { ReadLimits } from './read-recording.js';
-export { importOtlpSpans, SPAN_NAMES } from './otlp-import.js';
+export { importOtlpSpans, OUTCOME_ATTRIBUTES, SPAN_NAMES } from './otlp-import.js';
 export type { OtlpImport, OtlpLimits } from './otlp-import.js';
 export { RecordingError } from './recording-error.js';
 export { renderHtml } from './report-html.js';

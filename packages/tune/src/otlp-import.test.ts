@@ -64,6 +64,16 @@ describe('importOtlpSpans', () => {
     expect(traffic.outcome[0]).toBe(OUTCOME_CODE.failure);
   });
 
+  it("prefers the breaker's own verdict (phlow.supabase.outcome) to the span status", async () => {
+    const attributes = [
+      { key: 'phlow.circuit_breaker.name', value: { stringValue: 'supabase/rest' } },
+      { key: 'phlow.supabase.outcome', value: { stringValue: 'ignored' } },
+      { key: 'http.response.status_code', value: { intValue: '404' } },
+    ];
+    const imported = await importOtlpSpans(await file('verdict.json', span({ attributes, status: { code: 2 } })));
+    expect(imported.traffic.get('supabase/rest')!.outcome[0]).toBe(OUTCOME_CODE.ignored);
+  });
+
   it.each([
     ['not JSON', '{"resourceSpans": [', /not JSON/],
     ['resourceSpans not an array', '{"resourceSpans": 5}', /resourceSpans must be an array; got 5/],

@@ -12,6 +12,13 @@ export const SPAN_NAMES = {
   errorType: 'error.type',
 } as const;
 
+/**
+ * Span attributes holding the breaker's own verdict on a call (`success`, `failure`, `ignored`), which
+ * beats the span status: `@phlow/supabase` marks every failed operation as an error on its client span,
+ * whether or not the breaker counts it (a 404 is an error for the caller, not for the breaker).
+ */
+export const OUTCOME_ATTRIBUTES: readonly string[] = ['phlow.circuit_breaker.outcome', 'phlow.supabase.outcome'];
+
 /** Limits of {@link importOtlpSpans}. */
 export interface OtlpLimits {
   /** Largest file. Default 1 GiB. */
@@ -33,8 +40,8 @@ export interface OtlpImport {
  * calls: those with `phlow.circuit_breaker.name`. A span with a `phlow.circuit_breaker.rejected` event
  * (or `error.type` CircuitOpenError) was refused; with a `phlow.circuit_breaker.timeout` event (or
  * CircuitTimeoutError) it timed out; with status ERROR it failed (its `error.type` is the error class);
- * otherwise it succeeded. A span cannot tell an error the breaker ignored from a failure: both count
- * as failures. The file is hostile until read: size caps, and a bad document or span fails with a
+ * otherwise it succeeded — unless it carries the breaker's own verdict ({@link OUTCOME_ATTRIBUTES}).
+ * Without a verdict, a span cannot tell an error the breaker ignored from a failure: both count as failures. The file is hostile until read: size caps, and a bad document or span fails with a
  * {@link RecordingError} saying where.
  */
 export async function importOtlpSpans(path: string, limits: OtlpLimits = {}): Promise<OtlpImport> {
@@ -110,6 +117,10 @@ function readSpan(span: unknown, where: (what: string) => Error, at: string): { 
   const code = typeof status === 'object' && status !== null ? status.code : undefined;
   const failed = code === 2 || code === 'STATUS_CODE_ERROR';
   let outcome: CallOutcome = failed ? 'failure' : 'success';
+  for (const key of OUTCOME_ATTRIBUTES) {
+    const verdict = attributes.get(key);
+    if (verdict === 'success' || verdict === 'failure' || verdict === 'ignored') outcome = verdict;
+  }
   if (eventNames.has(SPAN_NAMES.rejected) || errorType === 'CircuitOpenError') outcome = 'rejected';
   else if (eventNames.has(SPAN_NAMES.timeout) || errorType === 'CircuitTimeoutError') outcome = 'timeout';
   const start = Number(startNs / 1000n) / 1000;

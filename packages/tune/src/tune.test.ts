@@ -51,5 +51,9 @@ describe('tune', () => {
     await expect(tune(traffic, { grid: [{ label: 5, options: {} }] })).rejects.toThrow(/grid\[0\].label must be a non-empty string/);
     await expect(tune(traffic, { weights: { flap: NaN } })).rejects.toThrow(/weights.flap/);
     await expect(tune(traffic, { colour: 'red' } as never)).rejects.toThrow(/unknown option "colour"/);
+    // A grid file is JSON a user was handed: a "__proto__" key is an own key there, and refused by name.
+    await expect(tune(traffic, { grid: [JSON.parse('{"__proto__":{"failureThreshold":1}}')] })).rejects.toThrow(/unknown option "__proto__"/);
+    await expect(tune(traffic, { grid: [JSON.parse('{"options":{"constructor":{"prototype":{"x":1}}}}')] })).rejects.toThrow(/unknown option "constructor"/);
+    expect(({} as Record<string, unknown>).failureThreshold).toBeUndefined();
   });
 });
