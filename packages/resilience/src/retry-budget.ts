@@ -15,6 +15,8 @@ export interface RetryBudgetOptions {
 }
 
 const BUCKETS = 10;
+/** First attempts counted between two clock reads (see {@link RetryBudget.recordRequest}). */
+const READ_EVERY = 16;
 
 /**
  * How many retries one dependency may get, shared by every `retry` policy in front of it: over a
@@ -23,7 +25,10 @@ const BUCKETS = 10;
  * the load it sees stays within (1 + ratio) × the callers' own calls plus the floor, however many
  * callers retry; without a budget, every caller multiplies it by `maxAttempts`.
  *
- * The window is kept in ten buckets: each call costs one monotonic clock read and two additions.
+ * The window is kept in ten buckets. A first attempt costs an addition; the clock is read once per
+ * 16 of them and on every retry asked for. First attempts counted between two reads are put in the
+ * bucket of the earlier read, so they leave the window early, never late: the budget can only be
+ * stricter than the bound above, never looser.
  */
 export class RetryBudget {
   readonly ratio: number;
@@ -36,7 +41,9 @@ export class RetryBudget {
   private totalRequests = 0;
   private totalRetries = 0;
   /** The bucket number (time / bucketMs) the newest bucket stands for. */
-  private head = Number.NEGATIVE_INFINITY;
+  private head: number;
+  /** First attempts not yet put in a bucket. */
+  private pending = 0;
   private readonly floor: number;
 
   constructor(options?: RetryBudgetOptions) {
@@ -48,13 +55,12 @@ export class RetryBudget {
     this.bucketMs = this.windowMs / BUCKETS;
     this.now = monotonic(resolveClock('retryBudget', o.clock));
     this.floor = (this.minRetriesPerSecond * this.windowMs) / 1000;
+    this.head = Math.floor(this.now() / this.bucketMs);
   }
 
   /** Counts a first attempt (a call, not a retry): each one deposits `ratio` of a retry. */
   recordRequest(): void {
-    const index = this.advance();
-    this.requests[index]!++;
-    this.totalRequests++;
+    if (++this.pending >= READ_EVERY) this.advance();
   }
 
   /** Takes one retry from the budget; false (and nothing taken) when none is left. */
@@ -78,16 +84,21 @@ export class RetryBudget {
     return { requests: this.totalRequests, retries: this.totalRetries, available };
   }
 
-  /** Drops buckets that left the window; returns the current bucket's slot. */
+  /** Puts the pending first attempts in the bucket of the last read, drops buckets that left the window; returns the current bucket's slot. */
   private advance(): number {
+    if (this.pending > 0) {
+      this.requests[slotOf(this.head)]! += this.pending;
+      this.totalRequests += this.pending;
+      this.pending = 0;
+    }
     const bucket = Math.floor(this.now() / this.bucketMs);
     if (bucket !== this.head) {
       const stale = bucket - this.head;
-      // A whole window passed (or the first call, or a clock that went back): nothing left to keep.
+      // A whole window passed (or a clock that went back): nothing left to keep.
       if (!(stale > 0 && stale < BUCKETS)) this.clear();
       else {
         for (let i = 1; i <= stale; i++) {
-          const slot = (((this.head + i) % BUCKETS) + BUCKETS) % BUCKETS;
+          const slot = slotOf(this.head + i);
           this.totalRequests -= this.requests[slot]!;
           this.totalRetries -= this.retries[slot]!;
           this.requests[slot] = 0;
@@ -96,7 +107,7 @@ export class RetryBudget {
       }
       this.head = bucket;
     }
-    return ((bucket % BUCKETS) + BUCKETS) % BUCKETS;
+    return slotOf(bucket);
   }
 
   private clear(): void {
@@ -105,6 +116,10 @@ export class RetryBudget {
     this.totalRequests = 0;
     this.totalRetries = 0;
   }
+}
+
+function slotOf(bucket: number): number {
+  return ((bucket % BUCKETS) + BUCKETS) % BUCKETS;
 }
 
 /** A {@link RetryBudget} to pass to every `retry` policy of one dependency. */
