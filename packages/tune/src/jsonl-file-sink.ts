@@ -11,6 +11,8 @@ export interface JsonlFileSinkOptions {
   readonly maxFiles: number;
   /** File name prefix. Default `calls`. */
   readonly prefix: string;
+  /** Lines queued or being written at most; more are dropped (a stalled disk must not fill the memory). */
+  readonly maxQueuedLines: number;
 }
 
 /**
@@ -21,6 +23,10 @@ export interface JsonlFileSinkOptions {
 export class JsonlFileSink {
   private pending: string[] = [];
   private pendingBytes = 0;
+  /** Lines handed to a write that has not finished. */
+  private writingLines = 0;
+  /** Lines dropped because too many were queued. */
+  dropped = 0;
   private writing: Promise<void> = Promise.resolve();
   private file = '';
   private fileBytes = 0;
@@ -34,6 +40,10 @@ export class JsonlFileSink {
 
   /** Queues one line (without its newline). */
   write(line: string): void {
+    if (this.pending.length + this.writingLines >= this.options.maxQueuedLines) {
+      this.dropped++;
+      return;
+    }
     this.pending.push(line);
     this.pendingBytes += line.length + 1;
   }
@@ -54,9 +64,15 @@ export class JsonlFileSink {
       const lines = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
-      this.writing = this.writing.then(() => this.append(lines)).catch((error: unknown) => {
-        this.lastError = error;
-      });
+      this.writingLines += lines.length;
+      this.writing = this.writing
+        .then(() => this.append(lines))
+        .catch((error: unknown) => {
+          this.lastError = error;
+        })
+        .finally(() => {
+          this.writingLines -= lines.length;
+        });
     }
     return this.writing;
   }

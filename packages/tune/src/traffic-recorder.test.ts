@@ -108,6 +108,19 @@ describe('TrafficRecorder', () => {
     expect(recorder.recent()).toHaveLength(1);
   });
 
+  it('drops calls from the files, counting them, rather than queue more than maxQueuedLines for the disk', async () => {
+    const clock = new ManualClock(0);
+    const b = breaker('burst', clock);
+    const recorder = new TrafficRecorder({ dir, maxQueuedLines: 50, batchLines: 1_000_000, memoryCalls: 0 });
+    recorder.attach(b);
+    await Promise.all(Array.from({ length: 80 }, (_, i) => b.execute(() => i)));
+    await recorder.close();
+    expect(recorder.droppedCalls).toBe(30);
+    expect(recorder.recordedCalls).toBe(80);
+    const traffic = await loadRecording(dir);
+    expect(traffic.get('burst')!.start.length).toBe(50);
+  });
+
   it('refuses invalid options, naming them', () => {
     expect(() => new TrafficRecorder({ maxFiles: 0 })).toThrow(/maxFiles must be an integer from 1/);
     expect(() => new TrafficRecorder({ dir, filePrefix: '../x' })).toThrow(/filePrefix/);

@@ -32,11 +32,13 @@ export interface TrafficRecorderOptions {
   readonly batchLines?: number;
   /** A queued line waits at most this long for its write (ms). Default 1 000. */
   readonly flushIntervalMs?: number;
+  /** Most lines waiting for the disk; beyond it calls are dropped from the files (counted in `droppedCalls`). Default 1 000 000. */
+  readonly maxQueuedLines?: number;
   /** Record from the start. Default true. */
   readonly enabled?: boolean;
 }
 
-const OPTION_NAMES = ['dir', 'maxFileBytes', 'maxFiles', 'filePrefix', 'memoryCalls', 'batchLines', 'flushIntervalMs', 'enabled'];
+const OPTION_NAMES = ['dir', 'maxFileBytes', 'maxFiles', 'filePrefix', 'memoryCalls', 'batchLines', 'flushIntervalMs', 'maxQueuedLines', 'enabled'];
 
 /**
  * Records the calls of breakers — start, duration, outcome and error class, rejections included — to a
@@ -72,13 +74,14 @@ export class TrafficRecorder {
     this.ring = new Array(memoryCalls);
     const maxFileBytes = options.maxFileBytes === undefined ? 64 * 2 ** 20 : checkInteger('maxFileBytes', options.maxFileBytes, 1_024);
     const maxFiles = options.maxFiles === undefined ? 8 : checkInteger('maxFiles', options.maxFiles, 1, 100_000);
+    const maxQueuedLines = options.maxQueuedLines === undefined ? 1_000_000 : checkInteger('maxQueuedLines', options.maxQueuedLines, 1, 100_000_000);
     const prefix = options.filePrefix ?? 'calls';
     if (typeof prefix !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) {
       throw new TypeError(`filePrefix must be 1 to 64 letters, digits, - or _; got ${describeValue(prefix)}`);
     }
     if (options.dir !== undefined) {
       if (typeof options.dir !== 'string' || options.dir.length === 0) throw new TypeError(`dir must be a non-empty path; got ${describeValue(options.dir)}`);
-      this.sink = new JsonlFileSink({ dir: options.dir, maxFileBytes, maxFiles, prefix });
+      this.sink = new JsonlFileSink({ dir: options.dir, maxFileBytes, maxFiles, prefix, maxQueuedLines });
     }
   }
 
@@ -106,6 +109,11 @@ export class TrafficRecorder {
    */
   get lastError(): unknown {
     return this.sink?.lastError;
+  }
+
+  /** Calls left out of the files because `maxQueuedLines` were already waiting for the disk. */
+  get droppedCalls(): number {
+    return this.sink?.dropped ?? 0;
   }
 
   /** Calls recorded since creation (including those the memory ring has dropped). */
@@ -140,7 +148,7 @@ export class TrafficRecorder {
     await this.sink?.flush();
   }
 
-  /** Stops recording and writes what is queued. */
+  /** Stops recording (calls still in flight are not recorded) and writes what is queued. */
   async close(): Promise<void> {
     this.dispose();
     await this.flush();
