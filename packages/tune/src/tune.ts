@@ -112,7 +112,10 @@ async function evaluateInWorkers(context: EvaluationContext, grid: readonly Cand
   const shared: EvaluationContext = { ...context, traffic: share(context.traffic), reference: share(context.reference) };
   const results = new Array<CandidateEvaluation>(grid.length);
   let next = 0;
-  const pool = Array.from({ length: count }, () => new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: shared }));
+  // Workers inherit the process's Node options, and refuse `--input-type` (set for a `node -e` or stdin
+  // script): an app started that way must still get its workers.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+  const pool = Array.from({ length: count }, () => new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: shared, execArgv }));
   try {
     await Promise.all(
       pool.map(
