@@ -22,7 +22,11 @@ export interface AdaptiveLimitOptions {
   readonly tolerance?: number | undefined;
   /** Gradient: weight of each new estimate, in (0, 1]. Default 0.2. */
   readonly smoothing?: number | undefined;
-  /** Gradient: the no-load latency is the fastest call of the last this-many calls (so it follows a dependency that got slower for good). Default 500. */
+  /**
+   * Gradient: every this-many calls the no-load latency moves a tenth of the way up towards the fastest
+   * call of the period (it follows any faster call at once). So it follows a dependency that got slower
+   * for good, slowly — a period spent queueing must not pass for the no-load latency. Default 1000.
+   */
   readonly minRttWindow?: number | undefined;
   /** AIMD: the factor a drop multiplies the limit by, in [0.5, 1). Default 0.9. */
   readonly backoffRatio?: number | undefined;
@@ -57,7 +61,7 @@ export class AdaptiveLimit {
     this.estimate = initial;
     this.tolerance = o.tolerance === undefined ? 1.5 : checkNumber('adaptiveLimit: tolerance', o.tolerance, 1, 100);
     this.smoothing = o.smoothing === undefined ? 0.2 : checkNumber('adaptiveLimit: smoothing', o.smoothing, 0, 1, true);
-    this.minRttWindow = o.minRttWindow === undefined ? 500 : checkInteger('adaptiveLimit: minRttWindow', o.minRttWindow, 1);
+    this.minRttWindow = o.minRttWindow === undefined ? 1000 : checkInteger('adaptiveLimit: minRttWindow', o.minRttWindow, 1);
     this.backoffRatio = o.backoffRatio === undefined ? 0.9 : checkNumber('adaptiveLimit: backoffRatio', o.backoffRatio, 0.5, 1);
     if (this.backoffRatio === 1) throw new RangeError('adaptiveLimit: backoffRatio must be a number >= 0.5 and < 1; got 1');
     this.latencyThresholdMs = o.latencyThresholdMs === undefined ? Infinity : checkDurationMs('adaptiveLimit: latencyThresholdMs', o.latencyThresholdMs, 0);
@@ -70,7 +74,7 @@ export class AdaptiveLimit {
 
   /** The no-load latency the gradient compares with (ms), or Infinity before the first sample. */
   get noLoadLatencyMs(): number {
-    return Math.min(this.minRtt, this.windowMin);
+    return this.minRtt;
   }
 
   /** Tells `listener` each time the limit changes; returns an unsubscribe function. */
@@ -103,12 +107,15 @@ export class AdaptiveLimit {
 
   private gradient(latencyMs: number, inFlight: number, dropped: boolean): void {
     this.windowMin = Math.min(this.windowMin, latencyMs);
+    if (latencyMs < this.minRtt) this.minRtt = latencyMs;
     if (++this.windowSamples >= this.minRttWindow) {
-      this.minRtt = this.windowMin;
+      // Replacing the no-load latency with the period's fastest call would let a period spent queueing
+      // (the fastest call already slow) raise it, and the limit with it, period after period.
+      if (this.windowMin > this.minRtt) this.minRtt += (this.windowMin - this.minRtt) / 10;
       this.windowMin = Infinity;
       this.windowSamples = 0;
     }
-    const noLoad = Math.max(Math.min(this.minRtt, this.windowMin), 0.001);
+    const noLoad = Math.max(this.minRtt, 0.001);
     let target: number;
     if (dropped) target = this.estimate / 2;
     else if (inFlight * 2 < this.estimate) return; // app-limited: the sample says nothing about the limit
