@@ -5,6 +5,7 @@
  */
 import { metrics } from '@opentelemetry/api';
 import type { CircuitBreakerRegistry } from '@phlow/circuit-breaker';
+import { recordTraffic } from '@phlow/tune';
 import { mountA2aRoutes, errorBodyFor } from './a2a-routes.js';
 import { breakerOfDependency, chaosState, mountChaosRoutes } from './chaos-routes.js';
 import type { DemoConfig } from './config.js';
@@ -36,6 +37,8 @@ export interface RunningAgent {
 export async function startAgent(config: DemoConfig, deps: Dependencies): Promise<RunningAgent> {
   const telemetry = await startDemoTelemetry(config);
   const { registry } = telemetry;
+  // Every breaker's calls, for phlow-tune (`pnpm demo:record`): off unless PHLOW_RECORD_DIR is set.
+  const recorder = config.recordDir === undefined ? undefined : recordTraffic(registry, { dir: config.recordDir });
   const clients = createProtectedClients(config, deps, registry, metrics.getMeter('@phlow/demo-agent'));
   const { relay, outbox } = clients;
   const server = await startHttpServer(config);
@@ -68,6 +71,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
       await server.close(drainMs);
       // After the requests: each one's exchange is accepted (on disk) before it is answered.
       await clients.close(Math.min(drainMs, 5_000));
+      await recorder?.close();
       await telemetry.stop();
     },
   };

@@ -54,6 +54,11 @@ export interface DemoConfig {
   readonly outboxIsTemporary: boolean;
   /** `PHLOW_SHUTDOWN_MS`: on SIGTERM, how long requests in flight get to finish (default 10 s). */
   readonly shutdownMs: number;
+  /**
+   * `PHLOW_RECORD_DIR`: record every breaker's calls there (JSONL, rotated; `@phlow/tune`), for
+   * `phlow-tune` to replay. Unset: no recording.
+   */
+  readonly recordDir: string | undefined;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -142,5 +147,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     otlpEndpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined,
     ...outboxPath(env['PHLOW_OUTBOX_PATH'], supabaseUrl),
     shutdownMs: integer(env, 'PHLOW_SHUTDOWN_MS', 10_000, 0),
+    recordDir: recordDir(env['PHLOW_RECORD_DIR']),
   };
+}
+
+function recordDir(given: string | undefined): string | undefined {
+  if (given === undefined || given === '') return undefined;
+  if (given.includes('\u0000')) throw new TypeError(`PHLOW_RECORD_DIR must be a directory path; got ${JSON.stringify(given)}`);
+  return resolve(given);
 }
