@@ -15,6 +15,7 @@ import { jsonErrors, jsonNotFound } from './http-errors.js';
 import { mountHttpRoutes } from './http-routes.js';
 import { startHttpServer } from './http-server.js';
 import { createProtectedClients } from './protected-clients.js';
+import { mountReconfigureRoute } from './reconfigure-route.js';
 import type { Relay } from './relay.js';
 import type { Dependencies } from './stand-ins.js';
 import { startDemoTelemetry } from './telemetry.js';
@@ -53,6 +54,7 @@ export async function startAgent(config: DemoConfig, deps: Dependencies): Promis
   mountHttpRoutes(app, { relay, health, metricsHandler: telemetry.metricsHandler });
   const dashboard = mountDashboard(app, { registry, status: () => health().status, dependencies: () => chaosState(chaos), outbox, relay });
   mountChaosRoutes(app, { ...chaos, adminToken: config.adminToken, registry, changed: dashboard.broadcast });
+  mountReconfigureRoute(app, { adminToken: config.adminToken, registry, changed: dashboard.broadcast });
   app.use(jsonNotFound(errorBodyFor));
   app.use(jsonErrors(errorBodyFor));
 
