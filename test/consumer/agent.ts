@@ -15,7 +15,14 @@ import { CircuitBreakerResolver, getWebResolver } from '@phlow/did-resolver';
 import { instrumentCircuitBreakers } from '@phlow/otel';
 import { CircuitBreakerMetricProducer } from '@phlow/otel/sdk';
 import { breakerFor as supabaseBreakerFor, createClient } from '@phlow/supabase';
-import { A2aPeer, DidWebHost, SupabaseStandIn, basicDidDocument } from '@phlow/testkit';
+import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument } from '@phlow/testkit';
+import { SupabaseOutbox } from '@phlow/supabase-outbox';
+import { scenarios, tune } from '@phlow/tune';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -144,6 +151,44 @@ try {
     expect('a probe on replica A succeeds', await a.execute(async () => 'charged'), 'charged');
     await until('replica B learns the recovery', () => b.state === 'closed');
     expect('both replicas closed again', [a.state, b.state], ['closed', 'closed']);
+  });
+
+  await step('@phlow/supabase-outbox: writes land once; while the project is away they wait on disk, then replay', async () => {
+    const standIn = new SupabaseStandIn({
+      schemaSql: 'create table notes (id bigint generated always as identity primary key, body text not null, idempotency_key text unique, outbox_seq bigint)',
+    });
+    await standIn.start();
+    cleanups.push(() => standIn.stop());
+    const network = new FaultProxy({ target: standIn.url }); // to take the project away and bring it back
+    await network.start();
+    cleanups.push(() => network.stop());
+    const db = createClient(network.url, 'consumer-anon-key', { protection: { name: 'notes', breaker: { recoveryTimeoutMs: 1_000 } } });
+    const dir = await mkdtemp(join(tmpdir(), 'phlow-consumer-outbox-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const outbox = new SupabaseOutbox({ supabase: db, path: join(dir, 'outbox.sqlite'), breaker: () => supabaseBreakerFor(db), retryIntervalMs: 50 });
+    expect('a write while the project is up is stored', (await outbox.insert('notes', { body: 'first' })).state, 'stored');
+    await network.setFaults({ refuse: true });
+    expect('a write while it is away is accepted and queued', (await outbox.insert('notes', { body: 'second' })).state, 'queued');
+    const refused = await outbox.insert('notes', { body: 'nul \u0000 byte' }).catch((e: unknown) => e);
+    expect('text PostgreSQL cannot store is refused before it is queued', (refused as { code?: string }).code, 'OUTBOX_UNSTORABLE');
+    await network.clearFaults();
+    const deadline = Date.now() + 20_000; // if the breaker opened, the replay waits for its recovery timeout (1 s)
+    while ((await standIn.query('select count(*)::int as n from notes'))[0]?.n !== 2) {
+      if (Date.now() > deadline) throw new Error('the queued write was not replayed within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect('each write once, in order', await standIn.query('select body from notes order by outbox_seq nulls first, id'), [{ body: 'first' }, { body: 'second' }]);
+    await outbox.close();
+  });
+
+  await step('@phlow/tune: phlow-tune advice on a generated outage, and the bin as installed', async () => {
+    const day = scenarios.hardOutage(7, 5, 6 * 3_600_000);
+    const report = await tune(day.traffic, { health: day.truth, workers: 1, grid: [{ failureThreshold: 3, recoveryTimeoutMs: 5_000 }, { failureThreshold: 50, recoveryTimeoutMs: 60_000 }] });
+    const best = report.results[report.recommended]!;
+    expect('the recommendation opens on every outage', best.metrics.outagesOpened, best.metrics.outages);
+    expect('the guide defaults were scored beside it', report.results.some((r) => r.candidate.label.startsWith('guide defaults')), true);
+    const help = await promisify(execFile)('npx', ['phlow-tune', '--help']);
+    expect('npx phlow-tune --help prints the usage', help.stdout.startsWith('Usage: phlow-tune'), true);
   });
 
   await step('@phlow/otel: the breakers\' metrics through a MeterProvider and PrometheusExporter', async () => {

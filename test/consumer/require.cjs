@@ -11,6 +11,8 @@ const entries = {
   '@phlow/a2a': 'createA2aClient',
   '@phlow/circuit-breaker-redis': 'RedisStateStore',
   '@phlow/testkit': 'SupabaseStandIn',
+  '@phlow/supabase-outbox': 'SupabaseOutbox',
+  '@phlow/tune': 'tune',
 };
 let failed = false;
 for (const [entry, name] of Object.entries(entries)) {
