@@ -737,13 +737,18 @@ export class CircuitBreaker implements CallOwner {
       this.policy = createPolicy(next.failurePolicy);
       if (carried === undefined) failureCounts = 'reset';
       else for (let i = 0; i < carried; i++) this.policy.recordFailure(now, 0);
-      this.timed = this.policy.needsTime;
+      // Outcome listeners still want durations, whatever the new policy needs.
+      this.timed = this.needsTiming();
     }
     (this as { options: ResolvedOptions }).options = next;
     // Calls in flight stay on the list they joined (it expires them with the old timeout and stops
     // by itself once empty); new calls get a list with the new one.
     if (changed.includes('timeoutMs')) {
-      if (this.deadlines?.armed) (this.retiredDeadlines ??= []).push(this.deadlines);
+      // Lists whose calls have all ended are let go here too: a breaker retuned again and again must
+      // not hold every list it ever had.
+      const retired = this.retiredDeadlines?.filter((list) => list.armed) ?? [];
+      if (this.deadlines?.armed) retired.push(this.deadlines);
+      this.retiredDeadlines = retired.length > 0 ? retired : undefined;
       this.deadlines = undefined;
     }
     const inner = this.inner;
@@ -948,10 +953,15 @@ export class CircuitBreaker implements CallOwner {
       this.timed = true;
       return toDisposable(() => {
         subscription.dispose();
-        const l = this.listeners;
-        this.timed = this.policy.needsTime || Boolean(l?.successes?.size || l?.failures?.size || l?.ignored?.size);
+        this.timed = this.needsTiming();
       });
     };
+  }
+
+  /** Whether calls read the clock: the policy needs time, or an outcome listener wants durations. */
+  private needsTiming(): boolean {
+    const l = this.listeners;
+    return this.policy.needsTime || Boolean(l?.successes?.size || l?.failures?.size || l?.ignored?.size);
   }
 
   /** A listener or classifier threw: log it as what it is, never as a state change. */

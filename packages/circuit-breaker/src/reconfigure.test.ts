@@ -185,3 +185,35 @@ describe('registry.reconfigure', () => {
     expect(() => registry.reconfigure('nope', {})).toThrow(/no circuit breaker or family is called "nope"/);
   });
 });
+
+describe('reconfigure, attacked', () => {
+  it('outcome listeners keep getting durations after the failure policy changes', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 5 });
+    const durations: number[] = [];
+    breaker.onSuccess((e) => durations.push(e.durationMs));
+    const slow = () => new Promise<string>((resolve) => clock.setTimeout(() => resolve('ok'), 40));
+    const first = breaker.execute(slow);
+    clock.advance(40);
+    await first;
+    breaker.reconfigure({ failureThreshold: 8 });
+    breaker.reconfigure({ failurePolicy: { type: 'time-window', windowMs: 10_000, minimumCalls: 5, failureRateThreshold: 0.5 } });
+    breaker.reconfigure({ failureThreshold: 3 });
+    const second = breaker.execute(slow);
+    clock.advance(40);
+    await second;
+    expect(durations).toEqual([40, 40]);
+  });
+
+  it('deadline lists retired by timeout changes are let go once their calls have ended', async () => {
+    const { breaker, clock } = breakerOnClock({ timeoutMs: 1_000, failureThreshold: 1_000_000 });
+    for (let i = 0; i < 2_000; i++) {
+      const call = breaker.execute(() => new Promise<void>((resolve) => clock.setTimeout(() => resolve(), 10)));
+      breaker.reconfigure({ timeoutMs: i % 2 === 0 ? 2_000 : 1_000 });
+      clock.advance(10);
+      await call;
+    }
+    // White-box on purpose: nothing public reads the retired lists without also pruning them.
+    const retired = (breaker as unknown as { retiredDeadlines?: unknown[] }).retiredDeadlines;
+    expect(retired?.length ?? 0).toBeLessThanOrEqual(2);
+  });
+});
