@@ -16,6 +16,8 @@ export class Pipeline implements Policy {
   /** The layers, outermost first. */
   readonly layers: readonly Executable<unknown>[];
   private readonly run: Layer;
+  /** Whether the outermost layer is ours: it returns a promise (a throwing clock of yours aside). */
+  private readonly settles: boolean;
 
   constructor(layers: readonly Executable<unknown>[]) {
     for (const [index, layer] of layers.entries()) {
@@ -28,6 +30,7 @@ export class Pipeline implements Policy {
     let run: Layer = callInContext;
     for (let i = layers.length - 1; i >= 0; i--) run = wrapLayer(layers[i]!, run, layers[i + 1]);
     this.run = run;
+    this.settles = layers.length > 0 && isPolicy(layers[0]);
   }
 
   /** Runs `fn` through every layer. */
@@ -46,6 +49,7 @@ export class Pipeline implements Policy {
 
   private settled<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Context | undefined): Promise<T> {
     try {
+      if (this.settles) return this.run(fn as (context: PolicyContext) => unknown, parent) as Promise<T>;
       const result = this.run(fn as (context: PolicyContext) => unknown, parent) as T | PromiseLike<T>;
       return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
