@@ -36,6 +36,7 @@ export async function makeSubject(name, fn) {
       const { bulkhead: cBulkhead, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleAll, retry: cRetry, wrap } = await import('cockatiel');
       const policy = wrap(
         cBulkhead(SLOTS),
+        // cockatiel's maxAttempts counts retries: 2 retries = 3 attempts, as our maxAttempts: 3.
         cRetry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
         circuitBreaker(handleAll, { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(5) }),
       );
