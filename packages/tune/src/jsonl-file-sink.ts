@@ -82,6 +82,9 @@ export class JsonlFileSink {
     const existing = await this.files();
     this.sequence = existing.length === 0 ? 0 : existing[existing.length - 1]!.n + 1;
     this.file = this.nameOf(this.sequence);
+    // Files of earlier runs count toward maxFiles too: a recorder restarted again and again into one
+    // directory must not pile up a file per run.
+    await this.prune();
   }
 
   private async append(lines: string[]): Promise<void> {
@@ -108,6 +111,11 @@ export class JsonlFileSink {
     this.sequence++;
     this.file = this.nameOf(this.sequence);
     this.fileBytes = 0;
+    await this.prune();
+  }
+
+  /** Deletes the oldest files so that, with the one being started, at most `maxFiles` remain. */
+  private async prune(): Promise<void> {
     const files = await this.files();
     for (const old of files.slice(0, Math.max(0, files.length - (this.options.maxFiles - 1)))) await unlink(old.path).catch(() => {});
   }

@@ -124,7 +124,7 @@ function readSpan(span: unknown, where: (what: string) => Error, at: string): { 
   if (eventNames.has(SPAN_NAMES.rejected) || errorType === 'CircuitOpenError') outcome = 'rejected';
   else if (eventNames.has(SPAN_NAMES.timeout) || errorType === 'CircuitTimeoutError') outcome = 'timeout';
   const start = Number(startNs / 1000n) / 1000;
-  const duration = outcome === 'rejected' ? 0 : Math.min(86_400_000, Number(endNs - startNs) / 1e6);
+  const duration = outcome === 'rejected' ? 0 : Number(endNs - startNs) / 1e6;
   return { breaker, start, duration, outcome };
 }
 

@@ -129,3 +129,55 @@ describe('TrafficRecorder', () => {
     expect(() => new TrafficRecorder({ enabled: 'yes' as never })).toThrow(/enabled must be a boolean/);
   });
 });
+
+describe('TrafficRecorder, attacked', () => {
+  it('keeps at most maxFiles files on disk across restarts into the same directory', async () => {
+    for (let run = 0; run < 5; run++) {
+      const clock = new ManualClock(1_000_000 + run * 1_000);
+      const b = breaker('api', clock);
+      const recorder = new TrafficRecorder({ dir, maxFiles: 2 });
+      recorder.attach(b);
+      await b.execute(() => 'ok');
+      await recorder.close();
+    }
+    const files = (await readdir(dir)).sort();
+    expect(files).toHaveLength(2);
+    // The newest runs are the ones kept.
+    const traffic = await loadRecording(dir);
+    expect(Array.from(traffic.get('api')!.start)).toEqual([1_003_000, 1_004_000]);
+  });
+
+  it('records calls whose errors carry hostile names (not a string, a throwing getter, no constructor)', async () => {
+    const clock = new ManualClock(5_000);
+    const b = new CircuitBreaker('api', { clock, logger: false, failureThreshold: 100, timeoutMs: 0 });
+    const recorder = new TrafficRecorder();
+    recorder.attach(b);
+    const numbered = Object.assign(new Error('x'), { name: 42 });
+    const trap = new Error('y');
+    Object.defineProperty(trap, 'name', { get() { throw new Error('gotcha'); } });
+    const orphan = Object.setPrototypeOf(new Error('z'), null) as Error;
+    const hostile = Object.assign(new Error('w'), { name: '' });
+    Object.defineProperty(hostile, 'constructor', { value: { name: 7 } });
+    for (const error of [numbered, trap, orphan, hostile]) await b.execute(() => Promise.reject(error)).catch(() => {});
+    const calls = recorder.recent();
+    expect(calls).toHaveLength(4);
+    for (const call of calls) {
+      expect(call.outcome).toBe('failure');
+      expect(typeof call.errorClass).toBe('string');
+    }
+  });
+
+  it('a call longer than a day, as the breaker saw it, reads back', async () => {
+    const clock = new ManualClock(5_000);
+    const b = new CircuitBreaker('api', { clock, logger: false, timeoutMs: 0 });
+    const recorder = new TrafficRecorder({ dir });
+    recorder.attach(b);
+    await b.execute(() => {
+      clock.stall(90_000_000);
+      return 'ok';
+    });
+    await recorder.close();
+    const traffic = await loadRecording(dir);
+    expect(traffic.get('api')!.duration[0]).toBe(90_000_000);
+  });
+});

@@ -232,7 +232,19 @@ export function recordTraffic(registry: CircuitBreakerRegistry, options: Traffic
   return recorder;
 }
 
+/**
+ * The error's class name for the recording. Errors are the caller's (or a dependency's) objects: a
+ * name that is not a string, a throwing getter or a missing prototype must not lose the call, since a
+ * listener that throws records nothing.
+ */
 function errorClass(error: unknown): string {
-  if (error instanceof Error) return (error.name !== 'Error' ? error.name : error.constructor?.name || 'Error').slice(0, 100);
-  return error === null ? 'null' : typeof error;
+  if (!(error instanceof Error)) return error === null ? 'null' : typeof error;
+  try {
+    const name: unknown = error.name;
+    if (typeof name === 'string' && name !== '' && name !== 'Error') return name.slice(0, 100);
+    const constructorName: unknown = error.constructor?.name;
+    return typeof constructorName === 'string' && constructorName !== '' ? constructorName.slice(0, 100) : 'Error';
+  } catch {
+    return 'Error';
+  }
 }
