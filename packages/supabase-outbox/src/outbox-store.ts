@@ -94,13 +94,22 @@ export class OutboxStore {
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
-    this.#db = new DatabaseSync(path);
     try {
-      this.#db.exec('pragma journal_mode = wal; pragma synchronous = full; pragma busy_timeout = 5000;');
+      this.#db = new DatabaseSync(path);
+    } catch (error) {
+      throw fileError(path, error);
+    }
+    try {
+      // One outbox per file: a second one (another process, or one not closed) would replay the same
+      // rows concurrently, give the same sequence numbers and count wrong. The exclusive lock is taken
+      // by the first write below and held until close; the OS drops it when the process dies (SIGKILL).
+      this.#db.exec('pragma locking_mode = exclusive; pragma journal_mode = wal; pragma synchronous = full;');
+      this.#db.exec('begin immediate');
       this.#db.exec(SCHEMA);
+      this.#db.exec('commit');
     } catch (error) {
       this.#db.close();
-      throw error;
+      throw fileError(path, error);
     }
     this.#insert = this.#db.prepare('insert into outbox (seq, key, conversation, tbl, op, on_conflict, row, bytes, accepted_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.#delete = this.#db.prepare('delete from outbox where seq = ?');
@@ -110,12 +119,17 @@ export class OutboxStore {
     this.#has = this.#db.prepare('select 1 from outbox where key = ?');
     this.#next = this.#db.prepare('select * from outbox where seq > ? order by seq limit ?');
     this.#setLastSeq = this.#db.prepare("insert into meta (name, value) values ('last_seq', ?) on conflict (name) do update set value = excluded.value");
-    const totals = this.#db.prepare('select count(*) as n, coalesce(sum(bytes), 0) as b, coalesce(max(seq), 0) as m from outbox').get() as { n: number; b: number; m: number };
-    this.#rows = totals.n;
-    this.#bytes = totals.b;
-    this.#deadLetters = (this.#db.prepare('select count(*) as n from dead_letters').get() as { n: number }).n;
-    const last = this.#db.prepare("select value from meta where name = 'last_seq'").get() as { value: number } | undefined;
-    this.#lastSeq = Math.max(totals.m, last?.value ?? 0);
+    try {
+      const totals = this.#db.prepare('select count(*) as n, coalesce(sum(bytes), 0) as b, coalesce(max(seq), 0) as m from outbox').get() as { n: number; b: number; m: number };
+      this.#rows = totals.n;
+      this.#bytes = totals.b;
+      this.#deadLetters = (this.#db.prepare('select count(*) as n from dead_letters').get() as { n: number }).n;
+      const last = this.#db.prepare("select value from meta where name = 'last_seq'").get() as { value: number } | undefined;
+      this.#lastSeq = Math.max(totals.m, last?.value ?? 0);
+    } catch (error) {
+      this.#db.close();
+      throw fileError(path, error);
+    }
   }
 
   get rows(): number {
@@ -237,6 +251,22 @@ export class OutboxStore {
       throw error;
     }
   }
+}
+
+/**
+ * An error opening the file, naming it and what to do: a file that cannot be read is never replaced
+ * by an empty one, since it may hold writes a caller was told were accepted.
+ */
+function fileError(path: string, error: unknown): Error {
+  const sqlite = error as { message?: unknown; errcode?: unknown };
+  const message = typeof sqlite.message === 'string' ? sqlite.message : String(error);
+  // SQLITE_BUSY (5) / SQLITE_LOCKED (6): the exclusive lock of another open outbox.
+  if (sqlite.errcode === 5 || sqlite.errcode === 6) {
+    return new Error(`outbox file ${path} is in use by another outbox (another process, or an outbox of this one not closed): one outbox per file (${message})`, { cause: error });
+  }
+  // SQLITE_CORRUPT (11) / SQLITE_NOTADB (26): damaged or not ours.
+  const hint = sqlite.errcode === 11 || sqlite.errcode === 26 ? ': damaged or not an outbox file; it may hold accepted writes, so it is not replaced — move it aside (and recover it with sqlite3 .recover) to start with an empty outbox' : '';
+  return new Error(`outbox file ${path} cannot be opened: ${message}${hint}`, { cause: error });
 }
 
 interface StoredRow {

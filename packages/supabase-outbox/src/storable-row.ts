@@ -7,6 +7,7 @@
  * - lone surrogates: `JSON.stringify` escapes them (`"\udc00"`) and PostgreSQL refuses the escape (22P02);
  * - `NaN`, `Infinity`: JSON has no such numbers, `JSON.stringify` writes `null` — a silent change;
  * - `bigint`, functions, symbols, cycles: not JSON at all;
+ * - class instances (a Map, a Set, anything with `toJSON`): their JSON is not what was checked;
  * - a row larger than `maxRowBytes` once serialised.
  *
  * Returns the row's JSON text (what is stored and sent).
@@ -53,6 +54,12 @@ function check(value: unknown, path: string, depth: number, seen: Set<object>): 
   }
   if (depth >= MAX_DEPTH) throw new UnstorableRowError(path, `${path} is nested more than ${MAX_DEPTH} levels deep`);
   const object = value as object;
+  // JSON.stringify writes what toJSON returns, or {} for a Map or a Set: only plain objects and arrays
+  // are walked, so the text checked is the text sent.
+  const prototype = Object.getPrototypeOf(object) as object | null;
+  if (!Array.isArray(object) && prototype !== Object.prototype && prototype !== null) {
+    throw new UnstorableRowError(path, `${path} is a ${(prototype.constructor as { name?: string } | undefined)?.name || 'class instance'}: only plain objects, arrays, strings, finite numbers, booleans, null and Dates are taken (its JSON is not what it holds)`);
+  }
   if (seen.has(object)) throw new UnstorableRowError(path, `${path} refers back to itself (a cycle): not JSON`);
   seen.add(object);
   if (Array.isArray(object)) {

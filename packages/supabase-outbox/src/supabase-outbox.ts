@@ -80,6 +80,8 @@ interface Staged {
 
 const MAX_CONVERSATION = 200;
 const MAX_KEY = 200;
+/** Clock-derived sequence numbers stay below this (2^52, year 2112 in µs-ish), leaving room to count. */
+const MAX_CLOCK_SEQ = 2 ** 52;
 
 export class SupabaseOutbox {
   readonly #options: ResolvedOutboxOptions;
@@ -99,6 +101,7 @@ export class SupabaseOutbox {
   #waiting = false;
   #abort: AbortController | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #delivered = 0;
   #replayed = 0;
   #duplicates = 0;
@@ -193,8 +196,13 @@ export class SupabaseOutbox {
    * `timeoutMs` (default 5 000; past it the request is aborted and its rows stay queued: they are
    * replayed, without doubles, by the next process), and closes the file. Idempotent.
    */
-  async close({ timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#closed) return;
+  close({ timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    // A second call waits for the first: its caller may exit, or open the file again, once it resolves.
+    this.#closing ??= this.#close(timeoutMs);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
     this.#commitStaged();
     this.#closed = true;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
@@ -272,12 +280,22 @@ export class SupabaseOutbox {
       throw new OutboxFullError('bytes', `outbox ${this.#options.name} is full: ${waiting} bytes wait and this write has ${bytes} (maxBytes ${maxBytes}); refused, nothing was dropped — retry once Supabase is back and the outbox drains`);
     }
     this.#lastSeq = seq;
-    return { seq, key, conversation, table, op, onConflict, row: json, bytes, acceptedAt: this.#options.now() };
+    return { seq, key, conversation, table, op, onConflict, row: json, bytes, acceptedAt: this.#nowMs() };
   }
 
   /** Increases in acceptance order, also across restarts and a clock that steps back; microseconds-ish, so a lost file does not restart at 1. */
   #nextSeq(): number {
-    return Math.max(this.#lastSeq + 1, Math.floor(this.#options.now()) * 1_000);
+    const fromClock = Math.floor(this.#options.now()) * 1_000;
+    // A clock far in the future (or NaN) must not push the sequence past exact integers: then it only counts.
+    const seq = Number.isSafeInteger(fromClock) && fromClock < MAX_CLOCK_SEQ ? Math.max(this.#lastSeq + 1, fromClock) : this.#lastSeq + 1;
+    if (!Number.isSafeInteger(seq)) throw new RangeError(`outbox ${this.#options.name}: sequence numbers exhausted (${this.#lastSeq}); move the outbox file aside once it is drained`);
+    return seq;
+  }
+
+  /** The time as a whole number of ms (the file's columns are integers; a clock may give fractions, or NaN). */
+  #nowMs(): number {
+    const now = Math.floor(this.#options.now());
+    return Number.isSafeInteger(now) ? now : 0;
   }
 
   #commitStaged(): void {
@@ -401,14 +419,21 @@ export class SupabaseOutbox {
     // An insert's first attempt is a plain insert: its key is new. Every later one (the first may have
     // landed before its answer was lost) is insert-ignore-duplicates on the key, never an overwrite.
     const firstAttempt = first.op === 'insert' && run.every((entry) => !this.#isReplay(entry));
-    let result = await this.#request(first, rows, firstAttempt ? 'insert' : first.op === 'insert' ? 'insert-ignore-duplicates' : 'upsert');
-    if (firstAttempt && result.error !== null && isKeyConflict(result.error, keyColumn)) {
+    let how: RequestKind = firstAttempt ? 'insert' : first.op === 'insert' ? 'insert-ignore-duplicates' : 'upsert';
+    let result = await this.#request(first, rows, how);
+    if (how === 'insert' && result.error !== null && isKeyConflict(result.error, keyColumn)) {
       // The caller's own key, already in the table: the same write, landed before. Ignored, not doubled.
-      result = await this.#request(first, rows, 'insert-ignore-duplicates');
+      how = 'insert-ignore-duplicates';
+      result = await this.#request(first, rows, how);
     }
     // A batch too large for the server (413) is split like a poisoned one; a single row that large is poison.
     if (result.error !== null) return classifyWriteFailure(result.status, result.error);
-    const landed = new Set(Array.isArray(result.data) ? (result.data as Record<string, unknown>[]).map((r) => r[keyColumn]) : []);
+    const landed = landedKeys(result.data, keyColumn);
+    // A 2xx whose body is not the rows (a gateway answering for PostgREST): nothing proves the rows
+    // landed, so they stay queued; replays are insert-ignore-duplicates, so if they did, no doubles.
+    if (landed === undefined || (how === 'insert' && run.some((entry) => !landed.has(entry.key)))) {
+      return { kind: 'retry', status: result.status, code: null, reason: `Supabase answered ${result.status} but the body is not the rows written (${describeBody(result.data)}): the writes stay queued` };
+    }
     this.#store.remove(run);
     let replayed = 0;
     for (const entry of run) {
@@ -424,7 +449,7 @@ export class SupabaseOutbox {
     return undefined;
   }
 
-  async #request(first: Entry, rows: Record<string, unknown>[], how: 'insert' | 'insert-ignore-duplicates' | 'upsert'): Promise<SendResult> {
+  async #request(first: Entry, rows: Record<string, unknown>[], how: RequestKind): Promise<SendResult> {
     const { supabase, keyColumn, requestTimeoutMs } = this.#options;
     const abort = new AbortController();
     this.#abort = abort;
@@ -452,7 +477,7 @@ export class SupabaseOutbox {
   }
 
   #deadLetter(entry: Entry, failure: WriteFailure): void {
-    this.#store.deadLetter(entry, failure.reason, failure.code, failure.status, this.#options.now());
+    this.#store.deadLetter(entry, failure.reason, failure.code, failure.status, this.#nowMs());
     this.#metrics?.recordDeadLettered();
     this.#settle(entry.seq, 'queued');
   }
@@ -486,6 +511,8 @@ export class SupabaseOutbox {
   }
 }
 
+type RequestKind = 'insert' | 'insert-ignore-duplicates' | 'upsert';
+
 interface SendResult {
   readonly error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null;
   readonly status: number;
@@ -508,19 +535,43 @@ function runs(entries: readonly Entry[]): Entry[][] {
   const out: Entry[][] = [];
   let shape = '';
   let bytes = 0;
+  // Upserts: the conflict values in the current run. PostgreSQL refuses an upsert that would update one
+  // row twice in one statement (21000, "cannot affect row a second time"): a second write of a row starts
+  // a new request, which also lands the writes in their order.
+  let targets = new Set<string>();
   for (const entry of entries) {
-    const columns = Object.keys(JSON.parse(entry.row) as object).sort().join(',');
+    const row = JSON.parse(entry.row) as Record<string, unknown>;
+    const columns = Object.keys(row).sort().join(',');
     const next = `${entry.table} ${entry.op} ${entry.onConflict ?? ''} ${columns}`;
-    if (next === shape && bytes + entry.bytes <= MAX_REQUEST_BYTES) {
+    const target = entry.onConflict === null ? undefined : JSON.stringify(entry.onConflict.split(',').map((c) => row[c.trim()] ?? null));
+    if (next === shape && bytes + entry.bytes <= MAX_REQUEST_BYTES && (target === undefined || !targets.has(target))) {
       out.at(-1)!.push(entry);
       bytes += entry.bytes;
     } else {
       out.push([entry]);
       bytes = entry.bytes;
+      targets = new Set();
     }
+    if (target !== undefined) targets.add(target);
     shape = next;
   }
   return out;
+}
+
+/** The keys of the rows a write answered with, or undefined when the answer is not rows. */
+function landedKeys(data: unknown, keyColumn: string): Set<unknown> | undefined {
+  if (!Array.isArray(data)) return undefined;
+  const keys = new Set<unknown>();
+  for (const row of data) {
+    if (typeof row !== 'object' || row === null || typeof (row as Record<string, unknown>)[keyColumn] !== 'string') return undefined;
+    keys.add((row as Record<string, unknown>)[keyColumn]);
+  }
+  return keys;
+}
+
+function describeBody(data: unknown): string {
+  const text = typeof data === 'string' ? data : JSON.stringify(data) ?? String(data);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
 function describe(value: unknown): string {

@@ -3,7 +3,8 @@
  * never reject):
  *
  * - `poison`: the database refuses this row for good — a constraint (SQLSTATE class 23), invalid data
- *   (class 22: NUL, a bad escape, a value too long), a body PostgREST cannot read, a request too large.
+ *   (class 22: NUL, a bad escape, a value too long), a program limit (class 54: an index row too large,
+ *   even though PostgREST answers 500), a body PostgREST cannot read, a request too large.
  *   Retrying changes nothing; it goes to the dead letters so it never blocks the writes behind it.
  * - `held`: any other refusal (4xx but 408 and 429) — a missing table, column or permission (42xxx,
  *   401/403/404): the deployment's to fix (a migration not run yet, a key rotated). The write must land
@@ -37,6 +38,10 @@ function isUnavailable(status: number): boolean {
 }
 
 function isPoison(status: number, code: string | null): boolean {
+  // Class 54, program limit exceeded (an index row too large, a statement too complex): PostgreSQL
+  // answered, about this row, and will every time. PostgREST maps it to 500, which would otherwise
+  // hold the whole queue behind it for ever. (Class 53, out of resources, is an outage: it waits.)
+  if (code !== null && code.startsWith('54') && status >= 400) return true;
   if (isUnavailable(status)) return false;
   if (status === 413) return true;
   if (code === null) return false;

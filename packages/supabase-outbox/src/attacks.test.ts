@@ -1,0 +1,157 @@
+/**
+ * Where an attacker (or bad luck) would break the outbox's promises: two upserts of one row waiting in
+ * one batch, a row the database answers with a 5xx for ever, a server that answers 200 with garbage, a
+ * second process on the same file, a corrupted file, a clock far in the future, close() called twice,
+ * objects whose JSON is not what was checked. Against real PostgreSQL through the stand-in.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from '@phlow/test-helpers';
+import { createClient } from '@supabase/supabase-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UnstorableRowError } from './outbox-errors.js';
+import { SupabaseOutbox } from './supabase-outbox.js';
+import { startTestProject, type TestProject } from './test-database.test-util.js';
+
+let project: TestProject;
+const open: SupabaseOutbox[] = [];
+let files = 0;
+
+function outbox(options: Partial<ConstructorParameters<typeof SupabaseOutbox>[0]> = {}): SupabaseOutbox {
+  const o = new SupabaseOutbox({ supabase: project.client, path: join(project.dir, `attack-${files++}.sqlite`), retryIntervalMs: 20, ...options });
+  open.push(o);
+  return o;
+}
+
+beforeAll(async () => {
+  project = await startTestProject();
+});
+afterEach(async () => {
+  await project.proxy.clearFaults();
+  for (const o of open.splice(0)) await o.close();
+  await project.standIn.query(`truncate ${project.schema}.messages, ${project.schema}.profiles`);
+});
+afterAll(async () => {
+  await project?.stop();
+});
+
+describe('replay', () => {
+  it('two upserts of one row waiting in one batch land, the newer one last (one request cannot update a row twice)', async () => {
+    await project.proxy.setFaults({ refuse: true });
+    const o = outbox();
+    await o.upsert('profiles', { id: 'p1', name: 'Ada' }, { onConflict: 'id', conversation: 'p1' });
+    await o.upsert('profiles', { id: 'p2', name: 'Bob' }, { onConflict: 'id', conversation: 'p2' });
+    await o.upsert('profiles', { id: 'p1', name: 'Ada L.' }, { onConflict: 'id', conversation: 'p1' });
+    await project.proxy.clearFaults();
+    await waitFor('the upserts to land', () => o.stats.pending === 0, { timeoutMs: 3_000 });
+    expect(o.stats).toMatchObject({ pending: 0, deadLetters: 0, lastError: null });
+    expect((await project.rows('profiles')).map((r) => [r['id'], r['name']]).sort()).toEqual([['p1', 'Ada L.'], ['p2', 'Bob']]);
+  });
+
+  it('a row the database answers with a 5xx for ever (an index row too large, SQLSTATE 54000) is dead-lettered; the queue behind it lands', async () => {
+    await project.standIn.query(`create index messages_meta_text on ${project.schema}.messages ((meta::text))`);
+    try {
+      await project.proxy.setFaults({ refuse: true });
+      const o = outbox();
+      // Incompressible text: too large for a btree index entry (PostgreSQL: "index row size ... exceeds ... maximum").
+      const noise = randomBytes(9_000).toString('base64');
+      for (let i = 0; i < 4; i++) await o.insert('messages', { conversation_id: 'c', body: `q${i}`, meta: i === 1 ? { noise } : { i } }, { conversation: 'c', key: `k${i}` });
+      await project.proxy.clearFaults();
+      await waitFor('the queue to drain', () => o.stats.pending === 0, { timeoutMs: 5_000 });
+      expect((await project.rows()).map((r) => r['body'])).toEqual(['q0', 'q2', 'q3']);
+      expect(o.deadLetters()).toMatchObject([{ key: 'k1', code: '54000', status: 500 }]);
+    } finally {
+      await project.standIn.query(`drop index ${project.schema}.messages_meta_text`);
+    }
+  });
+
+  it('a server answering 200 with something that is not the rows does not make waiting writes vanish', async () => {
+    // A gateway (captive portal, misrouted proxy) answers 200 without forwarding: a custom fetch plays
+    // it, since the point is that the request never reached PostgREST.
+    const liar = createClient(project.proxy.url, 'test-key', {
+      auth: { persistSession: false, autoRefreshToken: false },
+      db: { schema: project.schema },
+      global: { fetch: async () => new Response(JSON.stringify({ ok: true }), { status: 200, headers: { 'content-type': 'application/json' } }) },
+    });
+    const path = join(project.dir, 'liar.sqlite');
+    const o = new SupabaseOutbox({ supabase: liar, path, retryIntervalMs: 20 });
+    const receipt = await o.insert('messages', { conversation_id: 'c', body: 'must land' });
+    expect(receipt.state).toBe('queued');
+    expect(o.stats.pending).toBe(1);
+    expect(o.stats.lastError).toMatch(/not the rows/);
+    await o.close();
+    const honest = outbox({ path });
+    await waitFor('the write to land', () => honest.stats.pending === 0);
+    expect((await project.rows()).map((r) => r['body'])).toEqual(['must land']);
+  });
+});
+
+describe('the file', () => {
+  it('a second outbox on the same file is refused, naming the file (two replayers would race and count wrong)', async () => {
+    const path = join(project.dir, 'shared.sqlite');
+    const first = outbox({ path });
+    await first.insert('messages', { conversation_id: 'c', body: 'one' });
+    expect(() => new SupabaseOutbox({ supabase: project.client, path })).toThrow(/shared\.sqlite is in use by another outbox/);
+    await first.close();
+    // Once closed, the file can be opened again.
+    const second = outbox({ path });
+    expect(second.stats.pending).toBe(0);
+  });
+
+  it('close() called twice: the second resolves only once the file is closed', async () => {
+    const path = join(project.dir, 'twice.sqlite');
+    const o = new SupabaseOutbox({ supabase: project.client, path, retryIntervalMs: 20 });
+    await project.proxy.setFaults({ latency: { ms: 300 } });
+    void o.insert('messages', { conversation_id: 'c', body: 'in flight' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    void o.close();
+    await o.close();
+    const next = outbox({ path });
+    await project.proxy.clearFaults();
+    await waitFor('nothing to wait', () => next.stats.pending === 0);
+    expect((await project.rows()).map((r) => r['body'])).toEqual(['in flight']);
+  });
+
+  it('a corrupted file is refused with an error naming it (never silently replaced: it holds accepted writes)', () => {
+    const path = join(project.dir, 'corrupt.sqlite');
+    writeFileSync(path, Buffer.alloc(8_192, 0x5a));
+    expect(() => new SupabaseOutbox({ supabase: project.client, path })).toThrow(/corrupt\.sqlite.*not a database|not a database.*corrupt\.sqlite/);
+    expect(readFileSync(path).subarray(0, 4).toString('hex')).toBe('5a5a5a5a');
+  });
+});
+
+describe('hostile values', () => {
+  it('a clock far in the future does not give two writes one sequence number', async () => {
+    await project.proxy.setFaults({ refuse: true });
+    const o = outbox({ now: () => 1e13 });
+    const a = o.insert('messages', { conversation_id: 'c', body: 'a' });
+    const b = o.insert('messages', { conversation_id: 'c', body: 'b' });
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(Number.isSafeInteger(ra.seq) && Number.isSafeInteger(rb.seq)).toBe(true);
+    expect(rb.seq).toBeGreaterThan(ra.seq);
+  });
+
+  it('a clock with fractions of a millisecond (performance.timeOrigin + performance.now()) or NaN still commits', async () => {
+    await project.proxy.setFaults({ refuse: true });
+    let t = 1_800_000_000_000.25;
+    const o = outbox({ now: () => (t += 0.5) });
+    const first = await o.insert('messages', { conversation_id: 'c', body: 'a' });
+    t = Number.NaN;
+    const second = await o.insert('messages', { conversation_id: 'c', body: 'b' });
+    expect(second.seq).toBeGreaterThan(first.seq);
+    expect(o.stats.pending).toBe(2);
+  });
+
+  it('an object whose JSON is not what was walked (toJSON, a Map) is refused before it is queued', async () => {
+    class Sneaky {
+      toJSON(): string {
+        return 'x\ud800';
+      }
+    }
+    const o = outbox();
+    await expect(o.insert('messages', { conversation_id: 'c', body: 'ok', meta: { s: new Sneaky() } })).rejects.toThrow(UnstorableRowError);
+    await expect(o.insert('messages', { conversation_id: 'c', body: 'ok', meta: { m: new Map([['a', 1]]) } })).rejects.toThrow(/row\.meta\.m is a Map/);
+    expect(o.stats.pending).toBe(0);
+  });
+});
