@@ -714,9 +714,9 @@ export class CircuitBreaker implements CallOwner {
    * breaker's failed-probe count. Calls in flight keep the timeout they started with. What follows the
    * new options at once: an open breaker's retry time (recomputed from when it opened), the half-open
    * permits and successes needed. Failure counts are kept when the failure policy is unchanged, carried
-   * over (below the new threshold) from one consecutive threshold to another, and reset when the policy's
-   * kind or window changes — the returned report says which. A keyed family's members are reconfigured
-   * through the family (`CircuitBreakerFamily.reconfigure`), the registry's by name.
+   * over (below the new threshold) from one consecutive threshold to another, and reset on any other
+   * change of policy (its kind, window, rates or minimum calls) — the returned report says which. A
+   * keyed family's members are reconfigured through the family (`CircuitBreakerFamily.reconfigure`), the registry's by name.
    *
    * @example
    * const report = breaker.reconfigure({ failureThreshold: 8, recoveryTimeoutMs: 15_000 });

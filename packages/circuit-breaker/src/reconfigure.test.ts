@@ -217,3 +217,25 @@ describe('reconfigure, attacked', () => {
     expect(retired?.length ?? 0).toBeLessThanOrEqual(2);
   });
 });
+
+describe('registry.reconfigure, attacked', () => {
+  it("an option named with undefined returns to the registry's default, as getBreaker would have given it", async () => {
+    const clock = new ManualClock();
+    const policy = { type: 'count-window', size: 10, minimumCalls: 5, failureRateThreshold: 0.5 } as const;
+    const registry = new CircuitBreakerRegistry({ clock, logger: false, recoveryTimeoutMs: 5_000, failurePolicy: policy });
+    const db = registry.getBreaker('db', { recoveryTimeoutMs: 1_000, failureThreshold: 3 });
+    registry.reconfigure('db', { recoveryTimeoutMs: undefined, failureThreshold: undefined, clock: undefined, logger: undefined });
+    const fresh = registry.getBreaker('fresh');
+    expect(db.options.recoveryTimeoutMs).toBe(fresh.options.recoveryTimeoutMs);
+    expect(db.options.failurePolicy).toEqual(policy);
+    expect(db.options.logger).toBe(null);
+    const family = registry.getFamily('peers', { timeoutMs: 2_000 });
+    registry.reconfigure('peers', { timeoutMs: undefined, recoveryTimeoutMs: 9_000 });
+    expect(family.get('a').options).toMatchObject({ timeoutMs: fresh.options.timeoutMs, recoveryTimeoutMs: 9_000, failurePolicy: policy });
+    // Without registry defaults, the core's default.
+    const bare = new CircuitBreakerRegistry({ clock, logger: false });
+    bare.getBreaker('x', { failureThreshold: 2 });
+    bare.reconfigure('x', { failureThreshold: undefined });
+    expect(bare.get('x')!.options.failurePolicy).toEqual({ type: 'consecutive', threshold: 5 });
+  });
+});

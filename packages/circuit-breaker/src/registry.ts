@@ -164,17 +164,42 @@ export class CircuitBreakerRegistry {
    * `CircuitBreaker.reconfigure`: what changes, what is kept, what is reset). A family's members are
    * reconfigured with it; a single member cannot be (members share their family's options). Later
    * `getBreaker(name, options)` calls are still checked against the options the name was created
-   * with, so code declaring its breakers on every call keeps working.
+   * with, so code declaring its breakers on every call keeps working. An option named with `undefined`
+   * returns to this registry's default for it (what `getBreaker` would have given), else the core's.
    */
   reconfigure(name: string, options: CircuitBreakerOptions): ReconfigureReport | FamilyReconfigureReport {
     const breaker = this.breakers.get(name);
-    if (breaker !== undefined) return breaker.reconfigure(options);
+    if (breaker !== undefined) return breaker.reconfigure(this.defaultsFor(options));
     const family = this.families.get(name);
-    if (family !== undefined) return family.reconfigure(options);
+    if (family !== undefined) return family.reconfigure(this.defaultsFor(options));
     if (this.familyMember(name) !== undefined) {
       throw new TypeError(`reconfigure: ${JSON.stringify(name)} is a member of a keyed family; reconfigure the family ${JSON.stringify(name.slice(0, name.indexOf('/')))}`);
     }
     throw new TypeError(`reconfigure: no circuit breaker or family is called ${describeValue(name)}`);
+  }
+
+  /**
+   * `patch` with every option named with `undefined` set to this registry's default for it: "back to
+   * its default" means what `getBreaker` would have given the breaker, not the core's bare default. The
+   * failure rule is one option here as in {@link withDefaults}: naming `failureThreshold` or
+   * `failurePolicy` with `undefined` (and neither with a value) brings back the registry's rule.
+   */
+  private defaultsFor(patch: CircuitBreakerOptions): CircuitBreakerOptions {
+    if (typeof patch !== 'object' || patch === null) return patch; // the core refuses it, naming it
+    const defaults = this.defaults as Record<string, unknown>;
+    const given = patch as Record<string, unknown>;
+    const out: Record<string, unknown> = { ...given };
+    for (const key of Object.keys(given)) {
+      if (given[key] === undefined && key !== 'failureThreshold' && key !== 'failurePolicy' && Object.hasOwn(defaults, key) && defaults[key] !== undefined) out[key] = defaults[key];
+    }
+    const rule = ['failureThreshold', 'failurePolicy'].filter((key) => Object.hasOwn(given, key));
+    if (rule.length > 0 && rule.every((key) => given[key] === undefined)) {
+      delete out['failurePolicy'];
+      delete out['failureThreshold'];
+      if (Object.hasOwn(defaults, 'failurePolicy') && defaults['failurePolicy'] !== undefined) out['failurePolicy'] = defaults['failurePolicy'];
+      else out['failureThreshold'] = Object.hasOwn(defaults, 'failureThreshold') ? defaults['failureThreshold'] : undefined; // undefined: the core's default
+    }
+    return out as CircuitBreakerOptions;
   }
 
   /** Closes every breaker. */
