@@ -22,9 +22,26 @@ describe('breakerHealth', () => {
     }
   });
 
+  const figures = { pending: 0, pending_bytes: 0, dead_lettered: 0, max_rows: 100, max_bytes: 10_000, last_error: null, last_error_kind: null } as const;
+
   it('writes in the dead letters make the agent degraded, whatever the breakers say', () => {
     const healthy = breakerHealth({ 'supabase/rest': breaker('closed') }, isForeign);
-    expect(agentHealth(healthy, { pending: 3, dead_lettered: 0 })).toMatchObject({ status: 'healthy', outbox: { pending: 3 } });
-    expect(agentHealth(healthy, { pending: 0, dead_lettered: 1 })).toMatchObject({ status: 'degraded', open_breakers: [], outbox: { dead_lettered: 1 } });
+    expect(agentHealth(healthy, { ...figures, pending: 3 })).toMatchObject({ status: 'healthy', outbox: { pending: 3 }, outbox_problems: [] });
+    expect(agentHealth(healthy, { ...figures, dead_lettered: 1 })).toMatchObject({ status: 'degraded', open_breakers: [], outbox: { dead_lettered: 1 }, outbox_problems: [expect.stringMatching(/1 writes in the dead letters/)] });
+  });
+
+  it('an outbox nearly full (rows or bytes, the alert rule\'s 80 %) is not healthy: once full, exchanges are refused', () => {
+    const healthy = breakerHealth({ 'supabase/rest': breaker('closed') }, isForeign);
+    expect(agentHealth(healthy, { ...figures, pending: 80 })).toMatchObject({ status: 'degraded', outbox_problems: [expect.stringMatching(/nearly full: 80 of 100 writes/)] });
+    expect(agentHealth(healthy, { ...figures, pending: 2, pending_bytes: 9_999 })).toMatchObject({ status: 'degraded', outbox_problems: [expect.stringMatching(/9999 of 10000 bytes/)] });
+    expect(agentHealth(healthy, { ...figures, pending: 79, pending_bytes: 7_999 }).status).toBe('healthy');
+  });
+
+  it('writes waiting on a failure while every breaker is closed (a missing column, a rotated key) are not healthy, and say why', () => {
+    const healthy = breakerHealth({ 'supabase/rest': breaker('closed') }, isForeign);
+    const health = agentHealth(healthy, { ...figures, pending: 4, last_error: "Could not find the 'priority' column of 'messages'", last_error_kind: 'attention' });
+    expect(health).toMatchObject({ status: 'degraded', outbox_problems: [expect.stringMatching(/4 writes waiting: Could not find the 'priority' column/)] });
+    // Supabase away is the breakers' to tell (open → degraded there); the outbox does not add to it.
+    expect(agentHealth(healthy, { ...figures, pending: 4, last_error: 'fetch failed', last_error_kind: 'unavailable' }).status).toBe('healthy');
   });
 });

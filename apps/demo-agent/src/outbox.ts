@@ -33,6 +33,13 @@ export interface OutboxStats {
   readonly stored: number;
   /** Replayed writes the database had already (an attempt before a crash landed): not written twice. */
   readonly duplicates: number;
+  /** The caps: past either, exchanges are refused (HTTP 503). */
+  readonly max_rows: number;
+  readonly max_bytes: number;
+  /** The delivery failure that keeps writes waiting, or null once a delivery succeeds. */
+  readonly last_error: string | null;
+  /** `unavailable`: Supabase is away (its breaker shows it); `attention`: it answers, but writes do not land. */
+  readonly last_error_kind: 'unavailable' | 'attention' | null;
 }
 
 export interface MessageOutboxOptions {
@@ -63,7 +70,19 @@ export class MessageOutbox {
 
   get stats(): OutboxStats {
     const s = this.#outbox.stats;
-    return { pending: s.pending, pending_bytes: s.pendingBytes, replayed: s.replayed, dead_lettered: s.deadLetters, refused: s.refused, stored: s.delivered, duplicates: s.duplicates };
+    return {
+      pending: s.pending,
+      pending_bytes: s.pendingBytes,
+      replayed: s.replayed,
+      dead_lettered: s.deadLetters,
+      refused: s.refused,
+      stored: s.delivered,
+      duplicates: s.duplicates,
+      max_rows: s.maxRows,
+      max_bytes: s.maxBytes,
+      last_error: s.lastError,
+      last_error_kind: s.lastErrorKind,
+    };
   }
 
   /**

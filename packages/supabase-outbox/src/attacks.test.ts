@@ -79,7 +79,7 @@ describe('replay', () => {
     const receipt = await o.insert('messages', { conversation_id: 'c', body: 'must land' });
     expect(receipt.state).toBe('queued');
     expect(o.stats.pending).toBe(1);
-    expect(o.stats.lastError).toMatch(/not the rows/);
+    expect(o.stats).toMatchObject({ lastError: expect.stringMatching(/Supabase answered 200 but the body is not the rows written \(\{"ok":true\}\)/), lastErrorKind: 'attention' });
     await o.close();
     const honest = outbox({ path });
     await waitFor('the write to land', () => honest.stats.pending === 0);

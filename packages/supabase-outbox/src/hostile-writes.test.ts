@@ -121,6 +121,7 @@ describe('poison writes', () => {
     expect(receipt.state).toBe('queued');
     expect(o.stats).toMatchObject({ pending: 1, deadLetters: 0 });
     expect(o.stats.lastError).toMatch(/priority/);
+    expect(o.stats.lastErrorKind).toBe('attention');
     // Its conversation keeps its order (waits behind it); another conversation is not held back.
     expect((await o.insert('messages', { conversation_id: 'a', body: 'a, after it' }, { conversation: 'a' })).state).toBe('queued');
     expect((await o.insert('messages', { conversation_id: 'b', body: 'b goes on' }, { conversation: 'b' })).state).toBe('stored');

@@ -68,6 +68,13 @@ export interface OutboxStats {
   readonly maxBytes: number;
   /** The last delivery failure that keeps writes waiting, or null once a delivery succeeds. */
   readonly lastError: string | null;
+  /**
+   * What kind of failure `lastError` is: `unavailable` — Supabase is away (no answer, 5xx, the breaker
+   * open), its breaker and health show it; `attention` — Supabase answers but writes do not land (a
+   * missing column or permission, an answer that is not the rows, the outbox file failing): no breaker
+   * sees that, someone must look. `null` with `lastError`.
+   */
+  readonly lastErrorKind: 'unavailable' | 'attention' | null;
 }
 
 type Waiter = (state: OutboxReceipt['state']) => void;
@@ -107,6 +114,7 @@ export class SupabaseOutbox {
   #duplicates = 0;
   #refused = 0;
   #lastError: string | null = null;
+  #lastErrorKind: OutboxStats['lastErrorKind'] = null;
 
   /**
    * Opens (or creates) the outbox file and starts replaying what an earlier process left in it.
@@ -137,6 +145,7 @@ export class SupabaseOutbox {
       maxRows: this.#options.maxRows,
       maxBytes: this.#options.maxBytes,
       lastError: this.#lastError,
+      lastErrorKind: this.#lastErrorKind,
     };
   }
 
@@ -350,7 +359,7 @@ export class SupabaseOutbox {
       } catch (error) {
         // The file failed under us (a full disk while removing delivered rows): they stay queued and
         // are sent again later, as duplicates the database ignores.
-        this.#retryLater(`outbox file: ${error instanceof Error ? error.message : String(error)}`);
+        this.#retryLater(`outbox file: ${error instanceof Error ? error.message : String(error)}`, 'attention');
       } finally {
         this.#pumping = undefined;
         this.#settleWaiters('queued');
@@ -370,9 +379,10 @@ export class SupabaseOutbox {
     const hold = (run: readonly Entry[], failure: WriteFailure) => {
       for (const entry of run) this.#held.set(entry.conversation, this.#options.now() + this.#options.retryIntervalMs);
       this.#lastError = failure.reason;
+      this.#lastErrorKind = 'attention';
     };
     while (!this.#closed) {
-      if (this.#breakerOpen()) return this.#retryLater('the breaker is open');
+      if (this.#breakerOpen()) return this.#retryLater('the breaker is open', 'unavailable');
       const fetched = this.#store.next(after, this.#options.batchSize);
       if (fetched.length === 0) break;
       after = fetched.at(-1)!.seq;
@@ -381,7 +391,7 @@ export class SupabaseOutbox {
         if (run.length === 0) continue;
         const failure = await this.#send(run);
         if (failure === undefined) continue;
-        if (failure.kind === 'retry') return this.#retryLater(failure.reason);
+        if (failure.kind === 'retry') return this.#retryLater(failure.reason, failure.attention === true ? 'attention' : 'unavailable');
         if (failure.kind === 'held') {
           hold(run, failure);
           continue;
@@ -390,7 +400,7 @@ export class SupabaseOutbox {
         for (const entry of run.length === 1 ? [] : run) {
           if (this.#held.has(entry.conversation)) continue;
           const single = await this.#send([entry]);
-          if (single?.kind === 'retry') return this.#retryLater(single.reason);
+          if (single?.kind === 'retry') return this.#retryLater(single.reason, single.attention === true ? 'attention' : 'unavailable');
           if (single?.kind === 'held') hold([entry], single);
           else if (single !== undefined) this.#deadLetter(entry, single);
         }
@@ -432,7 +442,7 @@ export class SupabaseOutbox {
     // A 2xx whose body is not the rows (a gateway answering for PostgREST): nothing proves the rows
     // landed, so they stay queued; replays are insert-ignore-duplicates, so if they did, no doubles.
     if (landed === undefined || (how === 'insert' && run.some((entry) => !landed.has(entry.key)))) {
-      return { kind: 'retry', status: result.status, code: null, reason: `Supabase answered ${result.status} but the body is not the rows written (${describeBody(result.data)}): the writes stay queued` };
+      return { kind: 'retry', attention: true, status: result.status, code: null, reason: `Supabase answered ${result.status} but the body is not the rows written (${describeBody(result.data)}): the writes stay queued` };
     }
     this.#store.remove(run);
     let replayed = 0;
@@ -444,7 +454,10 @@ export class SupabaseOutbox {
     }
     this.#delivered += run.length;
     this.#replayed += replayed;
-    if (this.#held.size === 0) this.#lastError = null;
+    if (this.#held.size === 0) {
+      this.#lastError = null;
+      this.#lastErrorKind = null;
+    }
     this.#metrics?.recordDelivered(run.length, replayed);
     return undefined;
   }
@@ -482,8 +495,9 @@ export class SupabaseOutbox {
     this.#settle(entry.seq, 'queued');
   }
 
-  #retryLater(reason: string): void {
+  #retryLater(reason: string, kind: NonNullable<OutboxStats['lastErrorKind']>): void {
     this.#lastError = reason;
+    this.#lastErrorKind = kind;
     this.#settleWaiters('queued');
     if (this.#closed) return;
     this.#waiting = true;

@@ -20,6 +20,8 @@ export interface WriteFailure {
   readonly status: number;
   readonly code: string | null;
   readonly reason: string;
+  /** A failure no breaker sees (Supabase answered): someone must look. */
+  readonly attention?: boolean;
 }
 
 /** Longest reason kept (a database's message can quote the whole row). */
