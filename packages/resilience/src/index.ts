@@ -8,6 +8,8 @@ export { fallback, Fallback } from './fallback.js';
 export type { FallbackExecuteOptions, FallbackOptions, FallbackResult, FallbackTier, FallThroughClassifier } from './fallback.js';
 export { bulkhead, Bulkhead } from './bulkhead.js';
 export type { BulkheadOptions } from './bulkhead.js';
+export { bulkheadFamily, BulkheadFamily } from './bulkhead-family.js';
+export type { BulkheadFamilyOptions } from './bulkhead-family.js';
 export { adaptiveLimit, AdaptiveLimit } from './adaptive-limit.js';
 export type { AdaptiveLimitOptions } from './adaptive-limit.js';
 export { timeout, Timeout } from './timeout.js';
