@@ -55,3 +55,22 @@ describe('scoreRun', () => {
     expect(n.falseTripsPerDay).toBeCloseTo(n.falseTrips * 24, -1);
   });
 });
+
+describe('scoreRun, attacked', () => {
+  it('scores 300 000 outages (a week of a dependency flapping every second) without overflowing the stack', async () => {
+    const n = 600_000;
+    const start = new Float64Array(n);
+    const outcome = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      start[i] = T0 + i * 1_000;
+      outcome[i] = i % 2; // failure, success, failure, …
+    }
+    const input = exactReplayTraffic({ name: 'flappy', start, duration: new Float32Array(n), outcome });
+    const outages = Array.from({ length: n / 2 }, (_, k) => ({ start: T0 + (2 * k + 1) * 1_000, end: T0 + (2 * k + 2) * 1_000 }));
+    const m = scoreRun(input, await replay(input, checkCandidate({ failureThreshold: 1, recoveryTimeoutMs: 1_000 })), { kind: 'exact', outages });
+    expect(m.outages).toBe(n / 2);
+    expect(m.outagesOpened).toBe(n / 2);
+    expect(m.maxTimeToOpenMs).toBe(0);
+    expect(m.maxRecoveryDelayMs).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,6 +1,6 @@
 import type { ConfigMetrics } from './metrics.js';
 import type { Timeline } from './timeline.js';
-import { fmtMs, type ConfigResult, type TuneReport } from './tune.js';
+import { costEstimated, fmtMs, type ConfigResult, type TuneReport } from './tune.js';
 
 /**
  * A self-contained HTML report (no script, no external resource): the recommendation and its reasons,
@@ -56,7 +56,12 @@ function row(r: ConfigResult, i: number, report: TuneReport): string {
   return `<tr class="${cls}"><td>${r.pareto ? '★' : ''}</td><td>${esc(r.candidate.label)}${i === report.recommended ? ' (recommended)' : ''}${i === report.defaults ? ' (defaults)' : ''}</td>
 ${cell('meanTimeToOpenMs', fmtMs(m.meanTimeToOpenMs))}${cell('meanCallsToOpen', num(m.meanCallsToOpen))}${cell('outagesOpened', `${m.outagesOpened}/${m.outages}`)}
 ${cell('deadCalls', num(m.deadCalls))}${cell('healthyRefused', num(m.healthyRefused))}${cell('falseTripsPerDay', num(m.falseTripsPerDay))}
-${cell('flapsPerHour', num(m.flapsPerHour))}${cell('meanRecoveryDelayMs', fmtMs(m.meanRecoveryDelayMs))}<td>${esc(num(r.reference.callsToOpen))}</td><td>${esc(num(r.cost))}</td></tr>`;
+${cell('flapsPerHour', num(m.flapsPerHour))}${cell('meanRecoveryDelayMs', fmtMs(m.meanRecoveryDelayMs))}<td>${esc(num(r.reference.callsToOpen))}</td>${costCell(r)}</tr>`;
+}
+
+/** The cost sums dead calls, refused calls and flaps: an estimate when any of them is. */
+function costCell(r: ConfigResult): string {
+  return costEstimated(r.metrics) ? `<td class="est">~${esc(num(r.cost))}</td>` : `<td>${esc(num(r.cost))}</td>`;
 }
 
 function figure(r: ConfigResult, i: number, report: TuneReport): string {

@@ -183,7 +183,7 @@ function recommend(
   // The cheapest on the front; costs within 2 % (or one call) of the cheapest count as a tie, broken toward
   // the configuration that opens soonest on the reference outage, then the one that recovers soonest.
   const onFront = results.map((r, i) => ({ r, i })).filter(({ r }) => r.pareto);
-  const cheapest = Math.min(...onFront.map(({ r }) => r.cost));
+  const cheapest = onFront.reduce((least, { r }) => Math.min(least, r.cost), Infinity);
   const tied = onFront.filter(({ r }) => r.cost <= cheapest + Math.max(1, cheapest * 0.02));
   tied.sort(
     (a, b) =>
@@ -210,16 +210,20 @@ function recommend(
 function reasonsFor(best: ConfigResult, defaults: ConfigResult, tied: number, weights: Required<CostWeights>): string[] {
   const m = best.metrics;
   const d = defaults.metrics;
+  // Every figure quoted carries its own label, the defaults' too: their replay may rest on imputed calls.
   const est = (r: ConfigResult, key: keyof ConfigMetrics) => (r.metrics.estimated.includes(key) ? ' (estimate)' : '');
+  const cost = (r: ConfigResult) => `${round(r.cost)}${costEstimated(r.metrics) ? ' (estimate)' : ''}`;
   const reasons = [
     `Lowest cost on the Pareto front: ${m.deadCalls} calls sent to a dead dependency${est(best, 'deadCalls')} + ${m.healthyRefused} healthy calls refused${est(best, 'healthyRefused')}` +
-      ` + ${weights.flap} × ${m.flaps} flaps = ${round(best.cost)} (guide defaults: ${round(defaults.cost)}).`,
-    `False trips: ${round(m.falseTripsPerDay)} per day${est(best, 'falseTripsPerDay')} (guide defaults: ${round(d.falseTripsPerDay)}); flaps: ${round(m.flapsPerHour)} per hour (defaults: ${round(d.flapsPerHour)}).`,
+      ` + ${weights.flap} × ${m.flaps} flaps${est(best, 'flaps')} = ${cost(best)} (guide defaults: ${cost(defaults)}).`,
+    `False trips: ${round(m.falseTripsPerDay)} per day${est(best, 'falseTripsPerDay')} (guide defaults: ${round(d.falseTripsPerDay)}${est(defaults, 'falseTripsPerDay')});` +
+      ` flaps: ${round(m.flapsPerHour)} per hour${est(best, 'flapsPerHour')} (defaults: ${round(d.flapsPerHour)}${est(defaults, 'flapsPerHour')}).`,
   ];
   if (m.outages > 0) {
     reasons.push(
-      `Outages: opened on ${m.outagesOpened} of ${m.outages}, after ${fmtMs(m.meanTimeToOpenMs)} and ${round(m.meanCallsToOpen)} calls on average${est(best, 'meanTimeToOpenMs')}` +
-        ` (defaults: ${fmtMs(d.meanTimeToOpenMs)}, ${round(d.meanCallsToOpen)} calls); closed ${fmtMs(m.meanRecoveryDelayMs)} after the dependency recovered (defaults: ${fmtMs(d.meanRecoveryDelayMs)}).`,
+      `Outages: opened on ${m.outagesOpened} of ${m.outages}${est(best, 'outagesOpened')}, after ${fmtMs(m.meanTimeToOpenMs)} and ${round(m.meanCallsToOpen)} calls on average${est(best, 'meanTimeToOpenMs')}` +
+        ` (defaults: ${fmtMs(d.meanTimeToOpenMs)}, ${round(d.meanCallsToOpen)} calls${est(defaults, 'meanTimeToOpenMs')});` +
+        ` closed ${fmtMs(m.meanRecoveryDelayMs)} after the dependency recovered${est(best, 'meanRecoveryDelayMs')} (defaults: ${fmtMs(d.meanRecoveryDelayMs)}${est(defaults, 'meanRecoveryDelayMs')}).`,
     );
   } else {
     reasons.push('No outage in the traffic: sensitivity is judged on the reference outage only.');
@@ -236,6 +240,11 @@ function reasonsFor(best: ConfigResult, defaults: ConfigResult, tied: number, we
     reasons.push('Estimates: the outage figures, since outages are read off the recording; flaps and trips are exact replays of the recorded outcomes.');
   }
   return reasons;
+}
+
+/** The weighted cost rests on dead calls, refused calls and flaps: it is an estimate when any of them is. */
+export function costEstimated(m: ConfigMetrics): boolean {
+  return m.estimated.includes('deadCalls') || m.estimated.includes('healthyRefused') || m.estimated.includes('flaps');
 }
 
 function round(value: number | null): string {
