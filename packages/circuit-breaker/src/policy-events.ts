@@ -49,8 +49,11 @@ export interface RetryGaveUpEvent extends PolicyEventBase {
   readonly type: 'retry_gave_up';
   readonly policyKind: 'retry';
   readonly attempts: number;
-  /** Why it stopped. */
-  readonly reason: 'max_attempts' | 'deadline' | 'budget' | 'not_retryable' | 'aborted';
+  /**
+   * Why it stopped: attempts or the deadline used up, the budget spent, a failure not worth a retry, the
+   * caller's abort, or a dependency asking to wait longer than the policy allows (`retry_after`).
+   */
+  readonly reason: 'max_attempts' | 'deadline' | 'budget' | 'not_retryable' | 'aborted' | 'retry_after';
 }
 
 /** A fallback chain answered from `tier` (0 is the primary) after the tiers before it failed. */

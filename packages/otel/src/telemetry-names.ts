@@ -98,7 +98,7 @@ export const RETRY_ATTEMPTS_COUNTER: InstrumentSpec = instrument('phlow.retry.at
 /** `phlow_retry_budget_exhausted_total{policy}`. */
 export const RETRY_BUDGET_EXHAUSTED_COUNTER: InstrumentSpec = instrument('phlow.retry.budget_exhausted', '{retry}', 'Retries a retry policy did not make because the dependency’s retry budget was spent.');
 /** `phlow_retry_gave_up_total{policy, reason}`. */
-export const RETRY_GAVE_UP_COUNTER: InstrumentSpec = instrument('phlow.retry.gave_up', '{call}', 'Calls a retry policy handed back failed, by why it stopped: max_attempts, deadline, budget, not_retryable, aborted.');
+export const RETRY_GAVE_UP_COUNTER: InstrumentSpec = instrument('phlow.retry.gave_up', '{call}', 'Calls a retry policy handed back failed, by why it stopped: max_attempts, deadline, budget, not_retryable, aborted, retry_after.');
 /** `phlow_fallback_answers_total{policy, tier}`: which tier of a fallback chain answered (`tier="none"`: none did). */
 export const FALLBACK_ANSWERS_COUNTER: InstrumentSpec = instrument('phlow.fallback.answers', '{call}', 'Calls a fallback chain answered, by the tier that answered ("none" when every tier failed).');
 /** `phlow_bulkhead_in_flight{policy}`. */

@@ -159,7 +159,7 @@ describe('retry', () => {
       await expect(policy.execute(() => { calls++; throw failure; })).rejects.toBe(failure);
       expect(calls).toBe(1);
       expect(clock.pendingTimers).toBe(0);
-      expect(events.at(-1)).toMatchObject({ type: 'retry_gave_up', reason: 'deadline' });
+      expect(events.at(-1)).toMatchObject({ type: 'retry_gave_up', reason: 'retry_after' });
       const header = new Response('', { status: 503, headers: { 'retry-after': '9'.repeat(16) } });
       const result = await retry({ clock, registry, maxAttempts: 5, retryOn: () => true }).execute(() => header);
       expect(result).toBe(header);

@@ -168,7 +168,7 @@ export class Retry implements Policy {
       previousDelay = delay;
       const asked = retryAfterOf(failure, () => this.clock.now());
       if (asked !== null) {
-        if (!(asked <= this.maxRetryAfterMs)) return this.giveUp(failure, isError, attempt, 'deadline');
+        if (!(asked <= this.maxRetryAfterMs)) return this.giveUp(failure, isError, attempt, 'retry_after');
         delay = Math.max(delay, asked);
       }
       if (this.deadlineMs !== undefined && this.monotonicNow() + delay - startedAt > this.deadlineMs) {
