@@ -66,6 +66,44 @@ describe('replay', () => {
     }
   });
 
+  it('a row a trigger refuses (raise: P0001, 400; assert: P0004, 500) is dead-lettered; neither its conversation nor the queue waits for ever', async () => {
+    const { schema } = project;
+    await project.standIn.query(`
+      create function ${schema}.refuse_some() returns trigger language plpgsql as $$
+      begin
+        if new.body = 'forbidden' then raise exception 'body % is not allowed', new.body; end if;
+        assert new.body <> 'asserted', 'no asserted bodies';
+        return new;
+      end $$;
+      create trigger refuse_some before insert on ${schema}.messages for each row execute function ${schema}.refuse_some();`);
+    try {
+      await project.proxy.setFaults({ refuse: true });
+      const o = outbox();
+      for (const body of ['q0', 'forbidden', 'q1', 'asserted', 'q2']) await o.insert('messages', { conversation_id: 'c', body }, { conversation: 'c', key: body });
+      await project.proxy.clearFaults();
+      await waitFor('the queue to drain', () => o.stats.pending === 0, { timeoutMs: 5_000 });
+      expect((await project.rows()).map((r) => r['body'])).toEqual(['q0', 'q1', 'q2']);
+      expect(o.deadLetters()).toMatchObject([
+        { key: 'forbidden', code: 'P0001', status: 400, reason: expect.stringMatching(/body forbidden is not allowed/) },
+        { key: 'asserted', code: 'P0004', status: 500, reason: expect.stringMatching(/no asserted bodies/) },
+      ]);
+    } finally {
+      await project.standIn.query(`drop trigger refuse_some on ${schema}.messages; drop function ${schema}.refuse_some()`);
+    }
+  });
+
+  it('dead letters count against the caps: a flood of refused rows fills the outbox (refused, named) instead of the disk', async () => {
+    const o = outbox({ maxRows: 3 });
+    for (let i = 0; i < 3; i++) await o.insert('messages', { conversation_id: 'c', body: 'z'.repeat(10_001) }, { key: `dead-${i}` });
+    expect(o.stats).toMatchObject({ pending: 0, deadLetters: 3 });
+    const error = await o.insert('messages', { conversation_id: 'c', body: 'fine' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'OutboxFullError', limit: 'rows' });
+    expect((error as Error).message).toMatch(/0 writes wait and 3 dead letters are kept \(maxRows 3\)/);
+    // Handling the dead letters makes room again.
+    expect(o.discardDeadLetters()).toBe(3);
+    expect((await o.insert('messages', { conversation_id: 'c', body: 'fine' })).state).toBe('stored');
+  });
+
   it('a server answering 200 with something that is not the rows does not make waiting writes vanish', async () => {
     // A gateway (captive portal, misrouted proxy) answers 200 without forwarding: a custom fetch plays
     // it, since the point is that the request never reached PostgREST.

@@ -21,9 +21,9 @@ export interface SupabaseOutboxOptions {
   readonly orderColumn?: string | null;
   /** A boolean column set to `true` on rows written by a replay (not at their first attempt). Default: none. */
   readonly replayedColumn?: string;
-  /** Most writes waiting; the next one is refused with `OutboxFullError`. Default 100 000. */
+  /** Most writes waiting, dead letters included; the next one is refused with `OutboxFullError`. Default 100 000. */
   readonly maxRows?: number;
-  /** Most bytes (rows as JSON) waiting; the next write is refused with `OutboxFullError`. Default 64 MiB. */
+  /** Most bytes (rows as JSON) waiting, dead letters included; the next write is refused with `OutboxFullError`. Default 64 MiB. */
   readonly maxBytes?: number;
   /** Largest row (as JSON) taken; a larger one is refused with `UnstorableRowError`. Default 1 MiB. */
   readonly maxRowBytes?: number;

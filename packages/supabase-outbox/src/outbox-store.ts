@@ -88,6 +88,7 @@ export class OutboxStore {
   #rows = 0;
   #bytes = 0;
   #deadLetters = 0;
+  #deadLetterBytes = 0;
   #lastSeq = 0;
   #closed = false;
 
@@ -123,7 +124,9 @@ export class OutboxStore {
       const totals = this.#db.prepare('select count(*) as n, coalesce(sum(bytes), 0) as b, coalesce(max(seq), 0) as m from outbox').get() as { n: number; b: number; m: number };
       this.#rows = totals.n;
       this.#bytes = totals.b;
-      this.#deadLetters = (this.#db.prepare('select count(*) as n from dead_letters').get() as { n: number }).n;
+      const dead = this.#db.prepare('select count(*) as n, coalesce(sum(length(cast(row as blob))), 0) as b from dead_letters').get() as { n: number; b: number };
+      this.#deadLetters = dead.n;
+      this.#deadLetterBytes = dead.b;
       const last = this.#db.prepare("select value from meta where name = 'last_seq'").get() as { value: number } | undefined;
       this.#lastSeq = Math.max(totals.m, last?.value ?? 0);
     } catch (error) {
@@ -142,6 +145,11 @@ export class OutboxStore {
 
   get deadLetterCount(): number {
     return this.#deadLetters;
+  }
+
+  /** Bytes of the dead letters' rows (as JSON). */
+  get deadLetterBytes(): number {
+    return this.#deadLetterBytes;
   }
 
   /** The highest sequence number ever given (kept across restarts, also once its row is gone). */
@@ -201,6 +209,7 @@ export class OutboxStore {
     this.#rows -= 1;
     this.#bytes -= entry.bytes;
     this.#deadLetters += 1;
+    this.#deadLetterBytes += entry.bytes;
   }
 
   /** The dead letters, oldest first. */
@@ -223,11 +232,21 @@ export class OutboxStore {
   /** Deletes dead letters (all, or those with the given keys); returns how many. */
   discardDeadLetters(keys?: readonly string[]): number {
     let removed = 0;
+    let bytes = 0;
+    const size = 'coalesce(sum(length(cast(row as blob))), 0) as b';
     this.#transaction(() => {
-      if (keys === undefined) removed = Number(this.#db.prepare('delete from dead_letters').run().changes);
-      else for (const key of keys) removed += Number(this.#db.prepare('delete from dead_letters where key = ?').run(key).changes);
+      if (keys === undefined) {
+        bytes = (this.#db.prepare(`select ${size} from dead_letters`).get() as { b: number }).b;
+        removed = Number(this.#db.prepare('delete from dead_letters').run().changes);
+      } else {
+        for (const key of keys) {
+          bytes += (this.#db.prepare(`select ${size} from dead_letters where key = ?`).get(key) as { b: number }).b;
+          removed += Number(this.#db.prepare('delete from dead_letters where key = ?').run(key).changes);
+        }
+      }
     });
     this.#deadLetters -= removed;
+    this.#deadLetterBytes -= bytes;
     return removed;
   }
 

@@ -282,11 +282,16 @@ export class SupabaseOutbox {
     if (orderColumn !== null) full[orderColumn] = seq;
     const json = storableRowJson(full, maxRowBytes);
     const bytes = Buffer.byteLength(json, 'utf8');
+    // Dead letters count against the caps: they are kept until handled, so a flood of refused rows
+    // must fill the outbox (new writes refused, named) rather than the disk.
+    const dead = this.#store.deadLetterCount;
     const rows = this.#store.rows + this.#staged.length;
-    if (rows + 1 > maxRows) throw new OutboxFullError('rows', `outbox ${this.#options.name} is full: ${rows} writes wait (maxRows ${maxRows}); refused, nothing was dropped — retry once Supabase is back and the outbox drains`);
-    const waiting = this.#store.bytes + this.#stagedBytes;
+    const kept = dead === 0 ? '' : ` and ${dead} dead letters are kept`;
+    const advice = dead === 0 ? 'retry once Supabase is back and the outbox drains' : 'handle the dead letters (deadLetters(), discardDeadLetters()), or retry once the outbox drains';
+    if (rows + dead + 1 > maxRows) throw new OutboxFullError('rows', `outbox ${this.#options.name} is full: ${rows} writes wait${kept} (maxRows ${maxRows}); refused, nothing was dropped — ${advice}`);
+    const waiting = this.#store.bytes + this.#stagedBytes + this.#store.deadLetterBytes;
     if (waiting + bytes > maxBytes) {
-      throw new OutboxFullError('bytes', `outbox ${this.#options.name} is full: ${waiting} bytes wait and this write has ${bytes} (maxBytes ${maxBytes}); refused, nothing was dropped — retry once Supabase is back and the outbox drains`);
+      throw new OutboxFullError('bytes', `outbox ${this.#options.name} is full: ${waiting} bytes wait${kept} and this write has ${bytes} (maxBytes ${maxBytes}); refused, nothing was dropped — ${advice}`);
     }
     this.#lastSeq = seq;
     return { seq, key, conversation, table, op, onConflict, row: json, bytes, acceptedAt: this.#nowMs() };

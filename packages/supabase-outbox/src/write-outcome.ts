@@ -4,7 +4,8 @@
  *
  * - `poison`: the database refuses this row for good — a constraint (SQLSTATE class 23), invalid data
  *   (class 22: NUL, a bad escape, a value too long), a program limit (class 54: an index row too large,
- *   even though PostgREST answers 500), a body PostgREST cannot read, a request too large.
+ *   even though PostgREST answers 500), a trigger refusing it (class P0: `raise exception`, `assert`;
+ *   class 09), a body PostgREST cannot read, a request too large.
  *   Retrying changes nothing; it goes to the dead letters so it never blocks the writes behind it.
  * - `held`: any other refusal (4xx but 408 and 429) — a missing table, column or permission (42xxx,
  *   401/403/404): the deployment's to fix (a migration not run yet, a key rotated). The write must land
@@ -43,7 +44,9 @@ function isPoison(status: number, code: string | null): boolean {
   // Class 54, program limit exceeded (an index row too large, a statement too complex): PostgreSQL
   // answered, about this row, and will every time. PostgREST maps it to 500, which would otherwise
   // hold the whole queue behind it for ever. (Class 53, out of resources, is an outage: it waits.)
-  if (code !== null && code.startsWith('54') && status >= 400) return true;
+  // Class P0 (PL/pgSQL: a trigger's `raise exception` is P0001 and a 400, its `assert` P0004 and a 500)
+  // and class 09 (triggered action exception): the table's own rules refuse this row.
+  if (code !== null && status >= 400 && ['54', 'P0', '09'].includes(code.slice(0, 2))) return true;
   if (isUnavailable(status)) return false;
   if (status === 413) return true;
   if (code === null) return false;
