@@ -108,3 +108,40 @@ describe('phlow-tune', () => {
     expect(result.stderr).toMatch(/grid\[0\]: unknown option "timeoutMs"/);
   });
 });
+
+describe('phlow-tune, attacked', () => {
+  beforeAll(() => writeFile(join(dir, 'one.json'), JSON.stringify([{ failureThreshold: 3 }])));
+
+  it('replaces report files planted as symlinks instead of writing through them', async () => {
+    const { mkdir, symlink, lstat } = await import('node:fs/promises');
+    const out = join(dir, 'planted');
+    await mkdir(out);
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'precious');
+    await symlink(victim, join(out, 'report.html'));
+    await symlink(victim, join(out, 'report.json'));
+    const result = await run('recording', '--grid', 'one.json', '--workers', '1', '--out', 'planted');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(await readFile(victim, 'utf8')).toBe('precious');
+    expect((await lstat(join(out, 'report.html'))).isSymbolicLink()).toBe(false);
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/);
+  });
+
+  it('says so, without a stack trace, when the report cannot be written; refuses a directory or FIFO named .jsonl', async () => {
+    await writeFile(join(dir, 'a-file'), 'x');
+    let result = await run('recording', '--grid', 'one.json', '--workers', '1', '--out', 'a-file');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^phlow-tune: cannot write .*a-file.*report\.json \((EEXIST|ENOTDIR)\)\n$/);
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'odd', 'sub.jsonl'), { recursive: true });
+    result = await run('odd');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/sub\.jsonl: not a regular file/);
+    const fifo = join(dir, 'pipe.jsonl');
+    await new Promise<void>((done, fail) => execFile('mkfifo', [fifo], (error) => (error ? fail(error) : done())));
+    result = await run('pipe.jsonl');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/pipe\.jsonl: not a regular file/);
+  });
+});

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadRecording } from './read-recording.js';
@@ -65,9 +66,8 @@ async function main(argv: string[]): Promise<number> {
     reports.push(await tune(traffic, { ...(grid === undefined ? {} : { grid }), ...(workers === undefined ? {} : { workers }) }));
   }
   const out = resolve(values.out ?? 'phlow-tune-report');
-  await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'report.json'), renderJson(reports));
-  await writeFile(join(out, 'report.html'), renderHtml(reports));
+  await writeReport(out, 'report.json', renderJson(reports));
+  await writeReport(out, 'report.html', renderHtml(reports));
   for (const report of reports) {
     const best = report.results[report.recommended]!;
     process.stdout.write(`${report.breaker}: ${report.calls} calls, ${report.results.length} configurations\n  recommended: ${best.candidate.label}\n  ${JSON.stringify(best.candidate.options)}\n`);
@@ -75,6 +75,26 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(`wrote ${join(out, 'report.json')} and ${join(out, 'report.html')}\n`);
   return 0;
+}
+
+/** The output directory cannot be written: says where and why, like an input that cannot be read. */
+class OutputError extends Error {}
+
+/**
+ * Writes `name` in `dir` through a new file renamed over it: a `report.html` planted as a symlink in a
+ * shared directory is replaced, never followed (writing through it would overwrite what it points to).
+ */
+async function writeReport(dir: string, name: string, text: string): Promise<void> {
+  const target = join(dir, name);
+  const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(temporary, text, { flag: 'wx' });
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    throw new OutputError(`cannot write ${target} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 async function readInput(path: string): Promise<Map<string, Traffic>> {
@@ -106,7 +126,7 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`phlow-tune: ${error.message}\n\n${USAGE}\n`);
       process.exitCode = 2;
-    } else if (error instanceof RecordingError || error instanceof RangeError || error instanceof TypeError) {
+    } else if (error instanceof RecordingError || error instanceof OutputError || error instanceof RangeError || error instanceof TypeError) {
       process.stderr.write(`phlow-tune: ${error.message}\n`);
       process.exitCode = 1;
     } else {

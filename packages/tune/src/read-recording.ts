@@ -37,7 +37,10 @@ export async function loadRecording(path: string, limits: ReadLimits = {}): Prom
   const builder = new TrafficBuilder(l.maxBreakers);
   let bytes = 0;
   for (const file of files) {
-    const size = (await stat(file)).size;
+    const info = await stat(file);
+    // A directory or a FIFO named *.jsonl would fail mid-read or block it forever.
+    if (!info.isFile()) throw new RecordingError('not a regular file', file);
+    const size = info.size;
     bytes += size;
     if (bytes > l.maxBytes) throw new RecordingError(`recording larger than ${l.maxBytes} bytes (maxBytes)`, file);
     await readLines(file, l, builder);
