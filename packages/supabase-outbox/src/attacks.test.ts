@@ -113,6 +113,17 @@ describe('replay', () => {
       global: { fetch: async () => new Response(JSON.stringify({ ok: true }), { status: 200, headers: { 'content-type': 'application/json' } }) },
     });
     const path = join(project.dir, 'liar.sqlite');
+    // Also a 2xx with rows that are not the ones sent (another request's answer).
+    const confused = createClient(project.proxy.url, 'test-key', {
+      auth: { persistSession: false, autoRefreshToken: false },
+      db: { schema: project.schema },
+      global: { fetch: async () => new Response(JSON.stringify([{ idempotency_key: 'someone-else' }]), { status: 201, headers: { 'content-type': 'application/json' } }) },
+    });
+    const other = new SupabaseOutbox({ supabase: confused, path: join(project.dir, 'confused.sqlite'), retryIntervalMs: 20 });
+    expect((await other.insert('messages', { conversation_id: 'c', body: 'x' })).state).toBe('queued');
+    expect(other.stats).toMatchObject({ pending: 1, lastErrorKind: 'attention' });
+    await other.close();
+
     const o = new SupabaseOutbox({ supabase: liar, path, retryIntervalMs: 20 });
     const receipt = await o.insert('messages', { conversation_id: 'c', body: 'must land' });
     expect(receipt.state).toBe('queued');
@@ -122,6 +133,18 @@ describe('replay', () => {
     const honest = outbox({ path });
     await waitFor('the write to land', () => honest.stats.pending === 0);
     expect((await project.rows()).map((r) => r['body'])).toEqual(['must land']);
+  });
+});
+
+describe('operator calls given nonsense', () => {
+  it('deadLetters(limit), discardDeadLetters(keys) and close({ timeoutMs }) check what they are given', async () => {
+    const o = outbox();
+    expect(() => o.deadLetters(-1)).toThrow(/deadLetters: limit must be an integer from 1 to 10000; got -1/);
+    expect(() => o.deadLetters(Number.NaN)).toThrow(RangeError);
+    // A string would be iterated letter by letter.
+    expect(() => o.discardDeadLetters('k1' as unknown as string[])).toThrow(/keys must be an array of idempotency keys/);
+    expect(() => o.close({ timeoutMs: -5 })).toThrow(/close: timeoutMs must be/);
+    expect(o.deadLetters(1)).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@
  * letters with the reason and never blocks the writes behind it.
  */
 import { randomUUID } from 'node:crypto';
+import { checkDurationMs, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { OutboxClosedError, OutboxError, OutboxFullError, UnstorableRowError } from './outbox-errors.js';
 import { OutboxMetrics } from './outbox-metrics.js';
 import { resolveOutboxOptions, COLUMN_NAME, type ResolvedOutboxOptions, type SupabaseOutboxOptions } from './outbox-options.js';
@@ -192,11 +193,15 @@ export class SupabaseOutbox {
 
   /** The dead letters (oldest first, at most `limit`, default 100): what was refused, and why. */
   deadLetters(limit = 100): DeadLetter[] {
-    return this.#store.deadLetters(limit);
+    return this.#store.deadLetters(checkInteger('deadLetters: limit', limit, 1, 10_000));
   }
 
   /** Discards dead letters (all, or those with the given keys) once handled; returns how many. */
   discardDeadLetters(keys?: readonly string[]): number {
+    // A string is iterable too: 'abc' would discard the letters a, b and c.
+    if (keys !== undefined && (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string'))) {
+      throw new TypeError(`discardDeadLetters: keys must be an array of idempotency keys (or nothing, for all); got ${describeValue(keys)}`);
+    }
     return this.#store.discardDeadLetters(keys);
   }
 
@@ -206,6 +211,7 @@ export class SupabaseOutbox {
    * replayed, without doubles, by the next process), and closes the file. Idempotent.
    */
   close({ timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    checkDurationMs('close: timeoutMs', timeoutMs);
     // A second call waits for the first: its caller may exit, or open the file again, once it resolves.
     this.#closing ??= this.#close(timeoutMs);
     return this.#closing;
@@ -446,7 +452,8 @@ export class SupabaseOutbox {
     const landed = landedKeys(result.data, keyColumn);
     // A 2xx whose body is not the rows (a gateway answering for PostgREST): nothing proves the rows
     // landed, so they stay queued; replays are insert-ignore-duplicates, so if they did, no doubles.
-    if (landed === undefined || (how === 'insert' && run.some((entry) => !landed.has(entry.key)))) {
+    const sent = new Set<unknown>(run.map((entry) => entry.key));
+    if (landed === undefined || [...landed].some((key) => !sent.has(key)) || (how === 'insert' && run.some((entry) => !landed.has(entry.key)))) {
       return { kind: 'retry', attention: true, status: result.status, code: null, reason: `Supabase answered ${result.status} but the body is not the rows written (${describeBody(result.data)}): the writes stay queued` };
     }
     this.#store.remove(run);
