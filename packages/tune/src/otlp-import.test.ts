@@ -95,3 +95,42 @@ describe('importOtlpSpans', () => {
     await expect(importOtlpSpans(path, { maxSpans: 0 })).rejects.toThrow(/more than 0 spans/);
   });
 });
+
+describe('importOtlpSpans, attacked', () => {
+  const span = (extra: Record<string, unknown>) => ({
+    startTimeUnixNano: '1767225600000000000',
+    endTimeUnixNano: '1767225600050000000',
+    attributes: [{ key: 'phlow.circuit_breaker.name', value: { stringValue: 'api' } }],
+    ...extra,
+  });
+  const doc = (...spans: unknown[]) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
+
+  it('refuses a span whose end lies years after its start, naming it, instead of replaying a call that never ends', async () => {
+    const path = await file('bogus-end.json', doc(span({}), span({ endTimeUnixNano: '8000000000000000000000' })));
+    await expect(importOtlpSpans(path)).rejects.toThrow(/spans\[1\]: a span of \d+ days is longer than a call can be/);
+  });
+
+  it('keeps prototype keys and markup inert: a __proto__ attribute, a breaker named with a script', async () => {
+    const name = '<script>alert(1)</script>';
+    const path = await file(
+      'hostile-attributes.json',
+      doc(
+        span({
+          attributes: [
+            { key: '__proto__', value: { stringValue: 'polluted' } },
+            { key: 'constructor', value: { arrayValue: {} } },
+            { key: 'phlow.circuit_breaker.name', value: { stringValue: name } },
+            { key: 'phlow.supabase.outcome', value: { stringValue: '__proto__' } },
+          ],
+          status: { code: 2 },
+          events: [null, { name: 7 }, { name: 'phlow.circuit_breaker.timeout' }],
+        }),
+      ),
+    );
+    const { traffic } = await importOtlpSpans(path);
+    expect([...traffic.keys()]).toEqual([name]);
+    expect(traffic.get(name)!.outcome[0]).toBe(OUTCOME_CODE.timeout);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
+});

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { describeValue } from '@phlow/circuit-breaker/internal';
+import { MAX_DURATION_MS } from './read-recording.js';
 import { RecordingError } from './recording-error.js';
 import { TrafficBuilder } from './traffic-builder.js';
 import type { CallOutcome, Traffic } from './traffic.js';
@@ -125,6 +126,7 @@ function readSpan(span: unknown, where: (what: string) => Error, at: string): { 
   else if (eventNames.has(SPAN_NAMES.timeout) || errorType === 'CircuitTimeoutError') outcome = 'timeout';
   const start = Number(startNs / 1000n) / 1000;
   const duration = outcome === 'rejected' ? 0 : Number(endNs - startNs) / 1e6;
+  if (duration > MAX_DURATION_MS) throw where(`${at}: a span of ${Math.round(duration / 86_400_000)} days is longer than a call can be (a year at most)`);
   return { breaker, start, duration, outcome };
 }
 

@@ -72,3 +72,20 @@ describe('loadRecording on hostile files', () => {
     await expect(loadRecording(await file('blank.jsonl', '\n\n'))).rejects.toThrow(/no calls/);
   });
 });
+
+describe('loadRecording, attacked', () => {
+  it('reads a call of 300 days (no timeout) and refuses one longer than a year, naming the line', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'phlow-tune-long-'));
+    try {
+      await writeFile(join(dir, 'long.jsonl'), `{"b":"x","t":1,"d":${300 * 86_400_000},"o":"success"}\n`);
+      expect((await loadRecording(join(dir, 'long.jsonl'))).get('x')!.duration[0]).toBe(300 * 86_400_000);
+      await writeFile(join(dir, 'longer.jsonl'), `{"b":"x","t":1,"d":1,"o":"success"}\n{"b":"x","t":1,"d":1e15,"o":"success"}\n`);
+      await expect(loadRecording(join(dir, 'longer.jsonl'))).rejects.toThrow(/longer\.jsonl:2: "d" \(duration, ms\) must be a number from 0 to 31536000000 \(a year\); got 1000000000000000/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

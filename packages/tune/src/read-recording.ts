@@ -18,6 +18,13 @@ export interface ReadLimits {
   readonly maxBreakers?: number;
 }
 
+/**
+ * Longest call a recording may hold: a year. A breaker without a timeout can see calls longer than a
+ * day; much longer is a broken file, and replay steps a clock by each duration and back, which must
+ * stay exact to the millisecond.
+ */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
 const DEFAULTS = { maxBytes: 8 * 2 ** 30, maxLineBytes: 64 * 2 ** 10, maxCalls: 200_000_000, maxBreakers: 10_000 };
 
 /**
@@ -96,8 +103,7 @@ function checkRow(row: unknown, file: string, line: number): { b: string; t: num
   const o = Object.hasOwn(r, 'o') ? r.o : undefined;
   if (typeof b !== 'string' || b.length === 0 || b.length > 256) throw new RecordingError(`"b" (breaker name) must be a string of 1 to 256 characters; got ${short(b)}`, file, line);
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 8.64e15) throw new RecordingError(`"t" (start, epoch ms) must be a finite number >= 0; got ${short(t)}`, file, line);
-  // As long as a breaker may have seen a call last (no timeout): bounded like a time, not by a day.
-  if (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > 8.64e15) throw new RecordingError(`"d" (duration, ms) must be a finite number from 0 to 8.64e15; got ${short(d)}`, file, line);
+  if (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > MAX_DURATION_MS) throw new RecordingError(`"d" (duration, ms) must be a number from 0 to ${MAX_DURATION_MS} (a year); got ${short(d)}`, file, line);
   if (typeof o !== 'string' || !OUTCOMES.includes(o as CallOutcome)) throw new RecordingError(`"o" (outcome) must be one of ${OUTCOMES.join(', ')}; got ${short(o)}`, file, line);
   return { b, t, d, o: o as CallOutcome };
 }
