@@ -6,7 +6,7 @@
  */
 import type { Meter } from '@opentelemetry/api';
 import type { CircuitBreaker } from '@phlow/circuit-breaker';
-import { SupabaseOutbox } from '@phlow/supabase-outbox';
+import { checkStorable, OutboxError, OutboxFullError, SupabaseOutbox } from '@phlow/supabase-outbox';
 import type { SupabaseClient } from '@supabase/supabase-js';
 
 export interface MessageRow {
@@ -49,12 +49,14 @@ export interface MessageOutboxOptions {
   readonly meter?: Meter;
   /** Wait between replay attempts while Supabase is away. Default 1 000 ms. */
   readonly retryIntervalMs?: number;
+  /** Most exchanges waiting (dead letters included). Default the outbox's (100 000). */
+  readonly maxRows?: number;
 }
 
 export class MessageOutbox {
   readonly #outbox: SupabaseOutbox;
 
-  constructor(supabase: SupabaseClient, { path, breaker, meter, retryIntervalMs = 1_000 }: MessageOutboxOptions) {
+  constructor(supabase: SupabaseClient, { path, breaker, meter, retryIntervalMs = 1_000, maxRows }: MessageOutboxOptions) {
     this.#outbox = new SupabaseOutbox({
       supabase,
       path,
@@ -65,6 +67,7 @@ export class MessageOutbox {
       // Supabase's breaker bounds each request already (PHLOW_SUPABASE_TIMEOUT_MS).
       requestTimeoutMs: 0,
       ...(meter === undefined ? {} : { meter }),
+      ...(maxRows === undefined ? {} : { maxRows }),
     });
   }
 
@@ -92,6 +95,26 @@ export class MessageOutbox {
   async record(row: MessageRow, conversation: string): Promise<'stored' | 'outbox'> {
     const receipt = await this.#outbox.insert('messages', { ...row, conversation_id: conversation }, { conversation });
     return receipt.state === 'queued' ? 'outbox' : 'stored';
+  }
+
+  /**
+   * Why an exchange could not be recorded, asked before the peer is called, so that one the agent must
+   * refuse never reaches the peer unrecorded: request text or a conversation PostgreSQL cannot store,
+   * or an outbox full in rows. Undefined when it can be tried; `record()` still has the last word.
+   */
+  refusal(request: string, conversation: string | undefined): OutboxError | undefined {
+    try {
+      checkStorable(request, 'request');
+      if (conversation !== undefined) checkStorable(conversation, 'conversation');
+    } catch (error) {
+      if (OutboxError.isInstance(error)) return error;
+      throw error;
+    }
+    const s = this.#outbox.stats;
+    if (s.pending + s.deadLetters >= s.maxRows) {
+      return new OutboxFullError('rows', `outbox messages is full: ${s.pending} writes wait and ${s.deadLetters} dead letters are kept (maxRows ${s.maxRows}); refused before the peer was called, nothing was dropped`);
+    }
+    return undefined;
   }
 
   /** Commits what was accepted and closes the file; a replay in flight gets `timeoutMs` to finish. */

@@ -11,6 +11,7 @@ import { waitFor } from '@phlow/test-helpers';
 import { createClient } from '@supabase/supabase-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UnstorableRowError } from './outbox-errors.js';
+import { checkStorable } from './storable-row.js';
 import { SupabaseOutbox } from './supabase-outbox.js';
 import { startTestProject, type TestProject } from './test-database.test-util.js';
 
@@ -214,5 +215,14 @@ describe('hostile values', () => {
     await expect(o.insert('messages', { conversation_id: 'c', body: 'ok', meta: { s: new Sneaky() } })).rejects.toThrow(UnstorableRowError);
     await expect(o.insert('messages', { conversation_id: 'c', body: 'ok', meta: { m: new Map([['a', 1]]) } })).rejects.toThrow(/row\.meta\.m is a Map/);
     expect(o.stats.pending).toBe(0);
+  });
+});
+
+describe('checkStorable', () => {
+  it('refuses before anything is done what insert() would refuse, naming the path', () => {
+    expect(() => checkStorable('a\u0000b', 'text')).toThrow(/text holds a NUL character \(U\+0000, index 1\)/);
+    expect(() => checkStorable('x\udc00', 'text')).toThrow(UnstorableRowError);
+    expect(() => checkStorable({ deep: [Number.NaN] })).toThrow(/value\.deep\[0\] is NaN/);
+    expect(() => checkStorable('fine 🙂', 'text')).not.toThrow();
   });
 });

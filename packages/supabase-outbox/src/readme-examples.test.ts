@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { breakerFor, createClient } from '@phlow/supabase';
 import { SupabaseStandIn } from '@phlow/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SupabaseOutbox } from './index.js';
+import { checkStorable, SupabaseOutbox, UnstorableRowError } from './index.js';
 import { DATABASE_URL } from './test-database.test-util.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -91,5 +91,18 @@ describe('README examples', () => {
     const reopened = new SupabaseOutbox({ supabase, path: '.phlow/outbox.sqlite' });
     expect(reopened.stats.deadLetters).toBe(0);
     await reopened.close();
+  });
+
+  it('checkStorable', () => {
+    const lines: string[] = [];
+    const console = { log: (...parts: unknown[]) => lines.push(parts.join(' ')) };
+    // --- README: checkStorable ---
+    try {
+      checkStorable('half \ud800 pair', 'text');
+    } catch (error) {
+      if (error instanceof UnstorableRowError) console.log(error.path, error.message); // text holds a lone surrogate …
+    }
+    // --- end ---
+    expect(lines).toEqual([expect.stringMatching(/^text text holds a lone surrogate/)]);
   });
 });

@@ -28,6 +28,20 @@ export function storableRowJson(row: unknown, maxRowBytes: number): string {
   return json;
 }
 
+/**
+ * Throws {@link UnstorableRowError} (naming `path`) for a value PostgreSQL could not store — the check
+ * `insert()` makes — so a caller can refuse input before acting on it (before calling a peer whose
+ * exchange must then be recorded).
+ *
+ * @example
+ * ```ts
+ * checkStorable(request.text, 'text'); // throws for 'a\u0000b': "text holds a NUL character ..."
+ * ```
+ */
+export function checkStorable(value: unknown, path = 'value'): void {
+  check(value, path, 0, new Set());
+}
+
 function check(value: unknown, path: string, depth: number, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
