@@ -44,7 +44,8 @@ export class CallDeadlines {
 
   constructor(
     private readonly clock: Clock,
-    private readonly timeoutMs: number,
+    /** The timeout of every call on this list (a reconfigured breaker's earlier lists keep theirs). */
+    readonly timeoutMs: number,
   ) {
     this.resolution = Math.min(1_000, Math.max(1, timeoutMs / 100));
     this.monotonicNow = monotonicSource(clock);

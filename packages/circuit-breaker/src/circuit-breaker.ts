@@ -136,6 +136,8 @@ export class CircuitBreaker implements CallOwner {
   private failedProbes = 0;
   private policy: FailurePolicy;
   private deadlines: CallDeadlines | undefined = undefined;
+  /** The `halfOpenMaxWaitMs` each probe in flight started under, for its error if it gets stuck. */
+  private probeWaits: WeakMap<PendingCall, number> | undefined = undefined;
   /** Deadline lists of earlier timeouts that calls in flight still wait on (after a reconfigure). */
   private retiredDeadlines: CallDeadlines[] | undefined = undefined;
   private store: StoreConnection | undefined = undefined;
@@ -363,7 +365,9 @@ export class CircuitBreaker implements CallOwner {
     if (timeoutMs > 0) (this.deadlines ??= new CallDeadlines(this.options.clock, timeoutMs)).add(call, startedAt === startedAt);
     if (probe) {
       // Probes are few (halfOpenMaxCalls at a time): each gets its own exact timer.
-      call.probeTimer = this.options.clock.setTimeout(() => call.timeOut(true), this.options.halfOpenMaxWaitMs);
+      const waitMs = this.options.halfOpenMaxWaitMs;
+      call.probeTimer = this.options.clock.setTimeout(() => call.timeOut(true), waitMs);
+      (this.probeWaits ??= new WeakMap()).set(call, waitMs);
     }
     return call.run(fn) as Promise<T>;
   }
@@ -396,7 +400,8 @@ export class CircuitBreaker implements CallOwner {
     call.epoch?.owner.remove(call);
     const probe = call.probeTimer !== undefined;
     if (probe) this.stopProbeTimer(call);
-    const limitMs = stuck ? this.options.halfOpenMaxWaitMs : this.options.timeoutMs;
+    // The limit the call ran under: a reconfigure since may have changed the breaker's.
+    const limitMs = stuck ? (this.probeWaits?.get(call) ?? this.options.halfOpenMaxWaitMs) : (call.epoch?.owner.timeoutMs ?? this.options.timeoutMs);
     const error = new CircuitTimeoutError(this.name, limitMs);
     this.timeouts++;
     if (this.listeners?.timeouts?.size) this.listeners.timeouts.emit({ breaker: this, timeoutMs: limitMs });

@@ -239,3 +239,28 @@ describe('registry.reconfigure, attacked', () => {
     expect(bare.get('x')!.options.failurePolicy).toEqual({ type: 'consecutive', threshold: 5 });
   });
 });
+
+describe('reconfigure, calls in flight tell the limit they ran under', () => {
+  it('a call timed out under the old timeout says so in its error and its event, not the new one', async () => {
+    const { breaker, clock } = breakerOnClock({ timeoutMs: 1_000, failureThreshold: 10 });
+    const limits: number[] = [];
+    breaker.onTimeout((e) => limits.push(e.timeoutMs));
+    const old = settle(breaker.execute(() => new Promise(() => {})));
+    breaker.reconfigure({ timeoutMs: 5_000 });
+    clock.advance(1_100);
+    const result = await old;
+    expect(result).toMatchObject({ ok: false, error: { timeoutMs: 1_000 } });
+    expect(limits).toEqual([1_000]);
+  });
+
+  it('a probe stuck past the halfOpenMaxWaitMs it started under is reported with that limit', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 1, recoveryTimeoutMs: 1_000, halfOpenMaxWaitMs: 2_000 });
+    await settle(breaker.execute(fail));
+    clock.advance(1_000);
+    const probe = settle(breaker.execute(() => new Promise(() => {})));
+    breaker.reconfigure({ halfOpenMaxWaitMs: 30_000 });
+    clock.advance(2_000);
+    expect(await probe).toMatchObject({ ok: false, error: { timeoutMs: 2_000 } });
+    expect(breaker.state).toBe('open');
+  });
+});
