@@ -181,3 +181,24 @@ describe('TrafficRecorder, attacked', () => {
     expect(traffic.get('api')!.duration[0]).toBe(90_000_000);
   });
 });
+
+describe('TrafficRecorder, switched on while calls are in flight', () => {
+  it('does not record a call whose start it did not see as an instant call at its end', async () => {
+    const clock = new ManualClock(10_000);
+    const b = new CircuitBreaker('api', { clock, logger: false, failureThreshold: 5, timeoutMs: 0 });
+    const recorder = new TrafficRecorder({ enabled: false });
+    recorder.attach(b);
+    const { promise, resolve } = Promise.withResolvers<string>();
+    const before = b.execute(() => promise);
+    recorder.enabled = true;
+    clock.advance(50);
+    resolve('ok');
+    await before;
+    const after = b.execute(() => new Promise<string>((done) => clock.setTimeout(() => done('ok'), 20)));
+    clock.advance(20);
+    await after;
+    // The first call started before recording did: its start and duration are unknown, so it is left
+    // out rather than written as a call of 0 ms at its end; the second is recorded as it was.
+    expect(recorder.recent().map((c) => [c.start, c.duration])).toEqual([[10_050, 20]]);
+  });
+});

@@ -85,7 +85,12 @@ export class TrafficRecorder {
     }
   }
 
-  /** Recording on (true) or off. Off drops every subscription; on subscribes again. */
+  /**
+   * Recording on (true) or off. Off drops every subscription; on subscribes again. A call in flight
+   * when it is switched on is recorded only if its breaker timed it from its start (a time-based
+   * policy, another outcome listener); otherwise its start is unknown and it is left out. A call in
+   * flight when it is switched off is left out.
+   */
   get enabled(): boolean {
     return this.on;
   }
@@ -200,6 +205,9 @@ export class TrafficRecorder {
   }
 
   private add(breaker: string, prefix: string, end: number, durationMs: number, outcome: CallOutcome, errorClass: string | undefined): void {
+    // NaN: the call started before recording did (an untimed breaker read no clock for it). Its start
+    // is unknown; written as a 0 ms call at its end it would be a call that never happened.
+    if (durationMs !== durationMs) return;
     const duration = durationMs > 0 && durationMs < Infinity ? durationMs : 0;
     const start = end - duration;
     this.recorded++;
