@@ -205,6 +205,21 @@ describe('hostile values', () => {
     expect(o.stats.pending).toBe(2);
   });
 
+  it('a clock stepping back an hour does not hold a conversation for an hour', async () => {
+    let t = Date.now();
+    const o = outbox({ now: () => t });
+    const receipt = await o.insert('messages', { conversation_id: 'a', body: 'needs migration', priority: 3 }, { conversation: 'a' });
+    expect(receipt.state).toBe('queued');
+    t -= 3_600_000; // NTP steps the wall clock back
+    await project.standIn.query(`alter table ${project.schema}.messages add column priority int`);
+    try {
+      await waitFor('the held write to land', () => o.stats.pending === 0, { timeoutMs: 3_000 });
+      expect((await project.rows()).map((r) => r['body'])).toEqual(['needs migration']);
+    } finally {
+      await project.standIn.query(`alter table ${project.schema}.messages drop column priority`);
+    }
+  });
+
   it('an object whose JSON is not what was walked (toJSON, a Map) is refused before it is queued', async () => {
     class Sneaky {
       toJSON(): string {

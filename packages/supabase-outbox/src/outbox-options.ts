@@ -42,7 +42,7 @@ export interface SupabaseOutboxOptions {
   readonly breaker?: () => Pick<CircuitBreaker, 'state'> | undefined;
   /** Where the outbox's metrics go (`metrics.getMeter(...)` of `@opentelemetry/api`). Default: none. */
   readonly meter?: Meter;
-  /** Time source (ms since the epoch) for sequence numbers and timestamps. Default `Date.now`. */
+  /** Time source (ms since the epoch) for sequence numbers and timestamps (waits use the monotonic clock). Default `Date.now`. */
   readonly now?: () => number;
 }
 

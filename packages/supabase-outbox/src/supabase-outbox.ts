@@ -102,7 +102,7 @@ export class SupabaseOutbox {
   #commitScheduled = false;
   readonly #waiters = new Map<number, Waiter>();
   #pumping: Promise<void> | undefined;
-  /** Conversations held back (a write the deployment must fix), until when (ms). */
+  /** Conversations held back (a write the deployment must fix), until when (performance.now() ms). */
   readonly #held = new Map<string, number>();
   #again = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -383,12 +383,13 @@ export class SupabaseOutbox {
   async #deliver(): Promise<void> {
     // Conversations held back: a write the deployment must fix (a missing column, a permission) waits
     // with the rest of its conversation, to keep their order, for retryIntervalMs; the others go on.
-    const now = this.#options.now();
+    // Hold deadlines on the monotonic clock: the wall clock (options.now) may step back an hour.
+    const now = performance.now();
     for (const [conversation, until] of this.#held) if (until <= now) this.#held.delete(conversation);
     let after = 0;
     const live = (run: readonly Entry[]) => run.filter((entry) => !this.#held.has(entry.conversation));
     const hold = (run: readonly Entry[], failure: WriteFailure) => {
-      for (const entry of run) this.#held.set(entry.conversation, this.#options.now() + this.#options.retryIntervalMs);
+      for (const entry of run) this.#held.set(entry.conversation, performance.now() + this.#options.retryIntervalMs);
       this.#lastError = failure.reason;
       this.#lastErrorKind = 'attention';
     };
