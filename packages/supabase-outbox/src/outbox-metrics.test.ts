@@ -40,6 +40,8 @@ describe('outbox metrics', () => {
     expect(metrics.get('phlow.outbox.max_rows')).toEqual([{ attributes: messages, value: 10 }]);
     expect(metrics.get('phlow.outbox.max_bytes')).toEqual([{ attributes: messages, value: 1_048_576 }]);
     expect(metrics.get('phlow.outbox.refused')).toEqual([{ attributes: { outbox: 'messages', reason: 'unstorable' }, value: 1 }]);
+    // Supabase away: its breaker tells; the outbox is not "stalled".
+    expect(metrics.get('phlow.outbox.stalled')).toEqual([{ attributes: messages, value: 0 }]);
 
     await project.proxy.clearFaults();
     await waitFor('the replay', () => outbox.stats.pending === 0);
@@ -49,6 +51,11 @@ describe('outbox metrics', () => {
     expect(metrics.get('phlow.outbox.dead_lettered')).toEqual([{ attributes: messages, value: 1 }]);
     expect(metrics.get('phlow.outbox.delivered')).toEqual([{ attributes: messages, value: 2 }]);
     expect(metrics.get('phlow.outbox.replayed')).toEqual([{ attributes: messages, value: 2 }]);
+
+    // A write Supabase answers but does not take (a column the table lacks): stalled until migrated.
+    await outbox.insert('messages', { conversation_id: 'm', body: 'needs migration', priority: 1 }, { conversation: 'm' });
+    metrics = await collect(reader);
+    expect(metrics.get('phlow.outbox.stalled')).toEqual([{ attributes: messages, value: 1 }]);
 
     await outbox.close();
     // Closed: its callback is removed, a collection still works.

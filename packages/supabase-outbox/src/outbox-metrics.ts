@@ -11,6 +11,8 @@ export interface OutboxGauges {
   readonly deadLetters: number;
   readonly maxRows: number;
   readonly maxBytes: number;
+  /** Writes wait on a failure no breaker sees (stats.lastErrorKind 'attention'). */
+  readonly stalled: boolean;
 }
 
 export class OutboxMetrics {
@@ -34,7 +36,10 @@ export class OutboxMetrics {
     const dead = meter.createObservableGauge('phlow.outbox.dead_letters', { description: 'Writes in the dead letters', unit: '{write}' });
     const maxRows = meter.createObservableGauge('phlow.outbox.max_rows', { description: 'The outbox cap in writes (maxRows)', unit: '{write}' });
     const maxBytes = meter.createObservableGauge('phlow.outbox.max_bytes', { description: 'The outbox cap in bytes (maxBytes)', unit: 'By' });
-    const observables = [pending, bytes, dead, maxRows, maxBytes];
+    const stalled = meter.createObservableGauge('phlow.outbox.stalled', {
+      description: '1 while writes wait on a failure no breaker sees (Supabase answers, they do not land: a missing column or permission, an answer that is not the rows, the outbox file failing)',
+    });
+    const observables = [pending, bytes, dead, maxRows, maxBytes, stalled];
     const observe: BatchObservableCallback = (result) => {
         const now = gauges();
         result.observe(pending, now.pending, this.#attributes);
@@ -42,6 +47,7 @@ export class OutboxMetrics {
         result.observe(dead, now.deadLetters, this.#attributes);
         result.observe(maxRows, now.maxRows, this.#attributes);
         result.observe(maxBytes, now.maxBytes, this.#attributes);
+        result.observe(stalled, now.stalled ? 1 : 0, this.#attributes);
     };
     meter.addBatchObservableCallback(observe, observables);
     this.#dispose = () => meter.removeBatchObservableCallback(observe, observables);

@@ -129,7 +129,7 @@ export class SupabaseOutbox {
     this.#metrics =
       meter === undefined
         ? undefined
-        : new OutboxMetrics(meter, name, () => ({ pending: this.#store.rows, pendingBytes: this.#store.bytes, deadLetters: this.#store.deadLetterCount, maxRows, maxBytes }));
+        : new OutboxMetrics(meter, name, () => ({ pending: this.#store.rows, pendingBytes: this.#store.bytes, deadLetters: this.#store.deadLetterCount, maxRows, maxBytes, stalled: this.#store.rows > 0 && this.#lastErrorKind === 'attention' }));
     if (this.#store.rows > 0) this.#kick();
   }
 
