@@ -3,7 +3,7 @@ import { describeValue } from '@phlow/circuit-breaker/internal';
 import { MAX_DURATION_MS } from './read-recording.js';
 import { RecordingError } from './recording-error.js';
 import { TrafficBuilder } from './traffic-builder.js';
-import type { CallOutcome, Traffic } from './traffic.js';
+import { MAX_BREAKER_NAME, type CallOutcome, type Traffic } from './traffic.js';
 
 /** Span attribute and event names our adapters write (see `@phlow/otel`'s `withBreakerSpan`). */
 export const SPAN_NAMES = {
@@ -106,7 +106,7 @@ function readSpan(span: unknown, where: (what: string) => Error, at: string): { 
   const attributes = attributeMap(Object.hasOwn(s, 'attributes') ? s.attributes : undefined, where, `${at}.attributes`);
   const breaker = attributes.get(SPAN_NAMES.breaker);
   if (breaker === undefined) return undefined;
-  if (typeof breaker !== 'string' || breaker.length === 0 || breaker.length > 256) throw where(`${at}: ${SPAN_NAMES.breaker} must be a string of 1 to 256 characters; got ${short(breaker)}`);
+  if (typeof breaker !== 'string' || breaker.length === 0 || breaker.length > MAX_BREAKER_NAME) throw where(`${at}: ${SPAN_NAMES.breaker} must be a string of 1 to ${MAX_BREAKER_NAME} characters; got ${short(breaker)}`);
   const startNs = nanos(s.startTimeUnixNano, where, `${at}.startTimeUnixNano`);
   const endNs = nanos(s.endTimeUnixNano, where, `${at}.endTimeUnixNano`);
   if (endNs < startNs) throw where(`${at}: endTimeUnixNano is before startTimeUnixNano`);

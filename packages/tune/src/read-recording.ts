@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describeValue } from '@phlow/circuit-breaker/internal';
 import { RecordingError } from './recording-error.js';
 import { TrafficBuilder } from './traffic-builder.js';
-import { OUTCOMES, type CallOutcome, type Traffic } from './traffic.js';
+import { MAX_BREAKER_NAME, OUTCOMES, type CallOutcome, type Traffic } from './traffic.js';
 
 /** Limits for reading files a user was handed: nothing in them is trusted. */
 export interface ReadLimits {
@@ -101,7 +101,7 @@ function checkRow(row: unknown, file: string, line: number): { b: string; t: num
   const t = Object.hasOwn(r, 't') ? r.t : undefined;
   const d = Object.hasOwn(r, 'd') ? r.d : undefined;
   const o = Object.hasOwn(r, 'o') ? r.o : undefined;
-  if (typeof b !== 'string' || b.length === 0 || b.length > 256) throw new RecordingError(`"b" (breaker name) must be a string of 1 to 256 characters; got ${short(b)}`, file, line);
+  if (typeof b !== 'string' || b.length === 0 || b.length > MAX_BREAKER_NAME) throw new RecordingError(`"b" (breaker name) must be a string of 1 to ${MAX_BREAKER_NAME} characters; got ${short(b)}`, file, line);
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 8.64e15) throw new RecordingError(`"t" (start, epoch ms) must be a finite number >= 0; got ${short(t)}`, file, line);
   if (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > MAX_DURATION_MS) throw new RecordingError(`"d" (duration, ms) must be a number from 0 to ${MAX_DURATION_MS} (a year); got ${short(d)}`, file, line);
   if (typeof o !== 'string' || !OUTCOMES.includes(o as CallOutcome)) throw new RecordingError(`"o" (outcome) must be one of ${OUTCOMES.join(', ')}; got ${short(o)}`, file, line);

@@ -202,3 +202,27 @@ describe('TrafficRecorder, switched on while calls are in flight', () => {
     expect(recorder.recent().map((c) => [c.start, c.duration])).toEqual([[10_050, 20]]);
   });
 });
+
+describe('TrafficRecorder, what it writes can be read', () => {
+  it('leaves out a breaker whose name is longer than a recording may hold, saying so, and the rest still loads', async () => {
+    const clock = new ManualClock(1_000);
+    const long = new CircuitBreaker('x'.repeat(300), { clock, logger: false, timeoutMs: 0 });
+    const short = new CircuitBreaker('ok', { clock, logger: false, timeoutMs: 0 });
+    const recorder = new TrafficRecorder({ dir });
+    recorder.attach(long);
+    recorder.attach(short);
+    await long.execute(() => 'a');
+    await short.execute(() => 'b');
+    await recorder.close();
+    expect([...(await loadRecording(dir)).keys()]).toEqual(['ok']);
+    expect(String(recorder.lastError)).toMatch(/breaker name of 300 characters is longer than a recording holds \(256\); not recorded/);
+  });
+
+  it('stays off once closed, and reads so', async () => {
+    const recorder = new TrafficRecorder();
+    await recorder.close();
+    await recorder.close(); // twice is fine
+    recorder.enabled = true;
+    expect(recorder.enabled).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 import type { CircuitBreaker, CircuitBreakerRegistry, Disposable } from '@phlow/circuit-breaker';
 import { checkInteger, checkKnownKeys, combineDisposables, describeValue, toDisposable } from '@phlow/circuit-breaker/internal';
 import { JsonlFileSink } from './jsonl-file-sink.js';
-import type { CallOutcome } from './traffic.js';
+import { MAX_BREAKER_NAME, type CallOutcome } from './traffic.js';
 
 /** One recorded call. */
 export interface RecordedCall {
@@ -61,6 +61,8 @@ export class TrafficRecorder {
   private readonly batchLines: number;
   private readonly flushIntervalMs: number;
   private disposed = false;
+  /** Why a breaker is not recorded (its name is longer than a recording holds), if one is not. */
+  private refusal: Error | undefined = undefined;
 
   constructor(options: TrafficRecorderOptions = {}) {
     checkKnownKeys('TrafficRecorder options', options, OPTION_NAMES);
@@ -98,6 +100,8 @@ export class TrafficRecorder {
   set enabled(value: boolean) {
     if (typeof value !== 'boolean') throw new TypeError(`enabled must be a boolean; got ${describeValue(value)}`);
     if (value === this.on) return;
+    // Disposed: stays off, and says so (it used to read `true` while recording nothing).
+    if (value && this.disposed) return;
     this.on = value;
     for (const source of this.sources.values()) {
       if (value && !this.disposed) source.subscription = source.attach();
@@ -113,7 +117,7 @@ export class TrafficRecorder {
    * is best effort: a write error never reaches the breakers or their callers; later writes try again.
    */
   get lastError(): unknown {
-    return this.sink?.lastError;
+    return this.sink?.lastError ?? this.refusal;
   }
 
   /** Calls left out of the files because `maxQueuedLines` were already waiting for the disk. */
@@ -191,6 +195,11 @@ export class TrafficRecorder {
 
   private subscribe(breaker: CircuitBreaker): Disposable {
     const name = breaker.name;
+    if (name.length > MAX_BREAKER_NAME) {
+      // Its lines would make the whole recording unreadable (the readers refuse such a name).
+      this.refusal = new RangeError(`breaker name of ${name.length} characters is longer than a recording holds (${MAX_BREAKER_NAME}); not recorded: ${name.slice(0, 40)}...`);
+      return toDisposable(() => {});
+    }
     // The line's start, built once per breaker: a recorded call costs one template string, no JSON.stringify.
     const prefix = `{"b":${JSON.stringify(name)},"t":`;
     const clock = breaker.options.clock;

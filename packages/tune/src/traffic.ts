@@ -12,6 +12,9 @@ export const OUTCOME_CODE = { success: 0, failure: 1, timeout: 2, ignored: 3, re
 /** Outcome names by code. */
 export const OUTCOMES: readonly CallOutcome[] = ['success', 'failure', 'timeout', 'ignored', 'rejected'];
 
+/** Longest breaker name a recording holds (the readers' cap; the recorder leaves longer ones out). */
+export const MAX_BREAKER_NAME = 256;
+
 /** One breaker's calls, sorted by start time. */
 export interface Traffic {
   /** The breaker's name. */
