@@ -105,6 +105,19 @@ describe('replay', () => {
     expect((await o.insert('messages', { conversation_id: 'c', body: 'fine' })).state).toBe('stored');
   });
 
+  it('a table whose key column lacks its unique constraint: a key given twice is not written twice, and the error names the missing constraint', async () => {
+    await project.standIn.query(`alter table ${project.schema}.messages drop constraint messages_idempotency_key_key`);
+    try {
+      const o = outbox();
+      await o.insert('messages', { conversation_id: 'c', body: 'first' }, { key: 'request-1', conversation: 'c' });
+      await o.insert('messages', { conversation_id: 'c', body: 'client retry' }, { key: 'request-1', conversation: 'c' }).catch(() => undefined);
+      expect((await project.rows()).filter((r) => r['idempotency_key'] === 'request-1').length).toBeLessThanOrEqual(1);
+      expect(o.stats).toMatchObject({ lastErrorKind: 'attention', lastError: expect.stringMatching(/no unique or exclusion constraint matching the ON CONFLICT/) });
+    } finally {
+      await project.standIn.query(`truncate ${project.schema}.messages; alter table ${project.schema}.messages add constraint messages_idempotency_key_key unique (idempotency_key)`);
+    }
+  });
+
   it('a server answering 200 with something that is not the rows does not make waiting writes vanish', async () => {
     // A gateway (captive portal, misrouted proxy) answers 200 without forwarding: a custom fetch plays
     // it, since the point is that the request never reached PostgREST.

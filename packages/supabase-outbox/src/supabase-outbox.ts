@@ -438,23 +438,19 @@ export class SupabaseOutbox {
       if (replayedColumn !== undefined && this.#isReplay(entry)) row[replayedColumn] = true;
       return row;
     });
-    // An insert's first attempt is a plain insert: its key is new. Every later one (the first may have
-    // landed before its answer was lost) is insert-ignore-duplicates on the key, never an overwrite.
-    const firstAttempt = first.op === 'insert' && run.every((entry) => !this.#isReplay(entry));
-    let how: RequestKind = firstAttempt ? 'insert' : first.op === 'insert' ? 'insert-ignore-duplicates' : 'upsert';
-    let result = await this.#request(first, rows, how);
-    if (how === 'insert' && result.error !== null && isKeyConflict(result.error, keyColumn)) {
-      // The caller's own key, already in the table: the same write, landed before. Ignored, not doubled.
-      how = 'insert-ignore-duplicates';
-      result = await this.#request(first, rows, how);
-    }
+    // Every insert, the first attempt too, is insert-ignore-duplicates on the key, never an overwrite:
+    // a replay whose first attempt landed before its answer was lost, or a caller's key given twice, is
+    // ignored. It also needs the key's unique constraint from the first write on: a table without it
+    // is refused at once (42P10, named), instead of taking a key twice until the first replay.
+    const how: RequestKind = first.op === 'insert' ? 'insert-ignore-duplicates' : 'upsert';
+    const result = await this.#request(first, rows, how);
     // A batch too large for the server (413) is split like a poisoned one; a single row that large is poison.
     if (result.error !== null) return classifyWriteFailure(result.status, result.error);
     const landed = landedKeys(result.data, keyColumn);
     // A 2xx whose body is not the rows (a gateway answering for PostgREST): nothing proves the rows
     // landed, so they stay queued; replays are insert-ignore-duplicates, so if they did, no doubles.
     const sent = new Set<unknown>(run.map((entry) => entry.key));
-    if (landed === undefined || [...landed].some((key) => !sent.has(key)) || (how === 'insert' && run.some((entry) => !landed.has(entry.key)))) {
+    if (landed === undefined || [...landed].some((key) => !sent.has(key))) {
       return { kind: 'retry', attention: true, status: result.status, code: null, reason: `Supabase answered ${result.status} but the body is not the rows written (${describeBody(result.data)}): the writes stay queued` };
     }
     this.#store.remove(run);
@@ -482,12 +478,7 @@ export class SupabaseOutbox {
     const signal = requestTimeoutMs === 0 ? abort.signal : AbortSignal.any([abort.signal, AbortSignal.timeout(requestTimeoutMs)]);
     try {
       const table = supabase.from(first.table);
-      const query =
-        how === 'insert'
-          ? table.insert(rows)
-          : how === 'insert-ignore-duplicates'
-            ? table.upsert(rows, { onConflict: keyColumn, ignoreDuplicates: true })
-            : table.upsert(rows, { onConflict: first.onConflict! });
+      const query = how === 'insert-ignore-duplicates' ? table.upsert(rows, { onConflict: keyColumn, ignoreDuplicates: true }) : table.upsert(rows, { onConflict: first.onConflict! });
       return (await query.select(keyColumn).abortSignal(signal)) as SendResult;
     } catch (error) {
       // supabase-js results do not reject; a fetch of the caller's may.
@@ -538,17 +529,12 @@ export class SupabaseOutbox {
   }
 }
 
-type RequestKind = 'insert' | 'insert-ignore-duplicates' | 'upsert';
+type RequestKind = 'insert-ignore-duplicates' | 'upsert';
 
 interface SendResult {
   readonly error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null;
   readonly status: number;
   readonly data: unknown;
-}
-
-/** A unique violation on the key column (PostgreSQL's detail: `Key (idempotency_key)=(…) already exists.`). */
-function isKeyConflict(error: NonNullable<SendResult['error']>, keyColumn: string): boolean {
-  return error.code === '23505' && [error.details, error.message].some((text) => typeof text === 'string' && text.includes(`(${keyColumn})`));
 }
 
 /**
