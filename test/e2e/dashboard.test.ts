@@ -206,6 +206,7 @@ describe('the dashboard in Chromium', () => {
       dependencies: [{ name: evil('dependency'), mode: 'http', breaker: evil('dependency breaker'), faults: { [evil('fault')]: true }, forwarded: 0, received: 0 }],
       outbox: { pending: 0, replayed: 0, dropped: 0, stored: 0 },
       relays: { relayed: 0, failed: 0 },
+      policies: { retries: 1, budgetExhausted: 0, fallbacks: { [evil('tier')]: 1 }, bulkheadRejections: 0 },
       transitions: [{ at: Date.now(), name: evil('transition'), from: 'closed', to: 'open', reason: evil('reason') }],
       samples: [{ t: Date.now(), calls: 1, failures: 0, rejections: 0 }],
       timeline: {
@@ -226,9 +227,9 @@ describe('the dashboard in Chromium', () => {
       await victim.route(`${demo.url}/events`, (route) => route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `data: ${JSON.stringify(snapshot)}\n\n` }));
       await victim.goto(demo.url);
       await victim.locator('#breakers td', { hasText: "<img src=x onerror=\"window.__pwned='breaker'\">" }).first().waitFor();
-      for (const where of ['#transitions li', '#chaos td', '#timeline text']) await expect(victim.locator(where, { hasText: '<script>' }).count()).resolves.toBeGreaterThan(0);
+      for (const where of ['#transitions li', '#chaos td', '#timeline text', '#policies']) await expect(victim.locator(where, { hasText: '<script>' }).count()).resolves.toBeGreaterThan(0);
       await expect(victim.locator('#timeline rect title', { hasText: "<img src=x onerror=\"window.__pwned='segment'\">" }).count()).resolves.toBe(1);
-      expect(await victim.locator('#breakers img, #chaos img, #transitions img, #timeline img, #breakers script, #chaos script, #transitions script, #timeline script, #timeline-note img').count()).toBe(0);
+      expect(await victim.locator('#breakers img, #chaos img, #transitions img, #timeline img, #breakers script, #chaos script, #transitions script, #timeline script, #timeline-note img, #policies img, #policies script').count()).toBe(0);
       expect(await victim.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
       // The page's own script runs under its policy (it rendered); one injected at runtime does not.
       await victim.evaluate(() => {

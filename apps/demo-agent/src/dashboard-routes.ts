@@ -11,6 +11,7 @@ import { EventStreams } from './event-streams.js';
 import { sendError } from './http-errors.js';
 import type { OutboxStats } from './outbox.js';
 import { RecentTransitions } from './recent-transitions.js';
+import { PolicyActivity } from './policy-activity.js';
 import { pagePolicy } from './security-headers.js';
 import { StateTimeline } from './state-timeline.js';
 import { TrafficSamples } from './traffic-samples.js';
@@ -43,6 +44,7 @@ export function mountDashboard(app: Express, { registry, status, dependencies, o
   const samples = new TrafficSamples(registry);
   const timeline = new StateTimeline(registry);
   const latencies = new CallLatencies(registry);
+  const policies = new PolicyActivity(registry);
   const snapshot = () => {
     const now = Date.now();
     const latency = latencies.read();
@@ -63,6 +65,7 @@ export function mountDashboard(app: Express, { registry, status, dependencies, o
       dependencies: dependencies(),
       outbox: outbox.stats,
       relays: relay.counts,
+      policies: policies.counts,
       transitions: transitions.list,
       samples: samples.samples,
       timeline: timeline.read(),
@@ -90,6 +93,7 @@ export function mountDashboard(app: Express, { registry, status, dependencies, o
       samples.dispose();
       timeline.dispose();
       latencies.dispose();
+      policies.dispose();
       clearInterval(pusher);
       transitions.dispose();
       streams.closeAll();

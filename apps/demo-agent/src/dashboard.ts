@@ -46,6 +46,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <h2>Calls per second (all breakers, last 2 minutes)</h2>
 <svg id="chart" width="1060" height="150" viewBox="0 0 1060 150" role="img" aria-label="calls, failures and rejections per second"></svg>
 <div class="muted"><span style="color:#2563eb">■ calls</span> · <span style="color:#dc2626">■ failures</span> · <span style="color:#d97706">■ rejections</span> · <span id="relays"></span> · <span id="outbox"></span></div>
+<div class="muted" id="policies"></div>
 
 <h2>State changes</h2>
 <ol id="transitions" class="muted"></ol>
@@ -78,6 +79,9 @@ function render(s) {
       '<button class="heal" data-chaos="' + esc(d.name) + '" data-action="heal">heal</button></td></tr>';
   }).join('');
   $('#relays').textContent = 'relays: ' + s.relays.relayed + ' ok, ' + s.relays.failed + ' refused/failed';
+  const p = s.policies || { retries: 0, budgetExhausted: 0, fallbacks: {}, bulkheadRejections: 0 };
+  const tiers = Object.entries(p.fallbacks || {}).map(([tier, n]) => tier + ' ' + Number(n)).join(', ');
+  $('#policies').textContent = 'policies: ' + Number(p.retries) + ' retries (' + Number(p.budgetExhausted) + ' refused by the retry budget) · peer address from ' + (tiers || 'no lookup yet') + ' · ' + Number(p.bulkheadRejections) + ' calls refused by the per-peer bulkheads';
   $('#outbox').textContent = 'outbox: ' + s.outbox.pending + ' pending, ' + s.outbox.replayed + ' replayed, ' + s.outbox.dead_lettered + ' dead-lettered';
   $('#transitions').innerHTML = s.transitions.length === 0 ? '<li>none yet</li>' : s.transitions.map((t) =>
     '<li>' + esc(new Date(t.at).toLocaleTimeString()) + ' <b>' + esc(t.name) + '</b> ' + esc(t.from) + ' → ' + esc(t.to) + ' (' + esc(t.reason) + ')</li>').join('');

@@ -313,3 +313,41 @@ describe('a DID on another host claiming a real peer', () => {
     expect(rows.map((row) => Number(row['n']))).toEqual([64 * 1024]);
   });
 });
+
+describe("the peer's address: registry → DID → last-known, one fallback chain", () => {
+  it('uses the address the peer was last reached at when the registry and its DID host both fail', async () => {
+    const relay = relayWith(guardedDrivers());
+    expect(await relay.relay('alpha', 'remember me')).toMatchObject({ ok: true, via: 'registry' });
+    await registryDb.query('alter table agent_cards rename to agent_cards_away');
+    trusted.setRawResponse('agents/alpha', { status: 503, body: 'overloaded' });
+    try {
+      const answer = (await relay.relay('alpha', 'from memory')) as RelaySuccess;
+      expect(answer).toMatchObject({ ok: true, peer: 'alpha', via: 'last-known', url: alphaLink.url, reply: 'echo: from memory' });
+      expect(answer.notes).toContain('registry and DID host unavailable: used the address the peer was last reached at');
+      // A peer the DID host still serves is found there; one neither knows is a definitive 404.
+      expect(await relay.relay('gamma', 'by DID')).toMatchObject({ ok: true, via: 'did' });
+      expect(await relay.relay('delta', 'nobody')).toMatchObject({ ok: false, status: 404 });
+      // A peer never reached has no last-known address: the DID tier's answer stands (503, retry later).
+      trusted.setRawResponse('agents/gamma', { status: 503, body: 'overloaded' });
+      const fresh = relayWith(guardedDrivers());
+      expect(await fresh.relay('gamma', 'never reached')).toMatchObject({ ok: false, status: 503 });
+    } finally {
+      await registryDb.query('alter table agent_cards_away rename to agent_cards');
+      trusted.setDocument('agents/alpha', a2aDocument(agentDid('alpha'), alphaLink.url));
+      trusted.setDocument('agents/gamma', a2aDocument(agentDid('gamma'), gamma.url));
+    }
+  });
+
+  it('a definitive answer ends the chain: a DID document that is gone is a 404, never an old address', async () => {
+    const relay = relayWith(guardedDrivers());
+    expect(await relay.relay('alpha', 'remember me')).toMatchObject({ ok: true, via: 'registry' });
+    await registryDb.query('alter table agent_cards rename to agent_cards_away');
+    trusted.setRawResponse('agents/alpha', { status: 404, body: 'gone' });
+    try {
+      expect(await relay.relay('alpha', 'are you there')).toMatchObject({ ok: false, status: 404 });
+    } finally {
+      await registryDb.query('alter table agent_cards_away rename to agent_cards');
+      trusted.setDocument('agents/alpha', a2aDocument(agentDid('alpha'), alphaLink.url));
+    }
+  });
+});

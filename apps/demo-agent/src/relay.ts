@@ -2,11 +2,14 @@
  * The agent's skill: relay a message to a peer named by agent id or DID, through every protected
  * dependency the way Phlow's middleware uses them, degrading step by step:
  *
- *   1. look the peer up in the Supabase registry (`agent_cards`) — breaker open or failing → step 2;
+ *   1. look the peer up in the Supabase registry (`agent_cards`), with a budgeted retry of transient
+ *      failures (@phlow/resilience) — breaker open or failing → step 2;
  *   2. resolve its DID document and take the A2A service endpoint — host breaker open or failing →
- *      the cached (stale) document;
- *   3. send the message through the peer's breaker (@phlow/a2a) — breaker open → an immediate answer
- *      naming the peer and when to retry;
+ *      the cached (stale) document — and, when neither answers, the peer's last-known address: the
+ *      three as one fallback chain, which says which tier answered and why the others did not;
+ *   3. send the message through the peer's bulkhead (a bounded number of calls per peer, so one slow
+ *      peer cannot take every connection) and its breaker (@phlow/a2a) — breaker open → an immediate
+ *      answer naming the peer and when to retry;
  *   4. record the exchange in Supabase (`messages`) — not reachable → the outbox, replayed when the
  *      Supabase breaker lets requests through again.
  */
@@ -19,6 +22,7 @@ import type { CircuitBreakerResolver } from '@phlow/did-resolver';
 import { isCircuitRejection } from '@phlow/supabase';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { fetch as undiciFetch } from 'undici';
+import { bulkheadFamily, fallback, FallbackExhaustedError, pipeline, retry, retryBudget, BulkheadRejectedError, type BulkheadFamily, type Fallback, type Pipeline, type PolicyContext } from '@phlow/resilience';
 import { BoundedMap } from './bounded-map.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
 import { OutboxError } from '@phlow/supabase-outbox';
@@ -144,6 +148,12 @@ export class Relay {
   /** Clients by family: a flood of strangers' DIDs evicts strangers' clients, never the operator's peers'. */
   readonly #clients: Record<PeerIdentity['family'], BoundedMap<string, Promise<Client>>>;
   readonly #lastKnown: LastKnownAddresses;
+  /** The registry lookup, its transient failures retried within a budget shared by every lookup. */
+  readonly #lookup: Pipeline;
+  /** registry → DID → last-known, as one chain. */
+  readonly #address: Fallback<Found, RelayTarget>;
+  /** Calls in flight per peer, by family: a flood of strangers' DIDs never takes the operator's peers' slots. */
+  readonly #bulkheads: Record<PeerIdentity['family'], BulkheadFamily>;
   #relayed = 0;
   #failed = 0;
 
@@ -154,6 +164,22 @@ export class Relay {
     // Operator peers are as many as the registry holds (the family's default bound, 1000).
     this.#clients = { [OPERATOR_PEERS]: new BoundedMap(1_000), [DID_PEERS]: new BoundedMap(maxDidPeers) };
     this.#lastKnown = new LastKnownAddresses({ [OPERATOR_PEERS]: 1_000, [DID_PEERS]: maxDidPeers });
+    const registry = options.registry;
+    // At most one retry per ten lookups (plus 2 a second): under an outage retries add 10 %, not 200 %.
+    this.#lookup = pipeline(
+      retry({ name: 'registry-lookup', registry, maxAttempts: 3, backoff: { initialDelayMs: 50, maxDelayMs: 500 }, budget: retryBudget({ ratio: 0.1, minRetriesPerSecond: 2 }) }),
+    );
+    this.#address = fallback(
+      { name: 'peer-address', registry, fallThroughOn: (failure, kind) => kind === 'error' && !(failure instanceof Answered) },
+      { name: 'registry', run: (context: PolicyContext, target: RelayTarget) => this.#fromRegistry(target, context.signal) },
+      { name: 'did', run: (_: PolicyContext, target: RelayTarget) => this.#fromDid(target) },
+      { name: 'last-known', run: (_: PolicyContext, target: RelayTarget) => this.#fromLastKnown(target) },
+    );
+    const perPeer = { maxConcurrent: 8, maxQueue: 16, queueTimeoutMs: 2_000, registry };
+    this.#bulkheads = {
+      [OPERATOR_PEERS]: bulkheadFamily({ name: 'peer', maxKeys: 1_000, ...perPeer }),
+      [DID_PEERS]: bulkheadFamily({ name: 'did-peer', maxKeys: maxDidPeers, ...perPeer }),
+    };
   }
 
   get counts(): { relayed: number; failed: number } {
@@ -240,7 +266,8 @@ export class Relay {
     try {
       const client = await this.clientFor(peer, url);
       breaker = breakerFor(client).name;
-      reply = replyText(await client.sendMessage(textMessageRequest(text)));
+      const answer = await this.#bulkheads[peer.family].execute(peer.key, ({ signal }) => client.sendMessage(textMessageRequest(text), { signal }));
+      reply = replyText(answer);
       if (reply.length > MAX_REPLY) {
         notes.push(`the peer's reply was ${reply.length} characters: kept the first ${MAX_REPLY}`);
         reply = reply.slice(0, MAX_REPLY);
@@ -263,26 +290,74 @@ export class Relay {
     return { ok: true, peer: peer.key, breaker, url, via, reply, recorded, notes };
   }
 
+  /**
+   * Where the peer is: the registry, else its DID document, else the address it was last reached at —
+   * the fallback chain's first answer. A definitive answer on the way (unknown peer, unusable document
+   * or row) ends the chain: only unavailability falls through.
+   */
   async #find(target: RelayTarget, notes: string[]): Promise<Found | RelayFailure> {
+    try {
+      const { value, skipped } = await this.#address.execute({ input: target });
+      for (const { failure } of skipped) if (failure instanceof Unavailable && failure.note !== undefined) notes.push(failure.note);
+      if (value.via === 'did-stale') notes.push('DID host unavailable: used the cached DID document');
+      if (value.via === 'last-known') notes.push('registry and DID host unavailable: used the address the peer was last reached at');
+      return value;
+    } catch (error) {
+      if (error instanceof Answered) {
+        notes.push(...error.notes);
+        return { ...error.failure, notes };
+      }
+      if (error instanceof FallbackExhaustedError) {
+        for (const { failure } of error.failures) if (failure instanceof Unavailable && failure.note !== undefined) notes.push(failure.note);
+        const didFailure = error.failures.map((f) => f.failure).find((e): e is Unavailable => e instanceof Unavailable && e.failure !== undefined);
+        if (didFailure?.failure !== undefined) return { ...didFailure.failure, notes };
+        const given = target.kind === 'did' ? target.did : target.id;
+        return { ok: false, status: 503, peer: given, message: `Service temporarily unavailable: cannot locate peer ${given}`, notes };
+      }
+      throw error;
+    }
+  }
+
+  /** The registry's row for the peer; unavailable (falls through) when the lookup fails or finds none. */
+  async #fromRegistry(target: RelayTarget, signal: AbortSignal): Promise<Found> {
     const given = target.kind === 'did' ? target.did : target.id;
     const [column, value] = target.kind === 'did' ? ['did', target.did] : ['id', target.id];
-    // .retry(false): postgrest-js would otherwise retry a failed read three times (1 + 2 + 4 s).
-    const { data, error } = await this.#options.supabase.from('agent_cards').select('id,did,url').eq(column, value).limit(1).retry(false);
+    // .retry(false): postgrest-js would otherwise retry a failed read three times (1 + 2 + 4 s); the
+    // lookup's own retry policy retries transient failures within its budget instead.
+    const { data, error } = await this.#lookup.execute(
+      ({ signal: attempt }) => this.#options.supabase.from('agent_cards').select('id,did,url').eq(column, value).limit(1).retry(false).abortSignal(attempt),
+      { signal },
+    );
     if (error !== null) {
-      notes.push(isCircuitRejection(error) ? 'registry unavailable (Supabase breaker open): resolved by DID' : `registry lookup failed (${clipped(error.message)}): resolved by DID`);
-    } else if (data !== null && data.length > 0) {
-      const row = data[0] as { id: unknown; did: unknown; url: unknown };
-      if (typeof row.id !== 'string' || !isAgentId(row.id) || typeof row.url !== 'string' || !isHttpUrl(row.url)) {
-        return { ok: false, status: 502, peer: given, message: `The registry's row for ${given} is not usable: expected an agent id and an http(s) URL`, notes };
-      }
-      return { peer: { family: OPERATOR_PEERS, key: row.id }, url: row.url, via: 'registry' };
-    } else {
-      notes.push('not in the registry: resolved by DID');
+      throw new Unavailable(isCircuitRejection(error) ? 'registry unavailable (Supabase breaker open): resolved by DID' : `registry lookup failed (${clipped(error.message)}): resolved by DID`);
     }
+    if (data === null || data.length === 0) throw new Unavailable('not in the registry: resolved by DID');
+    const row = data[0] as { id: unknown; did: unknown; url: unknown };
+    if (typeof row.id !== 'string' || !isAgentId(row.id) || typeof row.url !== 'string' || !isHttpUrl(row.url)) {
+      throw new Answered({ ok: false, status: 502, peer: given, message: `The registry's row for ${given} is not usable: expected an agent id and an http(s) URL`, notes: [] });
+    }
+    return { peer: { family: OPERATOR_PEERS, key: row.id }, url: row.url, via: 'registry' };
+  }
 
+  /** The peer's DID document's endpoint; unavailable (falls through) only when its host is. */
+  async #fromDid(target: RelayTarget): Promise<Found> {
+    const given = target.kind === 'did' ? target.did : target.id;
     const did = target.kind === 'did' ? target.did : this.#namespace.didOf(target.id);
-    if (did === undefined) return { ok: false, status: 404, peer: given, message: `Unknown peer ${given}: not in the registry and no DID host configured`, notes };
-    return this.#resolve(did, notes);
+    if (did === undefined) throw new Answered({ ok: false, status: 404, peer: given, message: `Unknown peer ${given}: not in the registry and no DID host configured`, notes: [] });
+    const notes: string[] = [];
+    const found = await this.#resolve(did, notes);
+    if (!('status' in found)) return found;
+    // The DID host is down and nothing is cached: the last-known address may still answer.
+    if (found.status === 503) throw new Unavailable(undefined, { ...found, notes: [] });
+    throw new Answered(found, notes);
+  }
+
+  /** The address the peer was last reached at, found through the registry or its DID. */
+  #fromLastKnown(target: RelayTarget): Found {
+    const peer = this.#namespace.expectedIdentity(target);
+    const last = this.#lastKnown.get(peer);
+    if (last === undefined) throw new Unavailable(undefined);
+    return { peer, url: last.url, via: 'last-known' };
   }
 
   /** The peer a DID names: its document must be the DID's own (id), its endpoint an http(s) URL. */
@@ -311,7 +386,6 @@ export class Relay {
     if (documentId !== did) return failure(502, `Peer ${peer.key}'s DID document is not usable: its id ${JSON.stringify(documentId)} is not the DID`);
     if (url === undefined) return failure(404, `Peer ${peer.key}'s DID document has no A2A service endpoint`);
     if (!isHttpUrl(url)) return failure(502, `Peer ${peer.key}'s DID document is not usable: its A2A endpoint is not an http(s) URL`);
-    if (meta.stale === true) notes.push('DID host unavailable: used the cached DID document');
     return { peer, url, via: meta.stale === true ? 'did-stale' : 'did' };
   }
 
@@ -330,6 +404,7 @@ export class Relay {
   #peerFailure(peer: PeerIdentity, error: unknown, notes: string[]): RelayFailure {
     if (CircuitOpenError.isInstance(error)) return this.#peerUnavailable(peer, error.retryAfterMs ?? undefined, notes);
     const about = { ok: false as const, peer: peer.key, breaker: this.breakerOf(peer)?.name, notes };
+    if (BulkheadRejectedError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key} has too many calls in flight; retry shortly` };
     if (CircuitTimeoutError.isInstance(error)) return { ...about, status: 504, message: `Peer ${peer.key} did not answer within ${seconds(error.timeoutMs)}` };
     if (CircuitBreakerError.isInstance(error)) return { ...about, status: 503, message: `Service temporarily unavailable: peer ${peer.key}: ${clipped((error as Error).message)}` };
     const refused = addressRefusal(error);
@@ -370,4 +445,26 @@ function isHttpUrl(text: string): boolean {
   if (!URL.canParse(text)) return false;
   const { protocol } = new URL(text);
   return protocol === 'http:' || protocol === 'https:';
+}
+
+/** A tier could not answer now (its dependency is unavailable): the chain falls through to the next. */
+class Unavailable extends Error {
+  constructor(
+    /** What the relay notes about it, if anything. */
+    readonly note: string | undefined,
+    /** The answer to give when no later tier answers either. */
+    readonly failure?: RelayFailure,
+  ) {
+    super(note ?? failure?.message ?? 'unavailable');
+  }
+}
+
+/** A tier's definitive answer (unknown peer, an unusable row or document): the chain ends with it. */
+class Answered extends Error {
+  constructor(
+    readonly failure: RelayFailure,
+    readonly notes: readonly string[] = [],
+  ) {
+    super(failure.message);
+  }
 }
