@@ -16,6 +16,7 @@ import { instrumentCircuitBreakers } from '@phlow/otel';
 import { CircuitBreakerMetricProducer } from '@phlow/otel/sdk';
 import { breakerFor as supabaseBreakerFor, createClient } from '@phlow/supabase';
 import { A2aPeer, DidWebHost, FaultProxy, SupabaseStandIn, basicDidDocument } from '@phlow/testkit';
+import { bulkhead, pipeline, retry, retryBudget } from '@phlow/resilience';
 import { SupabaseOutbox } from '@phlow/supabase-outbox';
 import { scenarios, tune } from '@phlow/tune';
 import { execFile } from 'node:child_process';
@@ -151,6 +152,24 @@ try {
     expect('a probe on replica A succeeds', await a.execute(async () => 'charged'), 'charged');
     await until('replica B learns the recovery', () => b.state === 'closed');
     expect('both replicas closed again', [a.state, b.state], ['closed', 'closed']);
+  });
+
+  await step('@phlow/resilience: a bulkhead, a budgeted retry and a breaker in one pipeline, over HTTP', async () => {
+    let hits = 0;
+    const server = createServer((_request, response) => {
+      hits++;
+      response.writeHead(hits <= 2 ? 503 : 200).end(hits <= 2 ? 'busy' : 'ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const policy = pipeline(
+      bulkhead({ name: 'consumer-bulkhead', maxConcurrent: 2 }),
+      retry({ name: 'consumer-retry', maxAttempts: 3, backoff: { initialDelayMs: 1, maxDelayMs: 5 }, budget: retryBudget({ minRetriesPerSecond: 5 }) }),
+      getCircuitBreakerRegistry().getBreaker('consumer_resilience', { logger: false }),
+    );
+    const response = await policy.execute(({ signal }) => fetch(url, { signal }));
+    expect('two 503s retried, then the answer', [response.status, await response.text(), hits], [200, 'ok', 3]);
   });
 
   await step('@phlow/supabase-outbox: writes land once; while the project is away they wait on disk, then replay', async () => {

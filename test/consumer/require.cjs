@@ -11,6 +11,7 @@ const entries = {
   '@phlow/a2a': 'createA2aClient',
   '@phlow/circuit-breaker-redis': 'RedisStateStore',
   '@phlow/testkit': 'SupabaseStandIn',
+  '@phlow/resilience': 'pipeline',
   '@phlow/supabase-outbox': 'SupabaseOutbox',
   '@phlow/tune': 'tune',
 };
