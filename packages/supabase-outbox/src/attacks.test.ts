@@ -5,7 +5,9 @@
  * objects whose JSON is not what was checked. Against real PostgreSQL through the stand-in.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@phlow/test-helpers';
 import { createClient } from '@supabase/supabase-js';
@@ -186,6 +188,45 @@ describe('the file', () => {
     await project.proxy.clearFaults();
     await waitFor('nothing to wait', () => next.stats.pending === 0);
     expect((await project.rows()).map((r) => r['body'])).toEqual(['in flight']);
+  });
+
+  it('a path whose folder cannot be made names the file', () => {
+    expect(() => new SupabaseOutbox({ supabase: project.client, path: '/dev/null/outbox.sqlite' })).toThrow(/outbox file \/dev\/null\/outbox\.sqlite cannot be opened: .*(ENOTDIR|EEXIST)/);
+  });
+
+  // A full disk for real: a 256 KiB tmpfs. Mounting needs root (CAP_SYS_ADMIN); elsewhere the test is skipped.
+  const fullDisk = join(tmpdir(), `phlow-outbox-full-${process.pid}`);
+  const mountFullDisk = () => {
+    mkdirSync(fullDisk, { recursive: true });
+    return spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', fullDisk]).status === 0;
+  };
+  const unmountFullDisk = () => {
+    spawnSync('umount', [fullDisk]);
+    rmSync(fullDisk, { recursive: true, force: true });
+  };
+  // Probed once here (mounted and unmounted at once), mounted again by the test itself.
+  const canMount = process.getuid?.() === 0 && mountFullDisk();
+  if (canMount) unmountFullDisk();
+  it.skipIf(!canMount)('a full disk: writes past it are refused naming the file and the cause; those before it stay accepted, also after a restart', async () => {
+    expect(mountFullDisk()).toBe(true);
+    try {
+      const path = join(fullDisk, 'outbox.sqlite');
+      const o = new SupabaseOutbox({ supabase: project.client, path, breaker: () => ({ state: 'open' }) });
+      let accepted = 0;
+      let refusal: unknown;
+      for (let i = 0; i < 400 && refusal === undefined; i++) {
+        await o.insert('messages', { conversation_id: 'c', body: `${i} ${'x'.repeat(1_000)}` }).then(() => accepted++, (error: unknown) => (refusal = error));
+      }
+      expect(accepted).toBeGreaterThan(0);
+      expect((refusal as Error).message).toMatch(new RegExp(`outbox supabase: the write could not be committed to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(database or disk is full\\): it was not accepted`));
+      expect(o.stats.pending).toBe(accepted);
+      await o.close();
+      const reopened = new SupabaseOutbox({ supabase: project.client, path, breaker: () => ({ state: 'open' }) });
+      expect(reopened.stats.pending).toBe(accepted);
+      await reopened.close();
+    } finally {
+      unmountFullDisk();
+    }
   });
 
   it('a corrupted file is refused with an error naming it (never silently replaced: it holds accepted writes)', () => {

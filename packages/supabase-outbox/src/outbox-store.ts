@@ -93,7 +93,11 @@ export class OutboxStore {
   #closed = false;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      throw fileError(path, error);
+    }
     const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
     try {
       this.#db = new DatabaseSync(path);

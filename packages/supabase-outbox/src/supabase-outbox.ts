@@ -154,7 +154,7 @@ export class SupabaseOutbox {
    * Accepts an insert: resolves once it is on disk (and, when nothing waits before it, after its first
    * attempt: `state` says whether it is in the database already). Rejects, queueing nothing, with
    * `UnstorableRowError` (a value PostgreSQL cannot store, a row over `maxRowBytes`), `OutboxFullError`
-   * (`maxRows`/`maxBytes` reached) or `OutboxClosedError`; or with the SQLite error if the commit failed
+   * (`maxRows`/`maxBytes` reached) or `OutboxClosedError`; or with an Error naming the file (cause: the SQLite error) if the commit failed
    * (a full disk): the write was not accepted.
    *
    * @example
@@ -330,7 +330,9 @@ export class SupabaseOutbox {
     } catch (error) {
       // Not on disk (a full disk, a read-only file): none of these writes was accepted.
       this.#refused += staged.length;
-      for (const s of staged) s.reject(error);
+      const message = error instanceof Error ? error.message : String(error);
+      const failure = new Error(`outbox ${this.#options.name}: the write could not be committed to ${this.#options.path} (${message}): it was not accepted, nothing was queued`, { cause: error });
+      for (const s of staged) s.reject(failure);
       return;
     }
     // Nothing waits before them and no retry is pending: their first attempt comes now, and their
