@@ -88,6 +88,22 @@ describe('the outbox file', () => {
     await next.stop();
   });
 
+  it('an exchange the agent could not record (NUL, a lone surrogate, in the text or the conversation) never reaches the peer', async () => {
+    const demo = await startDemo(env(join(dir, 'refusals.sqlite')));
+    running.push(demo);
+    north.clearRequests();
+    const post = (body: string) => fetch(`${demo.url}/relay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const body of ['{"to":"north","text":"nul \\u0000 here"}', '{"to":"north","text":"half \\ud800"}', '{"to":"north","text":"fine","conversation":"c \\udc00"}']) {
+      const response = await post(body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { detail: string }).detail).toMatch(/cannot be recorded: (request|conversation) holds a (NUL character|lone surrogate)/);
+    }
+    expect(north.requests.filter((r) => r.method === 'POST')).toEqual([]);
+    const health = await getJson<{ outbox: { refused: number; pending: number } }>(`${demo.url}/health/circuit-breakers`);
+    expect(health.outbox).toMatchObject({ refused: 3, pending: 0 });
+    await demo.stop();
+  });
+
   it('a damaged file: the agent refuses to start, naming the file, and leaves it as it was', async () => {
     const path = join(dir, 'damaged.sqlite');
     const garbage = Buffer.alloc(16_384, 0x42);

@@ -17,6 +17,7 @@ describe('MessageOutbox.refusal: asked before the peer is called', () => {
     expect(outbox.refusal('nul \u0000 here', undefined)).toMatchObject({ code: 'OUTBOX_UNSTORABLE', message: expect.stringMatching(/request holds a NUL character/) });
     expect(outbox.refusal('fine', 'half \ud800')).toMatchObject({ code: 'OUTBOX_UNSTORABLE', message: expect.stringMatching(/conversation holds a lone surrogate/) });
     expect(outbox.refusal('fine 🙂', 'c-1')).toBeUndefined();
+    expect(outbox.stats.refused).toBe(2);
     await outbox.close();
   });
 

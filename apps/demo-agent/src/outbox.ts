@@ -55,6 +55,8 @@ export interface MessageOutboxOptions {
 
 export class MessageOutbox {
   readonly #outbox: SupabaseOutbox;
+  /** Exchanges refused by refusal() before the peer was called (counted with the outbox's own refusals). */
+  #refusedEarly = 0;
 
   constructor(supabase: SupabaseClient, { path, breaker, meter, retryIntervalMs = 1_000, maxRows }: MessageOutboxOptions) {
     this.#outbox = new SupabaseOutbox({
@@ -78,7 +80,7 @@ export class MessageOutbox {
       pending_bytes: s.pendingBytes,
       replayed: s.replayed,
       dead_lettered: s.deadLetters,
-      refused: s.refused,
+      refused: s.refused + this.#refusedEarly,
       stored: s.delivered,
       duplicates: s.duplicates,
       max_rows: s.maxRows,
@@ -107,11 +109,13 @@ export class MessageOutbox {
       checkStorable(request, 'request');
       if (conversation !== undefined) checkStorable(conversation, 'conversation');
     } catch (error) {
-      if (OutboxError.isInstance(error)) return error;
-      throw error;
+      if (!OutboxError.isInstance(error)) throw error;
+      this.#refusedEarly++;
+      return error;
     }
     const s = this.#outbox.stats;
     if (s.pending + s.deadLetters >= s.maxRows) {
+      this.#refusedEarly++;
       return new OutboxFullError('rows', `outbox messages is full: ${s.pending} writes wait and ${s.deadLetters} dead letters are kept (maxRows ${s.maxRows}); refused before the peer was called, nothing was dropped`);
     }
     return undefined;

@@ -247,6 +247,12 @@ export class Relay {
     const notes: string[] = [];
     const target = parseTarget(given);
     if ('error' in target) return { ok: false, status: 400, peer: given, message: target.error, notes };
+    // An exchange the agent could not record (text Postgres cannot store, the outbox full) is refused
+    // before the peer is called: it must not happen unrecorded.
+    const refusal = this.#options.outbox.refusal(text, conversation);
+    if (refusal !== undefined) {
+      return { ok: false, status: refusal.code === 'OUTBOX_FULL' ? 503 : 400, peer: given, message: `The exchange with ${given} cannot be recorded: ${clipped(refusal.message)}`, notes };
+    }
     // Fail fast: while the peer's breaker is open, skip the lookups and call the peer's last-known
     // address through its breaker, which refuses at once (counted as a rejection; if the recovery
     // timeout has just passed, this call is the probe).
