@@ -32,6 +32,7 @@ beforeAll(async () => {
     incidents: [{ type: 'outage', at: 3_000_000, durationMs: 1_203_000 }],
   });
   await recordScenario(scenario, join(dir, 'recording'), { failureThreshold: 5, recoveryTimeoutMs: 60_000 });
+  await writeFile(join(dir, 'one.json'), JSON.stringify([{ failureThreshold: 3 }]));
 }, 60_000);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -110,8 +111,6 @@ describe('phlow-tune', () => {
 });
 
 describe('phlow-tune, attacked', () => {
-  beforeAll(() => writeFile(join(dir, 'one.json'), JSON.stringify([{ failureThreshold: 3 }])));
-
   it('replaces report files planted as symlinks instead of writing through them', async () => {
     const { mkdir, symlink, lstat } = await import('node:fs/promises');
     const out = join(dir, 'planted');
@@ -143,5 +142,26 @@ describe('phlow-tune, attacked', () => {
     result = await run('pipe.jsonl');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/pipe\.jsonl: not a regular file/);
+  });
+});
+
+describe('phlow-tune, many breakers', () => {
+  it('writes the report breaker by breaker: the same JSON renderJson gives, every section in the HTML, no file left behind', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const { renderJson } = await import('./report-json.js');
+    const lines: string[] = [];
+    for (let b = 0; b < 40; b++) for (let i = 0; i < 3; i++) lines.push(JSON.stringify({ b: `svc-${b}`, t: 1e12 + i * 1_000, d: 5, o: 'success' }));
+    await writeFile(join(dir, 'many.jsonl'), lines.join('\n') + '\n');
+    const result = await run('many.jsonl', '--grid', 'one.json', '--out', 'many-out');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const json = await readFile(join(dir, 'many-out', 'report.json'), 'utf8');
+    const parsed = JSON.parse(json) as { format: string; breakers: { breaker: string }[] };
+    expect(parsed.breakers.map((r) => r.breaker)).toEqual(Array.from({ length: 40 }, (_, b) => `svc-${b}`));
+    expect(json).toBe(renderJson(parsed.breakers as never));
+    const html = await readFile(join(dir, 'many-out', 'report.html'), 'utf8');
+    expect(html.match(/<section class="breaker"/g)).toHaveLength(40);
+    expect(html.trimEnd().endsWith('</body></html>')).toBe(true);
+    expect((await readdir(join(dir, 'many-out'))).sort()).toEqual(['report.html', 'report.json']);
   });
 });

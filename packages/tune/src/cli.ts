@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadRecording } from './read-recording.js';
 import { importOtlpSpans } from './otlp-import.js';
 import { RecordingError } from './recording-error.js';
-import { renderHtml } from './report-html.js';
-import { renderJson } from './report-json.js';
+import { HTML_TAIL, htmlHead, htmlSection } from './report-html.js';
+import { JSON_HEAD, JSON_TAIL, jsonEntry } from './report-json.js';
 import type { Traffic } from './traffic.js';
-import { tune, type TuneReport } from './tune.js';
+import { tune } from './tune.js';
 
 const USAGE = `Usage: phlow-tune <recording.jsonl | recording-dir | otlp.json> [options]
 
@@ -61,17 +61,29 @@ async function main(argv: string[]): Promise<number> {
   const traffics = await readInput(input);
   const selected = values.breaker === undefined ? [...traffics.values()] : [traffics.get(values.breaker)].filter((t): t is Traffic => t !== undefined);
   if (selected.length === 0) throw new RecordingError(`no breaker named ${JSON.stringify(values.breaker)}; found: ${[...traffics.keys()].slice(0, 20).join(', ')}`, input);
-  const reports: TuneReport[] = [];
-  for (const traffic of selected) {
-    reports.push(await tune(traffic, { ...(grid === undefined ? {} : { grid }), ...(workers === undefined ? {} : { workers }) }));
-  }
   const out = resolve(values.out ?? 'phlow-tune-report');
-  await writeReport(out, 'report.json', renderJson(reports));
-  await writeReport(out, 'report.html', renderHtml(reports));
-  for (const report of reports) {
-    const best = report.results[report.recommended]!;
-    process.stdout.write(`${report.breaker}: ${report.calls} calls, ${report.results.length} configurations\n  recommended: ${best.candidate.label}\n  ${JSON.stringify(best.candidate.options)}\n`);
-    for (const reason of report.reasons) process.stdout.write(`  - ${reason}\n`);
+  // Written breaker by breaker, each report dropped once written: a recording of thousands of breakers
+  // makes reports of gigabytes, more than one string (or the memory) can hold.
+  const json = await ReportFile.create(out, 'report.json');
+  const html = await ReportFile.create(out, 'report.html');
+  try {
+    await json.write(JSON_HEAD);
+    await html.write(htmlHead());
+    for (const [k, traffic] of selected.entries()) {
+      const report = await tune(traffic, { ...(grid === undefined ? {} : { grid }), ...(workers === undefined ? {} : { workers }) });
+      await json.write((k === 0 ? '' : ',\n') + jsonEntry(report));
+      await html.write((k === 0 ? '' : '\n') + htmlSection(report));
+      const best = report.results[report.recommended]!;
+      process.stdout.write(`${report.breaker}: ${report.calls} calls, ${report.results.length} configurations\n  recommended: ${best.candidate.label}\n  ${JSON.stringify(best.candidate.options)}\n`);
+      for (const reason of report.reasons) process.stdout.write(`  - ${reason}\n`);
+    }
+    await json.write(JSON_TAIL);
+    await html.write(HTML_TAIL);
+    await json.commit();
+    await html.commit();
+  } finally {
+    await json.discard();
+    await html.discard();
   }
   process.stdout.write(`wrote ${join(out, 'report.json')} and ${join(out, 'report.html')}\n`);
   return 0;
@@ -81,19 +93,57 @@ async function main(argv: string[]): Promise<number> {
 class OutputError extends Error {}
 
 /**
- * Writes `name` in `dir` through a new file renamed over it: a `report.html` planted as a symlink in a
- * shared directory is replaced, never followed (writing through it would overwrite what it points to).
+ * A report file written as a new file and renamed over `name` once complete: a `report.html` planted
+ * as a symlink in a shared directory is replaced, never followed (writing through it would overwrite
+ * what it points to), and a run that fails leaves the previous report as it was.
  */
-async function writeReport(dir: string, name: string, text: string): Promise<void> {
-  const target = join(dir, name);
-  const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(temporary, text, { flag: 'wx' });
-    await rename(temporary, target);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => {});
-    throw new OutputError(`cannot write ${target} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+class ReportFile {
+  private committed = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly temporary: string,
+    private readonly target: string,
+  ) {}
+
+  static async create(dir: string, name: string): Promise<ReportFile> {
+    const target = join(dir, name);
+    const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await mkdir(dir, { recursive: true });
+      return new ReportFile(await open(temporary, 'wx'), temporary, target);
+    } catch (error) {
+      throw ReportFile.failed(target, error);
+    }
+  }
+
+  async write(text: string): Promise<void> {
+    try {
+      await this.handle.appendFile(text); // writes it all, looping over short writes
+    } catch (error) {
+      throw ReportFile.failed(this.target, error);
+    }
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.handle.close();
+      await rename(this.temporary, this.target);
+      this.committed = true;
+    } catch (error) {
+      throw ReportFile.failed(this.target, error);
+    }
+  }
+
+  /** Closes and deletes the new file unless it was committed. */
+  async discard(): Promise<void> {
+    if (this.committed) return;
+    await this.handle.close().catch(() => {});
+    await rm(this.temporary, { force: true }).catch(() => {});
+  }
+
+  private static failed(target: string, error: unknown): OutputError {
+    return new OutputError(`cannot write ${target} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 

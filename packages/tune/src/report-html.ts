@@ -8,6 +8,11 @@ import { costEstimated, fmtMs, type ConfigResult, type TuneReport } from './tune
  * SVG timeline of the dependency's health against the breaker's state.
  */
 export function renderHtml(reports: readonly TuneReport[]): string {
+  return `${htmlHead()}${reports.map(htmlSection).join('\n')}${HTML_TAIL}`;
+}
+
+/** @internal The report's head, up to its first section (the CLI writes a report breaker by breaker). */
+export function htmlHead(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>phlow-tune report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -27,12 +32,16 @@ figure{margin:0;border:1px solid #d8dee4;padding:6px}figcaption{font-size:12px;m
 <p class="note">Each configuration was replayed through the real <code>CircuitBreaker</code> on a manual clock. Figures marked
 <span class="est">~</span> are estimates: they depend on outcomes imputed for calls the recording breaker refused, or on outages
 read off the recording. Figures on generated scenarios are exact. ★ marks the Pareto front.</p>
-${reports.map(section).join('\n')}
-</body></html>
 `;
 }
 
-function section(report: TuneReport): string {
+/** @internal What follows the last section. */
+export const HTML_TAIL = `
+</body></html>
+`;
+
+/** @internal One breaker's section. */
+export function htmlSection(report: TuneReport): string {
   const best = report.results[report.recommended]!;
   return `<section class="breaker" data-breaker="${esc(report.breaker)}">
 <h2>Breaker ${esc(report.breaker)}</h2>

@@ -25,7 +25,10 @@ export interface CostWeights {
 export interface TuneOptions {
   /** Configurations to score; the guide's defaults are added if missing. Default: {@link defaultGrid}. */
   readonly grid?: readonly unknown[];
-  /** Worker threads; 0 or 1 replays on this thread. Default: the machine's parallelism, at most the grid's size. */
+  /**
+   * Worker threads; 0 or 1 replays on this thread. Default: the machine's parallelism, at most the
+   * grid's size — but one (this thread) when fewer than 2 M calls are replayed in all.
+   */
   readonly workers?: number;
   /** The dependency's health when known (generated traffic). Default: read off the traffic (an estimate). */
   readonly health?: HealthTruth;
@@ -84,10 +87,16 @@ export async function tune(traffic: Traffic, options: TuneOptions = {}): Promise
     ...(options.scoring === undefined ? {} : { scoring: options.scoring }),
     ...(options.timelineColumns === undefined ? {} : { timelineColumns: options.timelineColumns }),
   };
-  const workers = Math.min(options.workers ?? availableParallelism(), grid.length);
+  // By default a small replay stays on this thread: starting workers (~0.2 s each) would cost more
+  // than the replay, and a recording of thousands of short-lived breakers would take minutes.
+  const small = traffic.start.length * grid.length < SMALL_REPLAY_CALLS;
+  const workers = Math.min(options.workers ?? (small ? 1 : availableParallelism()), grid.length);
   const evaluations = workers <= 1 ? await evaluateHere(context, grid) : await evaluateInWorkers(context, grid, workers);
   return recommend(traffic, input, health, grid, evaluations, weights);
 }
+
+/** Replayed calls (calls × configurations) below which the default is to replay on the calling thread. */
+const SMALL_REPLAY_CALLS = 2_000_000;
 
 function withDefaults(grid: Candidate[]): Candidate[] {
   const same = (c: Candidate) => JSON.stringify(c.options) === JSON.stringify(GUIDE_DEFAULTS.options);
