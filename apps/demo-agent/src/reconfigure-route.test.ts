@@ -75,3 +75,29 @@ describe('POST /admin/reconfigure/:name', () => {
 function family() {
   return registry.getFamily('a2a');
 }
+
+describe('POST /admin/reconfigure/:name, attacked', () => {
+  it.each([
+    ['a prototype key inside a policy', 'a2a', '{"failurePolicy": {"type": "consecutive", "threshold": 2, "__proto__": {"x": 1}}}', 400, /unknown option "__proto__"/],
+    ['a constructor key', 'a2a', '{"constructor": {"prototype": {"failureThreshold": 1}}}', 400, /not reconfigurable over HTTP: "constructor"/],
+    ['a number past the largest double', 'a2a', '{"recoveryTimeoutMs": 1e400}', 400, /recoveryTimeoutMs must be/],
+    ['null for an option', 'a2a', '{"timeoutMs": null}', 400, /timeoutMs/],
+    ['a body of null', 'a2a', 'null', 400, /JSON object of breaker options/],
+    ['a prototype name', '__proto__', { failureThreshold: 4 }, 400, /no circuit breaker or family is called "__proto__"/],
+    ['an inherited name', 'constructor', { failureThreshold: 4 }, 400, /no circuit breaker or family is called "constructor"/],
+  ])('refuses %s, changing nothing', async (_, name, body, status, message) => {
+    const before = family().options;
+    const response = await reconfigure(name, body);
+    expect(response.status).toBe(status);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(message);
+    expect(family().options).toBe(before);
+    expect(({} as Record<string, unknown>)['failureThreshold']).toBeUndefined();
+  });
+
+  it('refuses a body over its size limit before parsing it', async () => {
+    const before = family().options;
+    const response = await reconfigure('a2a', JSON.stringify({ failureThreshold: 4, pad: 'x'.repeat(20_000) }));
+    expect(response.status).toBe(413);
+    expect(family().options).toBe(before);
+  });
+});
