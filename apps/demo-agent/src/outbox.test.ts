@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@supabase/supabase-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MessageOutbox } from './outbox.js';
+import { checkStorable } from '@phlow/supabase-outbox';
+import { MessageOutbox, storableReply } from './outbox.js';
 
 // Nothing is sent in these tests (the breaker is held open), so the client points nowhere.
 const supabase = createClient('http://127.0.0.1:9', 'key', { auth: { persistSession: false } });
@@ -28,5 +29,24 @@ describe('MessageOutbox.refusal: asked before the peer is called', () => {
     expect(await outbox.record(row('b'), 'c')).toBe('outbox');
     expect(outbox.refusal('c', 'c')).toMatchObject({ code: 'OUTBOX_FULL', message: expect.stringMatching(/2 writes wait .*maxRows 2.*before the peer was called/) });
     await outbox.close();
+  });
+});
+
+describe('storableReply: a peer\'s reply, as recorded', () => {
+  it('cut to the cap on a code point: never half a surrogate pair, which PostgreSQL refuses', () => {
+    const reply = `x${'🙂'.repeat(10)}`; // pairs at odd offsets: a cut at 6 falls inside one
+    const { text, notes } = storableReply(reply, 6);
+    expect(text).toBe('x🙂🙂');
+    expect(() => checkStorable(text)).not.toThrow();
+    expect(notes).toEqual(["the peer's reply was 21 characters: kept the first 6"]);
+    expect(storableReply(reply, 7).text).toBe('x🙂🙂🙂');
+  });
+
+  it('NUL and lone surrogates from a stranger\'s peer become U+FFFD, noted; a clean reply is kept as it is', () => {
+    const { text, notes } = storableReply('a\u0000b\ud800c\udfffd', 100);
+    expect(text).toBe('a\ufffdb\ufffdc\ufffdd');
+    expect(() => checkStorable(text)).not.toThrow();
+    expect(notes).toEqual([expect.stringMatching(/replaced with U\+FFFD/)]);
+    expect(storableReply('echo: fine 🙂', 100)).toEqual({ text: 'echo: fine 🙂', notes: [] });
   });
 });

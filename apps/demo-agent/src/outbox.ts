@@ -126,3 +126,30 @@ export class MessageOutbox {
     return this.#outbox.close(timeoutMs === undefined ? {} : { timeoutMs });
   }
 }
+
+/** NUL, and surrogates not part of a pair (String.prototype.toWellFormed is ES2024, past this app's lib). */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A peer's reply as the agent records it. The exchange has happened by then, so the reply is kept as
+ * faithfully as PostgreSQL can store it, rather than the record refused: at most `max` UTF-16 units, cut
+ * on a code point (a cut inside a surrogate pair leaves half of it, which PostgreSQL refuses), and NUL
+ * characters and lone surrogates (a stranger's peer may send them) replaced with U+FFFD. `notes` says
+ * what was changed, for the relay's answer.
+ */
+export function storableReply(reply: string, max: number): { readonly text: string; readonly notes: string[] } {
+  const notes: string[] = [];
+  let text = reply;
+  if (text.length > max) {
+    notes.push(`the peer's reply was ${text.length} characters: kept the first ${max}`);
+    const last = text.charCodeAt(max - 1);
+    // A high surrogate last: its low half is past the cut; leave the pair out whole.
+    text = text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+  }
+  const clean = text.replace(UNSTORABLE, '\ufffd');
+  if (clean !== text) {
+    notes.push("the peer's reply held text PostgreSQL cannot store (NUL, lone surrogates): replaced with U+FFFD");
+    text = clean;
+  }
+  return { text, notes };
+}

@@ -26,7 +26,7 @@ import { bulkheadFamily, fallback, FallbackExhaustedError, pipeline, retry, retr
 import { BoundedMap } from './bounded-map.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
 import { OutboxError } from '@phlow/supabase-outbox';
-import type { MessageOutbox, MessageRow } from './outbox.js';
+import { storableReply, type MessageOutbox, type MessageRow } from './outbox.js';
 import { AgentDidNamespace, DID_PEERS, OPERATOR_PEERS, isAgentId, parseTarget, type PeerIdentity, type RelayTarget } from './peer-identity.js';
 
 /** How the peer's address was found. */
@@ -273,11 +273,9 @@ export class Relay {
       const client = await this.clientFor(peer, url);
       breaker = breakerFor(client).name;
       const answer = await this.#bulkheads[peer.family].execute(peer.key, ({ signal }) => client.sendMessage(textMessageRequest(text), { signal }));
-      reply = replyText(answer);
-      if (reply.length > MAX_REPLY) {
-        notes.push(`the peer's reply was ${reply.length} characters: kept the first ${MAX_REPLY}`);
-        reply = reply.slice(0, MAX_REPLY);
-      }
+      const stored = storableReply(replyText(answer), MAX_REPLY);
+      notes.push(...stored.notes);
+      reply = stored.text;
     } catch (error) {
       return this.#peerFailure(peer, error, notes);
     }
