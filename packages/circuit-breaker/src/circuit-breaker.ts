@@ -332,7 +332,8 @@ export class CircuitBreaker implements CallOwner {
         if (
           generation === this.generation &&
           this.inner === CLOSED &&
-          this.plain
+          this.plain &&
+          !this.timed // started untimed, but the policy may need time since (reconfigure)
         ) {
           // The common case with nothing to classify, share or tell: count it and move on.
           this.successes++;
@@ -376,7 +377,7 @@ export class CircuitBreaker implements CallOwner {
   callSucceeded(call: PendingCall, value: unknown): void {
     call.epoch?.owner.remove(call);
     if (call.probeTimer !== undefined) this.stopProbeTimer(call);
-    if (call.generation === this.generation && this.inner === CLOSED && call.startedAt !== call.startedAt && this.plain) {
+    if (call.generation === this.generation && this.inner === CLOSED && call.startedAt !== call.startedAt && this.plain && !this.timed) {
       // The common timed case with nothing to classify, share or tell (as in `handlersFor`).
       this.successes++;
       if (this.policy.recordSuccess(NaN, NaN)) this.trip();
@@ -565,7 +566,7 @@ export class CircuitBreaker implements CallOwner {
 
   private settleSuccess(generation: number, startedAt: number): void {
     this.successes++;
-    const now = startedAt === startedAt ? this.options.clock.now() : NaN;
+    const now = this.settledAt(startedAt);
     const current = generation === this.generation;
     if (current) {
       const inner = this.inner;
@@ -591,7 +592,7 @@ export class CircuitBreaker implements CallOwner {
     probeReason: TransitionReason = 'probe_failed',
   ): void {
     this.failures++;
-    const now = startedAt === startedAt ? this.options.clock.now() : NaN;
+    const now = this.settledAt(startedAt);
     const current = generation === this.generation;
     if (current) {
       const inner = this.inner;
@@ -605,6 +606,15 @@ export class CircuitBreaker implements CallOwner {
     if (this.listeners?.failures?.size) {
       this.listeners.failures.emit({ breaker: this, durationMs: now - startedAt, stale: !current, cause, error });
     }
+  }
+
+  /**
+   * When a call settled, if anyone needs to know: the call was timed, or the policy counts in time —
+   * a call started untimed before a reconfigure to a time window must land in a real bucket (a NaN
+   * time would count it in no bucket, so it would never age out).
+   */
+  private settledAt(startedAt: number): number {
+    return startedAt === startedAt || this.policy.needsTime ? this.options.clock.now() : NaN;
   }
 
   private settleIgnored(generation: number, startedAt: number, cause: CallIgnoredEvent['cause'], error: unknown): void {

@@ -264,3 +264,32 @@ describe('reconfigure, calls in flight tell the limit they ran under', () => {
     expect(breaker.state).toBe('open');
   });
 });
+
+describe('reconfigure to a time-based policy with calls in flight', () => {
+  it('calls started untimed settle into the new time window at their end, and an old burst ages out of it', async () => {
+    const { breaker, clock } = breakerOnClock({ failureThreshold: 100 });
+    const pending = Array.from({ length: 10 }, () => Promise.withResolvers<string>());
+    const calls = pending.map(({ promise }) => settle(breaker.execute(() => promise)));
+    breaker.reconfigure({ timeoutMs: 60_000 }); // calls timed by a deadline but not by the clock
+    const timed = Array.from({ length: 10 }, () => Promise.withResolvers<string>());
+    const timedCalls = timed.map(({ promise }) => settle(breaker.execute(() => promise)));
+    breaker.reconfigure({ failurePolicy: { type: 'time-window', windowMs: 10_000, minimumCalls: 20, failureRateThreshold: 0.5 } });
+    for (const { reject } of [...pending, ...timed]) reject(new Error('down'));
+    await Promise.all([...calls, ...timedCalls]);
+    expect(breaker.state).toBe('open'); // 20 failures of 20 calls, inside the window
+    breaker.reset();
+    // The same burst again, then a quiet hour: the burst must have aged out.
+    const again = Array.from({ length: 15 }, () => Promise.withResolvers<string>());
+    breaker.reconfigure({ failureThreshold: 100 });
+    const againCalls = again.map(({ promise }) => settle(breaker.execute(() => promise)));
+    breaker.reconfigure({ failurePolicy: { type: 'time-window', windowMs: 10_000, minimumCalls: 20, failureRateThreshold: 0.5 } });
+    for (const { reject } of again) reject(new Error('down'));
+    await Promise.all(againCalls);
+    expect(breaker.state).toBe('closed'); // 15 calls: below minimumCalls
+    clock.advance(3_600_000);
+    // Ten calls an hour later, half failing: below minimumCalls on their own.
+    for (let i = 0; i < 10; i++) await settle(breaker.execute(i % 2 === 0 ? fail : succeed));
+    expect(breaker.state).toBe('closed');
+    expect(breaker.getStats().failure_count).toBe(5);
+  });
+});
