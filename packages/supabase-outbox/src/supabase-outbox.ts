@@ -154,8 +154,8 @@ export class SupabaseOutbox {
    * Accepts an insert: resolves once it is on disk (and, when nothing waits before it, after its first
    * attempt: `state` says whether it is in the database already). Rejects, queueing nothing, with
    * `UnstorableRowError` (a value PostgreSQL cannot store, a row over `maxRowBytes`), `OutboxFullError`
-   * (`maxRows`/`maxBytes` reached) or `OutboxClosedError`; or with an Error naming the file (cause: the SQLite error) if the commit failed
-   * (a full disk): the write was not accepted.
+   * (`maxRows`/`maxBytes` reached) or `OutboxClosedError`; or with an Error naming the file (`cause`:
+   * the SQLite error) if the commit failed (a full disk): the write was not accepted.
    *
    * @example
    * ```ts
