@@ -120,6 +120,34 @@ describe('replay', () => {
     }
   });
 
+  it('the database takes a batch but the answer is lost: replayed, each row once, counted as duplicates', async () => {
+    // The request reaches PostgREST and commits; the answer never comes back (a connection cut after
+    // the commit). A fetch of the client's own drops the answer, since no proxy can cut after the commit.
+    let lose = 1;
+    const lossy = createClient(project.proxy.url, 'test-key', {
+      auth: { persistSession: false, autoRefreshToken: false },
+      db: { schema: project.schema },
+      global: {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (init?.method === 'POST' && lose-- > 0) {
+            await response.arrayBuffer();
+            throw new TypeError('fetch failed', { cause: new Error('socket hang up') });
+          }
+          return response;
+        },
+      },
+    });
+    await project.proxy.setFaults({ refuse: true });
+    const o = new SupabaseOutbox({ supabase: lossy, path: join(project.dir, 'lossy.sqlite'), retryIntervalMs: 20 });
+    open.push(o);
+    for (let i = 0; i < 5; i++) await o.insert('messages', { conversation_id: 'c', body: `m${i}` }, { conversation: 'c' });
+    await project.proxy.clearFaults();
+    await waitFor('the replay', () => o.stats.pending === 0);
+    expect((await project.rows()).map((r) => r['body'])).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(o.stats).toMatchObject({ duplicates: 5, deadLetters: 0, lastError: null });
+  });
+
   it('a server answering 200 with something that is not the rows does not make waiting writes vanish', async () => {
     // A gateway (captive portal, misrouted proxy) answers 200 without forwarding: a custom fetch plays
     // it, since the point is that the request never reached PostgREST.
