@@ -148,6 +148,24 @@ describe('replay', () => {
     expect(o.stats).toMatchObject({ duplicates: 5, deadLetters: 0, lastError: null });
   });
 
+  it('a held conversation with a backlog: other conversations land write after write, a new write of the held one waits its turn, all land in order once fixed', async () => {
+    const o = outbox();
+    for (let i = 0; i < 30; i++) expect((await o.insert('messages', { conversation_id: 'a', body: `a${i}`, priority: i }, { conversation: 'a' })).state).toBe('queued');
+    for (let i = 0; i < 10; i++) expect((await o.insert('messages', { conversation_id: 'b', body: `b${i}` }, { conversation: 'b' })).state).toBe('stored');
+    // A write of the held conversation that the table would take: it still waits behind the others.
+    expect((await o.insert('messages', { conversation_id: 'a', body: 'a-last' }, { conversation: 'a' })).state).toBe('queued');
+    expect(o.stats).toMatchObject({ pending: 31, lastErrorKind: 'attention' });
+    await project.standIn.query(`alter table ${project.schema}.messages add column priority int`);
+    try {
+      await waitFor('the held writes to land', () => o.stats.pending === 0);
+      const rows = await project.rows();
+      expect(rows.filter((r) => r['conversation_id'] === 'a').map((r) => r['body'])).toEqual([...Array.from({ length: 30 }, (_, i) => `a${i}`), 'a-last']);
+      expect(rows.filter((r) => r['conversation_id'] === 'b')).toHaveLength(10);
+    } finally {
+      await project.standIn.query(`alter table ${project.schema}.messages drop column priority`);
+    }
+  });
+
   it('a server answering 200 with something that is not the rows does not make waiting writes vanish', async () => {
     // A gateway (captive portal, misrouted proxy) answers 200 without forwarding: a custom fetch plays
     // it, since the point is that the request never reached PostgREST.

@@ -122,7 +122,7 @@ export class OutboxStore {
       'insert or replace into dead_letters (seq, key, conversation, tbl, op, on_conflict, row, reason, code, status, accepted_at, dead_at) select seq, key, conversation, tbl, op, on_conflict, row, ?, ?, ?, accepted_at, ? from outbox where seq = ?',
     );
     this.#has = this.#db.prepare('select 1 from outbox where key = ?');
-    this.#next = this.#db.prepare('select * from outbox where seq > ? order by seq limit ?');
+    this.#next = this.#db.prepare('select * from outbox where seq > ? and conversation not in (select value from json_each(?)) order by seq limit ?');
     this.#setLastSeq = this.#db.prepare("insert into meta (name, value) values ('last_seq', ?) on conflict (name) do update set value = excluded.value");
     try {
       const totals = this.#db.prepare('select count(*) as n, coalesce(sum(bytes), 0) as b, coalesce(max(seq), 0) as m from outbox').get() as { n: number; b: number; m: number };
@@ -178,9 +178,9 @@ export class OutboxStore {
     return this.#has.get(key) !== undefined;
   }
 
-  /** Up to `limit` waiting writes after `afterSeq`, oldest first. */
-  next(afterSeq: number, limit: number): Entry[] {
-    const rows = this.#next.all(afterSeq, limit) as unknown as StoredRow[];
+  /** Up to `limit` waiting writes after `afterSeq`, oldest first, but those of the `skip` conversations. */
+  next(afterSeq: number, limit: number, skip: Iterable<string> = []): Entry[] {
+    const rows = this.#next.all(afterSeq, JSON.stringify([...skip]), limit) as unknown as StoredRow[];
     return rows.map((r) => ({
       seq: r.seq,
       key: r.key,
