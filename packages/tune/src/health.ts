@@ -1,12 +1,16 @@
 import type { ReplayTraffic } from './imputation.js';
 import { OUTCOME_CODE, type HealthTruth, type Outage } from './traffic.js';
 
+/** Most buckets an inference allocates (two 4-byte counters each). */
+const MAX_BUCKETS = 10_000_000;
+
 /**
  * Reads the dependency's outages off a recording (an estimate: the truth is not in a recording).
  * Time is cut into buckets holding about 10 calls each (at least 1 s); a bucket is down when at least
  * half of its counted calls failed (imputed outcomes included). A run of down buckets, allowing one
  * healthy bucket inside, with at least `minFailures` failures is an outage, from its first failing call
- * to the first success after its last failure — the dependency's recovery.
+ * to the first success after its last failure — the dependency's recovery. Buckets widen past 1 min
+ * only when the recording spans more than 10 M minutes.
  */
 export function inferOutages(input: ReplayTraffic, minFailures = 5): HealthTruth {
   const { start } = input.traffic;
@@ -14,7 +18,8 @@ export function inferOutages(input: ReplayTraffic, minFailures = 5): HealthTruth
   const n = start.length;
   if (n === 0) return { kind: 'inferred', outages: [] };
   const span = Math.max(1, start[n - 1]! - start[0]!);
-  const bucketMs = Math.min(60_000, Math.max(1_000, (10 * span) / n));
+  // A few calls spread over centuries would make billions of empty buckets: past MAX_BUCKETS they widen.
+  const bucketMs = Math.max(Math.min(60_000, Math.max(1_000, (10 * span) / n)), span / MAX_BUCKETS);
   const t0 = start[0]!;
   const buckets = Math.floor(span / bucketMs) + 1;
   const failures = new Uint32Array(buckets);

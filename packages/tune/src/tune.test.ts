@@ -57,3 +57,16 @@ describe('tune', () => {
     expect(({} as Record<string, unknown>).failureThreshold).toBeUndefined();
   });
 });
+
+describe('tune, attacked', () => {
+  it('takes a recording whose few calls span the whole range of times a recording may hold', async () => {
+    const rows = [0, 1_000, 8.64e15 - 1_000, 8.64e15].flatMap((t, k) =>
+      Array.from({ length: 6 }, (_, i) => ({ start: t + i, duration: 5, outcome: (k === 1 ? 'failure' : 'success') as 'failure' | 'success' })),
+    );
+    const { trafficFromRows } = await import('./traffic.js');
+    const report = await tune(trafficFromRows('sparse', rows), { workers: 1, grid: [{ failureThreshold: 3 }] });
+    expect(report.calls).toBe(24);
+    expect(report.health.outages).toHaveLength(1);
+    expect(report.results[report.recommended]!.metrics.outagesOpened).toBe(1);
+  });
+});
