@@ -287,8 +287,9 @@ export class Relay {
     } catch (error) {
       // Not accepted, so not promised: the caller hears why (outbox full: come back; text Postgres cannot store: never).
       if (!OutboxError.isInstance(error)) throw error;
-      const full = error.code === 'OUTBOX_FULL';
-      return { ok: false, status: full ? 503 : 400, peer: peer.key, breaker, message: `The exchange with ${peer.key} cannot be recorded: ${clipped(error.message)}`, notes };
+      // Full, or closed (the agent is stopping): come back. Text Postgres cannot store: never.
+      const unavailable = error.code !== 'OUTBOX_UNSTORABLE';
+      return { ok: false, status: unavailable ? 503 : 400, peer: peer.key, breaker, message: `The exchange with ${peer.key} cannot be recorded: ${clipped(error.message)}`, notes };
     }
     if (recorded === 'outbox') notes.push('Supabase unavailable: the exchange waits in the outbox and is written once Supabase is back');
     return { ok: true, peer: peer.key, breaker, url, via, reply, recorded, notes };
