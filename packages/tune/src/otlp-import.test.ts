@@ -134,3 +134,13 @@ describe('importOtlpSpans, attacked', () => {
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
   });
 });
+
+describe('importOtlpSpans, too large for one string', () => {
+  it('refuses by its size cap, naming it, an export larger than one JavaScript string can hold (a sparse file: nothing is read)', async () => {
+    const { truncate } = await import('node:fs/promises');
+    const path = await file('huge.json', '');
+    await truncate(path, 600 * 2 ** 20);
+    await expect(importOtlpSpans(path)).rejects.toThrow(/huge\.json: file larger than \d+ bytes \(maxBytes\)/);
+    await expect(importOtlpSpans(path, { maxBytes: 2 ** 31 })).rejects.toThrow(/huge\.json: .*larger than one string can hold/);
+  });
+});

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
 import { describeValue } from '@phlow/circuit-breaker/internal';
 import { MAX_DURATION_MS } from './read-recording.js';
@@ -22,7 +23,7 @@ export const OUTCOME_ATTRIBUTES: readonly string[] = ['phlow.circuit_breaker.out
 
 /** Limits of {@link importOtlpSpans}. */
 export interface OtlpLimits {
-  /** Largest file. Default 1 GiB. */
+  /** Largest file. Default 512 MiB (the file is read as one string, and V8's strings end near there). */
   readonly maxBytes?: number;
   /** Most spans. Default 50 M. */
   readonly maxSpans?: number;
@@ -46,13 +47,16 @@ export interface OtlpImport {
  * {@link RecordingError} saying where.
  */
 export async function importOtlpSpans(path: string, limits: OtlpLimits = {}): Promise<OtlpImport> {
-  const maxBytes = limits.maxBytes ?? 2 ** 30;
+  const maxBytes = limits.maxBytes ?? 2 ** 29;
   const maxSpans = limits.maxSpans ?? 50_000_000;
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     throw new RecordingError(error.code === 'ENOENT' ? 'no such file' : `cannot read (${error.code ?? error.message})`, path);
   });
   if (!info.isFile()) throw new RecordingError('not a file', path);
   if (info.size > maxBytes) throw new RecordingError(`file larger than ${maxBytes} bytes (maxBytes)`, path);
+  if (info.size > constants.MAX_STRING_LENGTH) {
+    throw new RecordingError(`file of ${info.size} bytes is larger than one string can hold (${constants.MAX_STRING_LENGTH}); split the export`, path);
+  }
   const text = await readFile(path, 'utf8');
   const documents = parseDocuments(text, path);
   const builder = new TrafficBuilder();
