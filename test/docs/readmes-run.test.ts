@@ -18,6 +18,7 @@ const COMPILED_ONLY: Record<string, string> = {
   'packages/circuit-breaker-redis/README.md#3': 'needs a Redis Cluster at 10.0.0.11-12',
   'packages/did-resolver/README.md#1': 'resolves did:web:agents.example.com over the internet',
   'packages/otel/README.md#5': 'fetches https://profiles.example.com',
+  'packages/resilience/README.md#2': 'calls a service at 127.0.0.1:8080 (run with one by packages/resilience/src/readme-examples.test.ts)',
 };
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

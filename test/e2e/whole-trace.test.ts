@@ -86,17 +86,17 @@ async function relayOnce(text: string): Promise<Span[]> {
   const client = await new ClientFactory({ transports: [new JsonRpcTransportFactory()] }).createFromUrl(demo.url);
   const answer = await relay(client, 'gamma', text);
   expect(answer.relay).toMatchObject({ ok: true, via: 'did' });
-  // Spans are exported in the order they end, and `insert messages` ends after every other span of the relay but the
+  // Spans are exported in the order they end, and `upsert messages` (the outbox's insert-ignore-duplicates) ends after every other span of the relay but the
   // inbound ones: once it is in, the rest of the tree below `relay` is too.
   return waitFor(
-    `the spans of the relay "${text}" (its inbound server span and \`insert messages\` among them)`,
+    `the spans of the relay "${text}" (its inbound server span and \`upsert messages\` among them)`,
     () => {
       const spans = receivedSpans();
       const relays = spans.filter((s) => s.name === 'relay');
       for (const relaySpan of relays) {
         const trace = spans.filter((s) => s.traceId === relaySpan.traceId);
         const inbound = trace.some((s) => s.kind === SPAN_KIND.server && s.parentSpanId === undefined);
-        if (inbound && trace.some((s) => s.name === 'insert messages') && !seen.has(relaySpan.traceId)) {
+        if (inbound && trace.some((s) => s.name === 'upsert messages') && !seen.has(relaySpan.traceId)) {
           seen.add(relaySpan.traceId);
           return trace;
         }
