@@ -11,67 +11,47 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@phlow/test-helpers';
 import { createClient } from '@supabase/supabase-js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UnstorableRowError } from './outbox-errors.js';
 import { checkStorable } from './storable-row.js';
 import { SupabaseOutbox } from './supabase-outbox.js';
-import { startTestProject, type TestProject } from './test-database.test-util.js';
+import { useOutboxes } from './test-database.test-util.js';
 
-let project: TestProject;
-const open: SupabaseOutbox[] = [];
-let files = 0;
-
-function outbox(options: Partial<ConstructorParameters<typeof SupabaseOutbox>[0]> = {}): SupabaseOutbox {
-  const o = new SupabaseOutbox({ supabase: project.client, path: join(project.dir, `attack-${files++}.sqlite`), retryIntervalMs: 20, ...options });
-  open.push(o);
-  return o;
-}
-
-beforeAll(async () => {
-  project = await startTestProject();
-});
-afterEach(async () => {
-  await project.proxy.clearFaults();
-  for (const o of open.splice(0)) await o.close();
-  await project.standIn.query(`truncate ${project.schema}.messages, ${project.schema}.profiles`);
-});
-afterAll(async () => {
-  await project?.stop();
-});
+const { project: currentProject, outbox } = useOutboxes('attack');
 
 describe('replay', () => {
   it('two upserts of one row waiting in one batch land, the newer one last (one request cannot update a row twice)', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox();
     await o.upsert('profiles', { id: 'p1', name: 'Ada' }, { onConflict: 'id', conversation: 'p1' });
     await o.upsert('profiles', { id: 'p2', name: 'Bob' }, { onConflict: 'id', conversation: 'p2' });
     await o.upsert('profiles', { id: 'p1', name: 'Ada L.' }, { onConflict: 'id', conversation: 'p1' });
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('the upserts to land', () => o.stats.pending === 0, { timeoutMs: 3_000 });
     expect(o.stats).toMatchObject({ pending: 0, deadLetters: 0, lastError: null });
-    expect((await project.rows('profiles')).map((r) => [r['id'], r['name']]).sort()).toEqual([['p1', 'Ada L.'], ['p2', 'Bob']]);
+    expect((await currentProject().rows('profiles')).map((r) => [r['id'], r['name']]).sort()).toEqual([['p1', 'Ada L.'], ['p2', 'Bob']]);
   });
 
   it('a row the database answers with a 5xx for ever (an index row too large, SQLSTATE 54000) is dead-lettered; the queue behind it lands', async () => {
-    await project.standIn.query(`create index messages_meta_text on ${project.schema}.messages ((meta::text))`);
+    await currentProject().standIn.query(`create index messages_meta_text on ${currentProject().schema}.messages ((meta::text))`);
     try {
-      await project.proxy.setFaults({ refuse: true });
+      await currentProject().proxy.setFaults({ refuse: true });
       const o = outbox();
       // Incompressible text: too large for a btree index entry (PostgreSQL: "index row size ... exceeds ... maximum").
       const noise = randomBytes(9_000).toString('base64');
       for (let i = 0; i < 4; i++) await o.insert('messages', { conversation_id: 'c', body: `q${i}`, meta: i === 1 ? { noise } : { i } }, { conversation: 'c', key: `k${i}` });
-      await project.proxy.clearFaults();
+      await currentProject().proxy.clearFaults();
       await waitFor('the queue to drain', () => o.stats.pending === 0, { timeoutMs: 5_000 });
-      expect((await project.rows()).map((r) => r['body'])).toEqual(['q0', 'q2', 'q3']);
+      expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['q0', 'q2', 'q3']);
       expect(o.deadLetters()).toMatchObject([{ key: 'k1', code: '54000', status: 500 }]);
     } finally {
-      await project.standIn.query(`drop index ${project.schema}.messages_meta_text`);
+      await currentProject().standIn.query(`drop index ${currentProject().schema}.messages_meta_text`);
     }
   });
 
   it('a row a trigger refuses (raise: P0001, 400; assert: P0004, 500) is dead-lettered; neither its conversation nor the queue waits for ever', async () => {
-    const { schema } = project;
-    await project.standIn.query(`
+    const { schema } = currentProject();
+    await currentProject().standIn.query(`
       create function ${schema}.refuse_some() returns trigger language plpgsql as $$
       begin
         if new.body = 'forbidden' then raise exception 'body % is not allowed', new.body; end if;
@@ -80,18 +60,18 @@ describe('replay', () => {
       end $$;
       create trigger refuse_some before insert on ${schema}.messages for each row execute function ${schema}.refuse_some();`);
     try {
-      await project.proxy.setFaults({ refuse: true });
+      await currentProject().proxy.setFaults({ refuse: true });
       const o = outbox();
       for (const body of ['q0', 'forbidden', 'q1', 'asserted', 'q2']) await o.insert('messages', { conversation_id: 'c', body }, { conversation: 'c', key: body });
-      await project.proxy.clearFaults();
+      await currentProject().proxy.clearFaults();
       await waitFor('the queue to drain', () => o.stats.pending === 0, { timeoutMs: 5_000 });
-      expect((await project.rows()).map((r) => r['body'])).toEqual(['q0', 'q1', 'q2']);
+      expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['q0', 'q1', 'q2']);
       expect(o.deadLetters()).toMatchObject([
         { key: 'forbidden', code: 'P0001', status: 400, reason: expect.stringMatching(/body forbidden is not allowed/) },
         { key: 'asserted', code: 'P0004', status: 500, reason: expect.stringMatching(/no asserted bodies/) },
       ]);
     } finally {
-      await project.standIn.query(`drop trigger refuse_some on ${schema}.messages; drop function ${schema}.refuse_some()`);
+      await currentProject().standIn.query(`drop trigger refuse_some on ${schema}.messages; drop function ${schema}.refuse_some()`);
     }
   });
 
@@ -108,15 +88,15 @@ describe('replay', () => {
   });
 
   it('a table whose key column lacks its unique constraint: a key given twice is not written twice, and the error names the missing constraint', async () => {
-    await project.standIn.query(`alter table ${project.schema}.messages drop constraint messages_idempotency_key_key`);
+    await currentProject().standIn.query(`alter table ${currentProject().schema}.messages drop constraint messages_idempotency_key_key`);
     try {
       const o = outbox();
       await o.insert('messages', { conversation_id: 'c', body: 'first' }, { key: 'request-1', conversation: 'c' });
       await o.insert('messages', { conversation_id: 'c', body: 'client retry' }, { key: 'request-1', conversation: 'c' }).catch(() => undefined);
-      expect((await project.rows()).filter((r) => r['idempotency_key'] === 'request-1').length).toBeLessThanOrEqual(1);
+      expect((await currentProject().rows()).filter((r) => r['idempotency_key'] === 'request-1').length).toBeLessThanOrEqual(1);
       expect(o.stats).toMatchObject({ lastErrorKind: 'attention', lastError: expect.stringMatching(/no unique or exclusion constraint matching the ON CONFLICT/) });
     } finally {
-      await project.standIn.query(`truncate ${project.schema}.messages; alter table ${project.schema}.messages add constraint messages_idempotency_key_key unique (idempotency_key)`);
+      await currentProject().standIn.query(`truncate ${currentProject().schema}.messages; alter table ${currentProject().schema}.messages add constraint messages_idempotency_key_key unique (idempotency_key)`);
     }
   });
 
@@ -124,9 +104,9 @@ describe('replay', () => {
     // The request reaches PostgREST and commits; the answer never comes back (a connection cut after
     // the commit). A fetch of the client's own drops the answer, since no proxy can cut after the commit.
     let lose = 1;
-    const lossy = createClient(project.proxy.url, 'test-key', {
+    const lossy = createClient(currentProject().proxy.url, 'test-key', {
       auth: { persistSession: false, autoRefreshToken: false },
-      db: { schema: project.schema },
+      db: { schema: currentProject().schema },
       global: {
         fetch: async (input, init) => {
           const response = await fetch(input, init);
@@ -138,13 +118,12 @@ describe('replay', () => {
         },
       },
     });
-    await project.proxy.setFaults({ refuse: true });
-    const o = new SupabaseOutbox({ supabase: lossy, path: join(project.dir, 'lossy.sqlite'), retryIntervalMs: 20 });
-    open.push(o);
+    await currentProject().proxy.setFaults({ refuse: true });
+    const o = outbox({ supabase: lossy, path: join(currentProject().dir, 'lossy.sqlite') });
     for (let i = 0; i < 5; i++) await o.insert('messages', { conversation_id: 'c', body: `m${i}` }, { conversation: 'c' });
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('the replay', () => o.stats.pending === 0);
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(o.stats).toMatchObject({ duplicates: 5, deadLetters: 0, lastError: null });
   });
 
@@ -155,33 +134,33 @@ describe('replay', () => {
     // A write of the held conversation that the table would take: it still waits behind the others.
     expect((await o.insert('messages', { conversation_id: 'a', body: 'a-last' }, { conversation: 'a' })).state).toBe('queued');
     expect(o.stats).toMatchObject({ pending: 31, lastErrorKind: 'attention' });
-    await project.standIn.query(`alter table ${project.schema}.messages add column priority int`);
+    await currentProject().standIn.query(`alter table ${currentProject().schema}.messages add column priority int`);
     try {
       await waitFor('the held writes to land', () => o.stats.pending === 0);
-      const rows = await project.rows();
+      const rows = await currentProject().rows();
       expect(rows.filter((r) => r['conversation_id'] === 'a').map((r) => r['body'])).toEqual([...Array.from({ length: 30 }, (_, i) => `a${i}`), 'a-last']);
       expect(rows.filter((r) => r['conversation_id'] === 'b')).toHaveLength(10);
     } finally {
-      await project.standIn.query(`alter table ${project.schema}.messages drop column priority`);
+      await currentProject().standIn.query(`alter table ${currentProject().schema}.messages drop column priority`);
     }
   });
 
   it('a server answering 200 with something that is not the rows does not make waiting writes vanish', async () => {
     // A gateway (captive portal, misrouted proxy) answers 200 without forwarding: a custom fetch plays
     // it, since the point is that the request never reached PostgREST.
-    const liar = createClient(project.proxy.url, 'test-key', {
+    const liar = createClient(currentProject().proxy.url, 'test-key', {
       auth: { persistSession: false, autoRefreshToken: false },
-      db: { schema: project.schema },
+      db: { schema: currentProject().schema },
       global: { fetch: async () => new Response(JSON.stringify({ ok: true }), { status: 200, headers: { 'content-type': 'application/json' } }) },
     });
-    const path = join(project.dir, 'liar.sqlite');
+    const path = join(currentProject().dir, 'liar.sqlite');
     // Also a 2xx with rows that are not the ones sent (another request's answer).
-    const confused = createClient(project.proxy.url, 'test-key', {
+    const confused = createClient(currentProject().proxy.url, 'test-key', {
       auth: { persistSession: false, autoRefreshToken: false },
-      db: { schema: project.schema },
+      db: { schema: currentProject().schema },
       global: { fetch: async () => new Response(JSON.stringify([{ idempotency_key: 'someone-else' }]), { status: 201, headers: { 'content-type': 'application/json' } }) },
     });
-    const other = new SupabaseOutbox({ supabase: confused, path: join(project.dir, 'confused.sqlite'), retryIntervalMs: 20 });
+    const other = new SupabaseOutbox({ supabase: confused, path: join(currentProject().dir, 'confused.sqlite'), retryIntervalMs: 20 });
     expect((await other.insert('messages', { conversation_id: 'c', body: 'x' })).state).toBe('queued');
     expect(other.stats).toMatchObject({ pending: 1, lastErrorKind: 'attention' });
     await other.close();
@@ -194,7 +173,7 @@ describe('replay', () => {
     await o.close();
     const honest = outbox({ path });
     await waitFor('the write to land', () => honest.stats.pending === 0);
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['must land']);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['must land']);
   });
 });
 
@@ -212,10 +191,10 @@ describe('operator calls given nonsense', () => {
 
 describe('the file', () => {
   it('a second outbox on the same file is refused, naming the file (two replayers would race and count wrong)', async () => {
-    const path = join(project.dir, 'shared.sqlite');
+    const path = join(currentProject().dir, 'shared.sqlite');
     const first = outbox({ path });
     await first.insert('messages', { conversation_id: 'c', body: 'one' });
-    expect(() => new SupabaseOutbox({ supabase: project.client, path })).toThrow(/shared\.sqlite is in use by another outbox/);
+    expect(() => new SupabaseOutbox({ supabase: currentProject().client, path })).toThrow(/shared\.sqlite is in use by another outbox/);
     await first.close();
     // Once closed, the file can be opened again.
     const second = outbox({ path });
@@ -223,21 +202,21 @@ describe('the file', () => {
   });
 
   it('close() called twice: the second resolves only once the file is closed', async () => {
-    const path = join(project.dir, 'twice.sqlite');
-    const o = new SupabaseOutbox({ supabase: project.client, path, retryIntervalMs: 20 });
-    await project.proxy.setFaults({ latency: { ms: 300 } });
+    const path = join(currentProject().dir, 'twice.sqlite');
+    const o = new SupabaseOutbox({ supabase: currentProject().client, path, retryIntervalMs: 20 });
+    await currentProject().proxy.setFaults({ latency: { ms: 300 } });
     void o.insert('messages', { conversation_id: 'c', body: 'in flight' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     void o.close();
     await o.close();
     const next = outbox({ path });
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('nothing to wait', () => next.stats.pending === 0);
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['in flight']);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['in flight']);
   });
 
   it('a path whose folder cannot be made names the file', () => {
-    expect(() => new SupabaseOutbox({ supabase: project.client, path: '/dev/null/outbox.sqlite' })).toThrow(/outbox file \/dev\/null\/outbox\.sqlite cannot be opened: .*(ENOTDIR|EEXIST)/);
+    expect(() => new SupabaseOutbox({ supabase: currentProject().client, path: '/dev/null/outbox.sqlite' })).toThrow(/outbox file \/dev\/null\/outbox\.sqlite cannot be opened: .*(ENOTDIR|EEXIST)/);
   });
 
   // A full disk for real: a 256 KiB tmpfs. Mounting needs root (CAP_SYS_ADMIN); elsewhere the test is skipped.
@@ -257,7 +236,7 @@ describe('the file', () => {
     expect(mountFullDisk()).toBe(true);
     try {
       const path = join(fullDisk, 'outbox.sqlite');
-      const o = new SupabaseOutbox({ supabase: project.client, path, breaker: () => ({ state: 'open' }) });
+      const o = new SupabaseOutbox({ supabase: currentProject().client, path, breaker: () => ({ state: 'open' }) });
       let accepted = 0;
       let refusal: unknown;
       for (let i = 0; i < 400 && refusal === undefined; i++) {
@@ -267,7 +246,7 @@ describe('the file', () => {
       expect((refusal as Error).message).toMatch(new RegExp(`outbox supabase: the write could not be committed to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(database or disk is full\\): it was not accepted`));
       expect(o.stats.pending).toBe(accepted);
       await o.close();
-      const reopened = new SupabaseOutbox({ supabase: project.client, path, breaker: () => ({ state: 'open' }) });
+      const reopened = new SupabaseOutbox({ supabase: currentProject().client, path, breaker: () => ({ state: 'open' }) });
       expect(reopened.stats.pending).toBe(accepted);
       await reopened.close();
     } finally {
@@ -276,16 +255,16 @@ describe('the file', () => {
   });
 
   it('a corrupted file is refused with an error naming it (never silently replaced: it holds accepted writes)', () => {
-    const path = join(project.dir, 'corrupt.sqlite');
+    const path = join(currentProject().dir, 'corrupt.sqlite');
     writeFileSync(path, Buffer.alloc(8_192, 0x5a));
-    expect(() => new SupabaseOutbox({ supabase: project.client, path })).toThrow(/corrupt\.sqlite.*not a database|not a database.*corrupt\.sqlite/);
+    expect(() => new SupabaseOutbox({ supabase: currentProject().client, path })).toThrow(/corrupt\.sqlite.*not a database|not a database.*corrupt\.sqlite/);
     expect(readFileSync(path).subarray(0, 4).toString('hex')).toBe('5a5a5a5a');
   });
 });
 
 describe('hostile values', () => {
   it('a clock far in the future does not give two writes one sequence number', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox({ now: () => 1e13 });
     const a = o.insert('messages', { conversation_id: 'c', body: 'a' });
     const b = o.insert('messages', { conversation_id: 'c', body: 'b' });
@@ -295,7 +274,7 @@ describe('hostile values', () => {
   });
 
   it('a clock with fractions of a millisecond (performance.timeOrigin + performance.now()) or NaN still commits', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     let t = 1_800_000_000_000.25;
     const o = outbox({ now: () => (t += 0.5) });
     const first = await o.insert('messages', { conversation_id: 'c', body: 'a' });
@@ -311,12 +290,12 @@ describe('hostile values', () => {
     const receipt = await o.insert('messages', { conversation_id: 'a', body: 'needs migration', priority: 3 }, { conversation: 'a' });
     expect(receipt.state).toBe('queued');
     t -= 3_600_000; // NTP steps the wall clock back
-    await project.standIn.query(`alter table ${project.schema}.messages add column priority int`);
+    await currentProject().standIn.query(`alter table ${currentProject().schema}.messages add column priority int`);
     try {
       await waitFor('the held write to land', () => o.stats.pending === 0, { timeoutMs: 3_000 });
-      expect((await project.rows()).map((r) => r['body'])).toEqual(['needs migration']);
+      expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['needs migration']);
     } finally {
-      await project.standIn.query(`alter table ${project.schema}.messages drop column priority`);
+      await currentProject().standIn.query(`alter table ${currentProject().schema}.messages drop column priority`);
     }
   });
 

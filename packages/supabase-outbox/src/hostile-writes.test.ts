@@ -5,32 +5,12 @@
  */
 import { join } from 'node:path';
 import { waitFor } from '@phlow/test-helpers';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OutboxError, OutboxFullError, UnstorableRowError } from './outbox-errors.js';
 import { SupabaseOutbox } from './supabase-outbox.js';
-import { startTestProject, type TestProject } from './test-database.test-util.js';
+import { useOutboxes } from './test-database.test-util.js';
 
-let project: TestProject;
-const open: SupabaseOutbox[] = [];
-let files = 0;
-
-function outbox(options: Partial<ConstructorParameters<typeof SupabaseOutbox>[0]> = {}): SupabaseOutbox {
-  const o = new SupabaseOutbox({ supabase: project.client, path: join(project.dir, `hostile-${files++}.sqlite`), retryIntervalMs: 20, ...options });
-  open.push(o);
-  return o;
-}
-
-beforeAll(async () => {
-  project = await startTestProject();
-});
-afterEach(async () => {
-  await project.proxy.clearFaults();
-  for (const o of open.splice(0)) await o.close();
-  await project.standIn.query(`truncate ${project.schema}.messages`);
-});
-afterAll(async () => {
-  await project?.stop();
-});
+const { project: currentProject, outbox } = useOutboxes('hostile', ['messages']);
 
 describe('input the database cannot store is refused before it is queued', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
@@ -51,7 +31,7 @@ describe('input the database cannot store is refused before it is queued', () =>
       expect(OutboxError.isInstance(error)).toBe(true);
       expect((error as Error).message).toMatch(message);
       expect(o.stats).toMatchObject({ pending: 0, refused: 1, delivered: 0 });
-      expect(await project.rows()).toEqual([]);
+      expect(await currentProject().rows()).toEqual([]);
     });
   }
 
@@ -76,23 +56,23 @@ describe('input the database cannot store is refused before it is queued', () =>
     const receipt = await o.insert('messages', { conversation_id: 'c', body: 'proto', meta });
     expect(receipt.state).toBe('stored');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    const [row] = await project.rows();
+    const [row] = await currentProject().rows();
     expect(row!['meta']).toEqual(meta);
   });
 });
 
 describe('poison writes', () => {
   it('a row Postgres refuses for ever in the middle of a queue goes to the dead letters with its reason; the rest land in order', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox();
     for (let i = 0; i < 5; i++) {
       // The check constraint allows 10 000 characters: the middle row breaks it.
       const body = i === 2 ? 'y'.repeat(10_001) : `q${i}`;
       await o.insert('messages', { conversation_id: 'c', body }, { conversation: 'c', key: `k${i}` });
     }
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('the queue to drain', () => o.stats.pending === 0);
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['q0', 'q1', 'q3', 'q4']);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['q0', 'q1', 'q3', 'q4']);
     expect(o.stats).toMatchObject({ deadLetters: 1, delivered: 4 });
     const [dead] = o.deadLetters();
     expect(dead).toMatchObject({ key: 'k2', conversation: 'c', table: 'messages', operation: 'insert', code: '23514', status: 400 });
@@ -106,8 +86,8 @@ describe('poison writes', () => {
   });
 
   it('dead letters outlive the process (the operator must see them)', async () => {
-    const path = join(project.dir, 'dead.sqlite');
-    const first = new SupabaseOutbox({ supabase: project.client, path });
+    const path = join(currentProject().dir, 'dead.sqlite');
+    const first = new SupabaseOutbox({ supabase: currentProject().client, path });
     await first.insert('messages', { conversation_id: 'c', body: 'z'.repeat(10_001) });
     expect(first.stats.deadLetters).toBe(1);
     await first.close();
@@ -125,32 +105,32 @@ describe('poison writes', () => {
     // Its conversation keeps its order (waits behind it); another conversation is not held back.
     expect((await o.insert('messages', { conversation_id: 'a', body: 'a, after it' }, { conversation: 'a' })).state).toBe('queued');
     expect((await o.insert('messages', { conversation_id: 'b', body: 'b goes on' }, { conversation: 'b' })).state).toBe('stored');
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['b goes on']);
-    await project.standIn.query(`alter table ${project.schema}.messages add column priority int`);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['b goes on']);
+    await currentProject().standIn.query(`alter table ${currentProject().schema}.messages add column priority int`);
     await waitFor('the writes to land', () => o.stats.pending === 0);
-    expect((await project.rows()).map((r) => [r['body'], r['priority']])).toEqual([['b goes on', null], ['needs migration', 3], ['a, after it', null]]);
-    await project.standIn.query(`alter table ${project.schema}.messages drop column priority`);
+    expect((await currentProject().rows()).map((r) => [r['body'], r['priority']])).toEqual([['b goes on', null], ['needs migration', 3], ['a, after it', null]]);
+    await currentProject().standIn.query(`alter table ${currentProject().schema}.messages drop column priority`);
   });
 });
 
 describe('key collisions', () => {
   it('a second write with a key already waiting is refused; one already landed is not written twice', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox();
     await o.insert('messages', { conversation_id: 'c', body: 'original' }, { key: 'same' });
     await expect(o.insert('messages', { conversation_id: 'c', body: 'impostor' }, { key: 'same' })).rejects.toThrow(/already waiting: one key is one write/);
     await expect(o.insert('messages', { conversation_id: 'c', body: 'impostor', idempotency_key: 'same' })).rejects.toThrow(/already waiting/);
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('the write to land', () => o.stats.pending === 0);
     const late = await o.insert('messages', { conversation_id: 'c', body: 'impostor' }, { key: 'same' });
     expect(late.state).toBe('duplicate');
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['original']);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['original']);
   });
 });
 
 describe('caps', () => {
   it('full in rows: the next write is refused with OutboxFullError, nothing is dropped, and it takes writes again once drained', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox({ maxRows: 3 });
     for (let i = 0; i < 3; i++) await o.insert('messages', { conversation_id: 'c', body: `f${i}` });
     const error = await o.insert('messages', { conversation_id: 'c', body: 'one too many' }).catch((e: unknown) => e);
@@ -158,14 +138,14 @@ describe('caps', () => {
     expect(error).toMatchObject({ code: 'OUTBOX_FULL', limit: 'rows' });
     expect((error as Error).message).toMatch(/3 writes wait \(maxRows 3\); refused, nothing was dropped/);
     expect(o.stats).toMatchObject({ pending: 3, refused: 1 });
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('the outbox to drain', () => o.stats.pending === 0);
-    expect((await project.rows()).map((r) => r['body'])).toEqual(['f0', 'f1', 'f2']);
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(['f0', 'f1', 'f2']);
     expect((await o.insert('messages', { conversation_id: 'c', body: 'room again' })).state).toBe('stored');
   });
 
   it('full in bytes, also for writes of one event-loop turn (group commit)', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox({ maxBytes: 2_000, maxRowBytes: 1_000 });
     const settled = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => o.insert('messages', { conversation_id: 'c', body: `${i}`.repeat(500) })));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
@@ -175,28 +155,28 @@ describe('caps', () => {
   });
 
   it('huge rows queued together land in requests the server takes (bounded in bytes, none refused as too large)', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox({ maxRowBytes: 1_048_576 });
     for (let i = 0; i < 12; i++) await o.insert('messages', { conversation_id: 'c', body: `h${i}`, meta: { blob: 'x'.repeat(900_000) } });
     const statuses: number[] = [];
-    const listener = project.standIn.onRequest((event) => statuses.push(event.status));
-    await project.proxy.clearFaults();
+    const listener = currentProject().standIn.onRequest((event) => statuses.push(event.status));
+    await currentProject().proxy.clearFaults();
     await waitFor('the huge rows to land', () => o.stats.pending === 0);
     listener.dispose();
     expect(statuses.length).toBeGreaterThan(1);
     expect(statuses.every((status) => status === 201)).toBe(true);
-    expect((await project.rows()).map((r) => r['body'])).toEqual(Array.from({ length: 12 }, (_, i) => `h${i}`));
+    expect((await currentProject().rows()).map((r) => r['body'])).toEqual(Array.from({ length: 12 }, (_, i) => `h${i}`));
     expect(o.stats.deadLetters).toBe(0);
   });
 
   it('a burst of 2 000 writes while Supabase is away: all accepted ones land, once each', async () => {
-    await project.proxy.setFaults({ refuse: true });
+    await currentProject().proxy.setFaults({ refuse: true });
     const o = outbox({ batchSize: 250 });
     const receipts = await Promise.all(Array.from({ length: 2_000 }, (_, i) => o.insert('messages', { conversation_id: `c${i % 7}`, body: `b${i}` }, { conversation: `c${i % 7}` })));
     expect(new Set(receipts.map((r) => r.key)).size).toBe(2_000);
-    await project.proxy.clearFaults();
+    await currentProject().proxy.clearFaults();
     await waitFor('the burst to land', () => o.stats.pending === 0);
-    const rows = await project.standIn.query(`select conversation_id, body, outbox_seq from ${project.schema}.messages order by id`);
+    const rows = await currentProject().standIn.query(`select conversation_id, body, outbox_seq from ${currentProject().schema}.messages order by id`);
     expect(rows).toHaveLength(2_000);
     expect(rows.map((r) => r['body'])).toEqual(receipts.map((_, i) => `b${i}`));
   });

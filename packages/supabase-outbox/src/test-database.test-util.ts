@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultProxy, SupabaseStandIn } from '@phlow/testkit';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { SupabaseOutbox } from './supabase-outbox.js';
 
 export const DATABASE_URL = process.env['PHLOW_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -74,6 +76,39 @@ export async function startTestProject(): Promise<TestProject> {
       await standIn.query(`drop schema ${schema} cascade`).catch(() => undefined);
       await standIn.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The test project of this file and an outbox factory on it (files named `<prefix>-<n>.sqlite`): the
+ * project starts before the file's tests and stops after them; after each test, faults are cleared,
+ * the outboxes made are closed and `tables` are emptied.
+ */
+export function useOutboxes(prefix: string, tables: readonly string[] = ['messages', 'profiles']): {
+  readonly project: () => TestProject;
+  readonly outbox: (options?: Partial<ConstructorParameters<typeof SupabaseOutbox>[0]>) => SupabaseOutbox;
+} {
+  let project: TestProject | undefined;
+  const open: SupabaseOutbox[] = [];
+  let files = 0;
+  beforeAll(async () => {
+    project = await startTestProject();
+  });
+  afterEach(async () => {
+    await project!.proxy.clearFaults();
+    for (const o of open.splice(0)) await o.close();
+    await project!.standIn.query(`truncate ${tables.map((table) => `${project!.schema}.${table}`).join(', ')}`);
+  });
+  afterAll(async () => {
+    await project?.stop();
+  });
+  return {
+    project: () => project!,
+    outbox: (options = {}) => {
+      const o = new SupabaseOutbox({ supabase: project!.client, path: join(project!.dir, `${prefix}-${files++}.sqlite`), retryIntervalMs: 20, ...options });
+      open.push(o);
+      return o;
     },
   };
 }
