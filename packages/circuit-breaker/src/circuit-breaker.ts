@@ -64,7 +64,7 @@ export interface ReconfigureReport {
   readonly changed: readonly string[];
   /**
    * `kept`: the failures counted toward opening survived (same policy, or a consecutive count carried
-   * into a new threshold, at most one below it); `reset`: the policy's kind or window changed.
+   * into a new threshold, at most one below it); `reset`: any other change of the failure policy.
    */
   readonly failureCounts: 'kept' | 'reset';
   /** The state after the change (it is never changed by it, but an open breaker may now be due a probe). */
