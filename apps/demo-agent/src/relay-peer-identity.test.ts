@@ -338,6 +338,19 @@ describe("the peer's address: registry → DID → last-known, one fallback chai
     }
   });
 
+  it('a peer the registry no longer lists does not keep the address the registry gave it', async () => {
+    const relay = relayWith(guardedDrivers());
+    expect(await relay.relay('alpha', 'remember me')).toMatchObject({ ok: true, via: 'registry' });
+    const [row] = await registryDb.query("delete from agent_cards where id = 'alpha' returning *");
+    trusted.setRawResponse('agents/alpha', { status: 503, body: 'overloaded' });
+    try {
+      expect(await relay.relay('alpha', 'are you there')).toMatchObject({ ok: false, status: 503 });
+    } finally {
+      await registryDb.query('insert into agent_cards (id, name, did, url) values ($1, $2, $3, $4)', [row!['id'], row!['name'], row!['did'], row!['url']]);
+      trusted.setDocument('agents/alpha', a2aDocument(agentDid('alpha'), alphaLink.url));
+    }
+  });
+
   it('a definitive answer ends the chain: a DID document that is gone is a 404, never an old address', async () => {
     const relay = relayWith(guardedDrivers());
     expect(await relay.relay('alpha', 'remember me')).toMatchObject({ ok: true, via: 'registry' });

@@ -151,7 +151,7 @@ export class Relay {
   /** The registry lookup, its transient failures retried within a budget shared by every lookup. */
   readonly #lookup: Pipeline;
   /** registry → DID → last-known, as one chain. */
-  readonly #address: Fallback<Found, RelayTarget>;
+  readonly #address: Fallback<Found, Lookup>;
   /** Calls in flight per peer, by family: a flood of strangers' DIDs never takes the operator's peers' slots. */
   readonly #bulkheads: Record<PeerIdentity['family'], BulkheadFamily>;
   #relayed = 0;
@@ -171,9 +171,9 @@ export class Relay {
     );
     this.#address = fallback(
       { name: 'peer-address', registry, fallThroughOn: (failure, kind) => kind === 'error' && !(failure instanceof Answered) },
-      { name: 'registry', run: (context: PolicyContext, target: RelayTarget) => this.#fromRegistry(target, context.signal) },
-      { name: 'did', run: (_: PolicyContext, target: RelayTarget) => this.#fromDid(target) },
-      { name: 'last-known', run: (_: PolicyContext, target: RelayTarget) => this.#fromLastKnown(target) },
+      { name: 'registry', run: (context: PolicyContext, lookup: Lookup) => this.#fromRegistry(lookup, context.signal) },
+      { name: 'did', run: (_: PolicyContext, lookup: Lookup) => this.#fromDid(lookup.target) },
+      { name: 'last-known', run: (_: PolicyContext, lookup: Lookup) => this.#fromLastKnown(lookup) },
     );
     const perPeer = { maxConcurrent: 8, maxQueue: 16, queueTimeoutMs: 2_000, registry };
     this.#bulkheads = {
@@ -302,7 +302,7 @@ export class Relay {
    */
   async #find(target: RelayTarget, notes: string[]): Promise<Found | RelayFailure> {
     try {
-      const { value, skipped } = await this.#address.execute({ input: target });
+      const { value, skipped } = await this.#address.execute({ input: { target, unlisted: false } });
       for (const { failure } of skipped) if (failure instanceof Unavailable && failure.note !== undefined) notes.push(failure.note);
       if (value.via === 'did-stale') notes.push('DID host unavailable: used the cached DID document');
       if (value.via === 'last-known') notes.push('registry and DID host unavailable: used the address the peer was last reached at');
@@ -324,7 +324,8 @@ export class Relay {
   }
 
   /** The registry's row for the peer; unavailable (falls through) when the lookup fails or finds none. */
-  async #fromRegistry(target: RelayTarget, signal: AbortSignal): Promise<Found> {
+  async #fromRegistry(lookup: Lookup, signal: AbortSignal): Promise<Found> {
+    const target = lookup.target;
     const given = target.kind === 'did' ? target.did : target.id;
     const [column, value] = target.kind === 'did' ? ['did', target.did] : ['id', target.id];
     // .retry(false): postgrest-js would otherwise retry a failed read three times (1 + 2 + 4 s); the
@@ -336,7 +337,10 @@ export class Relay {
     if (error !== null) {
       throw new Unavailable(isCircuitRejection(error) ? 'registry unavailable (Supabase breaker open): resolved by DID' : `registry lookup failed (${clipped(error.message)}): resolved by DID`);
     }
-    if (data === null || data.length === 0) throw new Unavailable('not in the registry: resolved by DID');
+    if (data === null || data.length === 0) {
+      lookup.unlisted = true;
+      throw new Unavailable('not in the registry: resolved by DID');
+    }
     const row = data[0] as { id: unknown; did: unknown; url: unknown };
     if (typeof row.id !== 'string' || !isAgentId(row.id) || typeof row.url !== 'string' || !isHttpUrl(row.url)) {
       throw new Answered({ ok: false, status: 502, peer: given, message: `The registry's row for ${given} is not usable: expected an agent id and an http(s) URL`, notes: [] });
@@ -357,11 +361,14 @@ export class Relay {
     throw new Answered(found, notes);
   }
 
-  /** The address the peer was last reached at, found through the registry or its DID. */
-  #fromLastKnown(target: RelayTarget): Found {
-    const peer = this.#namespace.expectedIdentity(target);
+  /**
+   * The address the peer was last reached at, found through the registry or its DID — but not one the
+   * registry gave when the registry has just said the peer is no longer listed.
+   */
+  #fromLastKnown(lookup: Lookup): Found {
+    const peer = this.#namespace.expectedIdentity(lookup.target);
     const last = this.#lastKnown.get(peer);
-    if (last === undefined) throw new Unavailable(undefined);
+    if (last === undefined || (lookup.unlisted && last.source === 'registry')) throw new Unavailable(undefined);
     return { peer, url: last.url, via: 'last-known' };
   }
 
@@ -450,6 +457,13 @@ function isHttpUrl(text: string): boolean {
   if (!URL.canParse(text)) return false;
   const { protocol } = new URL(text);
   return protocol === 'http:' || protocol === 'https:';
+}
+
+/** What the address chain's tiers look at: the target, and what the registry said of it. */
+interface Lookup {
+  readonly target: RelayTarget;
+  /** The registry answered that it does not list the peer (a removed peer keeps no registry address). */
+  unlisted: boolean;
 }
 
 /** A tier could not answer now (its dependency is unavailable): the chain falls through to the next. */
