@@ -1,4 +1,4 @@
-import { trace, type Attributes, type Counter, type Meter } from '@opentelemetry/api';
+import { trace, type Attributes, type BatchObservableResult, type Counter, type Meter } from '@opentelemetry/api';
 import type { CircuitBreakerRegistry, Disposable, PolicyEvent } from '@phlow/circuit-breaker';
 import { toDisposable } from '@phlow/circuit-breaker/internal';
 import {
@@ -104,7 +104,7 @@ class PolicyInstruments {
     const inFlight = gauge(BULKHEAD_IN_FLIGHT_GAUGE);
     const queued = gauge(BULKHEAD_QUEUED_GAUGE);
     const limit = gauge(BULKHEAD_LIMIT_GAUGE);
-    const observe = (result: import('@opentelemetry/api').BatchObservableResult) => {
+    const observe = (result: BatchObservableResult) => {
       for (const [policy, levels] of this.bulkheads) {
         const attributes = { [METRIC_ATTR_POLICY]: policy };
         result.observe(inFlight, levels.inFlight, attributes);
