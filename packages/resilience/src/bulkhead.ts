@@ -54,6 +54,9 @@ export class Bulkhead implements Policy {
   private waiting = 0;
   private head: Waiter | undefined = undefined;
   private tail: Waiter | undefined = undefined;
+  // Set while release() starts waiters: a waiter whose function throws synchronously releases from
+  // inside that loop, and must not start a nested one (100 000 such waiters would overflow the stack).
+  private draining = false;
   // Shared by every fixed-limit call: settling needs no per-call state.
   private readonly releaseValue = <T>(value: T): T => {
     this.release();
@@ -173,10 +176,16 @@ export class Bulkhead implements Policy {
   private release(): void {
     this.running--;
     if (this.registry.policyEventsObserved) this.report('released');
-    while (this.head !== undefined && this.running < this.limit) {
-      const waiter = this.head;
-      this.settleWaiter(waiter);
-      waiter.resolve(this.start(waiter.fn, waiter.parent, waiter.runner));
+    if (this.head === undefined || this.draining) return;
+    this.draining = true;
+    try {
+      while (this.head !== undefined && this.running < this.limit) {
+        const waiter = this.head;
+        this.settleWaiter(waiter);
+        waiter.resolve(this.start(waiter.fn, waiter.parent, waiter.runner));
+      }
+    } finally {
+      this.draining = false;
     }
   }
 

@@ -99,7 +99,8 @@ export class Fallback<T, I = unknown> {
       if (signal?.aborted) throw signal.reason;
       let value: T;
       try {
-        value = await tier.run(context, input);
+        const result = tier.run(context, input);
+        value = await (signal === undefined ? result : untilAborted(result, signal));
       } catch (error) {
         if (signal?.aborted) throw error;
         const reason = this.errorReason(error);
@@ -159,4 +160,33 @@ export function fallback(...args: unknown[]): Fallback<unknown> {
   return hasOptions
     ? new Fallback(args.slice(1) as FallbackTier<unknown>[], first as FallbackOptions)
     : new Fallback(args as FallbackTier<unknown>[]);
+}
+
+/**
+ * `result`, or the signal's reason the moment it aborts: a tier that ignores its signal must not hold
+ * the caller (its late outcome is dropped, never an unhandled rejection).
+ */
+function untilAborted<T>(result: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  const promise = Promise.resolve(result);
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -14,3 +14,26 @@ export function isRejection(error: unknown): boolean {
     RateLimitedError.isInstance(error)
   );
 }
+
+/** How deep {@link wrapsRejection} follows `cause`: enough for real wrapping, bounded against cycles and hostile chains. */
+const MAX_CAUSE_DEPTH = 16;
+
+/**
+ * Whether `error` is a rejection or wraps one in its `cause` chain (an `Error('fetch peer', { cause })`
+ * around an open breaker's error): a wrapped rejection is still a call that was shed, not a failure
+ * of the dependency. Never throws: a `cause` getter that throws ends the walk.
+ */
+export function wrapsRejection(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH; depth++) {
+    if (isRejection(current)) return true;
+    if (typeof current !== 'object' || current === null) return false;
+    try {
+      if (!('cause' in current)) return false;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}

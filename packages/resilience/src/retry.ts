@@ -3,7 +3,7 @@ import { checkDurationMs, checkFunction, checkInteger } from '@phlow/circuit-bre
 import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.js';
 import { type After, asPromise, CALL, Context, contextFor, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, RUN } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
-import { isRejection } from './rejection.js';
+import { wrapsRejection } from './rejection.js';
 import { retryAfterOf } from './retry-after.js';
 import type { RetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
@@ -122,7 +122,7 @@ export class Retry implements Policy {
   }
 
   private shouldRetryError(error: unknown): boolean {
-    if (isRejection(error)) return false;
+    if (wrapsRejection(error)) return false;
     if (CircuitBreakerError.isInstance(error) && !CircuitTimeoutError.isInstance(error)) return false;
     try {
       return this.retryOn(error, 'error') === true;
@@ -186,6 +186,10 @@ export class Retry implements Policy {
       } catch (abortReason) {
         this.giveUp(failure, isError, attempt, 'aborted').catch(() => {});
         throw abortReason;
+      }
+      // A stalled event loop (a long task, a GC pause) can wake us past the deadline: check again.
+      if (this.deadlineMs !== undefined && this.monotonicNow() - startedAt > this.deadlineMs) {
+        return this.giveUp(failure, isError, attempt, 'deadline');
       }
       attempt++;
       if (this.registry.policyEventsObserved) this.reportAttempt(attempt, delay, failure, true);
