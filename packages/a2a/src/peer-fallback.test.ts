@@ -84,4 +84,19 @@ describe('peerFallback: alternative peers, real A2A peers on loopback', () => {
     expect(() => peerFallback([{ sendMessage() {} } as never])).toThrow('peerFallback: client 0 is not protected');
     expect(() => peerFallback([], { names: 'x' } as never)).toThrow('unknown option "names"');
   });
+  it('an abort while a peer call ignores its signal ends the call at once with the reason, the late failure unhandled nowhere', async () => {
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const primary = await peer('primary');
+    const client = await createA2aClient(primary.url, { ...local, peer: 'primary', registry });
+    const planners = peerFallback([client], { registry });
+    let fail!: (error: Error) => void;
+    const controller = new AbortController();
+    const call = planners.call(() => new Promise<never>((_, reject) => (fail = reject)), controller.signal);
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
+    fail(new Error('late'));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await expect(planners.call('nope' as never)).rejects.toThrow(/call needs a function.*nope/);
+  });
 });

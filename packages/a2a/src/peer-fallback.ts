@@ -99,12 +99,17 @@ export class PeerFallback {
 
   /** Runs `fn` with each peer's client in turn until one answers. */
   async call<T>(fn: (client: Client, peer: string) => Promise<T>, signal?: AbortSignal): Promise<PeerAnswer<T>> {
+    if (typeof fn !== 'function') throw new TypeError(`${this.name}: call needs a function (client, peer) => Promise; got ${describeValue(fn)}`);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`${this.name}: signal must be an AbortSignal or undefined; got ${describeValue(signal)}`);
+    }
     const skipped: PeerSkipped[] = [];
     for (let index = 0; index < this.clients.length; index++) {
       if (signal?.aborted) throw signal.reason;
       const peer = this.peers[index]!;
       try {
-        const value = await fn(this.clients[index]!, peer);
+        const pending = fn(this.clients[index]!, peer);
+        const value = await (signal === undefined ? pending : untilAborted(pending, signal));
         if (index > 0) this.report(peer, index, skipped);
         return { value, peer, index, skipped };
       } catch (error) {
@@ -148,4 +153,33 @@ function reasonOf(error: unknown): PeerSkipped['reason'] | undefined {
  */
 export function peerFallback(clients: readonly Client[], options?: PeerFallbackOptions): PeerFallback {
   return new PeerFallback(clients, options);
+}
+
+/**
+ * `result`, or the signal's reason the moment it aborts: a peer call that ignores the signal must not
+ * hold the caller (its late outcome is dropped, never an unhandled rejection).
+ */
+function untilAborted<T>(result: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  const promise = Promise.resolve(result);
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
