@@ -2,7 +2,7 @@ import type { BulkheadEvent, CircuitBreakerRegistry, Clock, TimerHandle } from '
 import { checkDurationMs, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { AdaptiveLimit, isDrop } from './adaptive-limit.js';
 import { BulkheadRejectedError } from './errors.js';
-import { type After, asPromise, CALL, type Context, FIRST_ATTEMPT, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
+import { endOnAbort, type After, asPromise, CALL, type Context, FIRST_ATTEMPT, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { isRejection } from './rejection.js';
 
@@ -101,7 +101,8 @@ export class Bulkhead implements Policy {
 
   /** Runs `fn` in a slot, after waiting in line if the queue has room; rejects with `BulkheadRejectedError` otherwise. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options), undefined, CALL);
+    const parent = parentOf(options);
+    return endOnAbort(this[RUN](fn, parent, undefined, CALL), parent);
   }
 
   /** @internal */

@@ -1,6 +1,6 @@
 import { describeValue } from '@phlow/circuit-breaker/internal';
 import { Bulkhead } from './bulkhead.js';
-import { type After, Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
+import { type After, Context, raceAbort, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
 
 type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined, after?: After) => unknown;
 
@@ -99,31 +99,6 @@ function wrapLayer(layer: Executable<unknown>, next: Layer, inner: Executable<un
 
 /** The innermost layer: the function itself. */
 const callInContext: Layer = (fn, parent) => fn(parent ?? FIRST_ATTEMPT);
-
-/** `promise`, or the signal's reason as soon as it aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** Composes `layers` (policies, breakers, pipelines), outermost first, into one {@link Pipeline}. */
 export function pipeline(...layers: Executable<unknown>[]): Pipeline {

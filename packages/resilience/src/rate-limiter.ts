@@ -1,7 +1,7 @@
 import type { CircuitBreakerRegistry, Clock } from '@phlow/circuit-breaker';
 import { checkInteger, checkNumber } from '@phlow/circuit-breaker/internal';
 import { RateLimitedError } from './errors.js';
-import { type After, CALL, type Context, FIRST_ATTEMPT, invoke, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
+import { endOnAbort, type After, CALL, type Context, FIRST_ATTEMPT, invoke, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, rejectSoon, RUN, settleWith } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 
 /** Options of {@link rateLimiter}. */
@@ -47,7 +47,8 @@ export class RateLimiter implements Policy {
 
   /** Runs `fn` if a token is left; rejects with `RateLimitedError` otherwise. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options), undefined, CALL);
+    const parent = parentOf(options);
+    return endOnAbort(this[RUN](fn, parent, undefined, CALL), parent);
   }
 
   /** @internal */

@@ -1,7 +1,7 @@
 import { CircuitBreakerError, type CircuitBreakerRegistry, type Clock, CircuitTimeoutError, isTransient, type RetryGaveUpEvent } from '@phlow/circuit-breaker';
-import { checkDurationMs, checkFunction, checkInteger } from '@phlow/circuit-breaker/internal';
+import { checkDurationMs, checkFunction, checkInteger, describeValue } from '@phlow/circuit-breaker/internal';
 import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from './backoff.js';
-import { type After, asPromise, CALL, Context, contextFor, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, RUN } from './policy.js';
+import { endOnAbort, type After, asPromise, CALL, Context, contextFor, type Next, parentOf, type Policy, type PolicyContext, type PolicyExecuteOptions, RUN } from './policy.js';
 import { checkOptionsObject, monotonic, resolveClock, resolvePolicyOptions, TIMED_POLICY_OPTION_NAMES, type TimedPolicyOptions } from './policy-options.js';
 import { wrapsRejection } from './rejection.js';
 import { retryAfterOf } from './retry-after.js';
@@ -77,7 +77,7 @@ export class Retry implements Policy {
     this.retryOn = o.retryOn === undefined ? isTransient : checkFunction<RetryClassifier>('retry: retryOn', o.retryOn);
     this.maxRetryAfterMs = o.maxRetryAfterMs === undefined ? 60_000 : checkDurationMs('retry: maxRetryAfterMs', o.maxRetryAfterMs);
     if (o.budget !== undefined && (typeof o.budget !== 'object' || o.budget === null || typeof o.budget.tryAcquire !== 'function')) {
-      throw new TypeError('retry: budget must be a RetryBudget (from retryBudget())');
+      throw new TypeError(`retry: budget must be a RetryBudget (from retryBudget()); got ${describeValue(o.budget)}`);
     }
     this.budget = o.budget;
     this.random = o.random === undefined ? Math.random : checkFunction<() => number>('retry: random', o.random);
@@ -87,7 +87,8 @@ export class Retry implements Policy {
 
   /** Runs `fn`, retrying its transient failures. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    return this[RUN](fn, parentOf(options), undefined, CALL);
+    const parent = parentOf(options);
+    return endOnAbort(this[RUN](fn, parent, undefined, CALL), parent);
   }
 
   /** @internal */

@@ -1,9 +1,13 @@
 // Attacks found in review: each failed before its fix.
-import { CircuitOpenError, CircuitBreakerRegistry, ManualClock, markTransient } from '@phlow/circuit-breaker';
+import { CircuitBreaker, CircuitOpenError, ManualClock, markTransient } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
 import { bulkhead } from './bulkhead.js';
 import { BulkheadRejectedError } from './errors.js';
+import { bulkheadFamily } from './bulkhead-family.js';
 import { fallback } from './fallback.js';
+import { hedge } from './hedge.js';
+import { rateLimiter } from './rate-limiter.js';
+import { timeout } from './timeout.js';
 import { retry } from './retry.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -47,7 +51,11 @@ describe('review attacks', () => {
   it('never retries a rejection wrapped in the cause of another error, even when retryOn says yes', async () => {
     const clock = new ManualClock();
     const policy = retry({ clock, retryOn: () => true, maxAttempts: 5, backoff: { initialDelayMs: 1, jitter: 'none' } });
-    for (const inner of [new CircuitOpenError('b', 1000), BulkheadRejectedError.create('bh', 'full', 1, 0, 1)]) {
+    const open = new CircuitBreaker('open', { logger: false });
+    open.forceOpen();
+    const openError: unknown = await open.execute(() => 1).catch((e: unknown) => e);
+    expect(CircuitOpenError.isInstance(openError)).toBe(true);
+    for (const inner of [openError, BulkheadRejectedError.create('bh', 'full', 1, 0, 1)]) {
       let calls = 0;
       const wrapped = new Error('wrapped', { cause: new Error('mid', { cause: inner }) });
       const call = policy.execute(() => {
@@ -80,5 +88,80 @@ describe('review attacks', () => {
     controller.abort(reason);
     const outcome = await Promise.race([call.catch((e: unknown) => e), flush().then(() => 'still pending')]);
     expect(outcome).toBe(reason);
+  });
+  it('a caller abort ends retry, bulkhead and rateLimiter calls at once even when the function ignores its signal; the late failure is unhandled nowhere', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const bulk = bulkhead({ maxConcurrent: 1 });
+      const policies = [retry({ clock: new ManualClock() }), bulk, rateLimiter({ tokensPerSecond: 10 }), bulkheadFamily({ maxConcurrent: 1 })];
+      for (const policy of policies) {
+        let fail!: (error: Error) => void;
+        const controller = new AbortController();
+        const fn = () => new Promise<never>((_, reject) => (fail = reject));
+        const call = policy instanceof Object && 'get' in policy ? policy.execute('k', fn, { signal: controller.signal }) : (policy as typeof bulk).execute(fn, { signal: controller.signal });
+        const reason = new Error('caller left');
+        controller.abort(reason);
+        const outcome = await Promise.race([call.catch((e: unknown) => e), flush().then(() => 'still pending')]);
+        expect(outcome).toBe(reason);
+        fail(new Error('late'));
+        await flush();
+      }
+      // The slot stays taken until the function really settles: the bulkhead never runs more than its limit.
+      expect(bulk.inFlight).toBe(0);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('hedge and timeout leave no unhandled rejection when losers and late calls fail after the answer', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const clock = new ManualClock();
+      const h = hedge({ clock, delayMs: 10, maxHedged: 3 });
+      const signals: AbortSignal[] = [];
+      const fails: ((e: Error) => void)[] = [];
+      const call = h.execute(({ signal }) => {
+        signals.push(signal);
+        return new Promise<string>((resolve, reject) => {
+          fails.push(reject);
+          if (signals.length === 3) resolve('third');
+        });
+      });
+      for (let i = 0; i < 3; i++) {
+        await flush();
+        clock.advance(10);
+      }
+      expect(await call).toBe('third');
+      expect(signals.length).toBe(3);
+      expect(signals.map((s) => s.aborted)).toEqual([true, true, false]);
+      for (const f of fails) f(new Error('loser'));
+      const t = timeout(5, { clock });
+      let late!: (e: Error) => void;
+      const timed = t.execute(() => new Promise<never>((_, reject) => (late = reject))).catch((e: unknown) => e);
+      clock.advance(5);
+      expect((await timed as Error).name).toBe('TimeoutError');
+      late(new Error('late'));
+      await flush();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a bulkheadFamily keyed by hostile strings keeps them apart and bounded', async () => {
+    const family = bulkheadFamily({ maxConcurrent: 1, maxKeys: 3 });
+    for (const key of ['__proto__', 'constructor', 'x'.repeat(100_000)]) expect(await family.execute(key, () => key)).toBe(key);
+    expect(family.size).toBe(3);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    for (let i = 0; i < 10_000; i++) await family.execute(`k${i}`, () => i);
+    expect(family.size).toBe(3);
+  });
+  it('an invalid budget names the option, the value and what is allowed', () => {
+    expect(() => retry({ budget: { tryAcquire: 1 } as never })).toThrow(/retry: budget must be a RetryBudget \(from retryBudget\(\)\); got .*tryAcquire/);
   });
 });
