@@ -92,21 +92,22 @@ export class RetryBudget {
       this.pending = 0;
     }
     const bucket = Math.floor(this.now() / this.bucketMs);
-    if (bucket !== this.head) {
-      const stale = bucket - this.head;
-      // A whole window passed (or a clock that went back): nothing left to keep.
-      if (!(stale > 0 && stale < BUCKETS)) this.clear();
-      else {
-        for (let i = 1; i <= stale; i++) {
-          const slot = slotOf(this.head + i);
-          this.totalRequests -= this.requests[slot]!;
-          this.totalRetries -= this.retries[slot]!;
-          this.requests[slot] = 0;
-          this.retries[slot] = 0;
-        }
+    // A clock that steps back (a wall clock without monotonicNow) keeps counting in the newest bucket:
+    // forgetting the window there would hand out a fresh budget on every NTP step (and a NaN on every call).
+    if (!(bucket > this.head)) return slotOf(this.head);
+    const stale = bucket - this.head;
+    // A whole window passed: nothing left to keep.
+    if (stale >= BUCKETS) this.clear();
+    else {
+      for (let i = 1; i <= stale; i++) {
+        const slot = slotOf(this.head + i);
+        this.totalRequests -= this.requests[slot]!;
+        this.totalRetries -= this.retries[slot]!;
+        this.requests[slot] = 0;
+        this.retries[slot] = 0;
       }
-      this.head = bucket;
     }
+    this.head = bucket;
     return slotOf(bucket);
   }
 

@@ -9,6 +9,7 @@ import { hedge } from './hedge.js';
 import { rateLimiter } from './rate-limiter.js';
 import { timeout } from './timeout.js';
 import { retry } from './retry.js';
+import { retryBudget } from './retry-budget.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -163,5 +164,18 @@ describe('review attacks', () => {
   });
   it('an invalid budget names the option, the value and what is allowed', () => {
     expect(() => retry({ budget: { tryAcquire: 1 } as never })).toThrow(/retry: budget must be a RetryBudget \(from retryBudget\(\)\); got .*tryAcquire/);
+  });
+  it('a wall clock stepping back (no monotonicNow) does not refill the retry budget', () => {
+    let now = 1_000_000;
+    const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
+    const budget = retryBudget({ ratio: 0, minRetriesPerSecond: 1, windowMs: 1_000, clock });
+    expect(budget.tryAcquire()).toBe(true);
+    expect(budget.tryAcquire()).toBe(false);
+    for (let i = 0; i < 5; i++) {
+      now -= 150; // an NTP step back, across a bucket edge
+      expect(budget.tryAcquire()).toBe(false);
+    }
+    now += 5 * 150 + 1_000; // a whole window after the retry: the floor is back
+    expect(budget.tryAcquire()).toBe(true);
   });
 });
