@@ -77,7 +77,7 @@ export class AdaptiveLimit {
     return this.minRtt;
   }
 
-  /** Tells `listener` each time the limit changes; returns an unsubscribe function. */
+  /** Tells `listener` each time the limit changes; returns an unsubscribe function. A listener that throws is ignored. */
   onLimitChange(listener: (limit: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -93,7 +93,16 @@ export class AdaptiveLimit {
     if (this.algorithm === 'aimd') this.aimd(latencyMs, inFlight, dropped);
     else this.gradient(latencyMs, inFlight, dropped);
     const after = this.limit;
-    if (after !== before) for (const listener of this.listeners) listener(after);
+    if (after !== before) {
+      for (const listener of this.listeners) {
+        try {
+          listener(after);
+        } catch {
+          // A listener is telemetry (as the core's policy-event listeners): its bug must not fail the
+          // call that sampled, nor keep that call's bulkhead slot.
+        }
+      }
+    }
   }
 
   private aimd(latencyMs: number, inFlight: number, dropped: boolean): void {

@@ -151,8 +151,12 @@ export class Bulkhead implements Policy {
     const startedAt = this.monotonicNow();
     const inFlight = this.running;
     const done = (dropped: boolean, measured: boolean) => {
-      if (measured) limit.sample(this.monotonicNow() - startedAt, inFlight, dropped);
-      this.release();
+      try {
+        if (measured) limit.sample(this.monotonicNow() - startedAt, inFlight, dropped);
+      } finally {
+        // Whatever measuring throws (a clock of yours), the slot is given back.
+        this.release();
+      }
     };
     let result: T | PromiseLike<T>;
     try {

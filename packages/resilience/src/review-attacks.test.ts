@@ -1,6 +1,7 @@
 // Attacks found in review: each failed before its fix.
 import { CircuitBreaker, CircuitOpenError, ManualClock, markTransient } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
+import { adaptiveLimit } from './adaptive-limit.js';
 import { bulkhead } from './bulkhead.js';
 import { BulkheadRejectedError } from './errors.js';
 import { bulkheadFamily } from './bulkhead-family.js';
@@ -177,5 +178,16 @@ describe('review attacks', () => {
     }
     now += 5 * 150 + 1_000; // a whole window after the retry: the floor is back
     expect(budget.tryAcquire()).toBe(true);
+  });
+  it('an onLimitChange listener that throws neither fails the call nor keeps its slot', async () => {
+    const clock = new ManualClock();
+    const limit = adaptiveLimit({ algorithm: 'aimd', initialLimit: 2, maxLimit: 10 });
+    limit.onLimitChange(() => {
+      throw new Error('listener bug');
+    });
+    const bulk = bulkhead({ maxConcurrent: limit, clock });
+    for (let i = 0; i < 5; i++) expect(await bulk.execute(() => i)).toBe(i);
+    expect(limit.limit).toBeGreaterThan(2);
+    expect(bulk.inFlight).toBe(0);
   });
 });
