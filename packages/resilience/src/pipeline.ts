@@ -65,7 +65,16 @@ function wrapLayer(layer: Executable<unknown>, next: Layer, inner: Executable<un
     // (`next` runs that policy, handing it `after`.)
     const bulk = layer;
     return (fn, parent, after) => {
-      if (after === undefined && bulk.tryAcquireSlot()) return next(fn, parent, bulk.releaseSlot);
+      if (after === undefined && bulk.tryAcquireSlot()) {
+        try {
+          return next(fn, parent, bulk.releaseSlot);
+        } catch (error) {
+          // A policy throws synchronously only before it has taken `after` (a clock of yours that
+          // throws): its slot must come back, or the bulkhead loses it for good.
+          bulk.releaseSlot();
+          throw error;
+        }
+      }
       return bulk[RUN](fn, parent, after, next as Next);
     };
   }

@@ -6,6 +6,7 @@ import { bulkhead } from './bulkhead.js';
 import { BulkheadRejectedError } from './errors.js';
 import { bulkheadFamily } from './bulkhead-family.js';
 import { fallback } from './fallback.js';
+import { pipeline } from './pipeline.js';
 import { hedge } from './hedge.js';
 import { rateLimiter } from './rate-limiter.js';
 import { timeout } from './timeout.js';
@@ -189,5 +190,16 @@ describe('review attacks', () => {
     for (let i = 0; i < 5; i++) expect(await bulk.execute(() => i)).toBe(i);
     expect(limit.limit).toBeGreaterThan(2);
     expect(bulk.inFlight).toBe(0);
+  });
+  it('a policy inside a bulkhead that throws synchronously (a clock of yours that throws) gives the slot back', async () => {
+    let broken = false;
+    const clock = { now: () => 0, monotonicNow: () => { if (broken) throw new Error('clock broke'); return 0; }, setTimeout: () => 0, clearTimeout: () => {} };
+    const bulk = bulkhead({ maxConcurrent: 1 });
+    const policy = pipeline(bulk, rateLimiter({ tokensPerSecond: 10, clock }));
+    broken = true;
+    await expect(policy.execute(() => 1)).rejects.toThrow('clock broke');
+    expect(bulk.inFlight).toBe(0);
+    broken = false;
+    expect(await policy.execute(() => 2)).toBe(2);
   });
 });
