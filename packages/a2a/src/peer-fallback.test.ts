@@ -99,4 +99,24 @@ describe('peerFallback: alternative peers, real A2A peers on loopback', () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     await expect(planners.call('nope' as never)).rejects.toThrow(/call needs a function.*nope/);
   });
+  it('falls through a peer whose @phlow/resilience bulkhead or rate limiter refused, or whose timeout policy gave up', async () => {
+    // @phlow/resilience is not a dependency of this package: its errors are built here the way any copy
+    // of it builds them (the same marker keys; resilience's own suite pins those keys).
+    const { errorMarker } = await import('@phlow/circuit-breaker/internal');
+    class BulkheadRejectedError extends Error {}
+    errorMarker('phlow.resilience.bulkhead-rejected-error').mark(BulkheadRejectedError, 'BulkheadRejectedError');
+    class TimeoutError extends Error {}
+    errorMarker('phlow.resilience.timeout-error').mark(TimeoutError, 'TimeoutError');
+    const registry = new CircuitBreakerRegistry({ logger: false });
+    const [a, b, c] = await Promise.all([peer('a'), peer('b'), peer('c')]);
+    const clients = await Promise.all([a, b, c].map((p, i) => createA2aClient(p.url, { ...local, peer: `p${i}`, registry })));
+    const chain = peerFallback(clients, { registry });
+    const answer = await chain.call(async (_client, name) => {
+      if (name === 'p0') throw new BulkheadRejectedError('full');
+      if (name === 'p1') throw new TimeoutError('slow');
+      return name;
+    });
+    expect(answer.peer).toBe('p2');
+    expect(answer.skipped.map((s) => [s.peer, s.reason])).toEqual([['p0', 'rejected'], ['p1', 'timeout']]);
+  });
 });

@@ -42,6 +42,12 @@ export interface PeerFallbackOptions {
 
 const MARKER = errorMarker('phlow.a2a.peers-unavailable-error');
 
+// @phlow/resilience's errors, recognised by their markers (this package does not depend on it): a
+// peer's full bulkhead or spent rate limit is a refusal, its timeout policy's error a timeout — both
+// reasons to ask the next peer, as an open breaker is. The keys are those @phlow/resilience marks with.
+const RESILIENCE_REJECTIONS = [errorMarker('phlow.resilience.bulkhead-rejected-error'), errorMarker('phlow.resilience.rate-limited-error')];
+const RESILIENCE_TIMEOUT = errorMarker('phlow.resilience.timeout-error');
+
 /** Every peer of a {@link PeerFallback} failed; `failures` says how each one did, in order. */
 export class PeersUnavailableError extends Error {
   readonly failures: readonly PeerSkipped[];
@@ -139,7 +145,8 @@ export class PeerFallback {
 
 function reasonOf(error: unknown): PeerSkipped['reason'] | undefined {
   if (CircuitOpenError.isInstance(error) || CircuitFamilyFullError.isInstance(error)) return 'rejected';
-  if (CircuitTimeoutError.isInstance(error)) return 'timeout';
+  if (RESILIENCE_REJECTIONS.some((marker) => marker.isMarked(error))) return 'rejected';
+  if (CircuitTimeoutError.isInstance(error) || RESILIENCE_TIMEOUT.isMarked(error)) return 'timeout';
   if (CircuitBreakerError.isInstance(error)) return 'rejected';
   return isA2aPeerFailure(error) ? 'error' : undefined;
 }

@@ -3,7 +3,7 @@ import { CircuitBreaker, CircuitOpenError, ManualClock, markTransient } from '@p
 import { describe, expect, it } from 'vitest';
 import { adaptiveLimit } from './adaptive-limit.js';
 import { bulkhead } from './bulkhead.js';
-import { BulkheadRejectedError } from './errors.js';
+import { BulkheadRejectedError, RateLimitedError, TimeoutError } from './errors.js';
 import { bulkheadFamily } from './bulkhead-family.js';
 import { fallback } from './fallback.js';
 import { pipeline } from './pipeline.js';
@@ -201,5 +201,11 @@ describe('review attacks', () => {
     expect(bulk.inFlight).toBe(0);
     broken = false;
     expect(await policy.execute(() => 2)).toBe(2);
+  });
+  it('marks its errors with the keys @phlow/a2a recognises them by (it does not import this package)', () => {
+    const marked = (value: object, key: string) => (value as Record<symbol, unknown>)[Symbol.for(key)] === true;
+    expect(marked(BulkheadRejectedError.prototype, 'phlow.resilience.bulkhead-rejected-error')).toBe(true);
+    expect(marked(RateLimitedError.prototype, 'phlow.resilience.rate-limited-error')).toBe(true);
+    expect(marked(TimeoutError.prototype, 'phlow.resilience.timeout-error')).toBe(true);
   });
 });
