@@ -8,7 +8,7 @@ import {
   CircuitTimeoutError,
   getCircuitBreakerRegistry,
 } from '@phlow/circuit-breaker';
-import { checkKnownKeys, describeValue, errorMarker } from '@phlow/circuit-breaker/internal';
+import { checkKnownKeys, describeValue, errorMarker, untilAborted } from '@phlow/circuit-breaker/internal';
 import { isA2aPeerFailure } from './classify-a2a-error.js';
 import { a2aProtectionOf } from './protect-a2a-client.js';
 
@@ -162,31 +162,3 @@ export function peerFallback(clients: readonly Client[], options?: PeerFallbackO
   return new PeerFallback(clients, options);
 }
 
-/**
- * `result`, or the signal's reason the moment it aborts: a peer call that ignores the signal must not
- * hold the caller (its late outcome is dropped, never an unhandled rejection).
- */
-function untilAborted<T>(result: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  const promise = Promise.resolve(result);
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

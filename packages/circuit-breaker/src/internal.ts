@@ -12,3 +12,4 @@ export { CIRCUIT_BREAKER_OPTION_NAMES } from './options.js';
 export { readAtMost } from './read-at-most.js';
 export type { BodyRead } from './read-at-most.js';
 export { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, checkNumber, checkOneOf, describeValue } from './validate.js';
+export { untilAborted } from './until-aborted.js';

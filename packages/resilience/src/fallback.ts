@@ -1,5 +1,5 @@
 import { CircuitBreakerError, type CircuitBreakerRegistry, CircuitTimeoutError, isTransient } from '@phlow/circuit-breaker';
-import { checkFunction, describeValue } from '@phlow/circuit-breaker/internal';
+import { checkFunction, describeValue, untilAborted } from '@phlow/circuit-breaker/internal';
 import { FallbackExhaustedError, type TierFailure, TimeoutError } from './errors.js';
 import { FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf } from './policy.js';
 import { checkOptionsObject, POLICY_OPTION_NAMES, type PolicyOptions, resolvePolicyOptions } from './policy-options.js';
@@ -162,31 +162,3 @@ export function fallback(...args: unknown[]): Fallback<unknown> {
     : new Fallback(args as FallbackTier<unknown>[]);
 }
 
-/**
- * `result`, or the signal's reason the moment it aborts: a tier that ignores its signal must not hold
- * the caller (its late outcome is dropped, never an unhandled rejection).
- */
-function untilAborted<T>(result: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  const promise = Promise.resolve(result);
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

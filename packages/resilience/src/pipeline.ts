@@ -1,6 +1,6 @@
-import { describeValue } from '@phlow/circuit-breaker/internal';
+import { describeValue, untilAborted } from '@phlow/circuit-breaker/internal';
 import { Bulkhead } from './bulkhead.js';
-import { type After, Context, raceAbort, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
+import { type After, Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
 
 type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined, after?: After) => unknown;
 
@@ -38,7 +38,7 @@ export class Pipeline implements Policy {
     const parent = parentOf(options);
     const result = this.settled(fn, parent);
     const signal = parent?.abortSignal();
-    return signal === undefined ? result : raceAbort(result, signal);
+    return signal === undefined ? result : untilAborted(result, signal);
   }
 
   /** @internal */

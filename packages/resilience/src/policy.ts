@@ -1,4 +1,4 @@
-import { describeValue } from '@phlow/circuit-breaker/internal';
+import { describeValue, untilAborted } from '@phlow/circuit-breaker/internal';
 
 /** What a function run through a policy or a pipeline receives. */
 export interface PolicyContext {
@@ -156,33 +156,8 @@ export function invoke<T>(next: Next, fn: Fn<T>, context: Context): Promise<T> {
   }
 }
 
-/** `promise`, or the signal's reason as soon as it aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** A public `execute`'s promise: with a caller signal, its abort ends the call at once, whatever the function does. */
 export function endOnAbort<T>(promise: Promise<T>, parent: Context | undefined): Promise<T> {
   const signal = parent?.abortSignal();
-  return signal === undefined ? promise : raceAbort(promise, signal);
+  return signal === undefined ? promise : untilAborted(promise, signal);
 }
