@@ -37,6 +37,11 @@ export interface CallDurationProducerScope {
    * series disappears from the next collection; otherwise they use SDK instruments, which keep it.
    */
   readsSeries?: boolean;
+  /**
+   * The object a reader holds in its `metricProducers`, so that the readers carrying a producer can be told
+   * from those that do not (see `reader-coverage.ts`).
+   */
+  instance?: object;
 }
 
 const sources = new Set<CallDurationSource>();
@@ -50,8 +55,24 @@ export function registerCallDurationProducer(producer: CallDurationProducerScope
 
 /** @internal True when some live producer reports instrumentations of `meterProvider`. */
 export function hasCallDurationProducerFor(meterProvider: MeterProvider): boolean {
-  for (const producer of producers) if (producer.scope === undefined || producer.scope === meterProvider) return true;
+  for (const producer of producers) if (covers(producer, meterProvider)) return true;
   return false;
+}
+
+/**
+ * @internal True when `candidate` (an entry of a reader's `metricProducers`) is a live producer that reports
+ * instrumentations of `meterProvider`.
+ */
+export function isProducerFor(candidate: unknown, meterProvider: MeterProvider): boolean {
+  for (const producer of producers) {
+    if (producer.instance === candidate && covers(producer, meterProvider)) return true;
+  }
+  return false;
+}
+
+/** @internal `producer` reports the instrumentations of `meterProvider`. */
+export function covers(producer: CallDurationProducerScope, meterProvider: MeterProvider): boolean {
+  return producer.scope === undefined || producer.scope === meterProvider;
 }
 
 /** @internal An instrumentation's durations become visible to producers until disposed. */
@@ -67,7 +88,7 @@ export function registerCallDurationSource(source: CallDurationSource): Disposab
 export function hasSeriesProducerFor(meterProvider: MeterProvider): boolean {
   let any = false;
   for (const producer of producers) {
-    if (producer.scope !== undefined && producer.scope !== meterProvider) continue;
+    if (!covers(producer, meterProvider)) continue;
     if (producer.readsSeries !== true) return false;
     any = true;
   }

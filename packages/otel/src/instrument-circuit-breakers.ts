@@ -4,6 +4,7 @@ import { checkInteger, checkKnownKeys, combineDisposables } from '@phlow/circuit
 import { BreakerSeriesTable, seriesMetricData, type BreakerSeries } from './breaker-series.js';
 import type { CallDurationPoint } from './call-duration-aggregate.js';
 import { hasCallDurationProducerFor, hasSeriesProducerFor, registerCallDurationSource } from './call-duration-hub.js';
+import { partialReaderCoverage, warnReadersWithoutProducer, watchReaderCoverage } from './reader-coverage.js';
 import { isBreakerSpanContext, rejectionAttributes } from './breaker-span.js';
 import { CircuitBreakerMetrics } from './circuit-breaker-metrics.js';
 import { instrumentPolicyEvents } from './policy-telemetry.js';
@@ -130,10 +131,16 @@ export function instrumentCircuitBreakers(
     throw new TypeError(`instrumentCircuitBreakers needs a CircuitBreakerRegistry or a CircuitBreaker; got ${describeValue(source)}`);
   }
 
-  const durationMode = withMetrics ? resolveDurationMode(durationsOption, meterProvider) : 'off';
+  // Some readers carry a producer, some not: what went through producers only would miss the latter, so the
+  // series (and, by default, durations) take SDK instruments, which every reader collects.
+  const partialCoverage = withMetrics ? partialReaderCoverage(meterProvider) : undefined;
+  const durationMode = withMetrics
+    ? resolveDurationMode(partialCoverage !== undefined && durationsOption === true ? 'sdk-histogram' : durationsOption, meterProvider)
+    : 'off';
   // Series through the producer when every producer of the provider reads them: then a retired
   // member's series really leaves the export (SDK instruments would keep reporting it).
-  const seriesByProducer = withMetrics && hasSeriesProducerFor(meterProvider);
+  const seriesByProducer = withMetrics && partialCoverage === undefined && hasSeriesProducerFor(meterProvider);
+  if (partialCoverage !== undefined) warnReadersWithoutProducer(meterProvider, partialCoverage, durationMode);
   /** Each instrumented breaker's metric subscriptions, so a breaker can move from an overflow to its own series. */
   const metricAttachments = new Map<CircuitBreaker, Disposable>();
   const table: BreakerSeriesTable = new BreakerSeriesTable(maxSeriesNames, maxSeriesPerFamily, seriesByProducer, ({ name, family, cap }) =>
@@ -193,10 +200,13 @@ export function instrumentCircuitBreakers(
           ...(seriesByProducer ? { readSeriesMetrics: (endTimeMs: number) => seriesMetricData(table.all(), endTimeMs) } : {}),
         })
       : undefined;
+  // A reader without a producer that could not be seen when instrumenting is told apart when it collects.
+  const coverageWatch = seriesByProducer || durationMode === 'producer' ? watchReaderCoverage(meterProvider, seriesByProducer) : undefined;
   let disposed = false;
   const dispose = () => {
     if (disposed) return;
     disposed = true;
+    coverageWatch?.dispose();
     durationSource?.dispose();
     collection?.dispose();
     policies?.dispose();

@@ -10,6 +10,7 @@ import {
   type CallDurationProducerScope,
 } from '../call-duration-hub.js';
 import type { CallDurationPoint } from '../call-duration-aggregate.js';
+import { noteProducerCollection } from '../reader-coverage.js';
 import { histogramDataPoint, histogramMetricData } from '../breaker-series.js';
 import { CALL_DURATION_BUCKETS, CALL_DURATION_HISTOGRAM, INSTRUMENTATION_SCOPE } from '../telemetry-names.js';
 import { VERSION } from '../version.js';
@@ -24,7 +25,10 @@ import { describeValue } from '../describe-value.js';
  * `startTelemetry` wires one into its readers. With your own SDK set-up, add it to each reader
  * (`PrometheusExporter`, `PeriodicExportingMetricReader` and any `MetricReader` take `metricProducers`)
  * before calling `instrumentCircuitBreakers`, which checks for a live producer when it starts and
- * falls back to an SDK histogram when there is none.
+ * falls back to an SDK histogram when there is none. Give it to every reader of the meter provider: when
+ * some reader lacks one, the instrumentation sends the breaker metrics through SDK instruments instead
+ * (so that reader still gets them) and says so on `diag`; a reader it could not see when instrumenting
+ * is warned about when it collects.
  *
  * Being outside the SDK's pipeline, the histogram is always cumulative (a reader's temporality
  * preference does not apply) and views (renames, other buckets, drops) do not apply to it.
@@ -36,7 +40,7 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
   // readsSeries: instrumentations report their state, counts, transitions, time per state and recoveries
   // here too, so that a retired family member's series leaves the next collection (an SDK instrument
   // would keep exporting it).
-  private readonly scope: CallDurationProducerScope = { scope: undefined, readsSeries: true };
+  private readonly scope: CallDurationProducerScope = { scope: undefined, readsSeries: true, instance: this };
   private readonly registration: Disposable;
 
   /** Reports every instrumentation in the process that aggregates durations, until {@link dispose}d. */
@@ -67,6 +71,8 @@ export class CircuitBreakerMetricProducer implements MetricProducer, Disposable 
   }
 
   async collect(): Promise<CollectionResult> {
+    // Before any await: the reader that calls us is still in the synchronous stretch its collection began in.
+    noteProducerCollection(this.scope);
     const endTime = hrTime();
     // Every series has the same boundaries: one array per collection, as the SDK shares its aggregator's.
     const boundaries = [...CALL_DURATION_BUCKETS];
