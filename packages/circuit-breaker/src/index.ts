@@ -17,6 +17,8 @@ export type {
   StateChangeEvent,
 } from './circuit-events.js';
 export type { CallContext, ExecuteOptions } from './call-context.js';
+export { DURATION_SAMPLING_DEFAULTS } from './call-durations.js';
+export type { CallDurationListener, CallDurationOptions, CallDurationOutcome, DurationSampling } from './call-durations.js';
 export {
   CircuitBreakerError,
   CircuitFamilyFullError,

@@ -5,6 +5,7 @@
  */
 export { ADAPTER_OPTION_NAMES, KEYED_ADAPTER_OPTION_NAMES, checkFamilyName, resolveAdapterOptions, resolveFamilyBounds } from './adapter-options.js';
 export type { AdapterDefaults, ResolvedAdapterOptions } from './adapter-options.js';
+export { resolveDurationSampling } from './call-durations.js';
 export { errorMarker } from './error-marker.js';
 export type { ErrorMarker } from './error-marker.js';
 export { combineDisposables, Emitter, toDisposable } from './event.js';

@@ -49,6 +49,8 @@ export class PendingCall implements CallContext, AbortWaiter {
     readonly generation: number,
     readonly startedAt: number,
     private readonly callerSignal: AbortSignal | undefined,
+    /** The calls it stands for, when timed for sampling duration listeners (see `DurationSampler`). */
+    readonly weight = 1,
   ) {}
 
   /** @internal Receives the promise's resolving functions (see `captureResolvers`). */

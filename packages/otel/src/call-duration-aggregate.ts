@@ -46,8 +46,12 @@ export class CallDurationAggregate {
     this.counts = new Float64Array(this.last + 1);
   }
 
-  /** Records one call of `durationMs` milliseconds. NaN (an untimed call) and negative values are dropped, as the SDK drops them. */
-  recordMs(durationMs: number): void {
+  /**
+   * Records one call of `durationMs` milliseconds, standing for `weight` calls (a sampled call stands
+   * for itself and the calls skipped before it). NaN (an untimed call) and negative values are dropped,
+   * as the SDK drops them.
+   */
+  recordMs(durationMs: number, weight = 1): void {
     if (!(durationMs >= 0)) return;
     const seconds = durationMs / 1000;
     // Linear from the bottom: most calls land in the first buckets, so this beats a binary search on 14.
@@ -55,9 +59,9 @@ export class CallDurationAggregate {
     const last = this.last;
     let bucket = 0;
     while (bucket < last && seconds > boundaries[bucket]!) bucket++;
-    this.counts[bucket]!++;
-    this.count++;
-    this.sum += seconds;
+    this.counts[bucket]! += weight;
+    this.count += weight;
+    this.sum += seconds * weight;
     if (seconds < this.min) this.min = seconds;
     if (seconds > this.max) this.max = seconds;
   }

@@ -24,7 +24,7 @@ export interface CircuitBreakerInstrumentationConfig extends InstrumentationConf
   readonly registry?: CircuitBreakerRegistry;
 }
 
-const CONFIG_NAMES = ['enabled', 'registry', 'metrics', 'callDurations', 'spanEvents', 'maxSeriesNames', 'maxSeriesPerFamily', 'policyEvents', 'maxPolicyNames'] as const;
+const CONFIG_NAMES = ['enabled', 'registry', 'metrics', 'callDurations', 'callDurationSampling', 'spanEvents', 'maxSeriesNames', 'maxSeriesPerFamily', 'policyEvents', 'maxPolicyNames'] as const;
 
 /**
  * The circuit breakers' telemetry as an OpenTelemetry `Instrumentation`, for an app that sets up the SDK

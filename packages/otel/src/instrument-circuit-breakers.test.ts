@@ -490,18 +490,75 @@ describe('instrumentCircuitBreakers: several instrumentations on one meter provi
   });
 });
 
+describe('instrumentCircuitBreakers: which calls the duration histogram times', () => {
+  /** `n` calls on `clock`, all in the same millisecond (a breaker far above 1000 calls a second), a fifth of them failing. */
+  async function busy(registry: CircuitBreakerRegistry, n: number): Promise<void> {
+    const breaker = registry.getBreaker('busy', { failureThreshold: 1_000_000 });
+    for (let i = 0; i < n; i++) await settle(breaker.execute(() => (i % 5 === 4 ? Promise.reject(new DependencyError('5xx')) : Promise.resolve(i))));
+  }
+
+  it('by default times every call up to 1000 a second, then a sample whose weights still count the calls, exported through the producer', async () => {
+    const { registry, reader, instrumentation } = setUp({}, {}, { producer: true });
+    const timed: number[] = [];
+    registry.getBreaker('busy', { failureThreshold: 1_000_000 }).onCallDuration((_, __, weight) => timed.push(weight));
+    await busy(registry, 20_000);
+    const metrics = await reader.metrics();
+    const durations = histogramValues(metrics.get('phlow.circuit_breaker.call.duration'));
+    const success = durations['name=busy,outcome=success']!.count;
+    const failure = durations['name=busy,outcome=failure']!.count;
+    // Estimates from ~1000 + 19 000 / 64 timed calls: the total is exact up to the last timed call,
+    // the split by outcome is unbiased (a fifth failing).
+    expect(success + failure).toBeLessThanOrEqual(20_000);
+    expect(success + failure).toBeGreaterThan(20_000 - 128);
+    expect(failure / (success + failure)).toBeGreaterThan(0.2 - 0.05);
+    expect(failure / (success + failure)).toBeLessThan(0.2 + 0.05);
+    // The calls counter stays exact.
+    expect(pointValues(metrics.get('phlow.circuit_breaker.calls'))).toMatchObject({ 'name=busy,outcome=success': 16_000, 'name=busy,outcome=failure': 4_000 });
+    expect(instrumentation.readCallDurations().reduce((n, point) => n + point.count, 0)).toBe(success + failure);
+    // Our own listener shares the breaker's sampler: the same few calls were timed.
+    expect(timed.length).toBeLessThan(1_000 + (19_000 / 64) * 1.5);
+    expect(timed.slice(0, 1_000).every((weight) => weight === 1)).toBe(true);
+  });
+
+  it('`callDurationSampling: false` times every call, as the SDK-histogram path does', async () => {
+    for (const options of [{ callDurationSampling: false }, { callDurations: 'sdk-histogram' }] as const) {
+      const { registry, reader } = setUp({}, options, { producer: true });
+      await busy(registry, 3_000);
+      const durations = histogramValues((await reader.metrics()).get('phlow.circuit_breaker.call.duration'));
+      expect(durations['name=busy,outcome=success']!.count).toBe(2_400);
+      expect(durations['name=busy,outcome=failure']!.count).toBe(600);
+    }
+  });
+
+  it('`callDurationSampling` tunes the limits', async () => {
+    const { registry, instrumentation } = setUp({}, { callDurationSampling: { everyCallUpTo: 2_000, thenOneIn: 4 } }, { producer: true });
+    const timed: number[] = [];
+    registry.getBreaker('busy', { failureThreshold: 1_000_000 }).onCallDuration((_, __, weight) => timed.push(weight), { sampling: { everyCallUpTo: 0, thenOneIn: 1_000 } });
+    await busy(registry, 10_000);
+    // The tightest limits of the breaker's listeners apply: every call up to 2000, then one in 4.
+    expect(timed.slice(0, 2_000).every((weight) => weight === 1)).toBe(true);
+    expect(timed.length).toBeGreaterThan(2_000 + (8_000 / 4) * 0.75);
+    expect(timed.length).toBeLessThan(2_000 + (8_000 / 4) * 1.25);
+    expect(instrumentation.readCallDurations().reduce((n, point) => n + point.count, 0)).toBeGreaterThan(10_000 - 8);
+  });
+});
+
 describe('instrumentCircuitBreakers: bad options', () => {
   const registry = new CircuitBreakerRegistry({ logger: false });
   it.each([
     [{ maxSeriesNames: 0 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 0'],
     [{ maxSeriesNames: 1.5 }, RangeError, 'maxSeriesNames must be an integer >= 1; got 1.5'],
     [{ maxSeriesPerFamily: 0 }, RangeError, 'maxSeriesPerFamily must be an integer >= 1; got 0'],
-    [{ perKeySeries: false }, TypeError, 'instrumentCircuitBreakers options: unknown option "perKeySeries"; allowed: meterProvider, metrics, callDurations, spanEvents, maxSeriesNames, maxSeriesPerFamily'],
+    [{ perKeySeries: false }, TypeError, 'instrumentCircuitBreakers options: unknown option "perKeySeries"; allowed: meterProvider, metrics, callDurations, callDurationSampling, spanEvents, maxSeriesNames, maxSeriesPerFamily'],
     [{ metrics: 1 }, TypeError, 'metrics must be true or false; got 1'],
     [{ callDurations: 'off' }, TypeError, 'callDurations must be true, false, "producer" or "sdk-histogram"; got "off"'],
     [{ spanEvents: null }, TypeError, 'spanEvents must be true or false; got null'],
+    [{ callDurationSampling: true }, TypeError, 'callDurationSampling must be false or an object { everyCallUpTo?, thenOneIn? }; got true'],
+    [{ callDurationSampling: { thenOneIn: 0 } }, RangeError, 'callDurationSampling.thenOneIn must be an integer from 1 to 1000000; got 0'],
+    [{ callDurationSampling: { everyCallUpTo: -1 } }, RangeError, 'callDurationSampling.everyCallUpTo must be an integer >= 0; got -1'],
+    [{ callDurationSampling: { oneIn: 8 } }, TypeError, 'callDurationSampling: unknown option "oneIn"; allowed: everyCallUpTo, thenOneIn'],
     [{ meterProvider: {} }, TypeError, 'meterProvider must be an OpenTelemetry MeterProvider (with getMeter); got an object'],
-    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, callDurations, spanEvents, maxSeriesNames, maxSeriesPerFamily'],
+    [{ maxSeries: 3 }, TypeError, 'instrumentCircuitBreakers options: unknown option "maxSeries"; allowed: meterProvider, metrics, callDurations, callDurationSampling, spanEvents, maxSeriesNames, maxSeriesPerFamily'],
   ])('%o throws', (options, type, message) => {
     expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(type);
     expect(() => instrumentCircuitBreakers(registry, options as never)).toThrow(message);
