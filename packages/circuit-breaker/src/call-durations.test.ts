@@ -116,14 +116,13 @@ describe('CircuitBreaker.onCallDuration: what a listener hears', () => {
     expect(breaker.getStats().total_successes).toBe(20_000);
     expect(heard.slice(0, 100).every((h) => h.weight === 1)).toBe(true);
     const sampled = heard.slice(100);
-    // ~ 19 900 / 16 timed calls, each standing for 1..31 calls
-    expect(sampled.length).toBeGreaterThan(19_900 / 16 / 1.25);
-    expect(sampled.length).toBeLessThan((19_900 / 16) * 1.25);
-    expect(sampled.every((h) => h.weight >= 1 && h.weight <= 31 && Number.isInteger(h.weight))).toBe(true);
-    // The weights count every call up to the last timed one: at most 30 calls after it are unheard.
+    // One timed call in each run of 16 after the first 100, each standing for its run
+    expect(sampled.length).toBeGreaterThanOrEqual(Math.floor(19_900 / 16));
+    expect(sampled.length).toBeLessThanOrEqual(Math.ceil(19_900 / 16));
+    expect(sampled.every((h) => h.weight === 16)).toBe(true);
+    // The weights count the calls to within one run (the current one may be weighed ahead of its end).
     const counted = sum(heard.map((h) => h.weight));
-    expect(counted).toBeLessThanOrEqual(20_000);
-    expect(counted).toBeGreaterThan(20_000 - 31);
+    expect(Math.abs(counted - 20_000)).toBeLessThan(16);
   });
 
   it('starts a new second on the timed calls own clock reads: every call is timed again after it', async () => {
@@ -141,6 +140,28 @@ describe('CircuitBreaker.onCallDuration: what a listener hears', () => {
     expect(run).toBeGreaterThanOrEqual(0);
     expect(run).toBeLessThanOrEqual(1);
     expect(sum(heard.map((h) => h.weight))).toBeGreaterThan(4_000 - 20);
+  });
+
+  it('weighs each outcome without bias when outcomes follow the traffic: the failing tail of every burst', async () => {
+    // Bursts of 150 calls, one a second, the last 50 of each failing (the slow tail of a batch, say):
+    // every burst goes past `everyCallUpTo`, so its tail is sampled, and the untimed end of one burst
+    // must not be counted as the first timed call of the next (always a success here).
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker('bursts', { clock, logger: false, failureThreshold: 1_000_000, random: seeded(5) });
+    const { heard } = listen(breaker, { sampling: { everyCallUpTo: 100, thenOneIn: 16 } });
+    for (let burst = 0; burst < 400; burst++) {
+      for (let i = 0; i < 150; i++) {
+        await breaker.execute(() => (i >= 100 ? Promise.reject(new Error('tail')) : 'ok')).catch(() => {});
+      }
+      clock.advance(1_000);
+    }
+    const failures = sum(heard.filter((h) => h.outcome === 'failure').map((h) => h.weight));
+    const successes = sum(heard.filter((h) => h.outcome === 'success').map((h) => h.weight));
+    expect(failures / 20_000).toBeGreaterThan(0.9);
+    expect(failures / 20_000).toBeLessThan(1.1);
+    expect(successes / 40_000).toBeGreaterThan(0.95);
+    expect(successes / 40_000).toBeLessThan(1.05);
+    expect(Math.abs(failures + successes - 60_000)).toBeLessThan(16);
   });
 
   it('is not fooled by periodic traffic: a slow call every 8th is weighed as 1/8 of the calls', async () => {

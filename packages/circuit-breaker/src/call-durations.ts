@@ -5,8 +5,8 @@ export type CallDurationOutcome = 'success' | 'failure' | 'timeout' | 'ignored';
 
 /**
  * A timed call ended: how, after how many milliseconds, and how many calls it stands for — 1 when
- * every call is timed; under sampling, itself and the untimed calls since the previous timed one, so
- * that summing `weight` estimates the number of calls without bias.
+ * every call is timed; under sampling, `thenOneIn`: it was picked at random from a run of that many
+ * calls, so that summing `weight` (per outcome, per bucket) estimates the calls without bias.
  */
 export type CallDurationListener = (outcome: CallDurationOutcome, durationMs: number, weight: number) => void;
 
@@ -18,7 +18,7 @@ export type CallDurationListener = (outcome: CallDurationOutcome, durationMs: nu
 export interface DurationSampling {
   /** Every call is timed while the breaker times at most this many a second (default 1000; 0: sample from the first call). */
   readonly everyCallUpTo?: number;
-  /** Beyond that, one call in this many on average is timed, picked at random (default 64; 1: every call). */
+  /** Beyond that, one call in each run of this many is timed, picked at random (default 64; 1: every call). */
   readonly thenOneIn?: number;
 }
 
@@ -67,15 +67,22 @@ export function resolveDurationSampling(option: string, sampling: unknown): Reso
  *
  * Every call is timed until `everyCallUpTo` have been in the current second (a second measured on the
  * timed calls' own clock reads, so a busy breaker notices a new second within `thenOneIn` calls on
- * average); after that the gap to the next timed call is uniform in [1, 2·thenOneIn − 1]. Random gaps,
- * not every n-th call: traffic with a period (a batch cycling through n kinds of request) cannot hide
- * its slow kind between samples.
+ * average); after that the calls are cut into runs of `thenOneIn` and one call at a random place in
+ * each run is timed, weighing `thenOneIn`. Random places, not every n-th call: traffic with a period (a
+ * batch cycling through n kinds of request) cannot hide its slow kind between samples. One call in each
+ * run, each call equally likely: every call is timed with probability 1/`thenOneIn` whatever came
+ * before it, so the weights estimate each outcome's calls and durations without bias, even when
+ * outcomes follow the traffic's shape (the tail of a burst failing or slower), and the total stays
+ * within one run of the calls made. (Weighing a timed call by the untimed calls before it would give
+ * the untimed tail of one burst to the first timed call of the next, of another kind.)
  */
 export class DurationSampler {
   /** Calls until the next timed one (1: the next call). */
   countdown = 1;
-  /** What the next timed call stands for: itself and the untimed calls before it. */
+  /** What the next timed call stands for: 1, or `thenOneIn` when it is picked from a run. */
   private weight = 1;
+  /** Calls of the current run after its timed one: they are accounted for by its weight, and never timed. */
+  private rest = 0;
   private secondStartedAt = Number.NEGATIVE_INFINITY;
   private timedThisSecond = 0;
 
@@ -85,7 +92,7 @@ export class DurationSampler {
     private readonly random: () => number,
   ) {}
 
-  /** New limits (subscriptions changed); the current second and gap are kept. */
+  /** New limits (subscriptions changed); the current second and run are kept. */
   retune(everyCallUpTo: number, thenOneIn: number): void {
     this.everyCallUpTo = everyCallUpTo;
     this.thenOneIn = thenOneIn;
@@ -99,14 +106,22 @@ export class DurationSampler {
       this.secondStartedAt = now;
       this.timedThisSecond = 0;
     }
-    let gap = 1;
-    if (++this.timedThisSecond > this.everyCallUpTo) {
+    // `>=`: this call is the second's `everyCallUpTo`-th timed one, so the next is picked from a run.
+    if (++this.timedThisSecond >= this.everyCallUpTo) {
+      // The rest of this run, then a random place in the next run of `thenOneIn`.
+      const run = this.thenOneIn;
       const draw = this.random();
-      // A custom `random` outside [0, 1) must not stall sampling or weigh a call as zero calls.
-      gap = draw >= 0 && draw < 1 ? 1 + Math.floor(draw * (2 * this.thenOneIn - 1)) : this.thenOneIn;
+      // A custom `random` outside [0, 1) must not stall sampling or skew it: take the run's last call.
+      const at = draw >= 0 && draw < 1 ? Math.floor(draw * run) : run - 1;
+      this.countdown = this.rest + 1 + at;
+      this.rest = run - 1 - at;
+      this.weight = run;
+    } else {
+      // Every call again, once the rest of the current run (already weighed) has gone by.
+      this.countdown = this.rest + 1;
+      this.rest = 0;
+      this.weight = 1;
     }
-    this.countdown = gap;
-    this.weight = gap;
     return weight;
   }
 }

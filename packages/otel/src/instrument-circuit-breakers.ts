@@ -46,9 +46,9 @@ export interface RegistryInstrumentationOptions {
   readonly callDurations?: boolean | 'producer' | 'sdk-histogram';
   /**
    * Which calls the `'producer'` histogram times, per breaker. By default every call while a breaker
-   * makes up to 1000 a second; beyond that one in 64 on average, picked at random, counting for itself
-   * and the calls skipped before it — so `_count` and `_sum` are then unbiased estimates and quantiles
-   * come from thousands of calls a second. `{ everyCallUpTo, thenOneIn }` tunes both; `false` times
+   * makes up to 1000 a second; beyond that one call picked at random in each run of 64, counting for
+   * the 64 — so `_count`, `_sum` and the buckets of each outcome are then unbiased estimates and
+   * quantiles come from thousands of calls a second. `{ everyCallUpTo, thenOneIn }` tunes both; `false` times
    * every call. (The `'sdk-histogram'` path times every call.)
    */
   readonly callDurationSampling?: DurationSampling | false;
