@@ -540,6 +540,17 @@ describe('instrumentCircuitBreakers: which calls the duration histogram times', 
     expect(timed.length).toBeLessThan(2_000 + (8_000 / 4) * 1.25);
     expect(instrumentation.readCallDurations().reduce((n, point) => n + point.count, 0)).toBeGreaterThan(10_000 - 8);
   });
+  it('keeps the sampling it was given: a caller changing its options object afterwards changes nothing', async () => {
+    const sampling = { everyCallUpTo: 0, thenOneIn: 4 };
+    const { registry, instrumentation } = setUp({}, { callDurationSampling: sampling }, { producer: true });
+    sampling.thenOneIn = 0; // invalid, had it been read again
+    const breaker = registry.getBreaker('later');
+    const timed: number[] = [];
+    breaker.onCallDuration((_, __, weight) => timed.push(weight), { sampling: { everyCallUpTo: 0, thenOneIn: 1_000_000 } });
+    for (let i = 0; i < 400; i++) await breaker.execute(() => i);
+    expect(timed.slice(1).every((weight) => weight === 4)).toBe(true);
+    expect(instrumentation.readCallDurations().reduce((n, point) => n + point.count, 0)).toBeGreaterThan(400 - 4);
+  });
 });
 
 describe('instrumentCircuitBreakers: bad options', () => {

@@ -127,9 +127,10 @@ export function instrumentCircuitBreakers(
   if (!CALL_DURATION_OPTIONS.includes(durationsOption)) {
     throw new TypeError(`callDurations must be true, false, "producer" or "sdk-histogram"; got ${describeValue(durationsOption)}`);
   }
-  // Checked here, so that a bad value fails now and not when the first breaker is attached.
-  resolveDurationSampling('callDurationSampling', options.callDurationSampling);
-  const sampling = options.callDurationSampling;
+  // Checked and copied here: a bad value fails now, not when a breaker is attached, and a caller changing
+  // its object afterwards changes nothing (a breaker made later would otherwise throw in getBreaker).
+  const resolvedSampling = resolveDurationSampling('callDurationSampling', options.callDurationSampling);
+  const sampling: DurationSampling | false = resolvedSampling === null ? false : resolvedSampling;
   const withSpanEvents = checkBoolean('spanEvents', orDefault(options.spanEvents, true));
   const maxSeriesNames = checkInteger('maxSeriesNames', orDefault(options.maxSeriesNames, DEFAULT_MAX_SERIES_NAMES), 1);
   const maxSeriesPerFamily = checkInteger('maxSeriesPerFamily', orDefault(options.maxSeriesPerFamily, DEFAULT_MAX_SERIES_PER_FAMILY), 1);
@@ -246,7 +247,7 @@ function attachMetrics(
   table: BreakerSeriesTable,
   instruments: CircuitBreakerMetrics,
   durationMode: CallDurationMode,
-  sampling: DurationSampling | false | undefined,
+  sampling: DurationSampling | false,
 ): Disposable {
   const series: BreakerSeries = table.seriesFor(breaker);
   series.add(breaker);
@@ -262,7 +263,7 @@ function attachMetrics(
     const ignored = series.durationAggregate('ignored');
     const aggregates = { success, failure, timeout, ignored };
     subscriptions.push(
-      breaker.onCallDuration((outcome, durationMs, weight) => aggregates[outcome].recordMs(durationMs, weight), sampling === undefined ? undefined : { sampling }),
+      breaker.onCallDuration((outcome, durationMs, weight) => aggregates[outcome].recordMs(durationMs, weight), { sampling }),
     );
   } else if (durationMode === 'sdk-histogram') {
     subscriptions.push(
