@@ -1,31 +1,38 @@
 // The README's examples, kept here so they compile (typecheck) and run. Keep the two in step.
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { CircuitBreakerRegistry, getCircuitBreakerRegistry, jsonLineLogger } from '@phlow/circuit-breaker';
 import { freePort } from '@phlow/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreakerInstrumentation, CALLS_COUNTER, instrumentCircuitBreakers, traceContextLogger, withBreakerSpan } from './index.js';
 import { CircuitBreakerMetricProducer, createPrometheusMetricsReader, prometheusMetricsHandler, startTelemetry } from './sdk/index.js';
-import { CollectingReader, pointValues } from './test-support.test-util.js';
+import { decode, startHttpSink } from './sdk/otlp-sink.test-util.js';
+import { CollectingReader, cleanupAfterEach, pointValues, withEnv } from './test-support.test-util.js';
 import { VERSION } from './version.js';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+const cleanups = cleanupAfterEach();
+
 describe('README examples', () => {
-  it('Usage: NodeSDK with CircuitBreakerInstrumentation on the process-wide registry', async () => {
-    using producer = new CircuitBreakerMetricProducer();
-    const reader = new CollectingReader({ metricProducers: [producer] });
+  it('Usage: NodeSDK with CircuitBreakerInstrumentation on the process-wide registry, exported over OTLP to a receiver', async () => {
+    // The README's code as written, its OTLP exporter pointed at a receiver on loopback that decodes the official protos.
+    const sink = await startHttpSink(cleanups);
+    withEnv(cleanups, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_METRIC_EXPORT_INTERVAL: '3600000' });
     // --- README: NodeSDK ---
     const sdk = new NodeSDK({
       serviceName: 'checkout',
+      metricReaders: [
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter(),
+          metricProducers: [new CircuitBreakerMetricProducer()],
+        }),
+      ],
       instrumentations: [new CircuitBreakerInstrumentation()],
-      // (not in the README: a reader to look at, instead of OTLP to a collector that is not here)
-      metricReaders: [reader],
-      spanProcessors: [],
-      logRecordProcessors: [],
     });
     sdk.start();
 
@@ -34,13 +41,21 @@ describe('README examples', () => {
       signal.throwIfAborted();
       return { ok: true };
     });
+
+    // on shutdown
+    await sdk.shutdown();
     // --- end ---
     try {
       expect(receipt).toEqual({ ok: true });
-      expect(pointValues((await reader.metrics()).get(CALLS_COUNTER.name))).toMatchObject({ 'name=payments,outcome=success': 1 });
+      const decoded = decode(sink.received, '/v1/metrics', '/v1/traces');
+      expect(decoded.serviceName).toBe('checkout');
+      expect(decoded.calls).toMatchObject({ success: 1 });
+      // Through the producer (not the SDK-histogram fallback): the duration histogram is there, its one call counted.
+      expect((sdkInstrumentations(sdk)[0] as CircuitBreakerInstrumentation).callDurations).toBe('producer');
+      expect(decoded.durationCounts).toEqual({ success: 1 });
+      expect(decoded.metricNames).toEqual(expect.arrayContaining(['phlow.circuit_breaker.state', 'phlow.circuit_breaker.calls', 'phlow.circuit_breaker.call.duration']));
     } finally {
       for (const instrumentation of sdkInstrumentations(sdk)) instrumentation.disable();
-      await sdk.shutdown();
       metrics.disable();
       trace.disable();
       context.disable();
