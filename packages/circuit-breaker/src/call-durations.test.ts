@@ -220,6 +220,21 @@ describe('CircuitBreaker.onCallDuration: who else wants every call', () => {
     expect(clock.reads).toBe(0);
   });
 
+  it('an options object whose `signal` getter unsubscribes the last listener does not make execute throw', async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker('sneaky', { clock, logger: false });
+    const subscription = breaker.onCallDuration(() => {}, { sampling: { everyCallUpTo: 0, thenOneIn: 1_000_000 } });
+    const sneaky = {
+      get signal() {
+        subscription.dispose();
+        return undefined;
+      },
+    };
+    // The first call is timed (every second starts with one): it reads the getter before it starts.
+    const outcomes = [0, 1, 2].map((i) => breaker.execute(async () => i, sneaky));
+    await expect(Promise.all(outcomes)).resolves.toEqual([0, 1, 2]);
+  });
+
   it('a listener that throws is logged and the call goes on', async () => {
     const clock = new ManualClock();
     const logs: CircuitLogEntry[] = [];
