@@ -1,16 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, diag, DiagLogLevel, metrics, propagation, trace, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import { diag, DiagLogLevel, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
   MeterProvider,
-  MetricReader,
   PeriodicExportingMetricReader,
   type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { CircuitBreakerRegistry, ManualClock } from '@phlow/circuit-breaker';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreakerInstrumentation } from './circuit-breaker-instrumentation.js';
@@ -18,7 +16,7 @@ import { instrumentCircuitBreakers } from './instrument-circuit-breakers.js';
 import { PROBE_NAME, readerCoverage } from './reader-coverage.js';
 import { CircuitBreakerMetricProducer } from './sdk/circuit-breaker-metric-producer.js';
 import { createPrometheusMetricsReader, prometheusMetricsHandler } from './sdk/prometheus-metrics-handler.js';
-import { byName, cleanupAfterEach, CollectingReader, key, settle } from './test-support.test-util.js';
+import { byName, cleanupAfterEach, CollectingReader, key, settle, startNodeSdk } from './test-support.test-util.js';
 import { CALL_DURATION_HISTOGRAM, CALLS_COUNTER, FAILURES_COUNTER, STATE_GAUGE, TRANSITIONS_COUNTER } from './telemetry-names.js';
 
 const cleanups = cleanupAfterEach();
@@ -33,20 +31,6 @@ function captureWarnings(): () => string[] {
   diag.setLogger({ error: ignore, info: ignore, debug: ignore, verbose: ignore, warn: (message) => warnings.push(message) }, DiagLogLevel.WARN);
   cleanups.push(() => diag.disable());
   return () => warnings.filter((message) => message.startsWith('@phlow/otel'));
-}
-
-/** The real NodeSDK with `readers` and `instrumentation` only, started; shut down and its globals cleared after the test. */
-function startNodeSdk(readers: MetricReader[], instrumentation: CircuitBreakerInstrumentation): void {
-  const sdk = new NodeSDK({ metricReaders: readers, spanProcessors: [], logRecordProcessors: [], autoDetectResources: false, instrumentations: [instrumentation] });
-  sdk.start();
-  cleanups.push(async () => {
-    instrumentation.disable();
-    await sdk.shutdown();
-    metrics.disable();
-    trace.disable();
-    context.disable();
-    propagation.disable();
-  });
 }
 
 function producer(): CircuitBreakerMetricProducer {
@@ -223,7 +207,7 @@ describe('NodeSDK with the Prometheus reader and an extra OTLP-style reader with
     const periodic = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
     const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false, failureThreshold: 3 });
     const instrumentation = new CircuitBreakerInstrumentation({ registry });
-    startNodeSdk([prometheus, periodic], instrumentation);
+    startNodeSdk(cleanups, [prometheus, periodic], instrumentation);
     expect(instrumentation.callDurations).toBe('sdk-histogram');
     expect(warnings()).toEqual([expect.stringContaining('1 of the 2 metric readers of this meter provider (PeriodicExportingMetricReader) carries no CircuitBreakerMetricProducer')]);
 
@@ -254,7 +238,7 @@ describe('NodeSDK with the Prometheus reader and an extra OTLP-style reader with
     const periodic = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, metricProducers: [producer()] });
     const registry = new CircuitBreakerRegistry({ clock: new ManualClock(), logger: false, failureThreshold: 3 });
     const instrumentation = new CircuitBreakerInstrumentation({ registry });
-    startNodeSdk([prometheus, periodic], instrumentation);
+    startNodeSdk(cleanups, [prometheus, periodic], instrumentation);
     expect(instrumentation.callDurations).toBe('producer');
     await settle(registry.getBreaker('payments').execute(() => Promise.reject(new Error('503'))));
     await periodic.forceFlush();

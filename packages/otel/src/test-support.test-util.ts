@@ -122,11 +122,11 @@ export function withEnv(cleanups: Array<() => unknown>, values: Record<string, s
 }
 
 /**
- * The real NodeSDK with `reader` and `instrumentation` only (nothing exported, no resource detection),
+ * The real NodeSDK with `readers` and `instrumentation` only (nothing exported, no resource detection),
  * started; `cleanups` shuts it down and clears the globals NodeSDK.shutdown leaves registered.
  */
-export function startNodeSdk(cleanups: Array<() => unknown>, reader: MetricReader, instrumentation: Instrumentation): NodeSDK {
-  const sdk = new NodeSDK({ metricReaders: [reader], spanProcessors: [], logRecordProcessors: [], autoDetectResources: false, instrumentations: [instrumentation] });
+export function startNodeSdk(cleanups: Array<() => unknown>, readers: MetricReader | MetricReader[], instrumentation: Instrumentation): NodeSDK {
+  const sdk = new NodeSDK({ metricReaders: Array.isArray(readers) ? readers : [readers], spanProcessors: [], logRecordProcessors: [], autoDetectResources: false, instrumentations: [instrumentation] });
   sdk.start();
   cleanups.push(async () => {
     instrumentation.disable();
