@@ -28,6 +28,30 @@ describe('bulkheadFamily', () => {
     await busy;
   });
 
+  it('keeps a member it handed out: a flood of other keys cannot make a second bulkhead for its key (twice its limit)', async () => {
+    const peers = bulkheadFamily({ name: 'peer', maxConcurrent: 1, maxQueue: 0, maxKeys: 3, registry: new CircuitBreakerRegistry() });
+    const held = peers.get('planner')!; // put in a pipeline, say, and idle for now
+    for (let i = 0; i < 1_000; i++) await peers.execute(`hostile-${i}`, () => i);
+    let release!: () => void;
+    const running = held.execute(() => new Promise<void>((resolve) => (release = resolve)));
+    // The family's planner is the held one: its one slot is taken, so a second call is refused.
+    const second = await peers.execute('planner', () => 'twice the limit').catch((e: unknown) => e);
+    expect(second).toMatchObject({ policy: 'peer/planner', reason: 'full' });
+    expect(peers.get('planner')).toBe(held);
+    expect(peers.size).toBeLessThanOrEqual(3);
+    release();
+    await running;
+  });
+
+  it('rejects keys from outside once every member is held or busy', async () => {
+    const peers = bulkheadFamily({ name: 'peer', maxConcurrent: 1, maxKeys: 2, registry: new CircuitBreakerRegistry() });
+    peers.get('a');
+    peers.get('b');
+    const error = await peers.execute('c', () => 'never').catch((e: unknown) => e);
+    expect(error).toMatchObject({ policy: 'peer/c', reason: 'full' });
+    await expect(peers.execute('a', () => 'held ones still work')).resolves.toBe('held ones still work');
+  });
+
   it('rejects a new key when every member is busy', async () => {
     const peers = bulkheadFamily({ name: 'peer', maxConcurrent: 1, maxKeys: 1, registry: new CircuitBreakerRegistry() });
     let release!: () => void;

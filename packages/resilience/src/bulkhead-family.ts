@@ -18,6 +18,11 @@ export interface BulkheadFamilyOptions extends Omit<BulkheadOptions, 'maxConcurr
  * member with nothing running or queued; when every member is busy, the new key's call is rejected
  * with `BulkheadRejectedError` (`policy` the new member's name, `reason: 'full'`). An idle member that
  * is evicted loses nothing: a bulkhead with no call has no state.
+ *
+ * A member handed out by {@link get} is kept (never evicted): code holding it (in a pipeline, say) would
+ * otherwise keep calling a bulkhead the family no longer knows, while the family made a second one for
+ * the same key — twice the key's limit. Hand out members of keys you chose; let keys from outside (peers,
+ * hosts) go through {@link execute}, whose members make room for others when idle.
  */
 export class BulkheadFamily {
   readonly name: string;
@@ -25,6 +30,8 @@ export class BulkheadFamily {
   private readonly memberOptions: BulkheadOptions;
   /** In use order: the least recently used first (a Map keeps insertion order; a use re-inserts). */
   private readonly members = new Map<string, Bulkhead>();
+  /** Members handed out by `get`: never evicted (see the class comment). */
+  private readonly handedOut = new Set<Bulkhead>();
 
   constructor(options: BulkheadFamilyOptions) {
     const o = checkOptionsObject<BulkheadFamilyOptions>('bulkheadFamily', options, ['name', 'registry', 'clock', 'maxConcurrent', 'maxQueue', 'queueTimeoutMs', 'maxKeys'], true);
@@ -45,8 +52,18 @@ export class BulkheadFamily {
     return this.members.size;
   }
 
-  /** The bulkhead of `key`, created (and room made) if needed; undefined when every member is busy. */
+  /**
+   * The bulkhead of `key`, created (and room made) if needed, to hold (put in a pipeline): it stays in
+   * the family for good. Undefined when the family is full and no member can make room.
+   */
   get(key: string): Bulkhead | undefined {
+    const member = this.member(key);
+    if (member !== undefined) this.handedOut.add(member);
+    return member;
+  }
+
+  /** The bulkhead of `key`, created (and room made) if needed; undefined when every member is busy or held. */
+  private member(key: string): Bulkhead | undefined {
     if (typeof key !== 'string') throw new TypeError(`bulkheadFamily: key must be a string; got ${describeValue(key)}`);
     const existing = this.members.get(key);
     if (existing !== undefined) {
@@ -62,7 +79,7 @@ export class BulkheadFamily {
 
   /** Runs `fn` in the bulkhead of `key`. */
   execute<T>(key: string, fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
-    const member = this.get(key);
+    const member = this.member(key);
     if (member === undefined) {
       return Promise.reject(BulkheadRejectedError.create(`${this.name}/${key}`, 'full', 0, 0, this.memberOptions.maxConcurrent as number));
     }
@@ -71,7 +88,7 @@ export class BulkheadFamily {
 
   private evictIdle(): boolean {
     for (const [key, member] of this.members) {
-      if (member.inFlight === 0 && member.queued === 0) {
+      if (member.inFlight === 0 && member.queued === 0 && !this.handedOut.has(member)) {
         this.members.delete(key);
         return true;
       }
