@@ -114,8 +114,7 @@ export class PeerFallback {
       if (signal?.aborted) throw signal.reason;
       const peer = this.peers[index]!;
       try {
-        const pending = fn(this.clients[index]!, peer);
-        const value = await (signal === undefined ? pending : untilAborted(pending, signal));
+        const value = await untilAborted(fn(this.clients[index]!, peer), signal);
         if (index > 0) this.report(peer, index, skipped);
         return { value, peer, index, skipped };
       } catch (error) {

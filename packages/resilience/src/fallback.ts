@@ -99,8 +99,7 @@ export class Fallback<T, I = unknown> {
       if (signal?.aborted) throw signal.reason;
       let value: T;
       try {
-        const result = tier.run(context, input);
-        value = await (signal === undefined ? result : untilAborted(result, signal));
+        value = await untilAborted(tier.run(context, input), signal);
       } catch (error) {
         if (signal?.aborted) throw error;
         const reason = this.errorReason(error);

@@ -1,6 +1,6 @@
-import { describeValue, untilAborted } from '@phlow/circuit-breaker/internal';
+import { describeValue } from '@phlow/circuit-breaker/internal';
 import { Bulkhead } from './bulkhead.js';
-import { type After, Context, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
+import { type After, Context, endOnAbort, type Executable, FIRST_ATTEMPT, type PolicyContext, type PolicyExecuteOptions, parentOf, type Policy, RUN, isPolicy, settleWith, CALL, type Next } from './policy.js';
 
 type Layer = (fn: (context: PolicyContext) => unknown, parent: Context | undefined, after?: After) => unknown;
 
@@ -36,9 +36,7 @@ export class Pipeline implements Policy {
   /** Runs `fn` through every layer. */
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, options?: PolicyExecuteOptions): Promise<T> {
     const parent = parentOf(options);
-    const result = this.settled(fn, parent);
-    const signal = parent?.abortSignal();
-    return signal === undefined ? result : untilAborted(result, signal);
+    return endOnAbort(this.settled(fn, parent), parent);
   }
 
   /** @internal */

@@ -158,6 +158,5 @@ export function invoke<T>(next: Next, fn: Fn<T>, context: Context): Promise<T> {
 
 /** A public `execute`'s promise: with a caller signal, its abort ends the call at once, whatever the function does. */
 export function endOnAbort<T>(promise: Promise<T>, parent: Context | undefined): Promise<T> {
-  const signal = parent?.abortSignal();
-  return signal === undefined ? promise : untilAborted(promise, signal);
+  return untilAborted(promise, parent?.abortSignal());
 }
