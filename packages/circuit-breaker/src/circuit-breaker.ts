@@ -642,12 +642,12 @@ export class CircuitBreaker implements CallOwner {
     const inner = this.inner;
     const current = generation === this.generation;
     if (current && inner.kind === 'half_open') removeOne(inner.probes, startedAt);
-    const timedForDurations = this.durations !== undefined && startedAt === startedAt;
-    if (this.listeners?.ignored?.size || timedForDurations) {
-      const durationMs = this.options.clock.now() - startedAt;
-      if (this.listeners?.ignored?.size) this.listeners.ignored.emit({ breaker: this, durationMs, stale: !current, cause, error });
-      if (timedForDurations) this.durations!.emit('ignored', durationMs, weight);
-    }
+    const listeners = this.listeners?.ignored?.size ? this.listeners.ignored : undefined;
+    const durations = startedAt === startedAt ? this.durations : undefined;
+    if (listeners === undefined && durations === undefined) return;
+    const durationMs = this.options.clock.now() - startedAt;
+    listeners?.emit({ breaker: this, durationMs, stale: !current, cause, error });
+    durations?.emit('ignored', durationMs, weight);
   }
 
   /** CLOSED → OPEN: the failure policy says so. */
