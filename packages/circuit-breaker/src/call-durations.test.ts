@@ -3,6 +3,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import type { CallDurationOutcome } from './call-durations.js';
 import type { CircuitLogEntry } from './json-logger.js';
 import { ManualClock } from './manual-clock.js';
+import { seededRandom as seeded } from './seeded-random.js';
 
 interface Heard {
   outcome: CallDurationOutcome;
@@ -17,18 +18,6 @@ class CountingClock extends ManualClock {
     this.reads++;
     return super.now();
   }
-}
-
-/** A seeded generator (mulberry32), so the sampled calls are the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function listen(breaker: CircuitBreaker, options?: Parameters<CircuitBreaker['onCallDuration']>[1]): { heard: Heard[]; dispose: () => void } {

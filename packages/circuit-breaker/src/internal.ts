@@ -11,6 +11,7 @@ export type { ErrorMarker } from './error-marker.js';
 export { combineDisposables, Emitter, toDisposable } from './event.js';
 export { CIRCUIT_BREAKER_OPTION_NAMES } from './options.js';
 export { readAtMost } from './read-at-most.js';
+export { seededRandom } from './seeded-random.js';
 export type { BodyRead } from './read-at-most.js';
 export { checkDurationMs, checkFunction, checkInteger, checkKnownKeys, checkNumber, checkOneOf, describeValue } from './validate.js';
 export { untilAborted } from './until-aborted.js';

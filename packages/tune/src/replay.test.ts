@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkCandidate, type Candidate } from './candidate.js';
 import { exactReplayTraffic, type ReplayTraffic } from './imputation.js';
-import { replay, seededRandom, STATE_CODE } from './replay.js';
+import { seededRandom } from '@phlow/circuit-breaker/internal';
+import { replay, STATE_CODE } from './replay.js';
 import { trafficFromRows, type CallOutcome } from './traffic.js';
 
 /**

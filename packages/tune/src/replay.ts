@@ -1,4 +1,5 @@
 import { CircuitBreaker, ManualClock, type CircuitState, type Outcome } from '@phlow/circuit-breaker';
+import { seededRandom } from '@phlow/circuit-breaker/internal';
 import type { Candidate } from './candidate.js';
 import type { ReplayTraffic } from './imputation.js';
 
@@ -221,16 +222,4 @@ function grow<T extends Float64Array | Int32Array | Uint8Array>(array: T): T {
   const next = new (array.constructor as new (length: number) => T)(array.length * 2);
   next.set(array);
   return next;
-}
-
-/** A small seeded generator (mulberry32) so backoff jitter, and so every replay, is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,4 @@
-import { checkInteger, checkKnownKeys, checkNumber } from '@phlow/circuit-breaker/internal';
-import { seededRandom } from './replay.js';
+import { checkInteger, checkKnownKeys, checkNumber, seededRandom } from '@phlow/circuit-breaker/internal';
 import { OUTCOME_CODE, type HealthTruth, type Outage, type Traffic } from './traffic.js';
 
 /** Something that happens to the dependency during a generated scenario. Times are ms from the start. */
