@@ -27,11 +27,12 @@ const cwd = fileURLToPath(new URL('./.generated/run/cwd/', import.meta.url));
 const keyOf = (block: ReadmeBlock) => `${block.readme}#${block.index}`;
 const runnable = readmeBlocks(root).filter((block) => block.optOut === undefined && !(keyOf(block) in COMPILED_ONLY));
 
-// The peers the a2a README's examples call, on the ports they name.
+// The peers the a2a README's examples call, on the ports they name: below Linux's ephemeral range
+// (32768-60999), so a socket another test opens at the same time cannot hold one of them.
 const peers = [
-  new A2aPeer({ name: 'planner', port: 41241 }),
-  new A2aPeer({ name: 'billing', port: 41242, behavior: { kind: 'task', steps: 1 } }),
-  new A2aPeer({ name: 'reports', port: 41243 }),
+  new A2aPeer({ name: 'planner', port: 9241 }),
+  new A2aPeer({ name: 'billing', port: 9242, behavior: { kind: 'task', steps: 1 } }),
+  new A2aPeer({ name: 'reports', port: 9243 }),
 ];
 const supabase = new SupabaseStandIn({ schemaFile: AGENTS_SQL });
 let redis: ChildProcess | undefined;
